@@ -1,0 +1,48 @@
+# KVStore: `make run` and `make test` set up everything they need on a fresh Debian machine.
+SWIFT        ?= swift
+APT_PACKAGES := zlib1g-dev liblz4-dev pkg-config
+DATA_DIR     ?= ./data
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build release run demo test tsan asan clean
+
+all: build
+
+# Installs the apt packages that are missing (and only then runs apt-get update).
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Until the server lands: a real write / close / reopen / read-back demonstration.
+run: release
+	.build/release/kvdemo $(DATA_DIR)
+
+demo: run
+
+# Builds every target (the tests spawn the kvcrash and ReadmeExample executables), then runs
+# the whole suite in one process.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# The concurrency tests under ThreadSanitizer (own scratch path: a sanitized build).
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter 'Concurrency'
+
+asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+clean:
+	rm -rf .build .build-tsan .build-asan

@@ -1,0 +1,49 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "KVStore",
+    products: [
+        .library(name: "KVStore", targets: ["KVStore"]),
+        .executable(name: "kvdemo", targets: ["kvdemo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+        // The few things Swift cannot say portably: SSE4.2 CRC32C chosen at run time.
+        .target(name: "CKVSupport", path: "Sources/CKVSupport"),
+        .target(
+            name: "KVStore",
+            dependencies: [
+                "CZlib", "CLZ4", "CKVSupport",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Sources/KVStore",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "kvdemo", dependencies: ["KVStore"], path: "Tools/kvdemo",
+            swiftSettings: strict),
+        // Child process for the kill -9 tests and the crash driver.
+        .executableTarget(
+            name: "kvcrash", dependencies: ["KVStore"], path: "Tools/kvcrash",
+            swiftSettings: strict),
+        // The README's embedding example, compiled verbatim (a test checks they match).
+        .executableTarget(
+            name: "ReadmeExample", dependencies: ["KVStore"], path: "Tests/ReadmeExample",
+            swiftSettings: strict),
+        .testTarget(
+            name: "KVStoreTests", dependencies: ["KVStore"], path: "Tests/KVStoreTests",
+            swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

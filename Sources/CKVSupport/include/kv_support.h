@@ -1,0 +1,14 @@
+#ifndef KV_SUPPORT_H
+#define KV_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when this CPU has the SSE4.2 CRC32 instruction (checked once, at run time).
+int kv_crc32c_hw_available(void);
+
+/// Extends `crc` (not masked, not inverted by the caller) over `n` bytes using SSE4.2.
+/// Only call when kv_crc32c_hw_available() returned 1.
+uint32_t kv_crc32c_hw_extend(uint32_t crc, const uint8_t *data, size_t n);
+
+#endif

@@ -1,0 +1,82 @@
+/// The engine's one door to the operating system.
+///
+/// Every byte the engine reads or writes passes through this interface, so tests can swap in
+/// `MemoryFileSystem`, which injects failures and simulates power loss. Implementations throw
+/// only `KVError.io` (with the operation, the path and errno) or `KVError.locked`.
+package protocol FileSystem: Sendable {
+    func createDirectory(_ path: String) throws
+    func fileExists(_ path: String) -> Bool
+    /// Names (not paths) of the entries in `directory`.
+    func children(of directory: String) throws -> [String]
+    func fileSize(_ path: String) throws -> Int64
+    /// Opens `path` for appending, creating it if missing; `truncate` empties it first.
+    func openWritable(_ path: String, truncate: Bool) throws -> WritableFile
+    func openReadable(_ path: String) throws -> ReadableFile
+    /// Atomically replaces `to` with `from` (durable only after `syncDirectory`).
+    func rename(_ from: String, to: String) throws
+    func remove(_ path: String) throws
+    func truncate(_ path: String, to size: Int64) throws
+    /// Makes creations, renames and removals in `directory` durable.
+    func syncDirectory(_ directory: String) throws
+    /// Takes an exclusive lock on `path` (created if missing) for this process and this
+    /// open store; throws `KVError.locked` if anyone, here or in another process, holds it.
+    func lock(_ path: String) throws -> FileLock
+}
+
+/// An append-only file. Not thread-safe: its owner serializes calls.
+package protocol WritableFile: AnyObject {
+    var path: String { get }
+    /// Bytes appended so far, including what the file held when opened.
+    var size: Int64 { get }
+    func append(_ bytes: UnsafeRawBufferPointer) throws
+    /// Makes the appended data durable (`fdatasync`).
+    func sync() throws
+    func close() throws
+}
+
+/// A file read by offset; safe to use from many threads at once.
+package protocol ReadableFile: AnyObject, Sendable {
+    var path: String { get }
+    func size() throws -> Int64
+    /// Reads up to `buffer.count` bytes at `offset`; fewer only at end of file.
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+extension ReadableFile {
+    /// Reads `count` bytes at `offset`, or fewer at end of file.
+    func read(at offset: Int64, count: Int) throws -> [UInt8] {
+        var n = 0
+        let bytes = try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+            n = try read(at: offset, into: UnsafeMutableRawBufferPointer(buf))
+            initialized = n
+        }
+        return bytes
+    }
+
+    func readAll() throws -> [UInt8] {
+        try read(at: 0, count: Int(try size()))
+    }
+}
+
+/// A held directory lock; released by `unlock()` (idempotent).
+package protocol FileLock: AnyObject, Sendable {
+    func unlock()
+}
+
+/// Path helpers: the engine uses plain `/`-separated strings.
+enum Path {
+    static func join(_ dir: String, _ name: String) -> String {
+        dir.hasSuffix("/") ? dir + name : dir + "/" + name
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    static func name(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// An internal key is the user key followed by an 8-byte little-endian trailer
+// `sequence << 8 | kind`. Internal keys sort by user key ascending (bytewise, shorter
+// first), then by trailer descending, so the newest version of a key comes first.
+
+/// What an entry records about its key. Stored in the low byte of the trailer and as the
+/// tag of each `WriteBatch` record; the numbers are part of the on-disk format.
+enum ValueKind: UInt8 {
+    case deletion = 0
+    case value = 1
+}
+
+/// Sequence numbers are 56 bits: the trailer keeps the low byte for the kind.
+let maxSequenceNumber: UInt64 = (1 << 56) - 1
+
+@inline(__always)
+func packTrailer(_ sequence: UInt64, _ kind: UInt8) -> UInt64 {
+    sequence << 8 | UInt64(kind)
+}
+
+/// Trailer for seeking to the newest entry of a key visible at `sequence`: it sorts before
+/// every entry of that key with a sequence at or below `sequence`.
+@inline(__always)
+func seekTrailer(_ sequence: UInt64) -> UInt64 {
+    packTrailer(sequence, 0xff)
+}
+
+/// Bytewise comparison of two user keys; shorter is smaller when one is a prefix.
+@inline(__always)
+func compareBytes(_ a: UnsafeRawPointer?, _ aCount: Int, _ b: UnsafeRawPointer?, _ bCount: Int) -> Int {
+    let n = min(aCount, bCount)
+    if n > 0, let a, let b {
+        let r = memcmp(a, b, n)
+        if r != 0 { return Int(r) }
+    }
+    return aCount < bCount ? -1 : (aCount > bCount ? 1 : 0)
+}
+
+/// Internal-key order: user key ascending, then trailer (sequence, kind) descending.
+@inline(__always)
+func compareInternal(
+    _ aKey: UnsafeRawPointer?, _ aCount: Int, _ aTrailer: UInt64,
+    _ bKey: UnsafeRawPointer?, _ bCount: Int, _ bTrailer: UInt64
+) -> Int {
+    let r = compareBytes(aKey, aCount, bKey, bCount)
+    if r != 0 { return r }
+    return aTrailer > bTrailer ? -1 : (aTrailer < bTrailer ? 1 : 0)
+}

@@ -1,0 +1,177 @@
+import Atomics
+
+/// An ordered set of internal-key entries: one writer, any number of lock-free readers.
+///
+/// Nodes and entries live in an `Arena`, addressed by raw pointers; no Swift object or array
+/// is created per entry. A node is `[entry pointer][next pointer × height]` and an entry is
+/// `[key length u32][value length u32][internal key][value]` (the internal key ends with the
+/// 8-byte trailer).
+///
+/// Concurrency: `insert` must be serialized by the caller (the commit leader holds the write
+/// path). A node is fully written before it is published with a release store into its
+/// predecessors' `next` slots; readers load `next` with acquire ordering, so they either do
+/// not see a node or see all of it. `@unchecked Sendable` rests on that protocol.
+final class SkipList: @unchecked Sendable {
+    static let maxHeight = 12
+    private static let branching: UInt64 = 4
+
+    let arena = Arena()
+    private let head: UnsafeMutableRawPointer
+    private let currentHeight = ManagedAtomic<Int>(1)
+    private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
+    /// Writer-owned scratch for the predecessors found during an insert.
+    private let prev: UnsafeMutablePointer<UnsafeMutableRawPointer>
+
+    init() {
+        head = arena.allocate(8 * (1 + Self.maxHeight))
+        head.initializeMemory(as: UInt.self, repeating: 0, count: 1 + Self.maxHeight)
+        prev = .allocate(capacity: Self.maxHeight)
+    }
+
+    deinit { prev.deallocate() }
+
+    // MARK: Node access
+
+    @inline(__always)
+    private static func nextAtomic(_ node: UnsafeRawPointer, _ level: Int) -> UnsafeAtomic<UInt> {
+        UnsafeAtomic<UInt>(at: UnsafeMutableRawPointer(mutating: node + 8 + 8 * level)
+            .assumingMemoryBound(to: UInt.AtomicRepresentation.self))
+    }
+
+    @inline(__always)
+    static func next(_ node: UnsafeRawPointer, _ level: Int) -> UnsafeRawPointer? {
+        UnsafeRawPointer(bitPattern: nextAtomic(node, level).load(ordering: .acquiring))
+    }
+
+    @inline(__always)
+    private static func setNext(_ node: UnsafeRawPointer, _ level: Int, _ value: UnsafeRawPointer?) {
+        nextAtomic(node, level).store(UInt(bitPattern: value), ordering: .releasing)
+    }
+
+    @inline(__always)
+    static func entry(_ node: UnsafeRawPointer) -> UnsafeRawPointer {
+        node.load(as: UnsafeRawPointer.self)
+    }
+
+    /// The internal key (user key + trailer) of a node.
+    @inline(__always)
+    static func internalKey(_ node: UnsafeRawPointer) -> UnsafeRawBufferPointer {
+        let e = entry(node)
+        return UnsafeRawBufferPointer(start: e + 8, count: Int(e.load(as: UInt32.self)))
+    }
+
+    @inline(__always)
+    static func value(_ node: UnsafeRawPointer) -> UnsafeRawBufferPointer {
+        let e = entry(node)
+        let k = Int(e.load(as: UInt32.self))
+        return UnsafeRawBufferPointer(start: e + 8 + k, count: Int(e.load(fromByteOffset: 4, as: UInt32.self)))
+    }
+
+    /// Compares a node's internal key with (userKey, trailer).
+    @inline(__always)
+    private static func compare(_ node: UnsafeRawPointer, _ key: UnsafeRawPointer?, _ keyCount: Int, _ trailer: UInt64) -> Int {
+        let ik = internalKey(node)
+        let userCount = ik.count - 8
+        let nodeTrailer = loadFixed64(ik.baseAddress! + userCount)
+        return compareInternal(ik.baseAddress, userCount, nodeTrailer, key, keyCount, trailer)
+    }
+
+    // MARK: Writer
+
+    /// Adds an entry. The caller guarantees no equal internal key exists (sequence numbers
+    /// are unique) and that inserts are serialized.
+    func insert(userKey: UnsafeRawBufferPointer, trailer: UInt64, value: UnsafeRawBufferPointer) {
+        let keyCount = userKey.count + 8
+        let e = arena.allocate(8 + keyCount + value.count)
+        e.storeBytes(of: UInt32(keyCount), as: UInt32.self)
+        e.storeBytes(of: UInt32(value.count), toByteOffset: 4, as: UInt32.self)
+        if let base = userKey.baseAddress { (e + 8).copyMemory(from: base, byteCount: userKey.count) }
+        storeFixed64(e + 8 + userKey.count, trailer)
+        if let base = value.baseAddress { (e + 8 + keyCount).copyMemory(from: base, byteCount: value.count) }
+
+        // Predecessors at every level, searching from the top.
+        let height = currentHeight.load(ordering: .relaxed)
+        var x = UnsafeRawPointer(head)
+        var level = height - 1
+        while true {
+            if let nx = Self.next(x, level), Self.compare(nx, userKey.baseAddress, userKey.count, trailer) < 0 {
+                x = nx
+                continue
+            }
+            prev[level] = UnsafeMutableRawPointer(mutating: x)
+            if level == 0 { break }
+            level -= 1
+        }
+
+        let newHeight = randomHeight()
+        if newHeight > height {
+            for l in height..<newHeight { prev[l] = head }
+            // Readers that see the new height before the links simply find nil there.
+            currentHeight.store(newHeight, ordering: .relaxed)
+        }
+        let node = arena.allocate(8 * (1 + newHeight))
+        node.storeBytes(of: UnsafeRawPointer(e), as: UnsafeRawPointer.self)
+        for l in 0..<newHeight {
+            Self.nextAtomic(node, l).store(UInt(bitPattern: Self.next(prev[l], l)), ordering: .relaxed)
+            Self.setNext(prev[l], l, node)
+        }
+    }
+
+    private func randomHeight() -> Int {
+        var h = 1
+        while h < Self.maxHeight {
+            rng ^= rng << 13
+            rng ^= rng >> 7
+            rng ^= rng << 17
+            if rng % Self.branching != 0 { break }
+            h += 1
+        }
+        return h
+    }
+
+    // MARK: Readers
+
+    /// First node whose internal key is ≥ (userKey, trailer), or nil.
+    func seek(_ userKey: UnsafeRawBufferPointer, trailer: UInt64) -> UnsafeRawPointer? {
+        var x = UnsafeRawPointer(head)
+        var level = currentHeight.load(ordering: .relaxed) - 1
+        while true {
+            let nx = Self.next(x, level)
+            if let nx, Self.compare(nx, userKey.baseAddress, userKey.count, trailer) < 0 {
+                x = nx
+                continue
+            }
+            if level == 0 { return nx }
+            level -= 1
+        }
+    }
+
+    /// Last node whose internal key is < (userKey, trailer), or nil.
+    func seekBefore(_ userKey: UnsafeRawBufferPointer, trailer: UInt64) -> UnsafeRawPointer? {
+        var x = UnsafeRawPointer(head)
+        var level = currentHeight.load(ordering: .relaxed) - 1
+        while true {
+            if let nx = Self.next(x, level), Self.compare(nx, userKey.baseAddress, userKey.count, trailer) < 0 {
+                x = nx
+                continue
+            }
+            if level == 0 { return x == UnsafeRawPointer(head) ? nil : x }
+            level -= 1
+        }
+    }
+
+    var first: UnsafeRawPointer? { Self.next(head, 0) }
+
+    var last: UnsafeRawPointer? {
+        var x = UnsafeRawPointer(head)
+        var level = currentHeight.load(ordering: .relaxed) - 1
+        while true {
+            if let nx = Self.next(x, level) {
+                x = nx
+                continue
+            }
+            if level == 0 { return x == UnsafeRawPointer(head) ? nil : x }
+            level -= 1
+        }
+    }
+}

@@ -1,0 +1,121 @@
+/// A group of puts and deletes applied atomically: after a crash either all of them are in
+/// the store or none is.
+///
+/// ```swift
+/// var batch = WriteBatch()
+/// batch.put(Array("apples".utf8), Array("3".utf8))
+/// batch.delete(Array("pears".utf8))
+/// try store.write(batch)
+/// ```
+///
+/// Operations apply in the order they were added; a later operation on the same key wins.
+public struct WriteBatch: Sendable, Equatable {
+    // The WAL record format (docs/FORMATS.md): sequence u64 | count u32 | records, each
+    // `kind u8 | key (varint32 length + bytes) | value (same, puts only)`. Building the batch
+    // in its final form means the commit path copies it into the log with no re-encoding.
+    static let headerSize = 12
+    var rep: [UInt8]
+
+    /// An empty batch.
+    public init() {
+        rep = [UInt8](repeating: 0, count: Self.headerSize)
+    }
+
+    init(rep: [UInt8]) { self.rep = rep }
+
+    /// Number of operations in the batch.
+    public var count: Int {
+        rep.withUnsafeBytes { Int(loadFixed32($0.baseAddress! + 8)) }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// Bytes the batch occupies in the log.
+    public var byteSize: Int { rep.count }
+
+    /// Stores `value` under `key`.
+    public mutating func put(_ key: [UInt8], _ value: [UInt8]) {
+        rep.append(ValueKind.value.rawValue)
+        rep.appendLengthPrefixed(key)
+        rep.appendLengthPrefixed(value)
+        setCount(count + 1)
+    }
+
+    /// Removes `key` (a no-op for a key that does not exist).
+    public mutating func delete(_ key: [UInt8]) {
+        rep.append(ValueKind.deletion.rawValue)
+        rep.appendLengthPrefixed(key)
+        setCount(count + 1)
+    }
+
+    /// Stores UTF-8 `value` under UTF-8 `key`.
+    public mutating func put(_ key: String, _ value: String) {
+        put(Array(key.utf8), Array(value.utf8))
+    }
+
+    /// Removes UTF-8 `key`.
+    public mutating func delete(_ key: String) {
+        delete(Array(key.utf8))
+    }
+
+    /// Removes every operation.
+    public mutating func removeAll() {
+        rep.removeAll(keepingCapacity: true)
+        rep.append(contentsOf: repeatElement(0, count: Self.headerSize))
+    }
+
+    // MARK: Internal
+
+    var sequence: UInt64 {
+        get { rep.withUnsafeBytes { loadFixed64($0.baseAddress!) } }
+        set { rep.withUnsafeMutableBytes { storeFixed64($0.baseAddress!, newValue) } }
+    }
+
+    private mutating func setCount(_ n: Int) {
+        rep.withUnsafeMutableBytes { storeFixed32($0.baseAddress! + 8, UInt32(n)) }
+    }
+
+    /// Appends `other`'s operations (group commit merges followers' batches this way).
+    mutating func append(contentsOf other: WriteBatch) {
+        let n = count + other.count
+        rep.append(contentsOf: other.rep[Self.headerSize...])
+        setCount(n)
+    }
+
+    /// Decodes and visits each operation; throws `KVError.corruption` (located at `file` and
+    /// `offset`) if the encoding is inconsistent, before visiting anything.
+    static func forEach(
+        _ rep: UnsafeRawBufferPointer, file: String, offset: Int64,
+        _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        guard rep.count >= headerSize else {
+            throw KVError.corruption(file: file, offset: offset, reason: "write batch shorter than its header (\(rep.count) bytes)")
+        }
+        let declared = Int(loadFixed32(rep.baseAddress! + 8))
+        // Validate fully first: a batch is applied all-or-nothing.
+        for pass in 0..<2 {
+            var reader = ByteReader(rep, offset: headerSize)
+            var seen = 0
+            while !reader.isAtEnd {
+                guard let tag = reader.readByte(), let kind = ValueKind(rawValue: tag) else {
+                    throw KVError.corruption(file: file, offset: offset, reason: "write batch: unknown record tag")
+                }
+                guard let key = reader.readLengthPrefixed() else {
+                    throw KVError.corruption(file: file, offset: offset, reason: "write batch: bad key length")
+                }
+                var value = UnsafeRawBufferPointer(start: nil, count: 0)
+                if kind == .value {
+                    guard let v = reader.readLengthPrefixed() else {
+                        throw KVError.corruption(file: file, offset: offset, reason: "write batch: bad value length")
+                    }
+                    value = v
+                }
+                seen += 1
+                if pass == 1 { try body(kind, key, value) }
+            }
+            guard seen == declared else {
+                throw KVError.corruption(file: file, offset: offset, reason: "write batch declares \(declared) records but holds \(seen)")
+            }
+        }
+    }
+}

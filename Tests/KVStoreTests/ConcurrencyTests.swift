@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import KVStore
+
+/// Run under ThreadSanitizer by `make tsan` (it filters on this suite's name).
+@Suite struct ConcurrencyTests {
+    @Test func eightWritersLoseNothing() throws {
+        let dir = TemporaryDirectory()
+        let store = try KVStore.open(at: dir.path)
+        let threads = 8
+        let perThread = 2_000
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<perThread {
+                do {
+                    if i % 10 == 0 {
+                        var batch = WriteBatch()
+                        batch.put(bytes("t\(t)-\(i)"), bytes("v\(t)-\(i)"))
+                        batch.put(bytes("t\(t)-\(i)-pair"), bytes("p"))
+                        try store.write(batch, options: WriteOptions(sync: i % 100 == 0))
+                    } else {
+                        try store.put(bytes("t\(t)-\(i)"), bytes("v\(t)-\(i)"))
+                    }
+                    // Read-your-writes from the same thread.
+                    if try store.get(bytes("t\(t)-\(i)")) != bytes("v\(t)-\(i)") {
+                        failures.add(1, ordering: .relaxed)
+                    }
+                } catch {
+                    failures.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        func verify(_ s: KVStore) throws {
+            for t in 0..<threads {
+                for i in 0..<perThread {
+                    #expect(try s.get(bytes("t\(t)-\(i)")) == bytes("v\(t)-\(i)"))
+                    if i % 10 == 0 { #expect(try s.get(bytes("t\(t)-\(i)-pair")) == bytes("p")) }
+                }
+            }
+        }
+        try verify(store)
+        try store.close()
+        let reopened = try KVStore.open(at: dir.path)
+        try verify(reopened)
+        #expect(reopened.recoveryReport.operationsReplayed == threads * (perThread + perThread / 10))
+        try reopened.close()
+    }
+
+    @Test func readersRunAlongsideTheWriter() throws {
+        let dir = TemporaryDirectory()
+        let store = try KVStore.open(at: dir.path)
+        let written = Atomic<Int>(0)
+        let wrong = Atomic<Int>(0)
+        let total = 20_000
+        DispatchQueue.concurrentPerform(iterations: 3) { role in
+            if role == 0 {
+                for i in 0..<total {
+                    try? store.put(bytes("key\(i)"), bytes("value\(i)"))
+                    written.store(i + 1, ordering: .releasing)
+                }
+            } else {
+                var rng = SplitMix64(seed: UInt64(role))
+                while written.load(ordering: .acquiring) < total {
+                    let upTo = written.load(ordering: .acquiring)
+                    guard upTo > 0 else { continue }
+                    let i = Int.random(in: 0..<upTo, using: &rng)
+                    // Every acknowledged write is visible to every thread.
+                    if (try? store.get(bytes("key\(i)"))) != bytes("value\(i)") {
+                        wrong.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+        #expect(wrong.load(ordering: .relaxed) == 0)
+        try store.close()
+    }
+
+    @Test func memtableReadersSeeConsistentSkipList() {
+        let memtable = Memtable()
+        let published = Atomic<UInt64>(0)
+        let bad = Atomic<Int>(0)
+        let count: UInt64 = 30_000
+        DispatchQueue.concurrentPerform(iterations: 2) { role in
+            if role == 0 {
+                for seq in 1...count {
+                    let key = bytes("k\(seq % 1000)")
+                    let value = bytes("\(seq)")
+                    key.withUnsafeBytes { k in value.withUnsafeBytes { v in memtable.add(sequence: seq, kind: .value, key: k, value: v) } }
+                    published.store(seq, ordering: .releasing)
+                }
+            } else {
+                var rng = SplitMix64(seed: 5)
+                while published.load(ordering: .acquiring) < count {
+                    let snapshot = published.load(ordering: .acquiring)
+                    guard snapshot > 0 else { continue }
+                    let seq = UInt64.random(in: 1...snapshot, using: &rng)
+                    // The newest version of k(seq%1000) at `snapshot` is the largest s ≤ snapshot
+                    // with s ≡ seq (mod 1000).
+                    let expected = snapshot - (snapshot + 1000 - seq % 1000) % 1000
+                    let got = bytes("k\(seq % 1000)").withUnsafeBytes { memtable.get($0, sequence: snapshot) }
+                    if case let .found(v) = got, v == bytes("\(expected)") {} else { bad.add(1, ordering: .relaxed) }
+                }
+            }
+        }
+        #expect(bad.load(ordering: .relaxed) == 0)
+    }
+}

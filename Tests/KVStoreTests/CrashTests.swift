@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+@testable import KVStore
+
+/// A real child process writes and reports each acknowledged write; it is killed with SIGKILL
+/// at random moments, and after each kill the store must hold every acknowledged write, with
+/// every batch all-or-nothing.
+@Suite struct CrashTests {
+    @Test func killNineLosesNothingAcknowledged() throws {
+        let dir = TemporaryDirectory("kvcrash")
+        let seed = UInt64.random(in: 0..<UInt64.max)
+        print("CrashTests seed: \(seed)")
+        var rng = SplitMix64(seed: seed)
+        var acked: [[String]] = []
+        for cycle in 0..<20 {
+            let child = try ChildProcess(productPath("kvcrash"), ["writer", dir.path, String(cycle)])
+            #expect(child.readLine(timeout: 60) == "READY", "seed \(seed) cycle \(cycle)")
+            usleep(UInt32.random(in: 0..<150_000, using: &rng))
+            child.kill()
+            acked.append(Array(child.allLines().dropFirst()))
+
+            let store = try KVStore.open(at: dir.path)
+            for (c, lines) in acked.enumerated() {
+                var highest = -1
+                for line in lines {
+                    let parts = line.split(separator: " ")
+                    guard parts.count == 2, let i = Int(parts[1]) else { continue }
+                    highest = max(highest, i)
+                    let value = bytes("v\(i)")
+                    if parts[0] == "P" {
+                        #expect(try store.get(bytes("c\(c)-k\(i)")) == value, "seed \(seed): lost put \(i) of cycle \(c)")
+                    } else {
+                        for part in 0..<3 {
+                            #expect(try store.get(bytes("c\(c)-b\(i)-\(part)")) == value, "seed \(seed): lost batch \(i) of cycle \(c)")
+                        }
+                    }
+                }
+                // Unacknowledged batches just past the last ack: all or nothing.
+                for i in (highest + 1)..<(highest + 20) where i % 5 == 0 {
+                    let present = try (0..<3).filter { try store.get(bytes("c\(c)-b\(i)-\($0)")) != nil }.count
+                    #expect(present == 0 || present == 3, "seed \(seed): torn batch \(i) of cycle \(c)")
+                }
+            }
+            try store.close()
+        }
+        #expect(acked.reduce(0) { $0 + $1.count } > 0)
+    }
+}

@@ -1,0 +1,71 @@
+import Testing
+
+@testable import KVStore
+
+@Suite struct MemtableTests {
+    func get(_ m: Memtable, _ key: String, _ seq: UInt64) -> Memtable.Lookup {
+        bytes(key).withUnsafeBytes { m.get($0, sequence: seq) }
+    }
+
+    func add(_ m: Memtable, _ seq: UInt64, _ kind: ValueKind, _ key: String, _ value: String = "") {
+        bytes(key).withUnsafeBytes { k in bytes(value).withUnsafeBytes { v in m.add(sequence: seq, kind: kind, key: k, value: v) } }
+    }
+
+    @Test func versionsAndSnapshots() {
+        let m = Memtable()
+        add(m, 1, .value, "a", "a1")
+        add(m, 2, .value, "b", "b2")
+        add(m, 3, .value, "a", "a3")
+        add(m, 4, .deletion, "b")
+        func value(_ l: Memtable.Lookup) -> String? {
+            if case let .found(v) = l { return String(decoding: v, as: UTF8.self) }
+            return nil
+        }
+        #expect(value(get(m, "a", 1)) == "a1")
+        #expect(value(get(m, "a", 2)) == "a1")
+        #expect(value(get(m, "a", 10)) == "a3")
+        #expect(value(get(m, "b", 3)) == "b2")
+        if case .deleted = get(m, "b", 4) {} else { Issue.record("b should be deleted at 4") }
+        if case .absent = get(m, "a", 0) {} else { Issue.record("a absent at 0") }
+        if case .absent = get(m, "c", 10) {} else { Issue.record("c absent") }
+        if case .absent = get(m, "", 10) {} else { Issue.record("empty key absent") }
+    }
+
+    @Test func orderedIterationMatchesSortedModel() {
+        let m = Memtable()
+        var rng = SplitMix64(seed: 11)
+        var model: [([UInt8], UInt64)] = []
+        for seq in 1...5000 {
+            let key = randomBytes(Int.random(in: 0...12, using: &rng), &rng).map { $0 % 4 }  // many shared prefixes
+            key.withUnsafeBytes { k in m.add(sequence: UInt64(seq), kind: .value, key: k, value: k) }
+            model.append((key, UInt64(seq)))
+        }
+        model.sort { a, b in
+            if a.0 != b.0 { return a.0.lexicographicallyPrecedes(b.0) }
+            return a.1 > b.1
+        }
+        var node = m.list.first
+        var i = 0
+        while let n = node {
+            let ik = Array(SkipList.internalKey(n))
+            #expect(Array(ik.dropLast(8)) == model[i].0)
+            #expect(ik.withUnsafeBytes { loadFixed64($0.baseAddress! + ik.count - 8) } >> 8 == model[i].1)
+            node = SkipList.next(n, 0)
+            i += 1
+        }
+        #expect(i == model.count)
+        #expect(m.approximateMemoryUsage >= Arena.blockSize)
+    }
+
+    @Test func largeEntries() {
+        let m = Memtable()
+        let big = [UInt8](repeating: 7, count: 1 << 20)
+        big.withUnsafeBytes { m.add(sequence: 1, kind: .value, key: $0, value: $0) }
+        let got = big.withUnsafeBytes { m.get($0, sequence: 1) }
+        guard case let .found(v) = got else {
+            Issue.record("big entry missing")
+            return
+        }
+        #expect(v == big)
+    }
+}

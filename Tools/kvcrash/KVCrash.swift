@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KVStore
+
+/// Child process for the kill -9 tests (and, later, the crash driver).
+///
+///     kvcrash writer DIR CYCLE   write forever; print one line per acknowledged write
+///     kvcrash hold DIR           open DIR, print "LOCKED", then wait to be killed
+///
+/// Writer protocol, one line per acknowledged operation on stdout:
+///   `P i`  put    c<CYCLE>-k<i>        = v<i>
+///   `B i`  batch  c<CYCLE>-b<i>-{0,1,2} = v<i>   (every 5th operation, all-or-nothing)
+/// Every 7th operation is written with sync. Lines are written with write(2), unbuffered,
+/// after the store call returned, so a line means "acknowledged".
+@main
+struct KVCrash {
+    static func main() {
+        let args = CommandLine.arguments
+        guard args.count >= 3 else {
+            fail("usage: kvcrash writer DIR CYCLE | kvcrash hold DIR")
+        }
+        do {
+            switch args[1] {
+            case "writer":
+                guard args.count == 4, let cycle = Int(args[3]) else { fail("usage: kvcrash writer DIR CYCLE") }
+                try writer(directory: args[2], cycle: cycle)
+            case "hold":
+                let store = try KVStore.open(at: args[2])
+                say("LOCKED")
+                while true { sleep(1) }
+                _ = store
+            default:
+                fail("unknown mode \(args[1])")
+            }
+        } catch {
+            fail("kvcrash: \(error)")
+        }
+    }
+
+    static func writer(directory: String, cycle: Int) throws {
+        let store = try KVStore.open(at: directory)
+        say("READY")
+        var i = 0
+        while true {
+            let sync = i % 7 == 0
+            let value = Array("v\(i)".utf8)
+            if i % 5 == 0 {
+                var batch = WriteBatch()
+                for part in 0..<3 { batch.put(Array("c\(cycle)-b\(i)-\(part)".utf8), value) }
+                try store.write(batch, options: WriteOptions(sync: sync))
+                say("B \(i)")
+            } else {
+                try store.put(Array("c\(cycle)-k\(i)".utf8), value, options: WriteOptions(sync: sync))
+                say("P \(i)")
+            }
+            i += 1
+        }
+    }
+
+    static func say(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, bytes.count - done) }
+            if n <= 0 { exit(3) }
+            done += n
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        printError(message + "\n")
+        exit(2)
+    }
+}
+
+func printError(_ message: String) {
+    let bytes = Array(message.utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
