@@ -74,6 +74,28 @@ public final class KVStore: Sendable {
         }
     }
 
+    /// Writes the memtable to a level-0 table now (if it holds anything) and waits for that.
+    public func flush() throws(KVError) {
+        try KVError.typed { try engine.flushMemtable() }
+    }
+
+    /// Compacts every table overlapping the user-key range [`from`, `to`] (nil = unbounded)
+    /// down the levels, dropping overwritten and deleted data that no snapshot needs, as
+    /// LevelDB's `CompactRange`. Flushes the memtable first. Blocks until done.
+    public func compactRange(from: [UInt8]? = nil, to: [UInt8]? = nil) throws(KVError) {
+        try KVError.typed { try engine.compactRange(begin: from, end: to) }
+    }
+
+    /// Counters and per-level figures; `statistics().report` is a readable summary.
+    public func statistics() -> Statistics {
+        engine.statisticsSnapshot()
+    }
+
+    /// Waits until no flush or compaction is due (benchmarks settle with it).
+    public func waitForCompactions() {
+        engine.waitForBackgroundWork()
+    }
+
     /// Waits for queued writes, syncs the log and releases the directory. Later calls throw
     /// `KVError.closed`. Closing twice is harmless. Also happens when the store is deinitialized.
     public func close() throws(KVError) {

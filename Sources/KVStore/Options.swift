@@ -4,10 +4,39 @@ public struct Options: Sendable {
     public var createIfMissing = true
     /// Fail with `KVError.alreadyExists` if a store exists (default false).
     public var errorIfExists = false
-    /// Memtable size in bytes before it is turned into a table (default 4 MiB).
+
+    // MARK: Memtable and tables
+
+    /// Memtable size in bytes before it is frozen and flushed to a level-0 table (default 4 MiB).
     public var writeBufferSize = 4 << 20
-    /// Compression of table blocks (default lz4).
+    /// Uncompressed size of a table data block (default 4 KiB).
+    public var blockSize = 4096
+    /// Compression of table data blocks (default lz4). A block is stored raw when compression
+    /// saves less than 12.5%.
     public var compression: Compression = .lz4
+    /// Bloom filter bits per key; 0 disables filters (default 10, about 1% false positives).
+    public var bloomBitsPerKey = 10
+    /// Bytes of uncompressed blocks kept in the shared block cache (default 8 MiB).
+    public var blockCacheCapacity = 8 << 20
+    /// Table files kept open, with their parsed index and filter (default 1000).
+    public var maxOpenFiles = 1000
+
+    // MARK: Compaction
+
+    /// Size at which compaction starts a new output table (default 2 MiB).
+    public var targetFileSize = 2 << 20
+    /// Level-1 size target; each deeper level is `levelSizeMultiplier` times larger (default 10 MiB).
+    public var maxBytesForLevelBase = 10 << 20
+    public var levelSizeMultiplier = 10
+    /// Level-0 file count that starts an L0 → L1 compaction (default 4).
+    public var level0CompactionTrigger = 4
+    /// Level-0 file count at which each write is delayed by about a millisecond (default 8).
+    public var level0SlowdownTrigger = 8
+    /// Level-0 file count at which writes wait for compaction (default 12).
+    public var level0StopTrigger = 12
+
+    // MARK: Limits
+
     /// Largest key accepted, in bytes (default 64 MiB).
     public var maxKeySize = 64 << 20
     /// Largest value accepted, in bytes (default 1 GiB).
@@ -15,8 +44,28 @@ public struct Options: Sendable {
 
     /// The file system the engine uses; tests substitute a fault-injecting one.
     package var fileSystem: any FileSystem = PosixFileSystem()
+    /// Tests hold the background thread's compactions (flushes still run) to provoke stalls.
+    package var pauseCompactions: PauseSwitch?
 
     public init() {}
+
+    /// Throws `KVError.invalidArgument` for settings the engine cannot work with.
+    func validate() throws {
+        func check(_ ok: Bool, _ what: String) throws {
+            if !ok { throw KVError.invalidArgument(what) }
+        }
+        try check(writeBufferSize >= 64 << 10, "writeBufferSize must be at least 64 KiB")
+        try check(blockSize >= 256 && blockSize <= 64 << 20, "blockSize must be between 256 bytes and 64 MiB")
+        try check(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be 0...64")
+        try check(blockCacheCapacity >= 0, "blockCacheCapacity must not be negative")
+        try check(maxOpenFiles >= 16, "maxOpenFiles must be at least 16")
+        try check(targetFileSize >= 64 << 10, "targetFileSize must be at least 64 KiB")
+        try check(maxBytesForLevelBase >= 1 << 20, "maxBytesForLevelBase must be at least 1 MiB")
+        try check(levelSizeMultiplier >= 2, "levelSizeMultiplier must be at least 2")
+        try check(level0CompactionTrigger >= 1 && level0CompactionTrigger <= level0SlowdownTrigger
+                  && level0SlowdownTrigger <= level0StopTrigger,
+                  "need 1 ≤ level0CompactionTrigger ≤ level0SlowdownTrigger ≤ level0StopTrigger")
+    }
 }
 
 /// Per-write settings.
@@ -28,4 +77,25 @@ public struct WriteOptions: Sendable {
     public init(sync: Bool = false) {
         self.sync = sync
     }
+}
+
+/// A switch tests use to hold background compactions.
+package final class PauseSwitch: Sendable {
+    private let monitor = Monitor()
+    private let changed: Monitor.Condition
+    nonisolated(unsafe) private var paused = false  // guarded by monitor
+
+    package init(paused: Bool = false) {
+        changed = Monitor.Condition(monitor)
+        self.paused = paused
+    }
+
+    package func set(_ value: Bool) {
+        monitor.withLock {
+            paused = value
+            changed.broadcast()
+        }
+    }
+
+    package var isPaused: Bool { monitor.withLock { paused } }
 }

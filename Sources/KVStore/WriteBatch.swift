@@ -82,6 +82,23 @@ public struct WriteBatch: Sendable, Equatable {
         setCount(n)
     }
 
+    /// Visits each operation of a batch already known to be well formed (one built by this
+    /// type): a single pass with no error paths.
+    static func forEachValidated(
+        _ rep: UnsafeRawBufferPointer,
+        _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) {
+        var reader = ByteReader(rep, offset: headerSize)
+        while let tag = reader.readByte(), let kind = ValueKind(rawValue: tag), let key = reader.readLengthPrefixed() {
+            var value = UnsafeRawBufferPointer(start: nil, count: 0)
+            if kind == .value {
+                guard let v = reader.readLengthPrefixed() else { return }
+                value = v
+            }
+            body(kind, key, value)
+        }
+    }
+
     /// Decodes and visits each operation; throws `KVError.corruption` (located at `file` and
     /// `offset`) if the encoding is inconsistent, before visiting anything.
     static func forEach(

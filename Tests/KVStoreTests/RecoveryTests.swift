@@ -24,7 +24,7 @@ import Testing
         #expect(report.tornTails.first?.file == log)
         let offset = report.tornTails.first?.offset ?? 0
         #expect(offset > 0 && offset < Int64(size - 5))
-        #expect(try FileManager.default.attributesOfItem(atPath: log)[.size] as! Int == Int(offset))
+        #expect(report.tornTails.first?.droppedBytes == Int64(size - 5) - offset)
         for i in 0..<99 { #expect(try store.get(bytes("key\(i)")) == bytes("value\(i)")) }
         #expect(try store.get(bytes("key99")) == nil)
         try store.put("later", "x")
@@ -59,21 +59,43 @@ import Testing
         #expect(throws: KVError.self) { try KVStore.open(at: dir.path) }
     }
 
+    /// Writes a WAL file by hand: each batch puts key<i> = value<i> for its range of i.
+    func craftLog(_ path: String, number: UInt64, firstSequence: UInt64, batches: [Range<Int>]) throws {
+        let fs = PosixFileSystem()
+        let writer = try LogWriter(file: fs.openWritable(path, truncate: true), fileNumber: number, purpose: .writeAheadLog)
+        var sequence = firstSequence
+        for range in batches {
+            var batch = WriteBatch()
+            for i in range { batch.put(bytes("key\(i)"), bytes("value\(i)")) }
+            batch.sequence = sequence
+            sequence += UInt64(range.count)
+            try writer.add(batch.rep)
+        }
+        try writer.close()
+    }
+
     @Test func logsPastASequenceHoleAreSetAside() throws {
         let dir = TemporaryDirectory()
-        try fill(dir.path, 0..<10)  // 000001.log
-        try fill(dir.path, 10..<20)  // 000002.log
-        let logs = try logFiles(in: dir.path)
-        #expect(logs.count == 2)
-        // Lose the tail of the first log: key9's record.
-        let size = try FileManager.default.attributesOfItem(atPath: logs[0])[.size] as! Int
-        #expect(truncate(logs[0], off_t(size - 3)) == 0)
+        try KVStore.open(at: dir.path).close()
+        // The store now expects its log (the one just created, still empty) and the next.
+        let current = try logFiles(in: dir.path)
+        #expect(current.count == 1)
+        let number = UInt64(String((current[0] as NSString).lastPathComponent.prefix(6)))!
+        // Log A holds sequences 1...10 in ten batches, log B continues with 11...20: as if the
+        // process died after freezing A's memtable and before flushing it.
+        try craftLog(current[0], number: number, firstSequence: 1, batches: (0..<10).map { $0..<($0 + 1) })
+        let second = dir.file(FileNames.log(number + 1))
+        try craftLog(second, number: number + 1, firstSequence: 11, batches: [10..<20])
+        // Lose the tail of A: key9's record.
+        let size = try FileManager.default.attributesOfItem(atPath: current[0])[.size] as! Int
+        #expect(truncate(current[0], off_t(size - 3)) == 0)
 
         let store = try KVStore.open(at: dir.path)
-        #expect(store.recoveryReport.logsSetAside == [logs[1]])
+        #expect(store.recoveryReport.logsSetAside == [second])
+        #expect(store.recoveryReport.tornTails.count == 1)
         for i in 0..<9 { #expect(try store.get(bytes("key\(i)")) == bytes("value\(i)")) }
         for i in 9..<20 { #expect(try store.get(bytes("key\(i)")) == nil, "key\(i) replayed past a hole") }
-        #expect(FileManager.default.fileExists(atPath: dir.file("lost/000002.log")))
+        #expect(FileManager.default.fileExists(atPath: dir.file("lost/" + FileNames.log(number + 1))))
         try store.put("new", "1")
         try store.close()
 

@@ -1,52 +1,84 @@
+import Foundation
 import Synchronization
 
 /// The store's state and the code that changes it. `KVStore` is its public face.
 ///
 /// Locking (why `@unchecked Sendable` is sound):
-/// - `monitor` guards `writers`, `stickyError`, `closed` and the choice of commit leader.
-/// - Only the current commit leader (the writer at the head of `writers`) touches `log` and
-///   inserts into `memtable`, and it does so with `monitor` released; leadership passes under
-///   the lock, so those accesses are serialized.
+/// - `monitor` guards `writers`, `stickyError`, `closed`, `mem`/`imm`, `versions`,
+///   `pendingOutputs`, `manualCompaction` and the background thread's flags.
+/// - Only the current commit leader (the head of `writers`) touches `log` and inserts into
+///   `mem`, partly with `monitor` released; leadership passes under the lock, so those
+///   accesses are serialized.
 /// - `lastSequence` is atomic: readers load it without the lock to pick their snapshot.
-/// - `memtable` itself is read lock-free (see `SkipList`).
+/// - `readState` has its own small lock so readers never wait on `monitor`.
+/// - Memtables are read lock-free (see `SkipList`); versions and tables are immutable.
 final class Engine: @unchecked Sendable {
     let directory: String
     let options: Options
     let fileSystem: any FileSystem
     let infoLog: InfoLog
     let recoveryReport: RecoveryReport
+    let statistics: EngineStatistics
+    let blockCache: BlockCache
+    let tableCache: TableCache
 
     let monitor = Monitor()
     /// Broadcast when `writers` becomes empty (close waits for it).
     let queueDrained: Monitor.Condition
+    /// Signalled when there may be background work.
+    let backgroundWork: Monitor.Condition
+    /// Broadcast when the background thread finished a unit of work (stalled writers wait).
+    let backgroundDone: Monitor.Condition
+
     var writers: [PendingWrite] = []
     var stickyError: KVError?
     var closed = false
     let isClosed = Atomic<Bool>(false)
 
-    private(set) var memtable: Memtable
+    var mem: Memtable
+    var imm: Memtable?
     var log: LogWriter
+    var logNumber: UInt64
+    let versions: VersionSet
+    var pendingOutputs: Set<UInt64> = []
+    var manualCompaction: ManualCompaction?
+    var shuttingDown = false
+    var backgroundRunning = false
+
     let lastSequence: Atomic<UInt64>
+    let readState: Mutex<ReadState>
     private let lock: FileLock
 
     private init(
-        directory: String, options: Options, infoLog: InfoLog, lock: FileLock, memtable: Memtable,
-        log: LogWriter, lastSequence: UInt64, report: RecoveryReport
+        directory: String, options: Options, infoLog: InfoLog, lock: FileLock, versions: VersionSet,
+        log: LogWriter, logNumber: UInt64, lastSequence: UInt64, report: RecoveryReport,
+        statistics: EngineStatistics, blockCache: BlockCache, tableCache: TableCache
     ) {
         self.directory = directory
         self.options = options
         self.fileSystem = options.fileSystem
         self.infoLog = infoLog
         self.lock = lock
-        self.memtable = memtable
+        self.versions = versions
         self.log = log
+        self.logNumber = logNumber
         self.lastSequence = Atomic(lastSequence)
         self.recoveryReport = report
+        self.statistics = statistics
+        self.blockCache = blockCache
+        self.tableCache = tableCache
+        let mem = Memtable()
+        self.mem = mem
+        self.readState = Mutex(ReadState(mem: mem, imm: nil, version: versions.current))
         self.queueDrained = Monitor.Condition(monitor)
+        self.backgroundWork = Monitor.Condition(monitor)
+        self.backgroundDone = Monitor.Condition(monitor)
     }
 
-    /// Locks the directory, replays the logs and starts a fresh log.
+    /// Locks the directory, recovers the MANIFEST and the logs, writes what the logs held to a
+    /// level-0 table, starts a fresh log and MANIFEST, and starts the background thread.
     static func open(directory: String, options: Options) throws -> Engine {
+        try options.validate()
         let fs = options.fileSystem
         if !fs.fileExists(directory) {
             guard options.createIfMissing else { throw KVError.notFound(path: directory) }
@@ -55,39 +87,86 @@ final class Engine: @unchecked Sendable {
         let lock = try fs.lock(Path.join(directory, FileNames.lock))
         do {
             let infoLog = InfoLog(fileSystem: fs, directory: directory)
-            var recovery = try Recovery(directory: directory, options: options, infoLog: infoLog)
-            if options.errorIfExists && !recovery.logNumbers.isEmpty {
-                throw KVError.alreadyExists(path: directory)
-            }
+            let statistics = EngineStatistics()
+            let blockCache = BlockCache.make(capacity: options.blockCacheCapacity)
+            let tableCache = TableCache(
+                directory: directory, fileSystem: fs, maxOpenFiles: options.maxOpenFiles,
+                blockCache: blockCache, statistics: statistics)
+            let versions = VersionSet(directory: directory, options: options)
+            var recovery = try Recovery(directory: directory, options: options, infoLog: infoLog, versions: versions)
             try recovery.run()
-            let logNumber = recovery.nextFileNumber
+
+            // What the logs held becomes a level-0 table, so the old logs can go.
+            var edit = VersionEdit()
+            if !recovery.memtable.isEmpty {
+                let job = CompactionJob(
+                    input: MemtableIterator(recovery.memtable), fileSystem: fs, directory: directory,
+                    tableOptions: TableOptions(options), smallestSnapshot: versions.lastSequence,
+                    targetFileSize: nil, grandparents: [], maxGrandparentOverlap: 0,
+                    isBottommostForKey: { _ in false }, allocateFileNumber: { versions.newFileNumber() })
+                let result = try job.run()
+                try fs.syncDirectory(directory)
+                for f in result.files { edit.addFile(0, f) }
+                statistics.flushes.add(1, ordering: .relaxed)
+                statistics.flushBytesWritten.add(Int(result.bytesWritten), ordering: .relaxed)
+            }
+            let logNumber = versions.newFileNumber()
             let logPath = Path.join(directory, FileNames.log(logNumber))
-            let log = try LogWriter(
-                file: fs.openWritable(logPath, truncate: true), fileNumber: logNumber, purpose: .writeAheadLog)
+            let log = try LogWriter(file: fs.openWritable(logPath, truncate: true), fileNumber: logNumber, purpose: .writeAheadLog)
             // The new log's directory entry must be durable before a synced write in it counts.
             try fs.syncDirectory(directory)
+            edit.logNumber = logNumber
+            try versions.writeNewManifest(applying: edit)
             infoLog.log(
                 "opened \(directory): replayed \(recovery.report.logsReplayed) logs, "
-                    + "\(recovery.report.operationsReplayed) operations, last sequence \(recovery.report.lastSequence); "
-                    + "writing \(FileNames.log(logNumber))")
-            return Engine(
-                directory: directory, options: options, infoLog: infoLog, lock: lock,
-                memtable: recovery.memtable, log: log, lastSequence: recovery.report.lastSequence,
-                report: recovery.report)
+                    + "\(recovery.report.operationsReplayed) operations, last sequence \(versions.lastSequence); "
+                    + "writing \(FileNames.log(logNumber)), \(FileNames.manifest(versions.manifestNumber))")
+            let engine = Engine(
+                directory: directory, options: options, infoLog: infoLog, lock: lock, versions: versions,
+                log: log, logNumber: logNumber, lastSequence: versions.lastSequence, report: recovery.report,
+                statistics: statistics, blockCache: blockCache, tableCache: tableCache)
+            engine.monitor.withLock { engine.deleteObsoleteFiles() }
+            engine.startBackgroundThread()
+            return engine
         } catch {
             lock.unlock()
             throw error
         }
     }
 
+    /// Replaces the read state after `mem`, `imm` or the version changed. Monitor held.
+    func publishReadState() {
+        let state = ReadState(mem: mem, imm: imm, version: versions.current)
+        readState.withLock { $0 = state }
+    }
+
     // MARK: Reads
 
-    func get(_ key: UnsafeRawBufferPointer) throws -> [UInt8]? {
+    func get(_ key: UnsafeRawBufferPointer, verify: Bool = true) throws -> [UInt8]? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
+        // Sequence first, then state: every write at or below the sequence is in that state.
         let sequence = lastSequence.load(ordering: .acquiring)
-        switch memtable.get(key, sequence: sequence) {
+        let state = readState.withLock { $0 }
+        switch state.mem.get(key, sequence: sequence) {
         case let .found(value): return value
-        case .deleted, .absent: return nil
+        case .deleted: return nil
+        case .absent: break
+        }
+        if let imm = state.imm {
+            switch imm.get(key, sequence: sequence) {
+            case let .found(value): return value
+            case .deleted: return nil
+            case .absent: break
+            }
+        }
+        let count = key.count + 8
+        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+            if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
+            storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
+            switch try state.version.get(UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify) {
+            case let .found(value): return value
+            case .deleted, .absent: return nil
+            }
         }
     }
 
@@ -103,10 +182,14 @@ final class Engine: @unchecked Sendable {
         isClosed.store(true, ordering: .releasing)
         // Let queued writers finish: they were accepted before close began.
         while !writers.isEmpty { queueDrained.wait() }
+        shuttingDown = true
+        backgroundWork.broadcast()
+        while backgroundRunning { backgroundDone.wait() }
         let failed = stickyError
         monitor.unlock()
 
         defer {
+            versions.closeManifest()
             infoLog.log("closed")
             infoLog.close()
             lock.unlock()

@@ -1,12 +1,17 @@
-/// One caller's write waiting in the commit queue.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One caller's write waiting in the commit queue. A nil batch asks the leader to freeze
+/// the memtable (a flush request).
 final class PendingWrite {
-    var batch: WriteBatch
+    let batch: WriteBatch?
     let sync: Bool
     var done = false
     var error: KVError?
     let wakeUp: Monitor.Condition
 
-    init(batch: WriteBatch, sync: Bool, monitor: Monitor) {
+    init(batch: WriteBatch?, sync: Bool, monitor: Monitor) {
         self.batch = batch
         self.sync = sync
         self.wakeUp = Monitor.Condition(monitor)
@@ -14,17 +19,18 @@ final class PendingWrite {
 }
 
 // Group commit (LevelDB's write queue): every writer joins a FIFO queue; the writer at the
-// head is the leader. The leader takes the batches queued behind it, assigns one range of
-// sequence numbers, appends them to the WAL as one record (one write(2)), calls fdatasync at
-// most once if any of them asked for sync, inserts them into the memtable, publishes the new
-// last sequence and wakes the followers it served. A lone writer is its own leader and never
-// hands off to another thread. While the leader does I/O the lock is released, so new writers
-// can queue up and form the next group.
+// head is the leader. The leader makes room (freezing a full memtable, or waiting when
+// level 0 is piling up), takes the batches queued behind it, assigns one range of sequence
+// numbers, appends them to the WAL as one record (one write(2)), calls fdatasync at most once
+// if any of them asked for sync, inserts them into the memtable, publishes the new last
+// sequence and wakes the followers it served. A lone writer is its own leader and never hands
+// off to another thread. While the leader does I/O the lock is released, so new writers can
+// queue up and form the next group.
 extension Engine {
     /// Largest group the leader assembles, in bytes of batch data.
     static let maxGroupBytes = 1 << 20
 
-    func write(_ batch: WriteBatch, sync: Bool) throws {
+    func write(_ batch: WriteBatch?, sync: Bool) throws {
         let me = PendingWrite(batch: batch, sync: sync, monitor: monitor)
         monitor.lock()
         if closed {
@@ -42,37 +48,50 @@ extension Engine {
         }
 
         // Leader.
-        if let failure = stickyError {
-            finishGroup(count: 1, error: .readOnly(reason: failure.description))
+        do {
+            try makeRoomForWrite(force: batch == nil)
+        } catch {
+            let e = error as? KVError ?? .invalidArgument("\(error)")
+            finishGroup(count: 1, error: e)
             monitor.unlock()
-            throw KVError.readOnly(reason: failure.description)
+            throw e
+        }
+        guard let batch else {
+            finishGroup(count: 1, error: nil)
+            monitor.unlock()
+            return
         }
         let group = assembleGroup()
-        var combined = group.count == 1 ? me.batch : mergedBatch(group)
+        var combined = group.count == 1 ? batch : mergedBatch(group)
         let needSync = group.contains { $0.sync }
         let first = lastSequence.load(ordering: .relaxed) + 1
         combined.sequence = first
         let last = first + UInt64(combined.count) - 1
+        let memtable = mem
         monitor.unlock()
 
         var failure: KVError?
         do {
             try log.add(combined.rep)
-            if needSync { try log.sync() }
+            if needSync {
+                try log.sync()
+                statistics.walSyncs.add(1, ordering: .relaxed)
+            }
         } catch let error as KVError {
             failure = error
         } catch {
             failure = .invalidArgument("\(error)")
         }
         if failure == nil {
-            insertIntoMemtable(combined, firstSequence: first)
+            insert(combined, into: memtable, firstSequence: first)
+            statistics.walBytesWritten.add(combined.byteSize, ordering: .relaxed)
+            statistics.userBytesWritten.add(combined.byteSize - WriteBatch.headerSize, ordering: .relaxed)
         }
 
         monitor.lock()
         if let failure {
             // Sticky: the log's state is unknown, so no later write may claim success.
-            stickyError = failure
-            infoLog.log("write failed, store is now read-only: \(failure)")
+            setStickyError(failure, while: "appending to \(log.path)")
         } else {
             lastSequence.store(last, ordering: .releasing)
         }
@@ -81,20 +100,101 @@ extension Engine {
         if let failure { throw failure }
     }
 
+    /// Called with the lock held. Records the first failure; later writes report it.
+    func setStickyError(_ error: KVError, while doing: String) {
+        guard stickyError == nil else { return }
+        stickyError = error
+        infoLog.log("error \(doing), store is now read-only: \(error)")
+        backgroundDone.broadcast()
+    }
+
+    /// Ensures the memtable has room, freezing it when full (or when `force`d and non-empty)
+    /// and applying backpressure when level 0 piles up. Called by the leader with the lock held.
+    private func makeRoomForWrite(force: Bool) throws {
+        var allowDelay = !force
+        var force = force
+        var stopped = false
+        var stallStart: ContinuousClock.Instant?
+        defer {
+            if let start = stallStart {
+                let d = ContinuousClock.now - start
+                statistics.stallMicros.add(Int(d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000), ordering: .relaxed)
+                statistics.stalledNow.store(false, ordering: .relaxed)
+            }
+        }
+        func stall(_ reason: String) {
+            if stallStart == nil { stallStart = .now }
+            statistics.stalledNow.store(true, ordering: .relaxed)
+            statistics.lastStallReason.withLock { $0 = reason }
+        }
+        while true {
+            if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }
+            let level0 = versions.current.files[0].count
+            if allowDelay && level0 >= options.level0SlowdownTrigger {
+                // Spread the wait over many writes instead of stopping one for seconds.
+                stall("level 0 has \(level0) files (slowdown trigger \(options.level0SlowdownTrigger)): each write delayed 1 ms")
+                statistics.slowdowns.add(1, ordering: .relaxed)
+                monitor.unlock()
+                usleep(1000)
+                monitor.lock()
+                allowDelay = false
+            } else if !force && mem.approximateMemoryUsage < options.writeBufferSize {
+                return
+            } else if imm != nil {
+                stall("memtable full while the previous one is still being flushed: writes wait")
+                if !stopped { statistics.stops.add(1, ordering: .relaxed); stopped = true }
+                backgroundDone.wait()
+            } else if level0 >= options.level0StopTrigger {
+                stall("level 0 has \(level0) files (stop trigger \(options.level0StopTrigger)): writes wait for compaction")
+                if !stopped { statistics.stops.add(1, ordering: .relaxed); stopped = true }
+                backgroundWork.signal()
+                backgroundDone.wait()
+            } else {
+                if force && mem.isEmpty { return }
+                try switchMemtable()
+                force = false
+            }
+        }
+    }
+
+    /// Freezes the memtable and starts a new log. Lock held.
+    private func switchMemtable() throws {
+        let number = versions.newFileNumber()
+        let path = Path.join(directory, FileNames.log(number))
+        do {
+            // The old log is synced first: a synced write in the new log then implies the old
+            // one is complete, so recovery never meets a hole before a synced write.
+            try log.sync()
+            let newLog = try LogWriter(file: fileSystem.openWritable(path, truncate: true), fileNumber: number, purpose: .writeAheadLog)
+            try fileSystem.syncDirectory(directory)
+            try? log.close()
+            log = newLog
+        } catch let error as KVError {
+            setStickyError(error, while: "starting log \(path)")
+            throw error
+        }
+        logNumber = number
+        imm = mem
+        mem = Memtable()
+        publishReadState()
+        backgroundWork.signal()
+    }
+
     /// The leader plus the writers queued behind it, within the size limit. A group never
-    /// mixes a non-syncing leader with a syncing follower: that follower would have its write
-    /// acknowledged without the fdatasync it asked for... or make the leader pay for it.
+    /// puts a syncing follower behind a non-syncing leader (the leader decided not to sync),
+    /// and stops at a flush request.
     private func assembleGroup() -> ArraySlice<PendingWrite> {
         let leader = writers[0]
-        var bytes = leader.batch.byteSize
+        var bytes = leader.batch?.byteSize ?? 0
         // Small leaders keep groups small so a lone small write's latency stays low.
         let limit = bytes <= 128 << 10 ? bytes + (128 << 10) : Self.maxGroupBytes
         var end = 1
         while end < writers.count {
             let w = writers[end]
+            guard let b = w.batch else { break }
             if w.sync && !leader.sync { break }
-            if bytes + w.batch.byteSize > limit { break }
-            bytes += w.batch.byteSize
+            if bytes + b.byteSize > limit { break }
+            bytes += b.byteSize
             end += 1
         }
         return writers[0..<end]
@@ -102,8 +202,8 @@ extension Engine {
 
     private func mergedBatch(_ group: ArraySlice<PendingWrite>) -> WriteBatch {
         var merged = WriteBatch()
-        merged.rep.reserveCapacity(group.reduce(0) { $0 + $1.batch.byteSize })
-        for w in group { merged.append(contentsOf: w.batch) }
+        merged.rep.reserveCapacity(group.reduce(0) { $0 + ($1.batch?.byteSize ?? 0) })
+        for w in group { if let b = w.batch { merged.append(contentsOf: b) } }
         return merged
     }
 
@@ -123,11 +223,11 @@ extension Engine {
         }
     }
 
-    func insertIntoMemtable(_ batch: WriteBatch, firstSequence: UInt64) {
+    private func insert(_ batch: WriteBatch, into memtable: Memtable, firstSequence: UInt64) {
         var sequence = firstSequence
         batch.rep.withUnsafeBytes { rep in
-            // The batch was built by WriteBatch (or validated on replay): decoding cannot fail.
-            try? WriteBatch.forEach(rep, file: "", offset: 0) { kind, key, value in
+            // Built by WriteBatch and validated by KVStore.write: decoding cannot fail.
+            WriteBatch.forEachValidated(rep) { kind, key, value in
                 memtable.add(sequence: sequence, kind: kind, key: key, value: value)
                 sequence += 1
             }

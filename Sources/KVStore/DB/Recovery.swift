@@ -1,4 +1,5 @@
-/// Rebuilds the memtable from the write-ahead logs when a store opens.
+/// Brings a store back at open: the MANIFEST (via `VersionSet.recover`) says which tables are
+/// live and which logs still matter; those logs are replayed into a memtable.
 ///
 /// Logs are replayed in file-number order. A torn tail (see `LogReader`) is dropped, reported
 /// and truncated away before anything new is written; corruption in the middle of a log
@@ -9,21 +10,51 @@ struct Recovery {
     let directory: String
     let options: Options
     let infoLog: InfoLog
-    let logNumbers: [UInt64]
-    private(set) var nextFileNumber: UInt64 = 1
+    let versions: VersionSet
+    private(set) var logNumbers: [UInt64] = []
     private(set) var report = RecoveryReport()
     let memtable = Memtable()
 
-    init(directory: String, options: Options, infoLog: InfoLog) throws {
+    init(directory: String, options: Options, infoLog: InfoLog, versions: VersionSet) throws {
         self.directory = directory
         self.options = options
         self.infoLog = infoLog
-        var numbers: [UInt64] = []
-        for name in try options.fileSystem.children(of: directory) {
-            if case let .log(n)? = FileNames.parse(name) { numbers.append(n) }
+        self.versions = versions
+        let fs = options.fileSystem
+        let names = try fs.children(of: directory)
+        var logs: [UInt64] = []
+        var tables: Set<UInt64> = []
+        var manifests = 0
+        for name in names {
+            switch FileNames.parse(name) {
+            case let .log(n)?: logs.append(n)
+            case let .table(n)?: tables.insert(n)
+            case .manifest?: manifests += 1
+            default: break
+            }
         }
-        logNumbers = numbers.sorted()
-        nextFileNumber = (logNumbers.last ?? 0) + 1
+        if fs.fileExists(versions.currentPath) {
+            if options.errorIfExists { throw KVError.alreadyExists(path: directory) }
+            try versions.recover()
+        } else if !tables.isEmpty || manifests > 0 {
+            // Tables without CURRENT: opening as a new store would delete them as obsolete.
+            throw KVError.corruption(
+                file: versions.currentPath, offset: 0,
+                reason: "CURRENT is missing but the directory holds \(tables.count) tables and \(manifests) MANIFESTs; run repair")
+        } else if !logs.isEmpty && options.errorIfExists {
+            throw KVError.alreadyExists(path: directory)
+        }
+        // Every table the MANIFEST names must be there.
+        for level in versions.current.files {
+            for f in level where !tables.contains(f.number) {
+                throw KVError.corruption(
+                    file: Path.join(directory, FileNames.table(f.number)), offset: 0,
+                    reason: "table named by \(FileNames.manifest(versions.manifestNumber)) is missing")
+            }
+        }
+        for n in logs { versions.markFileNumberUsed(n) }
+        for n in tables { versions.markFileNumberUsed(n) }
+        logNumbers = logs.filter { $0 >= versions.logNumber }.sorted()
     }
 
     mutating func run() throws {
@@ -34,25 +65,26 @@ struct Recovery {
             var reader = try LogReader(file: fs.openReadable(path), purpose: .writeAheadLog)
             var replayedHere = 0
             while let (offset, record) = try reader.next() {
-                let sequence: UInt64 = record.count >= WriteBatch.headerSize
-                    ? record.withUnsafeBytes { loadFixed64($0.baseAddress!) } : 0
+                if replayedHere == 0, let named = reader.fileNumber, named != number {
+                    throw KVError.corruption(file: path, offset: 0, reason: "log header names file \(named), not \(number)")
+                }
+                guard record.count >= WriteBatch.headerSize else {
+                    throw KVError.corruption(file: path, offset: offset, reason: "write batch of \(record.count) bytes is shorter than its header")
+                }
+                let sequence = record.withUnsafeBytes { loadFixed64($0.baseAddress!) }
+                let count = UInt64(WriteBatch(rep: record).count)
                 if let expected, sequence != expected {
                     if replayedHere == 0 {
                         try setAside(Array(logNumbers[index...]), expected: expected, found: sequence)
+                        finish()
                         return
                     }
-                    throw KVError.corruption(
-                        file: path, offset: offset,
-                        reason: "sequence \(sequence) where \(expected) was expected")
+                    throw KVError.corruption(file: path, offset: offset, reason: "sequence \(sequence) where \(expected) was expected")
                 }
                 try apply(record, path: path, offset: offset)
-                let count = UInt64(WriteBatch(rep: record).count)
                 expected = sequence + count
                 report.lastSequence = max(report.lastSequence, sequence + count - 1)
                 replayedHere += 1
-            }
-            if let named = reader.fileNumber, named != number {
-                throw KVError.corruption(file: path, offset: 0, reason: "log header names file \(named), not \(number)")
             }
             if let torn = reader.tornTail {
                 try fs.truncate(path, to: torn.offset)
@@ -61,12 +93,15 @@ struct Recovery {
             }
             report.logsReplayed += 1
         }
+        finish()
+    }
+
+    private mutating func finish() {
+        versions.lastSequence = max(versions.lastSequence, report.lastSequence)
+        report.lastSequence = versions.lastSequence
     }
 
     private mutating func apply(_ record: [UInt8], path: String, offset: Int64) throws {
-        guard record.count >= WriteBatch.headerSize else {
-            throw KVError.corruption(file: path, offset: offset, reason: "write batch of \(record.count) bytes is shorter than its header")
-        }
         var sequence = record.withUnsafeBytes { loadFixed64($0.baseAddress!) }
         let limitKey = options.maxKeySize
         try record.withUnsafeBytes { rep in

@@ -49,3 +49,42 @@ func compareInternal(
     if r != 0 { return r }
     return aTrailer > bTrailer ? -1 : (aTrailer < bTrailer ? 1 : 0)
 }
+
+/// Compares two encoded internal keys (user key ++ 8-byte trailer). Keys shorter than a
+/// trailer (only possible in corrupt input) compare bytewise so nothing traps.
+@inline(__always)
+func compareInternalKeys(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    guard a.count >= 8, b.count >= 8 else {
+        return compareBytes(a.baseAddress, a.count, b.baseAddress, b.count)
+    }
+    let au = a.count - 8
+    let bu = b.count - 8
+    return compareInternal(
+        a.baseAddress, au, loadFixed64(a.baseAddress! + au),
+        b.baseAddress, bu, loadFixed64(b.baseAddress! + bu))
+}
+
+/// The user-key part of an internal key.
+@inline(__always)
+func userKey(_ internalKey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(rebasing: internalKey[..<max(0, internalKey.count - 8)])
+}
+
+@inline(__always)
+func trailer(_ internalKey: UnsafeRawBufferPointer) -> UInt64 {
+    internalKey.count >= 8 ? loadFixed64(internalKey.baseAddress! + internalKey.count - 8) : 0
+}
+
+/// Builds `userKey ++ trailer` in `out` (reusing its storage).
+@inline(__always)
+func makeInternalKey(_ userKey: UnsafeRawBufferPointer, _ trailer: UInt64, into out: inout [UInt8]) {
+    out.removeAll(keepingCapacity: true)
+    out.append(contentsOf: userKey)
+    out.appendFixed64(trailer)
+}
+
+func makeInternalKey(_ userKey: [UInt8], _ sequence: UInt64, _ kind: UInt8) -> [UInt8] {
+    var out: [UInt8] = []
+    userKey.withUnsafeBytes { makeInternalKey($0, packTrailer(sequence, kind), into: &out) }
+    return out
+}

@@ -1,0 +1,150 @@
+import Synchronization
+
+/// A least-recently-used map with a byte (or count) budget. Entries live in arrays linked by
+/// index, so a hit moves no memory and allocates nothing. Not thread-safe on its own:
+/// `ShardedCache` wraps each instance in a `Mutex`.
+struct LRUCache<Key: Hashable, Value> {
+    private struct Entry {
+        var key: Key
+        var value: Value?
+        var charge: Int
+        var prev: Int
+        var next: Int
+    }
+
+    let capacity: Int
+    private var map: [Key: Int] = [:]
+    private var entries: [Entry] = []
+    private var free: [Int] = []
+    private var head = -1  // most recent
+    private var tail = -1  // least recent
+    private(set) var usage = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    var count: Int { map.count }
+
+    /// Sums a figure over the cached values.
+    func reduce(_ initial: Int, _ f: (Int, Value) -> Int) -> Int {
+        entries.reduce(initial) { acc, e in e.value.map { f(acc, $0) } ?? acc }
+    }
+
+    mutating func get(_ key: Key) -> Value? {
+        guard let i = map[key] else { return nil }
+        moveToFront(i)
+        return entries[i].value
+    }
+
+    /// Inserts or replaces; evicts least-recent entries beyond capacity. Returns evicted values
+    /// so the caller can release them outside its lock.
+    @discardableResult
+    mutating func insert(_ key: Key, _ value: Value, charge: Int) -> [Value] {
+        if let i = map[key] {
+            usage += charge - entries[i].charge
+            entries[i].value = value
+            entries[i].charge = charge
+            moveToFront(i)
+        } else {
+            let e = Entry(key: key, value: value, charge: charge, prev: -1, next: -1)
+            let i: Int
+            if let slot = free.popLast() {
+                entries[slot] = e
+                i = slot
+            } else {
+                entries.append(e)
+                i = entries.count - 1
+            }
+            map[key] = i
+            linkFront(i)
+            usage += charge
+        }
+        var evicted: [Value] = []
+        while usage > capacity && tail >= 0 && map.count > 1 {
+            if let v = removeIndex(tail) { evicted.append(v) }
+        }
+        return evicted
+    }
+
+    @discardableResult
+    mutating func remove(_ key: Key) -> Value? {
+        guard let i = map[key] else { return nil }
+        return removeIndex(i)
+    }
+
+    private mutating func removeIndex(_ i: Int) -> Value? {
+        unlink(i)
+        map[entries[i].key] = nil
+        usage -= entries[i].charge
+        let v = entries[i].value
+        entries[i].value = nil
+        free.append(i)
+        return v
+    }
+
+    private mutating func moveToFront(_ i: Int) {
+        guard head != i else { return }
+        unlink(i)
+        linkFront(i)
+    }
+
+    private mutating func linkFront(_ i: Int) {
+        entries[i].prev = -1
+        entries[i].next = head
+        if head >= 0 { entries[head].prev = i }
+        head = i
+        if tail < 0 { tail = i }
+    }
+
+    private mutating func unlink(_ i: Int) {
+        let p = entries[i].prev
+        let n = entries[i].next
+        if p >= 0 { entries[p].next = n } else { head = n }
+        if n >= 0 { entries[n].prev = p } else { tail = p }
+    }
+}
+
+/// An `LRUCache` split into shards by key hash, each behind its own `Mutex`, so concurrent
+/// readers rarely contend.
+final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private final class Shard: Sendable {
+        let lru: Mutex<LRUCache<Key, Value>>
+        init(capacity: Int) { lru = Mutex(LRUCache(capacity: capacity)) }
+    }
+
+    private let shards: [Shard]
+    private let hits = Atomic<Int>(0)
+    private let misses = Atomic<Int>(0)
+
+    init(capacity: Int, shardCount: Int) {
+        let per = max(1, capacity / shardCount)
+        shards = (0..<shardCount).map { _ in Shard(capacity: per) }
+    }
+
+    @inline(__always)
+    private func shard(_ key: Key) -> Int {
+        var h = Hasher()
+        h.combine(key)
+        return Int(UInt(bitPattern: h.finalize()) % UInt(shards.count))
+    }
+
+    func get(_ key: Key) -> Value? {
+        let v = shards[shard(key)].lru.withLock { $0.get(key) }
+        if v != nil { hits.add(1, ordering: .relaxed) } else { misses.add(1, ordering: .relaxed) }
+        return v
+    }
+
+    func insert(_ key: Key, _ value: Value, charge: Int) {
+        let evicted = shards[shard(key)].lru.withLock { $0.insert(key, value, charge: charge) }
+        _ = evicted  // released here, outside the lock
+    }
+
+    func remove(_ key: Key) {
+        _ = shards[shard(key)].lru.withLock { $0.remove(key) }
+    }
+
+    var usage: Int { shards.reduce(0) { total, s in total + s.lru.withLock { $0.usage } } }
+    var hitCount: Int { hits.load(ordering: .relaxed) }
+    var missCount: Int { misses.load(ordering: .relaxed) }
+}

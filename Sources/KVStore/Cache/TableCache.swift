@@ -1,0 +1,40 @@
+import Synchronization
+
+/// Keeps up to `maxOpenFiles` tables open with their index and filter parsed, evicting the
+/// least recently used. An evicted table stays usable by whoever still holds it; its file is
+/// closed when the last holder lets go.
+final class TableCache: Sendable {
+    private let lru: Mutex<LRUCache<UInt64, TableReader>>
+    let directory: String
+    let fileSystem: any FileSystem
+    let blockCache: BlockCache
+    let statistics: EngineStatistics
+
+    init(directory: String, fileSystem: any FileSystem, maxOpenFiles: Int, blockCache: BlockCache, statistics: EngineStatistics) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.blockCache = blockCache
+        self.statistics = statistics
+        lru = Mutex(LRUCache(capacity: maxOpenFiles))
+    }
+
+    func table(_ number: UInt64, size: UInt64) throws -> TableReader {
+        if let t = lru.withLock({ $0.get(number) }) { return t }
+        let path = Path.join(directory, FileNames.table(number))
+        let file = try fileSystem.openReadable(path)
+        let table = try TableReader(file: file, fileNumber: number, fileSize: size, blockCache: blockCache, statistics: statistics)
+        let evicted = lru.withLock { $0.insert(number, table, charge: 1) }
+        _ = evicted
+        return table
+    }
+
+    /// Forgets a deleted table.
+    func evict(_ number: UInt64) {
+        _ = lru.withLock { $0.remove(number) }
+    }
+
+    var openTables: Int { lru.withLock { $0.count } }
+
+    /// Bytes of index and filter blocks held by open tables.
+    var readerMemory: Int { lru.withLock { $0.reduce(0) { $0 + $1.index.size + $1.filter.count } } }
+}

@@ -1,0 +1,366 @@
+import Foundation
+
+/// A `compactRange` request, handled by the background thread.
+final class ManualCompaction {
+    let begin: [UInt8]?
+    let end: [UInt8]?
+    var done = false
+    var error: KVError?
+
+    init(begin: [UInt8]?, end: [UInt8]?) {
+        self.begin = begin
+        self.end = end
+    }
+}
+
+/// Answers "can any level below the output hold this user key?" for a compaction's keys,
+/// which arrive in ascending order, so one pointer per level only moves forward.
+private final class BottommostChecker {
+    private let files: [[FileMetaData]]
+    private var positions: [Int]
+
+    init(version: Version, outputLevel: Int) {
+        files = Array(version.files[(outputLevel + 1)...])
+        positions = Array(repeating: 0, count: files.count)
+    }
+
+    func isBottommost(_ key: UnsafeRawBufferPointer) -> Bool {
+        for (l, level) in files.enumerated() {
+            while positions[l] < level.count {
+                let f = level[positions[l]]
+                let beyond = f.largest.withUnsafeBytes { lg -> Bool in
+                    let lu = userKey(lg)
+                    return compareBytes(key.baseAddress, key.count, lu.baseAddress, lu.count) > 0
+                }
+                if !beyond {
+                    if f.contains(userKey: key) { return false }
+                    break
+                }
+                positions[l] += 1
+            }
+        }
+        return true
+    }
+}
+
+// The single background thread: flushes first, then manual compaction requests, then
+// leveled compaction by score. It holds the monitor only to pick work and install results;
+// table building and merging run without it.
+extension Engine {
+    func startBackgroundThread() {
+        monitor.withLock { backgroundRunning = true }
+        let thread = Thread { [self] in backgroundMain() }
+        thread.name = "kvstore-background"
+        thread.start()
+    }
+
+    private func backgroundMain() {
+        monitor.lock()
+        while !shuttingDown {
+            if stickyError == nil, imm != nil {
+                runFlush()
+            } else if stickyError == nil, let manual = manualCompaction {
+                runManualCompaction(manual)
+            } else if stickyError == nil, !(options.pauseCompactions?.isPaused ?? false),
+                      let c = Compaction.pick(versions.current, compactPointers: versions.compactPointers, options: options)
+            {
+                runCompaction(c)
+            } else {
+                backgroundDone.broadcast()
+                if options.pauseCompactions?.isPaused ?? false {
+                    backgroundWork.wait(seconds: 0.01)
+                } else {
+                    backgroundWork.wait()
+                }
+                continue
+            }
+            backgroundDone.broadcast()
+        }
+        backgroundRunning = false
+        backgroundDone.broadcast()
+        monitor.unlock()
+    }
+
+    /// Allocates an output file number that obsolete-file deletion will leave alone.
+    private func allocateOutput() -> UInt64 {
+        monitor.withLock {
+            let n = versions.newFileNumber()
+            pendingOutputs.insert(n)
+            return n
+        }
+    }
+
+    /// Oldest sequence any reader may still need. Snapshots will lower it.
+    func smallestSnapshot() -> UInt64 {
+        lastSequence.load(ordering: .acquiring)
+    }
+
+    // MARK: Flush
+
+    /// Writes `imm` as a level-0 table and retires its log. Lock held on entry and exit.
+    private func runFlush() {
+        guard let memtable = imm else { return }
+        // Rotation waits for `imm` to clear, so `logNumber` is still the log that follows it.
+        let retiredBelow = logNumber
+        let snapshot = smallestSnapshot()
+        monitor.unlock()
+        var outputs: [FileMetaData] = []
+        var failure: KVError?
+        let started = ContinuousClock.now
+        do {
+            let job = CompactionJob(
+                input: MemtableIterator(memtable), fileSystem: fileSystem, directory: directory,
+                tableOptions: TableOptions(options), smallestSnapshot: snapshot, targetFileSize: nil,
+                grandparents: [], maxGrandparentOverlap: 0, isBottommostForKey: { _ in false },
+                allocateFileNumber: { self.allocateOutput() })
+            let result = try job.run()
+            try fileSystem.syncDirectory(directory)
+            outputs = result.files
+            statistics.flushes.add(1, ordering: .relaxed)
+            statistics.flushBytesWritten.add(Int(result.bytesWritten), ordering: .relaxed)
+        } catch {
+            failure = error as? KVError ?? .invalidArgument("\(error)")
+        }
+        monitor.lock()
+        defer { for f in outputs { pendingOutputs.remove(f.number) } }
+        if let failure {
+            setStickyError(failure, while: "flushing the memtable")
+            return
+        }
+        var edit = VersionEdit()
+        edit.logNumber = retiredBelow
+        for f in outputs { edit.addFile(0, f) }
+        do {
+            versions.lastSequence = lastSequence.load(ordering: .acquiring)
+            try versions.logAndApply(edit, monitor: monitor)
+        } catch {
+            setStickyError(error as? KVError ?? .invalidArgument("\(error)"), while: "recording a flush in the MANIFEST")
+            return
+        }
+        imm = nil
+        publishReadState()
+        let d = ContinuousClock.now - started
+        infoLog.log("flushed memtable to \(outputs.map { FileNames.table($0.number) }) (\(outputs.first?.size ?? 0) bytes) in \(d)")
+        deleteObsoleteFiles()
+    }
+
+    // MARK: Compaction
+
+    /// Runs one compaction. Lock held on entry and exit.
+    private func runCompaction(_ c: Compaction) {
+        let maxOverlap = Int64(10 * options.targetFileSize)
+        var edit = VersionEdit()
+        if c.isTrivialMove(maxGrandparentOverlap: maxOverlap) {
+            let f = c.inputs[0]
+            edit.deleteFile(c.level, f.number)
+            edit.addFile(c.outputLevel, f)
+            edit.compactPointers.append((c.level, f.largest))
+            do {
+                try versions.logAndApply(edit, monitor: monitor)
+            } catch {
+                setStickyError(error as? KVError ?? .invalidArgument("\(error)"), while: "recording a trivial move")
+                return
+            }
+            statistics.trivialMoves.add(1, ordering: .relaxed)
+            publishReadState()
+            infoLog.log("moved \(FileNames.table(f.number)) from level \(c.level) to \(c.outputLevel)")
+            return
+        }
+        let snapshot = smallestSnapshot()
+        monitor.unlock()
+        var outputs: [FileMetaData] = []
+        var failure: KVError?
+        let started = ContinuousClock.now
+        do {
+            let children: [any InternalIterator] = try c.allInputs.map {
+                try tableCache.table($0.number, size: $0.size).makeIterator(verify: true, fillCache: false)
+            }
+            let checker = BottommostChecker(version: c.version, outputLevel: c.outputLevel)
+            let job = CompactionJob(
+                input: MergingIterator(children), fileSystem: fileSystem, directory: directory,
+                tableOptions: TableOptions(options), smallestSnapshot: snapshot,
+                targetFileSize: UInt64(options.targetFileSize), grandparents: c.grandparents,
+                maxGrandparentOverlap: maxOverlap, isBottommostForKey: { checker.isBottommost($0) },
+                allocateFileNumber: { self.allocateOutput() })
+            let result = try job.run()
+            try fileSystem.syncDirectory(directory)
+            outputs = result.files
+            statistics.compactions.add(1, ordering: .relaxed)
+            statistics.compactionBytesRead.add(Int(c.inputBytes), ordering: .relaxed)
+            statistics.compactionBytesWritten.add(Int(result.bytesWritten), ordering: .relaxed)
+        } catch {
+            failure = error as? KVError ?? .invalidArgument("\(error)")
+        }
+        monitor.lock()
+        defer { for f in outputs { pendingOutputs.remove(f.number) } }
+        if let failure {
+            setStickyError(failure, while: "compacting level \(c.level)")
+            return
+        }
+        for f in c.inputs { edit.deleteFile(c.level, f.number) }
+        for f in c.nextInputs { edit.deleteFile(c.outputLevel, f.number) }
+        for f in outputs { edit.addFile(c.outputLevel, f) }
+        if let largest = c.inputs.map(\.largest).max(by: { compareInternalArrays($0, $1) < 0 }) {
+            edit.compactPointers.append((c.level, largest))
+        }
+        do {
+            try versions.logAndApply(edit, monitor: monitor)
+        } catch {
+            setStickyError(error as? KVError ?? .invalidArgument("\(error)"), while: "recording a compaction")
+            return
+        }
+        publishReadState()
+        let d = ContinuousClock.now - started
+        infoLog.log("compacted \(c.inputs.count)+\(c.nextInputs.count) files at levels \(c.level)+\(c.outputLevel) (\(c.inputBytes) bytes) into \(outputs.count) files in \(d)")
+        deleteObsoleteFiles()
+    }
+
+    private func runManualCompaction(_ manual: ManualCompaction) {
+        defer {
+            manual.done = true
+            manualCompaction = nil
+        }
+        var deepest = 1
+        for level in 1..<Version.levelCount where !versions.current.overlappingFiles(level, manual.begin, manual.end).isEmpty {
+            deepest = level
+        }
+        for level in 0..<deepest {
+            while stickyError == nil && !shuttingDown {
+                var inputs = versions.current.overlappingFiles(level, manual.begin, manual.end)
+                if inputs.isEmpty { break }
+                if level > 0 {
+                    // Bounded chunks, so one manual compaction never rewrites a whole level at once.
+                    var bytes: Int64 = 0
+                    var take = 0
+                    while take < inputs.count && bytes < Int64(25 * options.targetFileSize) {
+                        bytes += Int64(inputs[take].size)
+                        take += 1
+                    }
+                    inputs = Array(inputs.prefix(take))
+                }
+                var c = Compaction.make(versions.current, level: level, inputs: inputs)
+                c.allowTrivialMove = false
+                runCompaction(c)
+                // A flush waiting meanwhile goes first.
+                if imm != nil { runFlush() }
+            }
+        }
+        manual.error = stickyError
+    }
+
+    // MARK: Obsolete files
+
+    /// Deletes logs, tables, MANIFESTs and temp files no live version or pending job needs.
+    /// Lock held on entry and exit (released while deleting).
+    func deleteObsoleteFiles() {
+        guard stickyError == nil, let names = try? fileSystem.children(of: directory) else { return }
+        let live = versions.liveTableNumbers().union(pendingOutputs)
+        var doomed: [(name: String, table: UInt64?)] = []
+        for name in names {
+            switch FileNames.parse(name) {
+            case let .log(n)? where n < versions.logNumber && n != logNumber:
+                doomed.append((name, nil))
+            case let .table(n)? where !live.contains(n):
+                doomed.append((name, n))
+            case let .manifest(n)? where n < versions.manifestNumber:
+                doomed.append((name, nil))
+            case .temp?:
+                doomed.append((name, nil))
+            default:
+                break
+            }
+        }
+        guard !doomed.isEmpty else { return }
+        monitor.unlock()
+        for d in doomed {
+            if let n = d.table { tableCache.evict(n) }
+            do {
+                try fileSystem.remove(Path.join(directory, d.name))
+            } catch {
+                infoLog.log("could not delete obsolete \(d.name): \(error)")
+            }
+        }
+        monitor.lock()
+    }
+
+    // MARK: Requests from callers
+
+    /// Freezes the memtable (if it holds anything) and waits until it is a table.
+    func flushMemtable() throws {
+        try write(nil, sync: false)
+        monitor.lock()
+        defer { monitor.unlock() }
+        while imm != nil && stickyError == nil && !shuttingDown { backgroundDone.wait() }
+        if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }
+    }
+
+    /// Flushes, then compacts every level's files overlapping [begin, end] down a level,
+    /// as LevelDB's CompactRange.
+    func compactRange(begin: [UInt8]?, end: [UInt8]?) throws {
+        try flushMemtable()
+        let manual = ManualCompaction(begin: begin, end: end)
+        monitor.lock()
+        defer { monitor.unlock() }
+        while manualCompaction != nil { backgroundDone.wait() }
+        if closed { throw KVError.closed }
+        manualCompaction = manual
+        backgroundWork.signal()
+        while !manual.done { backgroundDone.wait() }
+        if let e = manual.error { throw KVError.readOnly(reason: e.description) }
+    }
+
+    /// Blocks until no flush or compaction is due (tests and benchmarks use it).
+    func waitForBackgroundWork() {
+        monitor.lock()
+        defer { monitor.unlock() }
+        while stickyError == nil && !shuttingDown
+            && (imm != nil || manualCompaction != nil
+                || (!(options.pauseCompactions?.isPaused ?? false) && versions.current.compactionScore >= 1))
+        {
+            backgroundWork.signal()
+            backgroundDone.wait()
+        }
+    }
+
+    func statisticsSnapshot() -> Statistics {
+        var s = Statistics()
+        monitor.withLock {
+            let v = versions.current
+            for level in 0..<Version.levelCount {
+                let files = v.files[level]
+                let bytes = Version.bytes(files)
+                let target = level == 0 ? Int64(options.level0CompactionTrigger * options.writeBufferSize) : Version.maxBytes(level, options)
+                let score = level == 0 ? Double(files.count) / Double(options.level0CompactionTrigger) : Double(bytes) / Double(target)
+                s.levels.append(.init(level: level, files: files.count, bytes: bytes, targetBytes: target, score: score))
+            }
+            s.memtableBytes = Int64(mem.approximateMemoryUsage + (imm?.approximateMemoryUsage ?? 0))
+        }
+        let st = statistics
+        s.userBytesWritten = Int64(st.userBytesWritten.load(ordering: .relaxed))
+        s.walBytesWritten = Int64(st.walBytesWritten.load(ordering: .relaxed))
+        s.walSyncs = Int64(st.walSyncs.load(ordering: .relaxed))
+        s.flushes = Int64(st.flushes.load(ordering: .relaxed))
+        s.flushBytesWritten = Int64(st.flushBytesWritten.load(ordering: .relaxed))
+        s.compactions = Int64(st.compactions.load(ordering: .relaxed))
+        s.trivialMoves = Int64(st.trivialMoves.load(ordering: .relaxed))
+        s.compactionBytesRead = Int64(st.compactionBytesRead.load(ordering: .relaxed))
+        s.compactionBytesWritten = Int64(st.compactionBytesWritten.load(ordering: .relaxed))
+        if s.userBytesWritten > 0 {
+            s.writeAmplification = Double(s.flushBytesWritten + s.compactionBytesWritten) / Double(s.userBytesWritten)
+        }
+        s.slowdowns = Int64(st.slowdowns.load(ordering: .relaxed))
+        s.stops = Int64(st.stops.load(ordering: .relaxed))
+        s.stallSeconds = Double(st.stallMicros.load(ordering: .relaxed)) / 1e6
+        s.isStalled = st.stalledNow.load(ordering: .relaxed)
+        s.lastStallReason = st.lastStallReason.withLock { $0 }
+        s.blockCacheHits = Int64(blockCache.hitCount)
+        s.blockCacheMisses = Int64(blockCache.missCount)
+        s.blockCacheBytes = Int64(blockCache.usage)
+        s.bloomNegatives = Int64(st.bloomNegatives.load(ordering: .relaxed))
+        s.bloomFalsePositives = Int64(st.bloomFalsePositives.load(ordering: .relaxed))
+        s.tableReaderBytes = Int64(tableCache.readerMemory)
+        s.openTables = tableCache.openTables
+        s.lastSequence = lastSequence.load(ordering: .relaxed)
+        return s
+    }
+}

@@ -1,0 +1,64 @@
+/// One unit of compaction work: files of `level` and the overlapping files of `level + 1`,
+/// merged into new files at `level + 1`.
+struct Compaction {
+    let level: Int
+    let inputs: [FileMetaData]  // at `level`
+    let nextInputs: [FileMetaData]  // at `level + 1`
+    /// Files at `level + 2`, to stop an output file that would make a future compaction huge.
+    let grandparents: [FileMetaData]
+    let version: Version
+    /// Manual compactions never move a file without rewriting it (they may be asked to drop data).
+    var allowTrivialMove = true
+
+    var outputLevel: Int { level + 1 }
+    var allInputs: [FileMetaData] { inputs + nextInputs }
+    var inputBytes: Int64 { Version.bytes(inputs) + Version.bytes(nextInputs) }
+
+    /// A single file with nothing to merge and little grandparent overlap can simply move down.
+    func isTrivialMove(maxGrandparentOverlap: Int64) -> Bool {
+        allowTrivialMove && inputs.count == 1 && nextInputs.isEmpty && Version.bytes(grandparents) <= maxGrandparentOverlap
+    }
+
+    /// Picks the most urgent compaction of `version`, or nil if no level is due.
+    static func pick(_ version: Version, compactPointers: [[UInt8]], options: Options) -> Compaction? {
+        guard version.compactionScore >= 1 else { return nil }
+        let level = version.compactionLevel
+        var inputs: [FileMetaData]
+        if level == 0 {
+            // Level-0 files overlap: take the oldest, then everything it overlaps.
+            guard let oldest = version.files[0].first else { return nil }
+            inputs = version.overlappingFiles(0, Array(oldest.smallestUserKey), Array(oldest.largestUserKey))
+        } else {
+            // Round robin: the first file after where the last compaction of this level ended.
+            let pointer = compactPointers[level]
+            let files = version.files[level]
+            let next = files.first { pointer.isEmpty || compareInternalArrays($0.largest, pointer) > 0 } ?? files.first
+            guard let next else { return nil }
+            inputs = [next]
+        }
+        return make(version, level: level, inputs: inputs)
+    }
+
+    /// Completes a compaction of `inputs` at `level` with the overlapping next-level files.
+    static func make(_ version: Version, level: Int, inputs: [FileMetaData]) -> Compaction {
+        let (lo, hi) = range(inputs)
+        let next = version.overlappingFiles(level + 1, lo, hi)
+        var grand: [FileMetaData] = []
+        if level + 2 < Version.levelCount {
+            let (alo, ahi) = range(inputs + next)
+            grand = version.overlappingFiles(level + 2, alo, ahi)
+        }
+        return Compaction(level: level, inputs: inputs, nextInputs: next, grandparents: grand, version: version)
+    }
+
+    /// Smallest and largest user keys of `files`.
+    static func range(_ files: [FileMetaData]) -> ([UInt8], [UInt8]) {
+        var lo = Array(files[0].smallestUserKey)
+        var hi = Array(files[0].largestUserKey)
+        for f in files.dropFirst() {
+            if compareSlices(f.smallestUserKey, lo[...]) < 0 { lo = Array(f.smallestUserKey) }
+            if compareSlices(f.largestUserKey, hi[...]) > 0 { hi = Array(f.largestUserKey) }
+        }
+        return (lo, hi)
+    }
+}

@@ -1,0 +1,121 @@
+/// Merges sorted input into new tables, dropping what no reader can see:
+///
+/// - an entry hidden by a newer entry of the same key that every snapshot sees
+///   (its successor's sequence ≤ `smallestSnapshot`);
+/// - a deletion that every snapshot sees, when no deeper level can hold the key
+///   (`dropTombstones` decides, per user key).
+///
+/// Outputs are split at `targetFileSize` and where they would overlap too much of the level
+/// below the output (`grandparents`), but never between two entries of one user key: a level
+/// above 0 must not spread a key over two files, or a lookup would stop at the first.
+struct CompactionJob {
+    let input: any InternalIterator
+    let fileSystem: any FileSystem
+    let directory: String
+    let tableOptions: TableOptions
+    let smallestSnapshot: UInt64
+    /// Split outputs at this size; `nil` writes one file (a flush).
+    let targetFileSize: UInt64?
+    let grandparents: [FileMetaData]
+    let maxGrandparentOverlap: Int64
+    /// True if no level below the output can contain `userKey`.
+    let isBottommostForKey: (UnsafeRawBufferPointer) -> Bool
+    /// Allocates a file number and protects it from obsolete-file deletion.
+    let allocateFileNumber: () -> UInt64
+
+    struct Result {
+        var files: [FileMetaData] = []
+        var bytesWritten: Int64 = 0
+        var entriesIn = 0
+        var entriesDropped = 0
+    }
+
+    func run() throws -> Result {
+        var result = Result()
+        var builder: TableBuilder?
+        var outputNumber: UInt64 = 0
+        var smallest: [UInt8] = []
+        var largest: [UInt8] = []
+        var currentUserKey: [UInt8] = []
+        var hasCurrent = false
+        var lastSequenceForKey = UInt64.max
+        var grandparentIndex = 0
+        var overlappedBytes: Int64 = 0
+        var seenKey = false
+
+        func finishOutput() throws {
+            guard let b = builder else { return }
+            builder = nil
+            _ = try b.finish()
+            result.files.append(FileMetaData(number: outputNumber, size: b.fileSize, smallest: smallest, largest: largest))
+            result.bytesWritten += Int64(b.fileSize)
+        }
+
+        do {
+            input.seekToFirst()
+            while input.isValid {
+                let key = input.key
+                let user = userKey(key)
+                let t = trailer(key)
+                let sequence = t >> 8
+                let newUserKey = !hasCurrent
+                    || compareBytes(user.baseAddress, user.count, currentUserKey, currentUserKey.count) != 0
+                result.entriesIn += 1
+
+                if newUserKey {
+                    // Only here may an output end.
+                    if builder != nil, let target = targetFileSize, builder!.estimatedFileSize >= target {
+                        try finishOutput()
+                    }
+                    if !grandparents.isEmpty {
+                        while grandparentIndex < grandparents.count,
+                              grandparents[grandparentIndex].largest.withUnsafeBytes({ compareInternalKeys(key, $0) > 0 })
+                        {
+                            if seenKey { overlappedBytes += Int64(grandparents[grandparentIndex].size) }
+                            grandparentIndex += 1
+                        }
+                        seenKey = true
+                        if overlappedBytes > maxGrandparentOverlap && builder != nil {
+                            try finishOutput()
+                            overlappedBytes = 0
+                        }
+                    }
+                    currentUserKey.removeAll(keepingCapacity: true)
+                    currentUserKey.append(contentsOf: user)
+                    hasCurrent = true
+                    lastSequenceForKey = .max
+                }
+
+                var drop = false
+                if lastSequenceForKey <= smallestSnapshot {
+                    drop = true  // a newer entry of this key is visible to every reader
+                } else if UInt8(truncatingIfNeeded: t) == ValueKind.deletion.rawValue
+                            && sequence <= smallestSnapshot && isBottommostForKey(user) {
+                    drop = true  // nothing below to hide, and every reader sees the deletion
+                }
+                lastSequenceForKey = sequence
+
+                if drop {
+                    result.entriesDropped += 1
+                } else {
+                    if builder == nil {
+                        outputNumber = allocateFileNumber()
+                        let path = Path.join(directory, FileNames.table(outputNumber))
+                        builder = TableBuilder(file: try fileSystem.openWritable(path, truncate: true), options: tableOptions)
+                        smallest = Array(key)
+                    }
+                    try builder!.add(key, input.value)
+                    largest.removeAll(keepingCapacity: true)
+                    largest.append(contentsOf: key)
+                }
+                input.next()
+            }
+            if let e = input.error { throw e }
+            try finishOutput()
+        } catch {
+            builder?.abandon()
+            throw error
+        }
+        return result
+    }
+}

@@ -1,0 +1,23 @@
+import Synchronization
+
+/// Counters the engine bumps as it works; `KVStore.statistics()` turns them into a
+/// `Statistics` value. All relaxed atomics: figures, not synchronization.
+final class EngineStatistics: Sendable {
+    let userBytesWritten = Atomic<Int>(0)
+    let walBytesWritten = Atomic<Int>(0)
+    let walSyncs = Atomic<Int>(0)
+    let flushes = Atomic<Int>(0)
+    let flushBytesWritten = Atomic<Int>(0)
+    let compactions = Atomic<Int>(0)
+    let trivialMoves = Atomic<Int>(0)
+    let compactionBytesRead = Atomic<Int>(0)
+    let compactionBytesWritten = Atomic<Int>(0)
+    let slowdowns = Atomic<Int>(0)
+    let stops = Atomic<Int>(0)
+    let stallMicros = Atomic<Int>(0)
+    let bloomNegatives = Atomic<Int>(0)
+    let bloomFalsePositives = Atomic<Int>(0)
+    /// Why writes last waited (guarded by its own lock: a string, rarely written).
+    let lastStallReason = Mutex<String?>(nil)
+    let stalledNow = Atomic<Bool>(false)
+}

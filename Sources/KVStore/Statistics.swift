@@ -1,0 +1,96 @@
+/// A snapshot of what the store holds and has done since it was opened.
+public struct Statistics: Sendable {
+    public struct Level: Sendable {
+        public var level: Int
+        public var files: Int
+        public var bytes: Int64
+        /// The level's size target (level 0: file-count trigger × write buffer, for reference).
+        public var targetBytes: Int64
+        /// Compaction score: ≥ 1 means the level is due for compaction.
+        public var score: Double
+    }
+
+    public var levels: [Level] = []
+    /// Bytes of keys and values the application wrote.
+    public var userBytesWritten: Int64 = 0
+    public var walBytesWritten: Int64 = 0
+    public var walSyncs: Int64 = 0
+    public var flushes: Int64 = 0
+    public var flushBytesWritten: Int64 = 0
+    public var compactions: Int64 = 0
+    public var trivialMoves: Int64 = 0
+    public var compactionBytesRead: Int64 = 0
+    public var compactionBytesWritten: Int64 = 0
+    /// (flush + compaction bytes written) / user bytes written.
+    public var writeAmplification: Double = 0
+    /// Writes delayed ~1 ms because level 0 reached the slowdown trigger.
+    public var slowdowns: Int64 = 0
+    /// Times writes stopped until a flush or compaction finished.
+    public var stops: Int64 = 0
+    /// Total time writers spent delayed or stopped, in seconds.
+    public var stallSeconds: Double = 0
+    /// Whether writers are delayed or stopped right now, and the last reason they were.
+    public var isStalled = false
+    public var lastStallReason: String?
+    public var blockCacheHits: Int64 = 0
+    public var blockCacheMisses: Int64 = 0
+    /// Table lookups the Bloom filter answered "absent" without reading a block.
+    public var bloomNegatives: Int64 = 0
+    /// Table lookups the filter let through for a key the table did not hold.
+    public var bloomFalsePositives: Int64 = 0
+    /// Memory used by memtables (active and flushing), the block cache, and open tables'
+    /// filters and index blocks, in bytes.
+    public var memtableBytes: Int64 = 0
+    public var blockCacheBytes: Int64 = 0
+    public var tableReaderBytes: Int64 = 0
+    public var openTables: Int = 0
+    public var lastSequence: UInt64 = 0
+    /// Total bytes of live table files.
+    public var liveTableBytes: Int64 { levels.reduce(0) { $0 + $1.bytes } }
+
+    public init() {}
+
+    /// A human-readable report, like LevelDB's `leveldb.stats` property.
+    public var report: String {
+        func mib(_ b: Int64) -> String { fmt(Double(b) / 1_048_576, 1) }
+        var s = "                               Compactions\n"
+        s += "Level  Files  Size(MiB)  Target(MiB)  Score\n"
+        s += "-------------------------------------------\n"
+        for l in levels {
+            s += pad(String(l.level), 5) + "  " + pad(String(l.files), 5) + "  " + pad(mib(l.bytes), 9) + "  "
+                + pad(mib(l.targetBytes), 11) + "  " + pad(fmt(l.score, 2), 5) + "\n"
+        }
+        s += "user bytes written: \(mib(userBytesWritten)) MiB; WAL: \(mib(walBytesWritten)) MiB in \(walSyncs) syncs\n"
+        s += "flushes: \(flushes) (\(mib(flushBytesWritten)) MiB); compactions: \(compactions) + \(trivialMoves) trivial moves "
+        s += "(read \(mib(compactionBytesRead)) MiB, wrote \(mib(compactionBytesWritten)) MiB)\n"
+        s += "write amplification: \(fmt(writeAmplification, 2))\n"
+        s += "stalls: \(slowdowns) slowdowns, \(stops) stops, \(fmt(stallSeconds, 3)) s"
+        s += isStalled ? " (stalled now)" : ""
+        if let r = lastStallReason { s += "; last reason: \(r)" }
+        s += "\n"
+        s += "block cache: \(blockCacheHits) hits, \(blockCacheMisses) misses, \(mib(blockCacheBytes)) MiB\n"
+        s += "bloom filter: \(bloomNegatives) negatives, \(bloomFalsePositives) false positives\n"
+        s += "memory: memtables \(mib(memtableBytes)) MiB, block cache \(mib(blockCacheBytes)) MiB, "
+        s += "table index+filter \(mib(tableReaderBytes)) MiB (\(openTables) open tables)\n"
+        s += "last sequence: \(lastSequence)\n"
+        return s
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+
+    private func fmt(_ v: Double, _ digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        var s = String(r)
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: dot, to: s.endIndex) - 1
+            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+        } else if digits > 0 {
+            s += "." + String(repeating: "0", count: digits)
+        }
+        return s
+    }
+}

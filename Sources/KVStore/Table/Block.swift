@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A decoded (uncompressed, checksum-verified) block in one contiguous allocation. Shared by
+/// the block cache and any number of readers; immutable after init.
+final class Block: Sendable {
+    // Immutable raw storage: `nonisolated(unsafe)` because raw pointers are not Sendable,
+    // but nothing writes through it after init.
+    nonisolated(unsafe) let bytes: UnsafeMutableRawBufferPointer
+    let restartsOffset: Int
+    let restartCount: Int
+    /// For error messages: the file and the offset of this block in it.
+    let file: String
+    let fileOffset: Int64
+
+    /// Takes the block contents (restart array included) and validates the trailer.
+    init(contents: [UInt8], file: String, fileOffset: Int64) throws {
+        let n = contents.count
+        guard n >= 4 else {
+            throw KVError.corruption(file: file, offset: fileOffset, reason: "block of \(n) bytes is too short")
+        }
+        let count = contents.withUnsafeBytes { Int(loadFixed32($0.baseAddress! + n - 4)) }
+        let maxRestarts = (n - 4) / 4
+        guard count >= 1, count <= maxRestarts else {
+            throw KVError.corruption(file: file, offset: fileOffset, reason: "block restart count \(count) impossible for \(n) bytes")
+        }
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 8)
+        contents.withUnsafeBytes { storage.copyMemory(from: $0) }
+        bytes = storage
+        restartCount = count
+        restartsOffset = n - 4 - 4 * count
+        self.file = file
+        self.fileOffset = fileOffset
+    }
+
+    deinit { bytes.deallocate() }
+
+    var size: Int { bytes.count }
+
+    @inline(__always)
+    func restartPoint(_ i: Int) -> Int {
+        Int(loadFixed32(bytes.baseAddress! + restartsOffset + 4 * i))
+    }
+
+    func corruption(_ reason: String) -> KVError {
+        .corruption(file: file, offset: fileOffset, reason: reason)
+    }
+}
+
+/// A position in a block. Keys are internal keys; `key` is rebuilt in a reused buffer as
+/// prefix-compressed entries are decoded, so stepping allocates nothing once warm.
+///
+/// A malformed entry makes the cursor invalid and sets `error` (never a trap or over-read).
+struct BlockCursor {
+    let block: Block
+    /// Offset of the current entry; `block.restartsOffset` when not valid.
+    private(set) var current: Int
+    private var nextOffset: Int
+    private var restartIndex = 0
+    private(set) var key: [UInt8] = []
+    private var valueStart = 0
+    private var valueCount = 0
+    private(set) var error: KVError?
+
+    init(_ block: Block) {
+        self.block = block
+        current = block.restartsOffset
+        nextOffset = block.restartsOffset
+        key.reserveCapacity(64)
+    }
+
+    var isValid: Bool { current < block.restartsOffset && error == nil }
+
+    var value: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: block.bytes.baseAddress! + valueStart, count: valueCount)
+    }
+
+    func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try key.withUnsafeBytes(body)
+    }
+
+    mutating func seekToFirst() {
+        seekToRestart(0)
+        _ = parseNext()
+    }
+
+    mutating func seekToLast() {
+        seekToRestart(block.restartCount - 1)
+        while parseNext() && nextOffset < block.restartsOffset {}
+    }
+
+    /// First entry with key ≥ `target` (an internal key).
+    mutating func seek(_ target: UnsafeRawBufferPointer) {
+        // Binary search for the last restart point whose key is < target.
+        var lo = 0
+        var hi = block.restartCount - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            guard let midKey = keyAtRestart(mid) else {
+                fail("bad entry at restart \(mid)")
+                return
+            }
+            if compareInternalKeys(midKey, target) < 0 {
+                lo = mid
+            } else {
+                hi = mid - 1
+            }
+        }
+        seekToRestart(lo)
+        while parseNext() {
+            if key.withUnsafeBytes({ compareInternalKeys($0, target) }) >= 0 { return }
+        }
+    }
+
+    mutating func next() {
+        guard isValid else { return }
+        _ = parseNext()
+    }
+
+    mutating func previous() {
+        guard isValid else { return }
+        let original = current
+        // Find the restart point before the current entry, then scan up to it.
+        while block.restartPoint(restartIndex) >= original {
+            if restartIndex == 0 {
+                current = block.restartsOffset
+                nextOffset = block.restartsOffset
+                return
+            }
+            restartIndex -= 1
+        }
+        seekToRestart(restartIndex)
+        while parseNext() && nextOffset < original {}
+    }
+
+    // MARK: Decoding
+
+    private mutating func seekToRestart(_ index: Int) {
+        key.removeAll(keepingCapacity: true)
+        restartIndex = index
+        let offset = block.restartPoint(index)
+        current = offset
+        nextOffset = offset
+        valueStart = offset
+        valueCount = 0
+    }
+
+    /// The whole key stored at a restart point (shared length must be 0 there).
+    private func keyAtRestart(_ index: Int) -> UnsafeRawBufferPointer? {
+        let offset = block.restartPoint(index)
+        guard let h = decodeHeader(at: offset), h.shared == 0 else { return nil }
+        return UnsafeRawBufferPointer(start: block.bytes.baseAddress! + h.keyStart, count: h.unshared)
+    }
+
+    private struct EntryHeader {
+        var shared: Int
+        var unshared: Int
+        var valueCount: Int
+        var keyStart: Int
+    }
+
+    @inline(__always)
+    private func decodeHeader(at offset: Int) -> EntryHeader? {
+        let limit = block.restartsOffset
+        guard offset < limit else { return nil }
+        let base = block.bytes.baseAddress!
+        var h: EntryHeader
+        if offset + 3 <= limit {
+            let a = base.load(fromByteOffset: offset, as: UInt8.self)
+            let b = base.load(fromByteOffset: offset + 1, as: UInt8.self)
+            let c = base.load(fromByteOffset: offset + 2, as: UInt8.self)
+            if (a | b | c) < 0x80 {
+                h = EntryHeader(shared: Int(a), unshared: Int(b), valueCount: Int(c), keyStart: offset + 3)
+                return h.keyStart + h.unshared + h.valueCount <= limit ? h : nil
+            }
+        }
+        var reader = ByteReader(UnsafeRawBufferPointer(start: base, count: limit), offset: offset)
+        guard let s = reader.readVarint32(), let u = reader.readVarint32(), let v = reader.readVarint32() else { return nil }
+        h = EntryHeader(shared: Int(s), unshared: Int(u), valueCount: Int(v), keyStart: reader.offset)
+        return h.keyStart + h.unshared + h.valueCount <= limit ? h : nil
+    }
+
+    /// Decodes the entry at `nextOffset`; false at the end of the block or on corruption.
+    private mutating func parseNext() -> Bool {
+        current = nextOffset
+        guard current < block.restartsOffset else {
+            current = block.restartsOffset
+            return false
+        }
+        guard let h = decodeHeader(at: current), h.shared <= key.count else {
+            fail("bad entry at block offset \(current)")
+            return false
+        }
+        key.removeSubrange(h.shared...)
+        key.append(contentsOf: UnsafeRawBufferPointer(start: block.bytes.baseAddress! + h.keyStart, count: h.unshared))
+        valueStart = h.keyStart + h.unshared
+        valueCount = h.valueCount
+        nextOffset = valueStart + valueCount
+        while restartIndex + 1 < block.restartCount && block.restartPoint(restartIndex + 1) <= current {
+            restartIndex += 1
+        }
+        return true
+    }
+
+    private mutating func fail(_ reason: String) {
+        error = block.corruption(reason)
+        current = block.restartsOffset
+        nextOffset = block.restartsOffset
+    }
+}

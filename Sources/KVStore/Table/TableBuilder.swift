@@ -1,0 +1,160 @@
+/// Settings that shape a table file.
+struct TableOptions: Sendable {
+    var blockSize = 4096
+    var restartInterval = 16
+    var compression: Compression = .lz4
+    var bloomBitsPerKey = 10
+
+    init(_ options: Options) {
+        blockSize = options.blockSize
+        compression = options.compression
+        bloomBitsPerKey = options.bloomBitsPerKey
+    }
+
+    init() {}
+}
+
+/// Writes a sorted run of internal keys as a table file (docs/FORMATS.md, "Tables"):
+///
+///     data block ... | filter block | properties block | index block | footer
+///
+/// each block followed by its 5-byte trailer (compression type, masked CRC32C). Keys must be
+/// added in strictly increasing internal-key order. Output is staged in a 64 KiB buffer so a
+/// table costs a few dozen `write(2)` calls, not one per block.
+final class TableBuilder {
+    let file: WritableFile
+    let options: TableOptions
+    private var data: BlockBuilder
+    private var index: BlockBuilder
+    private var keyHashes: [UInt64] = []
+    private var lastUserKey: [UInt8] = []
+    private var properties = TableProperties()
+    private var offset: UInt64 = 0
+    private var pending: [UInt8] = []
+    private var compressed: [UInt8] = []
+    private var handleScratch: [UInt8] = []
+    private(set) var finished = false
+
+    init(file: WritableFile, options: TableOptions) {
+        self.file = file
+        self.options = options
+        data = BlockBuilder(restartInterval: options.restartInterval)
+        index = BlockBuilder(restartInterval: 1)
+        properties.compression = options.compression
+        properties.bloomBitsPerKey = UInt32(options.bloomBitsPerKey)
+        pending.reserveCapacity(80 * 1024)
+    }
+
+    var entries: UInt64 { properties.entries }
+
+    /// Bytes written so far; the file's size once `finish` returned.
+    var fileSize: UInt64 { offset }
+
+    /// Bytes the file will hold so far (written plus buffered, excluding the open block).
+    var estimatedFileSize: UInt64 { offset + UInt64(data.estimatedSize) }
+
+    func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+        precondition(!finished)
+        if properties.entries == 0 { properties.smallestKey = Array(key) }
+        let user = userKey(key)
+        let seq = trailer(key) >> 8
+        if properties.entries == 0 || compareBytes(user.baseAddress, user.count, lastUserKey, lastUserKey.count) != 0 {
+            keyHashes.append(hash64(user))
+            lastUserKey.removeAll(keepingCapacity: true)
+            lastUserKey.append(contentsOf: user)
+        }
+        if UInt8(truncatingIfNeeded: trailer(key)) == ValueKind.deletion.rawValue { properties.deletions += 1 }
+        properties.entries += 1
+        properties.rawKeyBytes += UInt64(key.count)
+        properties.rawValueBytes += UInt64(value.count)
+        properties.smallestSequence = min(properties.smallestSequence, seq)
+        properties.largestSequence = max(properties.largestSequence, seq)
+        data.add(key, value)
+        if data.estimatedSize >= options.blockSize {
+            try flushDataBlock()
+        }
+    }
+
+    /// Writes the remaining blocks and the footer, syncs and closes the file.
+    func finish() throws -> TableProperties {
+        precondition(!finished)
+        finished = true
+        try flushDataBlock()
+        properties.largestKey = lastKeyOfTable
+        let filter = BloomFilter.build(hashes: keyHashes, bitsPerKey: options.bloomBitsPerKey)
+        let filterHandle = try writeBlock(filter, compressible: false)
+        properties.filterSize = UInt64(filter.count)
+        var indexBlock = index.finish()
+        properties.indexSize = UInt64(indexBlock.count)
+        let propertiesHandle = try writeBlock(properties.encode(), compressible: false)
+        let indexHandle = try writeBlock(indexBlock, compressible: false)
+        indexBlock.removeAll()
+        let footer = TableFooter(filter: filterHandle, properties: propertiesHandle, index: indexHandle)
+        pending.append(contentsOf: footer.encode())
+        offset += UInt64(TableFooter.size)
+        try flushPending()
+        try file.sync()
+        try file.close()
+        return properties
+    }
+
+    /// Closes without finishing (the caller removes the file).
+    func abandon() {
+        finished = true
+        try? file.close()
+    }
+
+    private var lastKeyOfTable: [UInt8] = []
+
+    private func flushDataBlock() throws {
+        guard !data.isEmpty else { return }
+        lastKeyOfTable = data.lastKeyAdded
+        let raw = data.finish()
+        properties.rawDataSize += UInt64(raw.count)
+        let handle = try writeBlock(raw, compressible: true)
+        properties.storedDataSize += handle.size
+        properties.dataBlocks += 1
+        data.reset()
+        handleScratch.removeAll(keepingCapacity: true)
+        handle.encode(into: &handleScratch)
+        lastKeyOfTable.withUnsafeBytes { k in handleScratch.withUnsafeBytes { v in index.add(k, v) } }
+        if pending.count >= 64 * 1024 { try flushPending() }
+    }
+
+    /// Appends `contents` (compressed when it saves at least 12.5%) and its trailer.
+    private func writeBlock(_ contents: [UInt8], compressible: Bool) throws -> BlockHandle {
+        var type = Compression.none
+        compressed.removeAll(keepingCapacity: true)
+        if compressible && options.compression != .none {
+            let ok = contents.withUnsafeBytes { Codec.compress(options.compression, $0, into: &compressed) }
+            if ok && compressed.count < contents.count - contents.count / 8 {
+                type = options.compression
+            }
+        }
+        let handle: BlockHandle
+        if type == .none {
+            handle = BlockHandle(offset: offset, size: UInt64(contents.count))
+            pending.append(contentsOf: contents)
+            appendTrailer(contents, type)
+        } else {
+            handle = BlockHandle(offset: offset, size: UInt64(compressed.count))
+            pending.append(contentsOf: compressed)
+            appendTrailer(compressed, type)
+        }
+        offset += handle.size + UInt64(BlockHandle.trailerSize)
+        return handle
+    }
+
+    private func appendTrailer(_ stored: [UInt8], _ type: Compression) {
+        var t = type.rawValue
+        let crc = stored.withUnsafeBytes { s in withUnsafeBytes(of: &t) { CRC32C.extend(CRC32C.extend(0, s), $0) } }
+        pending.append(type.rawValue)
+        pending.appendFixed32(CRC32C.mask(crc))
+    }
+
+    private func flushPending() throws {
+        guard !pending.isEmpty else { return }
+        try pending.withUnsafeBytes { try file.append($0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+}

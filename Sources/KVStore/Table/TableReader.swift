@@ -1,0 +1,203 @@
+/// An open table: its file, footer, parsed index and filter, and properties. Immutable and
+/// shared by all readers (the table cache keeps it open); data blocks come through the block
+/// cache.
+final class TableReader: Sendable {
+    let file: any ReadableFile
+    let fileNumber: UInt64
+    let fileSize: UInt64
+    let index: Block
+    let filter: [UInt8]
+    let properties: TableProperties
+    let blockCache: BlockCache?
+    let statistics: EngineStatistics?
+
+    var path: String { file.path }
+
+    enum Lookup {
+        case found([UInt8])
+        case deleted
+        case absent
+    }
+
+    init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, statistics: EngineStatistics?) throws {
+        self.file = file
+        self.fileNumber = fileNumber
+        self.fileSize = fileSize
+        self.blockCache = blockCache
+        self.statistics = statistics
+        let path = file.path
+        guard fileSize >= UInt64(TableFooter.size) else {
+            throw KVError.corruption(file: path, offset: 0, reason: "table is \(fileSize) bytes, shorter than its footer: truncated")
+        }
+        let footerOffset = Int64(fileSize) - Int64(TableFooter.size)
+        let footerBytes = try file.read(at: footerOffset, count: TableFooter.size)
+        let footer = try TableFooter.decode(footerBytes, file: path, fileOffset: footerOffset)
+        for (name, h) in [("filter", footer.filter), ("properties", footer.properties), ("index", footer.index)] {
+            guard h.offset <= UInt64(footerOffset), h.size <= UInt64(footerOffset) - h.offset,
+                  h.offset + h.size + UInt64(BlockHandle.trailerSize) <= UInt64(footerOffset)
+            else {
+                throw KVError.corruption(file: path, offset: footerOffset, reason: "footer's \(name) handle points outside the table")
+            }
+        }
+        index = try Block(contents: Self.readBlock(file, footer.index, verify: true), file: path, fileOffset: Int64(footer.index.offset))
+        filter = try Self.readBlock(file, footer.filter, verify: true)
+        properties = try TableProperties.decode(
+            Self.readBlock(file, footer.properties, verify: true), file: path, offset: Int64(footer.properties.offset))
+    }
+
+    /// Reads, checks and decompresses the block at `handle`.
+    static func readBlock(_ file: any ReadableFile, _ handle: BlockHandle, verify: Bool) throws -> [UInt8] {
+        let total = Int(handle.size) + BlockHandle.trailerSize
+        let raw = try file.read(at: Int64(handle.offset), count: total)
+        guard raw.count == total else {
+            throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "block cut short: \(raw.count) of \(total) bytes (truncated table)")
+        }
+        let size = Int(handle.size)
+        let typeByte = raw[size]
+        if verify {
+            let stored = raw.withUnsafeBytes { CRC32C.unmask(loadFixed32($0.baseAddress! + size + 1)) }
+            let actual = raw.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0...size])) }
+            guard stored == actual else {
+                throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "block checksum mismatch")
+            }
+        }
+        guard let type = Compression(rawValue: typeByte) else {
+            throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "unknown block compression type \(typeByte)")
+        }
+        if type == .none { return Array(raw[0..<size]) }
+        return try raw.withUnsafeBytes {
+            try Codec.decompress(type, UnsafeRawBufferPointer(rebasing: $0[0..<size]), file: file.path, offset: Int64(handle.offset))
+        }
+    }
+
+    /// A data block, from the cache when possible.
+    func dataBlock(_ handle: BlockHandle, verify: Bool = true, fillCache: Bool = true) throws -> Block {
+        let key = BlockCacheKey(file: fileNumber, offset: handle.offset)
+        if let cache = blockCache, let cached = cache.get(key) { return cached }
+        let contents = try Self.readBlock(file, handle, verify: verify)
+        let block = try Block(contents: contents, file: file.path, fileOffset: Int64(handle.offset))
+        if fillCache, let cache = blockCache { cache.insert(key, block, charge: block.size) }
+        return block
+    }
+
+    func decodeHandle(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
+        var r = ByteReader(value)
+        guard let h = BlockHandle.decode(&r), h.offset < fileSize, h.size < fileSize else {
+            throw KVError.corruption(file: file.path, offset: index.fileOffset, reason: "bad block handle in index")
+        }
+        return h
+    }
+
+    /// The newest entry for the user key of `lookupKey` (an internal key whose trailer is
+    /// `seekTrailer(sequence)`) at or below that sequence, in this table.
+    func get(_ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64, verify: Bool = true) throws -> Lookup {
+        if !filter.isEmpty {
+            let may = filter.withUnsafeBytes { BloomFilter.mayContain($0, hash: userKeyHash) }
+            if !may {
+                statistics?.bloomNegatives.add(1, ordering: .relaxed)
+                return .absent
+            }
+        }
+        var indexCursor = BlockCursor(index)
+        indexCursor.seek(lookupKey)
+        if let e = indexCursor.error { throw e }
+        guard indexCursor.isValid else { return absentAfterFilter() }
+        let block = try dataBlock(try decodeHandle(indexCursor.value), verify: verify)
+        var cursor = BlockCursor(block)
+        cursor.seek(lookupKey)
+        if let e = cursor.error { throw e }
+        guard cursor.isValid else { return absentAfterFilter() }
+        let wanted = userKey(lookupKey)
+        let result: Lookup = cursor.withKey { k in
+            let u = userKey(k)
+            guard compareBytes(u.baseAddress, u.count, wanted.baseAddress, wanted.count) == 0 else { return .absent }
+            switch ValueKind(rawValue: UInt8(truncatingIfNeeded: trailer(k))) {
+            case .value: return .found(Array(cursor.value))
+            case .deletion: return .deleted
+            case nil: return .absent
+            }
+        }
+        if case .absent = result { return absentAfterFilter() }
+        return result
+    }
+
+    private func absentAfterFilter() -> Lookup {
+        if !filter.isEmpty { statistics?.bloomFalsePositives.add(1, ordering: .relaxed) }
+        return .absent
+    }
+
+    func makeIterator(verify: Bool = true, fillCache: Bool = true) -> TableIterator {
+        TableIterator(table: self, verify: verify, fillCache: fillCache)
+    }
+}
+
+/// Walks a table: the index block picks data blocks, a cursor walks each one.
+final class TableIterator: InternalIterator {
+    let table: TableReader
+    private let verify: Bool
+    private let fillCache: Bool
+    private var indexCursor: BlockCursor
+    private var data: BlockCursor?
+    private var currentKey = StableBytes()
+    private(set) var error: KVError?
+
+    init(table: TableReader, verify: Bool, fillCache: Bool) {
+        self.table = table
+        self.verify = verify
+        self.fillCache = fillCache
+        indexCursor = BlockCursor(table.index)
+    }
+
+    deinit { currentKey.deallocate() }
+
+    var isValid: Bool { data?.isValid ?? false }
+    var key: UnsafeRawBufferPointer { currentKey.bytes }
+    var value: UnsafeRawBufferPointer { data!.value }
+
+    func seekToFirst() {
+        indexCursor.seekToFirst()
+        loadBlock { $0.seekToFirst() }
+        skipEmptyBlocksForward()
+    }
+
+    func seek(_ target: UnsafeRawBufferPointer) {
+        indexCursor.seek(target)
+        loadBlock { $0.seek(target) }
+        skipEmptyBlocksForward()
+    }
+
+    func next() {
+        guard data != nil else { return }
+        data!.next()
+        skipEmptyBlocksForward()
+    }
+
+    private func loadBlock(_ position: (inout BlockCursor) -> Void) {
+        data = nil
+        if let e = indexCursor.error { error = e }
+        guard indexCursor.isValid, error == nil else { return }
+        do {
+            let block = try table.dataBlock(try table.decodeHandle(indexCursor.value), verify: verify, fillCache: fillCache)
+            var cursor = BlockCursor(block)
+            position(&cursor)
+            data = cursor
+        } catch let e as KVError {
+            error = e
+        } catch {
+            self.error = .invalidArgument("\(error)")
+        }
+    }
+
+    private func skipEmptyBlocksForward() {
+        while let d = data, !d.isValid {
+            if let e = d.error {
+                error = e
+                data = nil
+                return
+            }
+            indexCursor.next()
+            loadBlock { $0.seekToFirst() }
+        }
+        if let d = data, d.isValid { d.withKey { currentKey.set($0) } }
+    }
+}

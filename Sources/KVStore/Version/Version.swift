@@ -1,0 +1,108 @@
+/// An immutable picture of the live tables, level by level. Readers hold one for the length
+/// of a read; the files it names are not deleted while any reader holds it.
+///
+/// Level 0 is kept in file-number order (newest last) and its files may overlap; every other
+/// level is sorted by smallest key and its files are disjoint.
+final class Version: Sendable {
+    static let levelCount = 7
+
+    let files: [[FileMetaData]]
+    /// The level most in need of compaction and its score (≥ 1 means due).
+    let compactionLevel: Int
+    let compactionScore: Double
+
+    init(files: [[FileMetaData]], options: Options) {
+        self.files = files
+        var bestLevel = 0
+        var bestScore = -1.0
+        for level in 0..<(Self.levelCount - 1) {
+            let score: Double
+            if level == 0 {
+                score = Double(files[0].count) / Double(options.level0CompactionTrigger)
+            } else {
+                score = Double(Self.bytes(files[level])) / Double(Self.maxBytes(level, options))
+            }
+            if score > bestScore {
+                bestScore = score
+                bestLevel = level
+            }
+        }
+        compactionLevel = bestLevel
+        compactionScore = bestScore
+    }
+
+    static func empty(_ options: Options) -> Version {
+        Version(files: Array(repeating: [], count: levelCount), options: options)
+    }
+
+    static func bytes(_ files: [FileMetaData]) -> Int64 {
+        files.reduce(0) { $0 + Int64($1.size) }
+    }
+
+    /// Size target of a level ≥ 1.
+    static func maxBytes(_ level: Int, _ options: Options) -> Int64 {
+        var result = Int64(options.maxBytesForLevelBase)
+        if level > 1 {
+            for _ in 2...level { result *= Int64(options.levelSizeMultiplier) }
+        }
+        return result
+    }
+
+    func levelBytes(_ level: Int) -> Int64 { Self.bytes(files[level]) }
+
+    var allFileNumbers: [UInt64] { files.flatMap { $0.map(\.number) } }
+
+    /// Files of `level` whose user-key range meets [begin, end] (nil = unbounded). For level 0
+    /// the range grows to cover every file it touches, since those files overlap each other.
+    func overlappingFiles(_ level: Int, _ begin: [UInt8]?, _ end: [UInt8]?) -> [FileMetaData] {
+        guard level == 0 else { return files[level].filter { $0.overlaps(begin, end) } }
+        var lo = begin
+        var hi = end
+        var result: [FileMetaData] = []
+        var changed = true
+        while changed {
+            changed = false
+            result = files[0].filter { $0.overlaps(lo, hi) }
+            for f in result {
+                let s = Array(f.smallestUserKey)
+                let l = Array(f.largestUserKey)
+                if let cur = lo, compareSlices(s[...], cur[...]) < 0 { lo = s; changed = true }
+                if let cur = hi, compareSlices(l[...], cur[...]) > 0 { hi = l; changed = true }
+            }
+        }
+        return result
+    }
+
+    /// The newest entry for `key` at or below the lookup key's sequence, searching level 0
+    /// newest first, then one file per deeper level.
+    func get(_ lookupKey: UnsafeRawBufferPointer, tableCache: TableCache, verify: Bool) throws -> TableReader.Lookup {
+        let key = userKey(lookupKey)
+        let hash = hash64(key)
+        for f in files[0].reversed() where f.contains(userKey: key) {
+            let result = try tableCache.table(f.number, size: f.size).get(lookupKey, userKeyHash: hash, verify: verify)
+            if case .absent = result { continue }
+            return result
+        }
+        for level in 1..<Self.levelCount {
+            let level = files[level]
+            guard !level.isEmpty else { continue }
+            // First file whose largest user key ≥ key.
+            var lo = 0
+            var hi = level.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let largerOrEqual = level[mid].largest.withUnsafeBytes { l in
+                    let lu = userKey(l)
+                    return compareBytes(lu.baseAddress, lu.count, key.baseAddress, key.count) >= 0
+                }
+                if largerOrEqual { hi = mid } else { lo = mid + 1 }
+            }
+            guard lo < level.count, level[lo].contains(userKey: key) else { continue }
+            let f = level[lo]
+            let result = try tableCache.table(f.number, size: f.size).get(lookupKey, userKeyHash: hash, verify: verify)
+            if case .absent = result { continue }
+            return result
+        }
+        return .absent
+    }
+}

@@ -1,0 +1,186 @@
+/// The history of the live file set: the current `Version`, the counters that go with it,
+/// and the MANIFEST that makes them durable.
+///
+/// Not thread-safe: the engine calls it with its monitor held, except that `logAndApply`
+/// releases the monitor around the MANIFEST write (only the background thread, or `open`
+/// before it starts, ever calls it, so the MANIFEST writer itself is never shared).
+final class VersionSet {
+    let directory: String
+    let options: Options
+    private var fs: any FileSystem { options.fileSystem }
+
+    private(set) var current: Version
+    var nextFileNumber: UInt64 = 2
+    /// Last sequence recorded in the MANIFEST (the engine's atomic is the live figure).
+    var lastSequence: UInt64 = 0
+    /// Logs numbered below this hold nothing that is not in tables.
+    private(set) var logNumber: UInt64 = 0
+    private(set) var manifestNumber: UInt64 = 0
+    private var manifest: LogWriter?
+    /// Per level, the largest key of the last compaction there (round-robin picking).
+    private(set) var compactPointers: [[UInt8]] = Array(repeating: [], count: Version.levelCount)
+    /// Versions handed out; weakly held, so their files stay until the last reader lets go.
+    private var handedOut: [WeakVersion] = []
+
+    private struct WeakVersion {
+        weak var version: Version?
+    }
+
+    init(directory: String, options: Options) {
+        self.directory = directory
+        self.options = options
+        current = Version.empty(options)
+    }
+
+    func newFileNumber() -> UInt64 {
+        defer { nextFileNumber += 1 }
+        return nextFileNumber
+    }
+
+    func markFileNumberUsed(_ n: UInt64) {
+        if nextFileNumber <= n { nextFileNumber = n + 1 }
+    }
+
+    // MARK: Recovery
+
+    var currentPath: String { Path.join(directory, FileNames.current) }
+
+    /// Loads CURRENT and its MANIFEST. A torn last edit (a crash mid-append) is dropped: it was
+    /// never acknowledged, since an edit takes effect only after its sync.
+    func recover() throws {
+        let current = try fs.openReadable(currentPath).readAll()
+        let text = String(decoding: current, as: UTF8.self)
+        guard text.hasSuffix("\n"), case let .manifest(number)? = FileNames.parse(String(text.dropLast())) else {
+            throw KVError.corruption(file: currentPath, offset: 0, reason: "CURRENT does not name a MANIFEST: \(text.debugDescription.prefix(80))")
+        }
+        let path = Path.join(directory, FileNames.manifest(number))
+        guard fs.fileExists(path) else {
+            throw KVError.corruption(file: currentPath, offset: 0, reason: "CURRENT names \(FileNames.manifest(number)), which does not exist")
+        }
+        var reader = try LogReader(file: fs.openReadable(path), purpose: .manifest)
+        var files: [[FileMetaData]] = Array(repeating: [], count: Version.levelCount)
+        var sawLog = false, sawNext = false, sawSequence = false
+        while let (offset, record) = try reader.next() {
+            let edit = try VersionEdit.decode(record, file: path, offset: offset)
+            try apply(edit, to: &files, file: path, offset: offset)
+            if let v = edit.logNumber { logNumber = v; sawLog = true }
+            if let v = edit.nextFileNumber { nextFileNumber = v; sawNext = true }
+            if let v = edit.lastSequence { lastSequence = v; sawSequence = true }
+            for p in edit.compactPointers { compactPointers[p.level] = p.key }
+        }
+        if let named = reader.fileNumber, named != number {
+            throw KVError.corruption(file: path, offset: 0, reason: "MANIFEST header names file \(named)")
+        }
+        guard sawLog && sawNext && sawSequence else {
+            throw KVError.corruption(file: path, offset: reader.validLength, reason: "MANIFEST lacks log number, next file number or last sequence")
+        }
+        manifestNumber = number
+        markFileNumberUsed(number)
+        install(Version(files: files, options: options))
+    }
+
+    private func apply(_ edit: VersionEdit, to files: inout [[FileMetaData]], file: String, offset: Int64) throws {
+        for d in edit.deletedFiles {
+            guard let i = files[d.level].firstIndex(where: { $0.number == d.number }) else {
+                throw KVError.corruption(file: file, offset: offset, reason: "edit deletes file \(d.number), not live at level \(d.level)")
+            }
+            files[d.level].remove(at: i)
+        }
+        for n in edit.newFiles {
+            files[n.level].append(n.file)
+        }
+        files[0].sort { $0.number < $1.number }
+        for level in 1..<Version.levelCount {
+            files[level].sort { compareInternalArrays($0.smallest, $1.smallest) < 0 }
+        }
+    }
+
+    // MARK: Changes
+
+    /// Writes a fresh MANIFEST holding the whole current state plus `edit`, then points
+    /// CURRENT at it (temp file, fsync, rename, fsync directory). Used at open.
+    func writeNewManifest(applying edit: VersionEdit) throws {
+        var files = current.files
+        try apply(edit, to: &files, file: "<new manifest>", offset: 0)
+        if let v = edit.logNumber { logNumber = v }
+        let number = newFileNumber()
+        var snapshot = VersionEdit()
+        snapshot.logNumber = logNumber
+        snapshot.nextFileNumber = nextFileNumber
+        snapshot.lastSequence = lastSequence
+        for (level, key) in compactPointers.enumerated() where !key.isEmpty {
+            snapshot.compactPointers.append((level, key))
+        }
+        for (level, list) in files.enumerated() {
+            for f in list { snapshot.addFile(level, f) }
+        }
+        let path = Path.join(directory, FileNames.manifest(number))
+        let writer = try LogWriter(file: fs.openWritable(path, truncate: true), fileNumber: number, purpose: .manifest)
+        try writer.add(snapshot.encode())
+        try writer.sync()
+        try fs.syncDirectory(directory)
+        try setCurrent(number)
+        try manifest?.close()
+        manifest = writer
+        manifestNumber = number
+        install(Version(files: files, options: options))
+    }
+
+    private func setCurrent(_ number: UInt64) throws {
+        let temp = Path.join(directory, FileNames.temp(number))
+        let file = try fs.openWritable(temp, truncate: true)
+        try Array((FileNames.manifest(number) + "\n").utf8).withUnsafeBytes { try file.append($0) }
+        try file.sync()
+        try file.close()
+        try fs.rename(temp, to: currentPath)
+        try fs.syncDirectory(directory)
+    }
+
+    /// Records `edit` durably in the MANIFEST and makes the result current. Called with
+    /// `monitor` held; releases it during the append and sync.
+    func logAndApply(_ edit: VersionEdit, monitor: Monitor) throws {
+        var edit = edit
+        if let v = edit.logNumber { precondition(v >= logNumber) }
+        edit.nextFileNumber = nextFileNumber
+        edit.lastSequence = lastSequence
+        var files = current.files
+        try apply(edit, to: &files, file: "<edit>", offset: 0)
+        let next = Version(files: files, options: options)
+        guard let manifest else { throw KVError.invalidArgument("no MANIFEST open") }
+        let record = edit.encode()
+        monitor.unlock()
+        var failure: Error?
+        do {
+            try manifest.add(record)
+            try manifest.sync()
+        } catch {
+            failure = error
+        }
+        monitor.lock()
+        if let failure { throw failure }
+        if let v = edit.logNumber { logNumber = v }
+        for p in edit.compactPointers { compactPointers[p.level] = p.key }
+        install(next)
+    }
+
+    private func install(_ version: Version) {
+        current = version
+        handedOut.removeAll { $0.version == nil }
+        handedOut.append(WeakVersion(version: version))
+    }
+
+    /// Table numbers any live version (current, or held by a reader) refers to.
+    func liveTableNumbers() -> Set<UInt64> {
+        handedOut.removeAll { $0.version == nil }
+        var live = Set(current.allFileNumbers)
+        for w in handedOut {
+            if let v = w.version { live.formUnion(v.allFileNumbers) }
+        }
+        return live
+    }
+
+    func closeManifest() {
+        try? manifest?.close()
+        manifest = nil
+    }
+}
