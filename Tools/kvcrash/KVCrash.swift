@@ -5,7 +5,10 @@ import KVStore
 
 /// Child process for the kill -9 tests (and, later, the crash driver).
 ///
-///     kvcrash writer DIR CYCLE   write forever; print one line per acknowledged write
+///     kvcrash writer DIR CYCLE [--small]
+///                                write forever; print one line per acknowledged write
+///                                (--small: 64 KiB memtables, 1 KiB values, so flushes and
+///                                compactions run all the time and kills land inside them)
 ///     kvcrash hold DIR           open DIR, print "LOCKED", then wait to be killed
 ///
 /// Writer protocol, one line per acknowledged operation on stdout:
@@ -23,8 +26,8 @@ struct KVCrash {
         do {
             switch args[1] {
             case "writer":
-                guard args.count == 4, let cycle = Int(args[3]) else { fail("usage: kvcrash writer DIR CYCLE") }
-                try writer(directory: args[2], cycle: cycle)
+                guard args.count >= 4, let cycle = Int(args[3]) else { fail("usage: kvcrash writer DIR CYCLE [--small]") }
+                try writer(directory: args[2], cycle: cycle, small: args.dropFirst(4).contains("--small"))
             case "hold":
                 let store = try KVStore.open(at: args[2])
                 say("LOCKED")
@@ -38,13 +41,21 @@ struct KVCrash {
         }
     }
 
-    static func writer(directory: String, cycle: Int) throws {
-        let store = try KVStore.open(at: directory)
+    static func writer(directory: String, cycle: Int, small: Bool) throws {
+        var options = Options()
+        if small {
+            options.writeBufferSize = 64 << 10
+            options.targetFileSize = 64 << 10
+            options.maxBytesForLevelBase = 1 << 20
+            options.blockSize = 1024
+        }
+        let store = try KVStore.open(at: directory, options: options)
         say("READY")
         var i = 0
+        let padding = small ? [UInt8](repeating: UInt8(ascii: "."), count: 1000) : []
         while true {
             let sync = i % 7 == 0
-            let value = Array("v\(i)".utf8)
+            let value = Array("v\(i)".utf8) + padding
             if i % 5 == 0 {
                 var batch = WriteBatch()
                 for part in 0..<3 { batch.put(Array("c\(cycle)-b\(i)-\(part)".utf8), value) }

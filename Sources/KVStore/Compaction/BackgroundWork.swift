@@ -19,8 +19,8 @@ private final class BottommostChecker {
     private let files: [[FileMetaData]]
     private var positions: [Int]
 
-    init(version: Version, outputLevel: Int) {
-        files = Array(version.files[(outputLevel + 1)...])
+    init(levels: [[FileMetaData]]) {
+        files = levels
         positions = Array(repeating: 0, count: files.count)
     }
 
@@ -175,7 +175,7 @@ extension Engine {
             let children: [any InternalIterator] = try c.allInputs.map {
                 try tableCache.table($0.number, size: $0.size).makeIterator(verify: true, fillCache: false)
             }
-            let checker = BottommostChecker(version: c.version, outputLevel: c.outputLevel)
+            let checker = BottommostChecker(levels: c.deeperLevels)
             let job = CompactionJob(
                 input: MergingIterator(children), fileSystem: fileSystem, directory: directory,
                 tableOptions: TableOptions(options), smallestSnapshot: snapshot,
@@ -333,7 +333,7 @@ extension Engine {
                 let score = level == 0 ? Double(files.count) / Double(options.level0CompactionTrigger) : Double(bytes) / Double(target)
                 s.levels.append(.init(level: level, files: files.count, bytes: bytes, targetBytes: target, score: score))
             }
-            s.memtableBytes = Int64(mem.approximateMemoryUsage + (imm?.approximateMemoryUsage ?? 0))
+            s.memtableBytes = Int64(mem.reservedBytes + (imm?.reservedBytes ?? 0))
         }
         let st = statistics
         s.userBytesWritten = Int64(st.userBytesWritten.load(ordering: .relaxed))

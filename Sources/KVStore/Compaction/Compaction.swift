@@ -6,7 +6,9 @@ struct Compaction {
     let nextInputs: [FileMetaData]  // at `level + 1`
     /// Files at `level + 2`, to stop an output file that would make a future compaction huge.
     let grandparents: [FileMetaData]
-    let version: Version
+    /// Files of the levels below the output, to decide whether a deletion can be dropped.
+    /// (Copies, not the `Version`: holding a version would keep its files from deletion.)
+    let deeperLevels: [[FileMetaData]]
     /// Manual compactions never move a file without rewriting it (they may be asked to drop data).
     var allowTrivialMove = true
 
@@ -48,7 +50,8 @@ struct Compaction {
             let (alo, ahi) = range(inputs + next)
             grand = version.overlappingFiles(level + 2, alo, ahi)
         }
-        return Compaction(level: level, inputs: inputs, nextInputs: next, grandparents: grand, version: version)
+        let deeper = level + 2 < Version.levelCount ? Array(version.files[(level + 2)...]) : []
+        return Compaction(level: level, inputs: inputs, nextInputs: next, grandparents: grand, deeperLevels: deeper)
     }
 
     /// Smallest and largest user keys of `files`.

@@ -67,7 +67,7 @@ final class Engine: @unchecked Sendable {
         self.statistics = statistics
         self.blockCache = blockCache
         self.tableCache = tableCache
-        let mem = Memtable()
+        let mem = Memtable(writeBufferSize: options.writeBufferSize)
         self.mem = mem
         self.readState = Mutex(ReadState(mem: mem, imm: nil, version: versions.current))
         self.queueDrained = Monitor.Condition(monitor)

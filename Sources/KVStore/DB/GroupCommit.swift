@@ -175,7 +175,7 @@ extension Engine {
         }
         logNumber = number
         imm = mem
-        mem = Memtable()
+        mem = Memtable(writeBufferSize: options.writeBufferSize)
         publishReadState()
         backgroundWork.signal()
     }

@@ -13,13 +13,14 @@ struct Recovery {
     let versions: VersionSet
     private(set) var logNumbers: [UInt64] = []
     private(set) var report = RecoveryReport()
-    let memtable = Memtable()
+    let memtable: Memtable
 
     init(directory: String, options: Options, infoLog: InfoLog, versions: VersionSet) throws {
         self.directory = directory
         self.options = options
         self.infoLog = infoLog
         self.versions = versions
+        self.memtable = Memtable(writeBufferSize: options.writeBufferSize)
         let fs = options.fileSystem
         let names = try fs.children(of: directory)
         var logs: [UInt64] = []

@@ -10,37 +10,45 @@ import Synchronization
 /// `allocate` is called only by the single memtable writer; `memoryUsage` may be read from any
 /// thread, so it is atomic.
 final class Arena {
-    static let blockSize = 1 << 20
+    static let defaultBlockSize = 1 << 20
+    let blockSize: Int
 
     private var blocks: [UnsafeMutableRawPointer] = []
     private var cursor: UnsafeMutableRawPointer?
     private var remaining = 0
     private let usage = Atomic<Int>(0)
+    private let reserved = Atomic<Int>(0)
 
-    init() {}
+    init(blockSize: Int = Arena.defaultBlockSize) {
+        self.blockSize = blockSize
+    }
 
     deinit {
         for block in blocks { free(block) }
     }
 
-    /// Bytes obtained from the system so far.
+    /// Bytes handed out so far (what a memtable's size limit is measured against).
     var memoryUsage: Int { usage.load(ordering: .relaxed) }
+
+    /// Bytes obtained from the system so far.
+    var reservedBytes: Int { reserved.load(ordering: .relaxed) }
 
     /// `n` bytes aligned to 8. Traps only if the system is out of memory.
     func allocate(_ n: Int) -> UnsafeMutableRawPointer {
         let size = (n + 7) & ~7
+        usage.add(size, ordering: .relaxed)
         if size <= remaining, let p = cursor {
             cursor = p + size
             remaining -= size
             return p
         }
-        if size > Self.blockSize / 4 {
+        if size > blockSize / 4 {
             // Big entries get a block of their own so the current block's tail is not wasted.
             return newBlock(size)
         }
-        let p = newBlock(Self.blockSize)
+        let p = newBlock(blockSize)
         cursor = p + size
-        remaining = Self.blockSize - size
+        remaining = blockSize - size
         return p
     }
 
@@ -49,7 +57,7 @@ final class Arena {
             preconditionFailure("out of memory allocating \(size) bytes for the memtable")
         }
         blocks.append(p)
-        usage.add(size + MemoryLayout<UnsafeMutableRawPointer>.stride, ordering: .relaxed)
+        reserved.add(size, ordering: .relaxed)
         return p
     }
 }

@@ -4,7 +4,12 @@
 /// lock. Visibility is controlled by the caller's sequence number: entries from a group still
 /// being inserted carry sequences above the published last sequence, so readers skip them.
 final class Memtable: Sendable {
-    let list = SkipList()
+    let list: SkipList
+
+    /// `writeBufferSize` sizes the arena blocks, so small memtables do not reserve a megabyte.
+    init(writeBufferSize: Int = 4 << 20) {
+        list = SkipList(arenaBlockSize: min(Arena.defaultBlockSize, max(4096, writeBufferSize / 4)))
+    }
 
     enum Lookup {
         case found([UInt8])
@@ -12,8 +17,11 @@ final class Memtable: Sendable {
         case absent
     }
 
-    /// Bytes the memtable holds (arena blocks), the figure that triggers a flush.
+    /// Bytes of entries and skip-list nodes, the figure that triggers a flush.
     var approximateMemoryUsage: Int { list.arena.memoryUsage }
+
+    /// Bytes of memory the memtable holds (whole arena blocks).
+    var reservedBytes: Int { list.arena.reservedBytes }
 
     var isEmpty: Bool { list.first == nil }
 

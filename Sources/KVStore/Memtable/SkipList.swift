@@ -15,14 +15,15 @@ final class SkipList: @unchecked Sendable {
     static let maxHeight = 12
     private static let branching: UInt64 = 4
 
-    let arena = Arena()
+    let arena: Arena
     private let head: UnsafeMutableRawPointer
     private let currentHeight = ManagedAtomic<Int>(1)
     private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
     /// Writer-owned scratch for the predecessors found during an insert.
     private let prev: UnsafeMutablePointer<UnsafeMutableRawPointer>
 
-    init() {
+    init(arenaBlockSize: Int = Arena.defaultBlockSize) {
+        arena = Arena(blockSize: arenaBlockSize)
         head = arena.allocate(8 * (1 + Self.maxHeight))
         head.initializeMemory(as: UInt.self, repeating: 0, count: 1 + Self.maxHeight)
         prev = .allocate(capacity: Self.maxHeight)

@@ -1,0 +1,281 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import KVStore
+
+/// The LSM tree as a whole: flushes, compactions, reopen, stalls, damaged MANIFESTs.
+@Suite struct LSMTests {
+    /// Options that make flushes and compactions happen every few hundred writes.
+    static func smallOptions(compression: Compression = .lz4) -> Options {
+        var o = Options()
+        o.writeBufferSize = 64 << 10
+        o.targetFileSize = 64 << 10
+        o.maxBytesForLevelBase = 1 << 20
+        o.blockSize = 1024
+        o.compression = compression
+        return o
+    }
+
+    /// Seeded random puts, deletes, batches, gets, flushes, compactions and reopens, checked
+    /// step by step against a dictionary. `KV_MODEL_OPS` and `KV_SEED` scale and replay it
+    /// (`make stress` runs it long).
+    @Test func modelBasedRandomizedOperations() throws {
+        let env = ProcessInfo.processInfo.environment
+        let operations = Int(env["KV_MODEL_OPS"] ?? "") ?? 20_000
+        let seed = UInt64(env["KV_SEED"] ?? "") ?? UInt64.random(in: 0..<UInt64.max)
+        print("model test: seed \(seed), \(operations) operations (replay: KV_SEED=\(seed) KV_MODEL_OPS=\(operations))")
+        var rng = SplitMix64(seed: seed)
+        let dir = TemporaryDirectory("model")
+        let options = Self.smallOptions(compression: Compression.allCases.randomElement(using: &rng)!)
+        var store = try KVStore.open(at: dir.path, options: options)
+        var model: [[UInt8]: [UInt8]] = [:]
+        let keySpace = 3000
+        func randomKey() -> [UInt8] { bytes("k" + String(Int.random(in: 0..<keySpace, using: &rng))) }
+        func randomValue() -> [UInt8] {
+            let size = Int.random(in: 0..<100, using: &rng) < 3 ? Int.random(in: 1000...5000, using: &rng) : Int.random(in: 0...120, using: &rng)
+            return randomBytes(size, &rng)
+        }
+        func check(_ key: [UInt8], _ step: Int) throws {
+            let got = try store.get(key)
+            #expect(got == model[key], "seed \(seed) step \(step): key \(String(decoding: key, as: UTF8.self))")
+        }
+        var reopens = 0, flushes = 0, compactions = 0
+        for step in 0..<operations {
+            let dice = Int.random(in: 0..<1000, using: &rng)
+            switch dice {
+            case 0..<450:
+                let k = randomKey(), v = randomValue()
+                try store.put(k, v)
+                model[k] = v
+            case 450..<600:
+                let k = randomKey()
+                try store.delete(k)
+                model[k] = nil
+            case 600..<700:
+                var batch = WriteBatch()
+                var staged = model
+                for _ in 0..<Int.random(in: 1...10, using: &rng) {
+                    let k = randomKey()
+                    if Bool.random(using: &rng) {
+                        let v = randomValue()
+                        batch.put(k, v)
+                        staged[k] = v
+                    } else {
+                        batch.delete(k)
+                        staged[k] = nil
+                    }
+                }
+                try store.write(batch, options: WriteOptions(sync: Int.random(in: 0..<20, using: &rng) == 0))
+                model = staged
+            case 700..<985:
+                try check(randomKey(), step)
+            case 985..<992:
+                try store.flush()
+                flushes += 1
+            case 992..<996:
+                let a = randomKey(), b = randomKey()
+                let (lo, hi) = a.lexicographicallyPrecedes(b) ? (a, b) : (b, a)
+                if Bool.random(using: &rng) { try store.compactRange() } else { try store.compactRange(from: lo, to: hi) }
+                compactions += 1
+            default:
+                try store.close()
+                store = try KVStore.open(at: dir.path, options: options)
+                reopens += 1
+            }
+        }
+        for i in 0..<keySpace { try check(bytes("k\(i)"), operations) }
+        store.waitForCompactions()
+        for i in 0..<keySpace { try check(bytes("k\(i)"), operations) }
+        let stats = store.statistics()
+        print("model test: \(reopens) reopens, \(flushes) flushes, \(compactions) manual compactions; \(stats.compactions) compactions, \(stats.trivialMoves) moves")
+        #expect(stats.flushes > 0)
+        try store.close()
+    }
+
+    @Test func millionKeysSurviveReopenWithinLevelTargets() throws {
+        let dir = TemporaryDirectory("million")
+        let count = 1_000_000
+        func key(_ i: Int) -> [UInt8] {
+            let s = String(i)
+            return bytes(String(repeating: "0", count: 16 - s.count) + s)
+        }
+        func value(_ i: Int) -> [UInt8] { bytes("value-\(i)-0123456789abcdef") }
+        do {
+            let store = try KVStore.open(at: dir.path)
+            var rng = SplitMix64(seed: 5)
+            var order = Array(0..<count)
+            order.shuffle(using: &rng)
+            var batch = WriteBatch()
+            for i in order {
+                batch.put(key(i), value(i))
+                if batch.count == 100 {
+                    try store.write(batch)
+                    batch.removeAll()
+                }
+            }
+            try store.write(batch)
+            try store.close()
+        }
+        let store = try KVStore.open(at: dir.path)
+        store.waitForCompactions()
+        for i in 0..<count {
+            let v = try store.get(key(i))
+            if v != value(i) {
+                Issue.record("key \(i) read back as \(v.map { String(decoding: $0, as: UTF8.self) } ?? "nil")")
+                break
+            }
+        }
+        let stats = store.statistics()
+        print(stats.report)
+        #expect(stats.levels[0].files < 4)
+        for level in stats.levels.dropFirst() {
+            #expect(level.score < 1.0, "level \(level.level) over its target: \(level.bytes) bytes")
+        }
+        #expect(stats.levels.reduce(0) { $0 + $1.files } > 4)
+        // Only the live log is left: the others were retired once flushed.
+        #expect(try logFiles(in: dir.path).count == 1)
+        let tables = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") }
+        #expect(tables.count == stats.levels.reduce(0) { $0 + $1.files })
+        try store.close()
+    }
+
+    @Test func writeStallsEngageAndRelease() throws {
+        let dir = TemporaryDirectory("stall")
+        var options = Self.smallOptions()
+        options.level0CompactionTrigger = 2
+        options.level0SlowdownTrigger = 3
+        options.level0StopTrigger = 4
+        let pause = PauseSwitch(paused: true)
+        options.pauseCompactions = pause
+        let store = try KVStore.open(at: dir.path, options: options)
+        let written = Atomic<Int>(0)
+        let finished = Atomic<Bool>(false)
+        let total = 6000  // ~600 KiB: many memtables' worth
+        let writer = Thread {
+            for i in 0..<total {
+                try? store.put(bytes("key\(i)"), [UInt8](repeating: UInt8(i & 0xff), count: 100))
+                written.store(i + 1, ordering: .relaxed)
+            }
+            finished.store(true, ordering: .releasing)
+        }
+        writer.start()
+        // With compactions held, level 0 reaches the stop trigger and the writer waits.
+        let deadline = Date().addingTimeInterval(60)
+        // Level 0 reaches the stop trigger, the memtable fills, and then nothing moves.
+        var last = -1
+        var steadySince = Date()
+        while Date() < deadline && !finished.load(ordering: .acquiring) {
+            let now = written.load(ordering: .relaxed)
+            if now != last {
+                last = now
+                steadySince = Date()
+            } else if Date().timeIntervalSince(steadySince) > 0.5 {
+                break
+            }
+            usleep(10_000)
+        }
+        var stats = store.statistics()
+        #expect(stats.isStalled, "writer never stalled")
+        let finishedEarly = finished.load(ordering: .acquiring)
+        #expect(!finishedEarly)
+        #expect(stats.levels[0].files >= options.level0StopTrigger)
+        #expect(stats.lastStallReason?.contains("stop trigger") == true, "\(stats.lastStallReason ?? "no reason")")
+        #expect(stats.slowdowns > 0)
+        #expect(stats.stops > 0)
+        #expect(stats.lastStallReason?.contains("level 0") == true)
+        // Release compactions: the writer finishes.
+        pause.set(false)
+        while !finished.load(ordering: .acquiring) && Date() < deadline { usleep(1000) }
+        let finishedLate = finished.load(ordering: .acquiring)
+        #expect(finishedLate)
+        store.waitForCompactions()
+        stats = store.statistics()
+        #expect(!stats.isStalled)
+        #expect(stats.stallSeconds > 0)
+        #expect(stats.report.contains("stalls:"))
+        for i in stride(from: 0, to: total, by: 97) {
+            #expect(try store.get(bytes("key\(i)")) == [UInt8](repeating: UInt8(i & 0xff), count: 100))
+        }
+        try store.close()
+    }
+
+    @Test func corruptManifestFailsTheOpenClearly() throws {
+        let dir = TemporaryDirectory("manifest")
+        do {
+            let store = try KVStore.open(at: dir.path, options: Self.smallOptions())
+            for i in 0..<3000 { try store.put(bytes("key\(i)"), [UInt8](repeating: 1, count: 100)) }
+            try store.flush()
+            try store.close()
+        }
+        let manifest = try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasPrefix("MANIFEST-") }!
+        let path = dir.file(manifest)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        var damaged = original
+        damaged[damaged.count / 2] ^= 0x08
+        try damaged.write(to: URL(fileURLWithPath: path))
+        let error = thrownError { _ = try KVStore.open(at: dir.path, options: Self.smallOptions()) }
+        guard case let .corruption(file, _, _)? = error else {
+            Issue.record("corrupt MANIFEST gave \(String(describing: error))")
+            return
+        }
+        #expect(file == path)
+
+        // CURRENT naming garbage, or missing while tables exist: clear errors, nothing deleted.
+        try original.write(to: URL(fileURLWithPath: path))
+        let current = dir.file("CURRENT")
+        try "garbage".write(toFile: current, atomically: false, encoding: .utf8)
+        #expect(thrownError { _ = try KVStore.open(at: dir.path) }?.isCorruption == true)
+        try FileManager.default.removeItem(atPath: current)
+        let tablesBefore = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") }
+        #expect(thrownError { _ = try KVStore.open(at: dir.path) }?.isCorruption == true)
+        let tablesAfter = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") }
+        #expect(tablesBefore == tablesAfter && !tablesAfter.isEmpty)
+    }
+
+    @Test func corruptTableIsReportedOnRead() throws {
+        let dir = TemporaryDirectory("sstflip")
+        do {
+            let store = try KVStore.open(at: dir.path, options: Self.smallOptions(compression: .none))
+            for i in 0..<500 { try store.put(bytes("key\(i)"), bytes("value\(i)")) }
+            try store.flush()
+            try store.close()
+        }
+        let table = try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasSuffix(".sst") }!
+        let path = dir.file(table)
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data[100] ^= 0x01
+        try data.write(to: URL(fileURLWithPath: path))
+        let store = try KVStore.open(at: dir.path)
+        var sawCorruption = false
+        for i in 0..<500 {
+            let error = thrownError { _ = try store.get(bytes("key\(i)")) }
+            if case let .corruption(file, offset, _)? = error {
+                #expect(file == path)
+                #expect(offset <= 100)
+                sawCorruption = true
+            }
+        }
+        #expect(sawCorruption)
+        try store.close()
+    }
+
+    @Test func missingTableIsCorruptionAtOpen() throws {
+        let dir = TemporaryDirectory("missing")
+        do {
+            let store = try KVStore.open(at: dir.path, options: Self.smallOptions())
+            for i in 0..<500 { try store.put(bytes("key\(i)"), bytes("value\(i)")) }
+            try store.flush()
+            try store.close()
+        }
+        let table = try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasSuffix(".sst") }!
+        try FileManager.default.removeItem(atPath: dir.file(table))
+        let error = thrownError { _ = try KVStore.open(at: dir.path) }
+        guard case let .corruption(file, _, reason)? = error else {
+            Issue.record("missing table gave \(String(describing: error))")
+            return
+        }
+        #expect(file == dir.file(table))
+        #expect(reason.contains("missing"))
+    }
+}
