@@ -41,6 +41,110 @@ public final class KVStore: Sendable {
         try KVError.typed { try key.withUnsafeBytes { try engine.get($0) } }
     }
 
+    /// The value stored under `key` as `options.snapshot` (or the latest state) sees it.
+    public func get(_ key: [UInt8], options: ReadOptions) throws(KVError) -> [UInt8]? {
+        try KVError.typed {
+            let sequence = try engine.sequence(for: options.snapshot)
+            return try key.withUnsafeBytes { try engine.get($0, sequence: sequence, verify: options.verifyChecksums) }
+        }
+    }
+
+    /// A consistent view of the store as of now; pass it in `ReadOptions.snapshot`.
+    public func snapshot() throws(KVError) -> Snapshot {
+        try KVError.typed { try engine.takeSnapshot() }
+    }
+
+    /// An ordered cursor over the keys, within `options`' bounds and snapshot. Not positioned:
+    /// call `seekToFirst()`, `seekToLast()` or `seek(to:)` first.
+    public func makeIterator(_ options: ReadOptions = ReadOptions()) throws(KVError) -> KVIterator {
+        try KVError.typed { try engine.makeIterator(options) }
+    }
+
+    /// Up to `limit` key-value pairs with `from` ≤ key < `to`, in key order (or reverse).
+    /// Nil bounds are open.
+    public func scan(
+        from: [UInt8]? = nil, to: [UInt8]? = nil, limit: Int = .max, reverse: Bool = false,
+        options: ReadOptions = ReadOptions()
+    ) throws(KVError) -> [(key: [UInt8], value: [UInt8])] {
+        var o = options
+        o.lowerBound = Self.tighter(o.lowerBound, from, lower: true)
+        o.upperBound = Self.tighter(o.upperBound, to, lower: false)
+        let it = try makeIterator(o)
+        var out: [(key: [UInt8], value: [UInt8])] = []
+        if reverse { it.seekToLast() } else { it.seekToFirst() }
+        while it.isValid && out.count < limit {
+            out.append(it.withCurrent { (Array($0), Array($1)) })
+            if reverse { it.previous() } else { it.next() }
+        }
+        try it.check()
+        return out
+    }
+
+    /// The pairs with `from` ≤ key < `to` as a `Sequence`, for `for (key, value) in …`.
+    /// Each loop iterates a fresh view; a read error ends it and is left in `error`.
+    public func entries(
+        from: [UInt8]? = nil, to: [UInt8]? = nil, reverse: Bool = false, options: ReadOptions = ReadOptions()
+    ) throws(KVError) -> KVEntries {
+        var o = options
+        o.lowerBound = Self.tighter(o.lowerBound, from, lower: true)
+        o.upperBound = Self.tighter(o.upperBound, to, lower: false)
+        let engine = self.engine
+        let frozen = o.snapshot == nil ? try snapshot() : nil
+        if let frozen { o.snapshot = frozen }
+        _ = try makeIterator(o)  // fail now, not in the loop, if the store is closed
+        let opts = o
+        return KVEntries(start: nil, reverse: reverse) {
+            (try? engine.makeIterator(opts)) ?? Self.emptyIterator(engine)
+        }
+    }
+
+    /// Number of keys with `from` ≤ key < `to` (exact: it walks the keys, not the values).
+    public func count(from: [UInt8]? = nil, to: [UInt8]? = nil, options: ReadOptions = ReadOptions()) throws(KVError) -> Int {
+        var o = options
+        o.lowerBound = Self.tighter(o.lowerBound, from, lower: true)
+        o.upperBound = Self.tighter(o.upperBound, to, lower: false)
+        let it = try makeIterator(o)
+        var n = 0
+        it.seekToFirst()
+        while it.isValid {
+            n += 1
+            it.next()
+        }
+        try it.check()
+        return n
+    }
+
+    /// Approximate bytes of table data holding keys in [`from`, `to`), from the tables' index
+    /// blocks (as LevelDB's `GetApproximateSizes`); data still in memtables is not counted.
+    public func approximateSize(from: [UInt8]? = nil, to: [UInt8]? = nil) throws(KVError) -> Int64 {
+        try KVError.typed { try engine.approximateSize(from: from, to: to) }
+    }
+
+    /// Removes every key in [`from`, `to`) with one write, however many keys that is. Reads,
+    /// iterators and compaction honour it; scans jump over the deleted range.
+    public func deleteRange(from: [UInt8], to: [UInt8], options: WriteOptions = WriteOptions()) throws(KVError) {
+        guard compareArrays(from, to) <= 0 else {
+            throw .invalidArgument("deleteRange: start sorts after end")
+        }
+        try check(key: from, value: to)
+        var batch = WriteBatch()
+        batch.deleteRange(from: from, to: to)
+        try KVError.typed { try engine.write(batch, sync: options.sync) }
+    }
+
+    private static func tighter(_ a: [UInt8]?, _ b: [UInt8]?, lower: Bool) -> [UInt8]? {
+        guard let a else { return b }
+        guard let b else { return a }
+        let c = compareArrays(a, b)
+        return lower ? (c >= 0 ? a : b) : (c <= 0 ? a : b)
+    }
+
+    private static func emptyIterator(_ engine: Engine) -> KVIterator {
+        let state = engine.readState.withLock { $0 }
+        let it = DBIterator(input: MergingIterator([]), sequence: 0, tombstones: TombstoneIndex([]), lowerBound: nil, upperBound: nil)
+        return KVIterator(state: state, snapshot: nil, iterator: it)
+    }
+
     /// Stores `value` under `key`, replacing any previous value.
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws(KVError) {
         try check(key: key, value: value)

@@ -16,6 +16,10 @@ public struct Options: Sendable {
     public var compression: Compression = .lz4
     /// Bloom filter bits per key; 0 disables filters (default 10, about 1% false positives).
     public var bloomBitsPerKey = 10
+    /// When > 0, Bloom filters also record the first `prefixFilterLength` bytes of every key,
+    /// and an iterator whose `ReadOptions.prefix` is exactly that long skips tables that hold
+    /// no key with its prefix (default 0: whole keys only).
+    public var prefixFilterLength = 0
     /// Bytes of uncompressed blocks kept in the shared block cache (default 8 MiB).
     public var blockCacheCapacity = 8 << 20
     /// Table files kept open, with their parsed index and filter (default 1000).
@@ -57,6 +61,7 @@ public struct Options: Sendable {
         try check(writeBufferSize >= 64 << 10, "writeBufferSize must be at least 64 KiB")
         try check(blockSize >= 256 && blockSize <= 64 << 20, "blockSize must be between 256 bytes and 64 MiB")
         try check(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be 0...64")
+        try check(prefixFilterLength >= 0, "prefixFilterLength must not be negative")
         try check(blockCacheCapacity >= 0, "blockCacheCapacity must not be negative")
         try check(maxOpenFiles >= 16, "maxOpenFiles must be at least 16")
         try check(targetFileSize >= 64 << 10, "targetFileSize must be at least 64 KiB")

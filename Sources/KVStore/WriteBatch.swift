@@ -48,6 +48,15 @@ public struct WriteBatch: Sendable, Equatable {
         setCount(count + 1)
     }
 
+    /// Removes every key in [`start`, `end`) — one record however many keys that is.
+    /// An empty range (`start` ≥ `end`) removes nothing.
+    public mutating func deleteRange(from start: [UInt8], to end: [UInt8]) {
+        rep.append(ValueKind.rangeDeletion.rawValue)
+        rep.appendLengthPrefixed(start)
+        rep.appendLengthPrefixed(end)
+        setCount(count + 1)
+    }
+
     /// Stores UTF-8 `value` under UTF-8 `key`.
     public mutating func put(_ key: String, _ value: String) {
         put(Array(key.utf8), Array(value.utf8))
@@ -91,7 +100,7 @@ public struct WriteBatch: Sendable, Equatable {
         var reader = ByteReader(rep, offset: headerSize)
         while let tag = reader.readByte(), let kind = ValueKind(rawValue: tag), let key = reader.readLengthPrefixed() {
             var value = UnsafeRawBufferPointer(start: nil, count: 0)
-            if kind == .value {
+            if kind != .deletion {
                 guard let v = reader.readLengthPrefixed() else { return }
                 value = v
             }
@@ -121,7 +130,7 @@ public struct WriteBatch: Sendable, Equatable {
                     throw KVError.corruption(file: file, offset: offset, reason: "write batch: bad key length")
                 }
                 var value = UnsafeRawBufferPointer(start: nil, count: 0)
-                if kind == .value {
+                if kind != .deletion {
                     guard let v = reader.readLengthPrefixed() else {
                         throw KVError.corruption(file: file, offset: offset, reason: "write batch: bad value length")
                     }

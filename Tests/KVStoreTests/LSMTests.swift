@@ -17,9 +17,10 @@ import Testing
         return o
     }
 
-    /// Seeded random puts, deletes, batches, gets, flushes, compactions and reopens, checked
-    /// step by step against a dictionary. `KV_MODEL_OPS` and `KV_SEED` scale and replay it
-    /// (`make stress` runs it long).
+    /// Seeded random puts, deletes, range deletions, batches, gets, snapshots, iterator walks
+    /// (both directions, random seeks, bounds, prefixes), flushes, compactions and reopens,
+    /// checked step by step against a sorted model. `KV_MODEL_OPS` and `KV_SEED` scale and
+    /// replay it (`make stress` runs it long).
     @Test func modelBasedRandomizedOperations() throws {
         let env = ProcessInfo.processInfo.environment
         let operations = Int(env["KV_MODEL_OPS"] ?? "") ?? 20_000
@@ -27,69 +28,162 @@ import Testing
         print("model test: seed \(seed), \(operations) operations (replay: KV_SEED=\(seed) KV_MODEL_OPS=\(operations))")
         var rng = SplitMix64(seed: seed)
         let dir = TemporaryDirectory("model")
-        let options = Self.smallOptions(compression: Compression.allCases.randomElement(using: &rng)!)
+        var options = Self.smallOptions(compression: Compression.allCases.randomElement(using: &rng)!)
+        options.prefixFilterLength = 3
         var store = try KVStore.open(at: dir.path, options: options)
         var model: [[UInt8]: [UInt8]] = [:]
+        var snapshots: [(snapshot: Snapshot, model: [[UInt8]: [UInt8]])] = []
         let keySpace = 3000
-        func randomKey() -> [UInt8] { bytes("k" + String(Int.random(in: 0..<keySpace, using: &rng))) }
+        func key(_ i: Int) -> [UInt8] {
+            let s = String(i)
+            return bytes("k" + String(repeating: "0", count: 4 - s.count) + s)
+        }
+        func randomKey() -> [UInt8] { key(Int.random(in: 0..<keySpace, using: &rng)) }
         func randomValue() -> [UInt8] {
             let size = Int.random(in: 0..<100, using: &rng) < 3 ? Int.random(in: 1000...5000, using: &rng) : Int.random(in: 0...120, using: &rng)
             return randomBytes(size, &rng)
         }
+        func randomRange() -> ([UInt8], [UInt8]) {
+            let a = Int.random(in: 0..<keySpace, using: &rng)
+            let b = min(keySpace, a + Int.random(in: 0...200, using: &rng))
+            return (key(a), key(b))
+        }
+        func inRange(_ k: [UInt8], _ lo: [UInt8], _ hi: [UInt8]) -> Bool {
+            !k.lexicographicallyPrecedes(lo) && k.lexicographicallyPrecedes(hi)
+        }
         func check(_ key: [UInt8], _ step: Int) throws {
             let got = try store.get(key)
-            #expect(got == model[key], "seed \(seed) step \(step): key \(String(decoding: key, as: UTF8.self))")
+            #expect(got == model[key], "seed \(seed) step \(step): get \(String(decoding: key, as: UTF8.self))")
         }
-        var reopens = 0, flushes = 0, compactions = 0
+        /// A random walk with a random seek, bounds or prefix, against the sorted model.
+        func walk(_ step: Int, snapshot: Snapshot?, model m: [[UInt8]: [UInt8]]) throws {
+            var ro = ReadOptions(snapshot: snapshot)
+            var expected = m.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0:
+                let (lo, hi) = randomRange()
+                ro.lowerBound = lo
+                ro.upperBound = hi
+                expected = expected.filter { inRange($0, lo, hi) }
+            case 1:
+                let p = Array(randomKey().prefix(Int.random(in: 2...4, using: &rng)))
+                ro.prefix = p
+                expected = expected.filter { $0.starts(with: p) }
+            default:
+                break
+            }
+            let it = try store.makeIterator(ro)
+            var position: Int
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0:
+                it.seekToFirst()
+                position = 0
+            case 1:
+                it.seekToLast()
+                position = expected.count - 1
+            default:
+                let target = randomKey()
+                it.seek(to: target)
+                position = expected.firstIndex { !$0.lexicographicallyPrecedes(target) } ?? expected.count
+                if let lo = ro.lowerBound ?? ro.prefix, target.lexicographicallyPrecedes(lo) { position = 0 }
+            }
+            for _ in 0..<Int.random(in: 1...30, using: &rng) {
+                let inside = position >= 0 && position < expected.count
+                #expect(it.isValid == inside, "seed \(seed) step \(step): validity at \(position) of \(expected.count)")
+                guard inside && it.isValid else { break }
+                #expect(it.key == expected[position], "seed \(seed) step \(step): key at \(position)")
+                #expect(it.value == m[expected[position]], "seed \(seed) step \(step): value at \(position)")
+                if Bool.random(using: &rng) {
+                    it.next()
+                    position += 1
+                } else {
+                    it.previous()
+                    position -= 1
+                }
+            }
+            try it.check()
+        }
+        var reopens = 0, flushes = 0, compactions = 0, walks = 0, ranges = 0
         for step in 0..<operations {
             let dice = Int.random(in: 0..<1000, using: &rng)
             switch dice {
-            case 0..<450:
+            case 0..<420:
                 let k = randomKey(), v = randomValue()
                 try store.put(k, v)
                 model[k] = v
-            case 450..<600:
+            case 420..<560:
                 let k = randomKey()
                 try store.delete(k)
                 model[k] = nil
-            case 600..<700:
+            case 560..<570:
+                let (lo, hi) = randomRange()
+                try store.deleteRange(from: lo, to: hi)
+                model = model.filter { !inRange($0.key, lo, hi) }
+                ranges += 1
+            case 570..<650:
                 var batch = WriteBatch()
                 var staged = model
                 for _ in 0..<Int.random(in: 1...10, using: &rng) {
-                    let k = randomKey()
-                    if Bool.random(using: &rng) {
-                        let v = randomValue()
+                    switch Int.random(in: 0..<10, using: &rng) {
+                    case 0:
+                        let (lo, hi) = randomRange()
+                        batch.deleteRange(from: lo, to: hi)
+                        staged = staged.filter { !inRange($0.key, lo, hi) }
+                    case 1...5:
+                        let k = randomKey(), v = randomValue()
                         batch.put(k, v)
                         staged[k] = v
-                    } else {
+                    default:
+                        let k = randomKey()
                         batch.delete(k)
                         staged[k] = nil
                     }
                 }
                 try store.write(batch, options: WriteOptions(sync: Int.random(in: 0..<20, using: &rng) == 0))
                 model = staged
-            case 700..<985:
+            case 650..<900:
                 try check(randomKey(), step)
-            case 985..<992:
+            case 900..<930:
+                try walk(step, snapshot: nil, model: model)
+                walks += 1
+            case 930..<940:
+                if snapshots.count < 3 { snapshots.append((try store.snapshot(), model)) }
+            case 940..<946:
+                if !snapshots.isEmpty { snapshots.remove(at: Int.random(in: 0..<snapshots.count, using: &rng)).snapshot.release() }
+            case 946..<970:
+                if let (snap, m) = snapshots.randomElement(using: &rng) {
+                    if Bool.random(using: &rng) {
+                        let k = randomKey()
+                        #expect(try store.get(k, options: ReadOptions(snapshot: snap)) == m[k], "seed \(seed) step \(step): snapshot get")
+                    } else {
+                        try walk(step, snapshot: snap, model: m)
+                        walks += 1
+                    }
+                }
+            case 970..<985:
                 try store.flush()
                 flushes += 1
-            case 992..<996:
-                let a = randomKey(), b = randomKey()
-                let (lo, hi) = a.lexicographicallyPrecedes(b) ? (a, b) : (b, a)
+            case 985..<991:
+                let (lo, hi) = randomRange()
                 if Bool.random(using: &rng) { try store.compactRange() } else { try store.compactRange(from: lo, to: hi) }
                 compactions += 1
             default:
+                for s in snapshots { s.snapshot.release() }
+                snapshots.removeAll()
                 try store.close()
                 store = try KVStore.open(at: dir.path, options: options)
                 reopens += 1
             }
         }
-        for i in 0..<keySpace { try check(bytes("k\(i)"), operations) }
+        for i in 0..<keySpace { try check(key(i), operations) }
+        let all = try store.scan()
+        #expect(all.map(\.key) == model.keys.sorted { $0.lexicographicallyPrecedes($1) }, "seed \(seed): final scan")
         store.waitForCompactions()
-        for i in 0..<keySpace { try check(bytes("k\(i)"), operations) }
+        for i in 0..<keySpace { try check(key(i), operations) }
         let stats = store.statistics()
-        print("model test: \(reopens) reopens, \(flushes) flushes, \(compactions) manual compactions; \(stats.compactions) compactions, \(stats.trivialMoves) moves")
+        print("model test: \(reopens) reopens, \(flushes) flushes, \(compactions) manual compactions, \(walks) iterator walks, \(ranges) range deletions; \(stats.compactions) compactions, \(stats.trivialMoves) moves")
         #expect(stats.flushes > 0)
+        for s in snapshots { s.snapshot.release() }
         try store.close()
     }
 

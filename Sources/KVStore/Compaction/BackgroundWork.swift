@@ -90,9 +90,10 @@ extension Engine {
         }
     }
 
-    /// Oldest sequence any reader may still need. Snapshots will lower it.
+    /// Oldest sequence any reader may still need: the oldest live snapshot, else the latest.
     func smallestSnapshot() -> UInt64 {
-        lastSequence.load(ordering: .acquiring)
+        let latest = lastSequence.load(ordering: .acquiring)
+        return min(snapshots.oldest ?? latest, latest)
     }
 
     // MARK: Flush
@@ -108,11 +109,12 @@ extension Engine {
         var failure: KVError?
         let started = ContinuousClock.now
         do {
-            let job = CompactionJob(
+            var job = CompactionJob(
                 input: MemtableIterator(memtable), fileSystem: fileSystem, directory: directory,
                 tableOptions: TableOptions(options), smallestSnapshot: snapshot, targetFileSize: nil,
                 grandparents: [], maxGrandparentOverlap: 0, isBottommostForKey: { _ in false },
                 allocateFileNumber: { self.allocateOutput() })
+            job.tombstones = TombstoneIndex(memtable.rangeTombstones)
             let result = try job.run()
             try fileSystem.syncDirectory(directory)
             outputs = result.files
@@ -130,6 +132,7 @@ extension Engine {
         var edit = VersionEdit()
         edit.logNumber = retiredBelow
         for f in outputs { edit.addFile(0, f) }
+        edit.addedTombstones = memtable.rangeTombstones
         do {
             versions.lastSequence = lastSequence.load(ordering: .acquiring)
             try versions.logAndApply(edit, monitor: monitor)
@@ -142,6 +145,7 @@ extension Engine {
         let d = ContinuousClock.now - started
         infoLog.log("flushed memtable to \(outputs.map { FileNames.table($0.number) }) (\(outputs.first?.size ?? 0) bytes) in \(d)")
         deleteObsoleteFiles()
+        collectRangeTombstones()
     }
 
     // MARK: Compaction
@@ -167,6 +171,7 @@ extension Engine {
             return
         }
         let snapshot = smallestSnapshot()
+        let tombstones = versions.current.rangeTombstones
         monitor.unlock()
         var outputs: [FileMetaData] = []
         var failure: KVError?
@@ -176,12 +181,13 @@ extension Engine {
                 try tableCache.table($0.number, size: $0.size).makeIterator(verify: true, fillCache: false)
             }
             let checker = BottommostChecker(levels: c.deeperLevels)
-            let job = CompactionJob(
+            var job = CompactionJob(
                 input: MergingIterator(children), fileSystem: fileSystem, directory: directory,
                 tableOptions: TableOptions(options), smallestSnapshot: snapshot,
                 targetFileSize: UInt64(options.targetFileSize), grandparents: c.grandparents,
                 maxGrandparentOverlap: maxOverlap, isBottommostForKey: { checker.isBottommost($0) },
                 allocateFileNumber: { self.allocateOutput() })
+            job.tombstones = tombstones
             let result = try job.run()
             try fileSystem.syncDirectory(directory)
             outputs = result.files
@@ -213,6 +219,57 @@ extension Engine {
         let d = ContinuousClock.now - started
         infoLog.log("compacted \(c.inputs.count)+\(c.nextInputs.count) files at levels \(c.level)+\(c.outputLevel) (\(c.inputBytes) bytes) into \(outputs.count) files in \(d)")
         deleteObsoleteFiles()
+        collectRangeTombstones()
+    }
+
+    /// Removes range tombstones that every reader sees and that no longer cover any entry
+    /// (compaction dropped what they hid). Lock held on entry and exit (released to read).
+    private func collectRangeTombstones() {
+        guard stickyError == nil, !versions.current.rangeTombstones.isEmpty else { return }
+        let snapshot = smallestSnapshot()
+        let version = versions.current
+        let candidates = version.rangeTombstones.tombstones.filter { $0.sequence <= snapshot }
+        guard !candidates.isEmpty else { return }
+        monitor.unlock()
+        var removable: [UInt64] = []
+        for t in candidates {
+            var covers = false
+            search: for level in version.files {
+                for f in level where f.smallestSequence < t.sequence && f.overlaps(t.start, t.end) {
+                    guard let table = try? tableCache.table(f.number, size: f.size) else {
+                        covers = true  // unreadable: keep the tombstone
+                        break search
+                    }
+                    let it = table.makeIterator(verify: true, fillCache: false)
+                    makeInternalKey(t.start, maxSequenceNumber, 0xff).withUnsafeBytes { it.seek($0) }
+                    while it.isValid {
+                        let u = userKey(it.key)
+                        if t.end.withUnsafeBytes({ compareBytes(u.baseAddress, u.count, $0.baseAddress, $0.count) }) >= 0 { break }
+                        if trailer(it.key) >> 8 < t.sequence {
+                            covers = true
+                            break search
+                        }
+                        it.next()
+                    }
+                    if it.error != nil {
+                        covers = true
+                        break search
+                    }
+                }
+            }
+            if !covers { removable.append(t.sequence) }
+        }
+        monitor.lock()
+        guard !removable.isEmpty, stickyError == nil else { return }
+        var edit = VersionEdit()
+        edit.removedTombstones = removable
+        do {
+            try versions.logAndApply(edit, monitor: monitor)
+            publishReadState()
+            infoLog.log("dropped \(removable.count) range tombstones that no longer cover anything")
+        } catch {
+            setStickyError(error as? KVError ?? .invalidArgument("\(error)"), while: "recording range tombstone removal")
+        }
     }
 
     private func runManualCompaction(_ manual: ManualCompaction) {
@@ -224,7 +281,9 @@ extension Engine {
         for level in 1..<Version.levelCount where !versions.current.overlappingFiles(level, manual.begin, manual.end).isEmpty {
             deepest = level
         }
-        for level in 0..<deepest {
+        // Down to and including the deepest level with data, so its overwritten and deleted
+        // entries are dropped too (they only go when rewritten).
+        for level in 0...min(deepest, Version.levelCount - 2) {
             while stickyError == nil && !shuttingDown {
                 var inputs = versions.current.overlappingFiles(level, manual.begin, manual.end)
                 if inputs.isEmpty { break }

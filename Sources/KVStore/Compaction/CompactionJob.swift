@@ -3,7 +3,8 @@
 /// - an entry hidden by a newer entry of the same key that every snapshot sees
 ///   (its successor's sequence ≤ `smallestSnapshot`);
 /// - a deletion that every snapshot sees, when no deeper level can hold the key
-///   (`dropTombstones` decides, per user key).
+///   (`isBottommostForKey` decides, per user key);
+/// - an entry covered by a range deletion that every snapshot sees.
 ///
 /// Outputs are split at `targetFileSize` and where they would overlap too much of the level
 /// below the output (`grandparents`), but never between two entries of one user key: a level
@@ -14,6 +15,8 @@ struct CompactionJob {
     let directory: String
     let tableOptions: TableOptions
     let smallestSnapshot: UInt64
+    /// Range deletions that may hide input entries.
+    var tombstones = TombstoneIndex([])
     /// Split outputs at this size; `nil` writes one file (a flush).
     let targetFileSize: UInt64?
     let grandparents: [FileMetaData]
@@ -46,8 +49,10 @@ struct CompactionJob {
         func finishOutput() throws {
             guard let b = builder else { return }
             builder = nil
-            _ = try b.finish()
-            result.files.append(FileMetaData(number: outputNumber, size: b.fileSize, smallest: smallest, largest: largest))
+            let properties = try b.finish()
+            result.files.append(FileMetaData(
+                number: outputNumber, size: b.fileSize, smallest: smallest, largest: largest,
+                smallestSequence: properties.smallestSequence, largestSequence: properties.largestSequence))
             result.bytesWritten += Int64(b.fileSize)
         }
 
@@ -92,6 +97,8 @@ struct CompactionJob {
                 } else if UInt8(truncatingIfNeeded: t) == ValueKind.deletion.rawValue
                             && sequence <= smallestSnapshot && isBottommostForKey(user) {
                     drop = true  // nothing below to hide, and every reader sees the deletion
+                } else if !tombstones.isEmpty && tombstones.coveringSequence(user, atOrBelow: smallestSnapshot) > sequence {
+                    drop = true  // a range deletion every reader sees hides it
                 }
                 lastSequenceForKey = sequence
 

@@ -47,6 +47,7 @@ final class Engine: @unchecked Sendable {
 
     let lastSequence: Atomic<UInt64>
     let readState: Mutex<ReadState>
+    let snapshots = SnapshotList()
     private let lock: FileLock
 
     private init(
@@ -99,12 +100,14 @@ final class Engine: @unchecked Sendable {
             // What the logs held becomes a level-0 table, so the old logs can go.
             var edit = VersionEdit()
             if !recovery.memtable.isEmpty {
-                let job = CompactionJob(
+                var job = CompactionJob(
                     input: MemtableIterator(recovery.memtable), fileSystem: fs, directory: directory,
                     tableOptions: TableOptions(options), smallestSnapshot: versions.lastSequence,
                     targetFileSize: nil, grandparents: [], maxGrandparentOverlap: 0,
                     isBottommostForKey: { _ in false }, allocateFileNumber: { versions.newFileNumber() })
+                job.tombstones = TombstoneIndex(recovery.memtable.rangeTombstones)
                 let result = try job.run()
+                edit.addedTombstones = recovery.memtable.rangeTombstones
                 try fs.syncDirectory(directory)
                 for f in result.files { edit.addFile(0, f) }
                 statistics.flushes.add(1, ordering: .relaxed)
@@ -142,32 +145,33 @@ final class Engine: @unchecked Sendable {
 
     // MARK: Reads
 
-    func get(_ key: UnsafeRawBufferPointer, verify: Bool = true) throws -> [UInt8]? {
+    /// The value of `key` as of `sequence` (default: the latest published write).
+    func get(_ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true) throws -> [UInt8]? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // Sequence first, then state: every write at or below the sequence is in that state.
-        let sequence = lastSequence.load(ordering: .acquiring)
+        let sequence = snapshot ?? lastSequence.load(ordering: .acquiring)
         let state = readState.withLock { $0 }
-        switch state.mem.get(key, sequence: sequence) {
-        case let .found(value): return value
-        case .deleted: return nil
-        case .absent: break
+        var result = state.mem.get(key, sequence: sequence)
+        if case .absent = result, let imm = state.imm {
+            result = imm.get(key, sequence: sequence)
         }
-        if let imm = state.imm {
-            switch imm.get(key, sequence: sequence) {
-            case let .found(value): return value
-            case .deleted: return nil
-            case .absent: break
+        if case .absent = result {
+            let count = key.count + 8
+            result = try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+                if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
+                storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
+                return try state.version.get(UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify)
             }
         }
-        let count = key.count + 8
-        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
-            if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
-            storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
-            switch try state.version.get(UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify) {
-            case let .found(value): return value
-            case .deleted, .absent: return nil
-            }
+        guard case let .found(value, found) = result else { return nil }
+        // A range deletion newer than the entry (and visible to this read) hides it.
+        if state.mem.hasRangeTombstones || state.imm?.hasRangeTombstones == true || !state.version.rangeTombstones.isEmpty {
+            var cover = state.version.rangeTombstones.coveringSequence(key, atOrBelow: sequence)
+            cover = max(cover, coveringSequence(in: state.mem.rangeTombstones, key, atOrBelow: sequence))
+            if let imm = state.imm { cover = max(cover, coveringSequence(in: imm.rangeTombstones, key, atOrBelow: sequence)) }
+            if cover > found { return nil }
         }
+        return value
     }
 
     // MARK: Close

@@ -30,3 +30,12 @@ func hash64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0x5bd1_e995) -> UInt
     h ^= h >> r
     return h
 }
+
+/// Seed for the hashes of key prefixes in Bloom filters, so a prefix never collides with a
+/// whole key by construction (only by chance, like any false positive).
+let prefixHashSeed: UInt64 = 0x7072_6566_6978_0001
+
+@inline(__always)
+func filterPrefixHash(_ prefix: UnsafeRawBufferPointer) -> UInt64 {
+    hash64(prefix, seed: prefixHashSeed)
+}

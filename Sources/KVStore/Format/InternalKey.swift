@@ -11,6 +11,8 @@ import Glibc
 enum ValueKind: UInt8 {
     case deletion = 0
     case value = 1
+    /// Only in write batches (key = start, value = end); never an internal-key kind.
+    case rangeDeletion = 2
 }
 
 /// Sequence numbers are 56 bits: the trailer keeps the low byte for the kind.
@@ -87,4 +89,11 @@ func makeInternalKey(_ userKey: [UInt8], _ sequence: UInt64, _ kind: UInt8) -> [
     var out: [UInt8] = []
     userKey.withUnsafeBytes { makeInternalKey($0, packTrailer(sequence, kind), into: &out) }
     return out
+}
+
+/// What a memtable or table holds for a key at a read's sequence.
+enum LookupResult {
+    case found([UInt8], sequence: UInt64)
+    case deleted(sequence: UInt64)
+    case absent
 }

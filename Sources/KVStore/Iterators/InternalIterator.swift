@@ -5,12 +5,30 @@
 protocol InternalIterator: AnyObject {
     var isValid: Bool { get }
     func seekToFirst()
+    func seekToLast()
     /// Positions at the first entry with internal key ≥ `target`.
     func seek(_ target: UnsafeRawBufferPointer)
     func next()
+    func previous()
     var key: UnsafeRawBufferPointer { get }
     var value: UnsafeRawBufferPointer { get }
     var error: KVError? { get }
+    /// No entry from here on in this source (file, memtable) has a larger sequence; lets a
+    /// scan jump over a range deletion that is newer than everything the source holds.
+    var maxSequenceHere: UInt64 { get }
+    /// If everything this source holds from here on (as far as it can tell cheaply) is older
+    /// than `sequence`, moves forward toward `target` (an internal key) and returns true.
+    /// A source made of several files moves at most to the start of its next file, whose
+    /// data may be newer.
+    func skipForward(to target: UnsafeRawBufferPointer, olderThan sequence: UInt64) -> Bool
+}
+
+extension InternalIterator {
+    func skipForward(to target: UnsafeRawBufferPointer, olderThan sequence: UInt64) -> Bool {
+        guard isValid, maxSequenceHere < sequence else { return false }
+        seek(target)
+        return true
+    }
 }
 
 /// A growable byte buffer at a stable address, for iterators that must hand out a key that
@@ -52,7 +70,9 @@ final class MemtableIterator: InternalIterator {
 
     var isValid: Bool { node != nil }
     var error: KVError? { nil }
+    var maxSequenceHere: UInt64 { memtable.maxSequence }
     func seekToFirst() { node = memtable.list.first }
+    func seekToLast() { node = memtable.list.last }
 
     func seek(_ target: UnsafeRawBufferPointer) {
         node = memtable.list.seek(userKey(target), trailer: trailer(target))
@@ -60,6 +80,12 @@ final class MemtableIterator: InternalIterator {
 
     func next() {
         if let n = node { node = SkipList.next(n, 0) }
+    }
+
+    func previous() {
+        guard let n = node else { return }
+        let ik = SkipList.internalKey(n)
+        node = memtable.list.seekBefore(userKey(ik), trailer: trailer(ik))
     }
 
     var key: UnsafeRawBufferPointer { SkipList.internalKey(node!) }

@@ -1,54 +1,138 @@
-/// Merges sorted children into one sorted stream with a binary min-heap of child indices
-/// (ties broken by child order, so earlier children — newer data — come first).
+/// Merges sorted children into one sorted stream, in both directions.
+///
+/// Forward it keeps a binary min-heap of child indices (ties broken by child order, so
+/// earlier children — newer data — come first). Backward it scans for the largest key (rare
+/// and children are few). Switching direction repositions every other child around the
+/// current key, as LevelDB's MergingIterator does.
 final class MergingIterator: InternalIterator {
     private let children: [any InternalIterator]
     private var heap: [Int] = []
+    private var current = -1
+    private var forward = true
     private(set) var error: KVError?
+    private var scratch: [UInt8] = []
 
     init(_ children: [any InternalIterator]) {
         self.children = children
         heap.reserveCapacity(children.count)
     }
 
-    var isValid: Bool { !heap.isEmpty && error == nil }
-    var key: UnsafeRawBufferPointer { children[heap[0]].key }
-    var value: UnsafeRawBufferPointer { children[heap[0]].value }
+    var isValid: Bool { current >= 0 && error == nil }
+    var key: UnsafeRawBufferPointer { children[current].key }
+    var value: UnsafeRawBufferPointer { children[current].value }
+    var maxSequenceHere: UInt64 { children[current].maxSequenceHere }
 
     func seekToFirst() {
         for c in children { c.seekToFirst() }
-        rebuild()
+        forward = true
+        rebuildHeap()
+    }
+
+    func seekToLast() {
+        for c in children { c.seekToLast() }
+        forward = false
+        findLargest()
     }
 
     func seek(_ target: UnsafeRawBufferPointer) {
         for c in children { c.seek(target) }
-        rebuild()
+        forward = true
+        rebuildHeap()
     }
 
     func next() {
-        guard let top = heap.first else { return }
+        guard current >= 0 else { return }
+        if !forward {
+            // Every other child moves to its first entry after the current key.
+            saveKey()
+            scratch.withUnsafeBytes { k in
+                for (i, c) in children.enumerated() where i != current {
+                    c.seek(k)
+                    if c.isValid && compareInternalKeys(c.key, k) == 0 { c.next() }
+                }
+            }
+            forward = true
+            rebuildHeap()  // the current child is still at the current key, so it is on top
+        }
+        let top = heap[0]
         children[top].next()
         if children[top].isValid {
             siftDown(0)
         } else {
-            if let e = children[top].error { error = e }
+            noteError(children[top])
             heap[0] = heap[heap.count - 1]
             heap.removeLast()
             if !heap.isEmpty { siftDown(0) }
         }
+        current = heap.first ?? -1
     }
 
-    private func rebuild() {
-        heap.removeAll(keepingCapacity: true)
-        error = nil
-        for (i, c) in children.enumerated() {
-            if c.isValid {
-                heap.append(i)
-            } else if let e = c.error {
-                error = e
+    func previous() {
+        guard current >= 0 else { return }
+        if forward {
+            // Every other child moves to its last entry before the current key.
+            saveKey()
+            scratch.withUnsafeBytes { k in
+                for (i, c) in children.enumerated() where i != current {
+                    c.seek(k)
+                    if c.isValid { c.previous() } else { c.seekToLast() }
+                }
             }
+            forward = false
+        }
+        children[current].previous()
+        noteError(children[current])
+        findLargest()
+    }
+
+    /// Moves every child positioned inside [start, end) whose data there is all older than
+    /// `sequence` to `end`: a range deletion hides all of it, so it need not be stepped
+    /// through. Forward direction only; the merge order is rebuilt afterwards.
+    func skipCovered(start: UnsafeRawBufferPointer, end: [UInt8], sequence: UInt64) {
+        guard forward else { return }
+        var target: [UInt8] = []
+        end.withUnsafeBytes { makeInternalKey($0, seekTrailer(maxSequenceNumber), into: &target) }
+        var moved = false
+        for c in children where c.isValid {
+            let u = userKey(c.key)
+            let inside = compareBytes(u.baseAddress, u.count, start.baseAddress, start.count) >= 0
+                && end.withUnsafeBytes { compareBytes(u.baseAddress, u.count, $0.baseAddress, $0.count) < 0 }
+            if inside && target.withUnsafeBytes({ c.skipForward(to: $0, olderThan: sequence) }) {
+                moved = true
+            }
+        }
+        if moved { rebuildHeap() }
+    }
+
+    private func saveKey() {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: children[current].key)
+    }
+
+    private func noteError(_ c: any InternalIterator) {
+        if !c.isValid, let e = c.error, error == nil { error = e }
+    }
+
+    private func rebuildHeap() {
+        heap.removeAll(keepingCapacity: true)
+        for (i, c) in children.enumerated() {
+            if c.isValid { heap.append(i) } else { noteError(c) }
         }
         if heap.count > 1 {
             for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        }
+        current = heap.first ?? -1
+    }
+
+    private func findLargest() {
+        current = -1
+        for (i, c) in children.enumerated() {
+            guard c.isValid else {
+                noteError(c)
+                continue
+            }
+            // Sequence numbers are unique, so two sources never hold an equal internal key.
+            if current < 0 || compareInternalKeys(c.key, children[current].key) > 0 { current = i }
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The in-memory write buffer: every write lands here (after the WAL) until it is flushed.
 ///
 /// One writer (the commit leader) adds entries; any thread may read at any time without a
@@ -5,17 +7,17 @@
 /// being inserted carry sequences above the published last sequence, so readers skip them.
 final class Memtable: Sendable {
     let list: SkipList
+    /// Range deletions written to this memtable (rare; a lock is cheap enough).
+    private let tombstones = Mutex<[RangeTombstone]>([])
+    private let newestSequence = Atomic<UInt64>(0)
+    private let anyTombstones = Atomic<Bool>(false)
 
     /// `writeBufferSize` sizes the arena blocks, so small memtables do not reserve a megabyte.
     init(writeBufferSize: Int = 4 << 20) {
         list = SkipList(arenaBlockSize: min(Arena.defaultBlockSize, max(4096, writeBufferSize / 4)))
     }
 
-    enum Lookup {
-        case found([UInt8])
-        case deleted
-        case absent
-    }
+    typealias Lookup = LookupResult
 
     /// Bytes of entries and skip-list nodes, the figure that triggers a flush.
     var approximateMemoryUsage: Int { list.arena.memoryUsage }
@@ -23,10 +25,26 @@ final class Memtable: Sendable {
     /// Bytes of memory the memtable holds (whole arena blocks).
     var reservedBytes: Int { list.arena.reservedBytes }
 
-    var isEmpty: Bool { list.first == nil }
+    var isEmpty: Bool { list.first == nil && rangeTombstones.isEmpty }
+
+    /// The largest sequence added (0 when empty).
+    var maxSequence: UInt64 { newestSequence.load(ordering: .acquiring) }
+
+    var rangeTombstones: [RangeTombstone] {
+        anyTombstones.load(ordering: .acquiring) ? tombstones.withLock { $0 } : []
+    }
+
+    var hasRangeTombstones: Bool { anyTombstones.load(ordering: .acquiring) }
 
     func add(sequence: UInt64, kind: ValueKind, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        list.insert(userKey: key, trailer: packTrailer(sequence, kind.rawValue), value: value)
+        if kind == .rangeDeletion {
+            let t = RangeTombstone(start: Array(key), end: Array(value), sequence: sequence)
+            tombstones.withLock { $0.append(t) }
+            anyTombstones.store(true, ordering: .releasing)
+        } else {
+            list.insert(userKey: key, trailer: packTrailer(sequence, kind.rawValue), value: value)
+        }
+        newestSequence.store(sequence, ordering: .releasing)
     }
 
     /// The newest entry for `key` with a sequence ≤ `sequence`.
@@ -37,9 +55,9 @@ final class Memtable: Sendable {
         guard compareBytes(ik.baseAddress, userCount, key.baseAddress, key.count) == 0 else { return .absent }
         let trailer = loadFixed64(ik.baseAddress! + userCount)
         switch ValueKind(rawValue: UInt8(truncatingIfNeeded: trailer)) {
-        case .value: return .found(Array(SkipList.value(node)))
-        case .deletion: return .deleted
-        case nil: return .absent
+        case .value: return .found(Array(SkipList.value(node)), sequence: trailer >> 8)
+        case .deletion: return .deleted(sequence: trailer >> 8)
+        case .rangeDeletion, nil: return .absent
         }
     }
 }

@@ -4,11 +4,13 @@ struct TableOptions: Sendable {
     var restartInterval = 16
     var compression: Compression = .lz4
     var bloomBitsPerKey = 10
+    var prefixFilterLength = 0
 
     init(_ options: Options) {
         blockSize = options.blockSize
         compression = options.compression
         bloomBitsPerKey = options.bloomBitsPerKey
+        prefixFilterLength = options.prefixFilterLength
     }
 
     init() {}
@@ -28,6 +30,7 @@ final class TableBuilder {
     private var index: BlockBuilder
     private var keyHashes: [UInt64] = []
     private var lastUserKey: [UInt8] = []
+    private var lastPrefixHash: UInt64?
     private var properties = TableProperties()
     private var offset: UInt64 = 0
     private var pending: [UInt8] = []
@@ -42,6 +45,7 @@ final class TableBuilder {
         index = BlockBuilder(restartInterval: 1)
         properties.compression = options.compression
         properties.bloomBitsPerKey = UInt32(options.bloomBitsPerKey)
+        properties.prefixFilterLength = UInt32(options.bloomBitsPerKey > 0 ? options.prefixFilterLength : 0)
         pending.reserveCapacity(80 * 1024)
     }
 
@@ -59,7 +63,17 @@ final class TableBuilder {
         let user = userKey(key)
         let seq = trailer(key) >> 8
         if properties.entries == 0 || compareBytes(user.baseAddress, user.count, lastUserKey, lastUserKey.count) != 0 {
-            keyHashes.append(hash64(user))
+            if options.bloomBitsPerKey > 0 {
+                keyHashes.append(hash64(user))
+                let n = options.prefixFilterLength
+                if n > 0 && user.count >= n {
+                    let h = filterPrefixHash(UnsafeRawBufferPointer(rebasing: user[..<n]))
+                    if h != lastPrefixHash {
+                        keyHashes.append(h)
+                        lastPrefixHash = h
+                    }
+                }
+            }
             lastUserKey.removeAll(keepingCapacity: true)
             lastUserKey.append(contentsOf: user)
         }
@@ -81,7 +95,7 @@ final class TableBuilder {
         finished = true
         try flushDataBlock()
         properties.largestKey = lastKeyOfTable
-        let filter = BloomFilter.build(hashes: keyHashes, bitsPerKey: options.bloomBitsPerKey)
+        let filter = options.bloomBitsPerKey > 0 ? BloomFilter.build(hashes: keyHashes, bitsPerKey: options.bloomBitsPerKey) : []
         let filterHandle = try writeBlock(filter, compressible: false)
         properties.filterSize = UInt64(filter.count)
         var indexBlock = index.finish()

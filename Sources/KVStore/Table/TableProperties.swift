@@ -16,6 +16,8 @@ public struct TableProperties: Sendable, Equatable {
     public var largestSequence: UInt64 = 0
     public var compression: Compression = .none
     public var bloomBitsPerKey: UInt32 = 0
+    /// When > 0, the filter also holds every key's first `prefixFilterLength` bytes.
+    public var prefixFilterLength: UInt32 = 0
 
     public init() {}
 
@@ -31,6 +33,7 @@ public struct TableProperties: Sendable, Equatable {
         out.appendLengthPrefixed(largestKey)
         out.append(compression.rawValue)
         out.appendVarint32(bloomBitsPerKey)
+        out.appendVarint32(prefixFilterLength)
         return out
     }
 
@@ -47,7 +50,8 @@ public struct TableProperties: Sendable, Equatable {
                 values.append(v)
             }
             guard let smallest = r.readLengthPrefixed(), let largest = r.readLengthPrefixed(),
-                  let c = r.readByte(), let compression = Compression(rawValue: c), let bits = r.readVarint32()
+                  let c = r.readByte(), let compression = Compression(rawValue: c), let bits = r.readVarint32(),
+                  let prefixLength = r.readVarint32()
             else { throw bad("truncated") }
             var p = TableProperties()
             (p.entries, p.deletions, p.rawKeyBytes, p.rawValueBytes, p.dataBlocks, p.rawDataSize) =
@@ -58,6 +62,7 @@ public struct TableProperties: Sendable, Equatable {
             p.largestKey = Array(largest)
             p.compression = compression
             p.bloomBitsPerKey = bits
+            p.prefixFilterLength = prefixLength
             return p
         }
     }

@@ -13,11 +13,7 @@ final class TableReader: Sendable {
 
     var path: String { file.path }
 
-    enum Lookup {
-        case found([UInt8])
-        case deleted
-        case absent
-    }
+    typealias Lookup = LookupResult
 
     init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, statistics: EngineStatistics?) throws {
         self.file = file
@@ -111,10 +107,11 @@ final class TableReader: Sendable {
         let result: Lookup = cursor.withKey { k in
             let u = userKey(k)
             guard compareBytes(u.baseAddress, u.count, wanted.baseAddress, wanted.count) == 0 else { return .absent }
-            switch ValueKind(rawValue: UInt8(truncatingIfNeeded: trailer(k))) {
-            case .value: return .found(Array(cursor.value))
-            case .deletion: return .deleted
-            case nil: return .absent
+            let t = trailer(k)
+            switch ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) {
+            case .value: return .found(Array(cursor.value), sequence: t >> 8)
+            case .deletion: return .deleted(sequence: t >> 8)
+            case .rangeDeletion, nil: return .absent
             }
         }
         if case .absent = result { return absentAfterFilter() }
@@ -153,6 +150,32 @@ final class TableIterator: InternalIterator {
     var isValid: Bool { data?.isValid ?? false }
     var key: UnsafeRawBufferPointer { currentKey.bytes }
     var value: UnsafeRawBufferPointer { data!.value }
+    var maxSequenceHere: UInt64 { table.properties.largestSequence }
+
+    func seekToLast() {
+        indexCursor.seekToLast()
+        loadBlock { $0.seekToLast() }
+        skipEmptyBlocksBackward()
+    }
+
+    func previous() {
+        guard data != nil else { return }
+        data!.previous()
+        skipEmptyBlocksBackward()
+    }
+
+    private func skipEmptyBlocksBackward() {
+        while let d = data, !d.isValid {
+            if let e = d.error {
+                error = e
+                data = nil
+                return
+            }
+            indexCursor.previous()
+            loadBlock { $0.seekToLast() }
+        }
+        if let d = data, d.isValid { d.withKey { currentKey.set($0) } }
+    }
 
     func seekToFirst() {
         indexCursor.seekToFirst()

@@ -4,6 +4,9 @@ struct FileMetaData: Sendable, Equatable {
     var size: UInt64
     var smallest: [UInt8]
     var largest: [UInt8]
+    /// Sequence range of the entries (range-tombstone garbage collection uses it).
+    var smallestSequence: UInt64 = 0
+    var largestSequence: UInt64 = maxSequenceNumber
 
     var smallestUserKey: ArraySlice<UInt8> { smallest.dropLast(8) }
     var largestUserKey: ArraySlice<UInt8> { largest.dropLast(8) }

@@ -7,12 +7,15 @@ final class Version: Sendable {
     static let levelCount = 7
 
     let files: [[FileMetaData]]
+    /// Range deletions whose memtables were flushed; they live in the MANIFEST.
+    let rangeTombstones: TombstoneIndex
     /// The level most in need of compaction and its score (≥ 1 means due).
     let compactionLevel: Int
     let compactionScore: Double
 
-    init(files: [[FileMetaData]], options: Options) {
+    init(files: [[FileMetaData]], tombstones: [RangeTombstone] = [], options: Options) {
         self.files = files
+        self.rangeTombstones = TombstoneIndex(tombstones)
         var bestLevel = 0
         var bestScore = -1.0
         for level in 0..<(Self.levelCount - 1) {

@@ -7,12 +7,16 @@ struct VersionEdit: Sendable, Equatable {
     var compactPointers: [(level: Int, key: [UInt8])] = []
     var deletedFiles: [(level: Int, number: UInt64)] = []
     var newFiles: [(level: Int, file: FileMetaData)] = []
+    var addedTombstones: [RangeTombstone] = []
+    /// Range tombstones (named by sequence) that no longer cover anything.
+    var removedTombstones: [UInt64] = []
 
     static func == (a: VersionEdit, b: VersionEdit) -> Bool {
         a.logNumber == b.logNumber && a.nextFileNumber == b.nextFileNumber && a.lastSequence == b.lastSequence
             && a.compactPointers.elementsEqual(b.compactPointers) { $0.level == $1.level && $0.key == $1.key }
             && a.deletedFiles.elementsEqual(b.deletedFiles) { $0.level == $1.level && $0.number == $1.number }
             && a.newFiles.elementsEqual(b.newFiles) { $0.level == $1.level && $0.file == $1.file }
+            && a.addedTombstones == b.addedTombstones && a.removedTombstones == b.removedTombstones
     }
 
     private enum Tag: UInt32 {
@@ -22,6 +26,8 @@ struct VersionEdit: Sendable, Equatable {
         case compactPointer = 4
         case deletedFile = 5
         case newFile = 6
+        case rangeTombstone = 7
+        case removedTombstone = 8
     }
 
     mutating func addFile(_ level: Int, _ file: FileMetaData) { newFiles.append((level, file)) }
@@ -49,6 +55,18 @@ struct VersionEdit: Sendable, Equatable {
             out.appendVarint64(f.file.size)
             out.appendLengthPrefixed(f.file.smallest)
             out.appendLengthPrefixed(f.file.largest)
+            out.appendVarint64(f.file.smallestSequence)
+            out.appendVarint64(f.file.largestSequence)
+        }
+        for t in addedTombstones {
+            out.appendVarint32(Tag.rangeTombstone.rawValue)
+            out.appendLengthPrefixed(t.start)
+            out.appendLengthPrefixed(t.end)
+            out.appendVarint64(t.sequence)
+        }
+        for seq in removedTombstones {
+            out.appendVarint32(Tag.removedTombstone.rawValue)
+            out.appendVarint64(seq)
         }
         return out
     }
@@ -88,9 +106,20 @@ struct VersionEdit: Sendable, Equatable {
                     let l = try level()
                     guard let n = r.readVarint64(), let size = r.readVarint64(),
                           let smallest = r.readLengthPrefixed(), let largest = r.readLengthPrefixed(),
-                          smallest.count >= 8, largest.count >= 8
+                          smallest.count >= 8, largest.count >= 8,
+                          let smallestSequence = r.readVarint64(), let largestSequence = r.readVarint64()
                     else { throw bad("truncated new file") }
-                    e.newFiles.append((l, FileMetaData(number: n, size: size, smallest: Array(smallest), largest: Array(largest))))
+                    e.newFiles.append((l, FileMetaData(
+                        number: n, size: size, smallest: Array(smallest), largest: Array(largest),
+                        smallestSequence: smallestSequence, largestSequence: largestSequence)))
+                case .rangeTombstone:
+                    guard let start = r.readLengthPrefixed(), let end = r.readLengthPrefixed(), let seq = r.readVarint64() else {
+                        throw bad("truncated range tombstone")
+                    }
+                    e.addedTombstones.append(RangeTombstone(start: Array(start), end: Array(end), sequence: seq))
+                case .removedTombstone:
+                    guard let seq = r.readVarint64() else { throw bad("truncated removed tombstone") }
+                    e.removedTombstones.append(seq)
                 }
             }
             return e

@@ -59,10 +59,11 @@ final class VersionSet {
         }
         var reader = try LogReader(file: fs.openReadable(path), purpose: .manifest)
         var files: [[FileMetaData]] = Array(repeating: [], count: Version.levelCount)
+        var tombstones: [RangeTombstone] = []
         var sawLog = false, sawNext = false, sawSequence = false
         while let (offset, record) = try reader.next() {
             let edit = try VersionEdit.decode(record, file: path, offset: offset)
-            try apply(edit, to: &files, file: path, offset: offset)
+            try apply(edit, to: &files, tombstones: &tombstones, file: path, offset: offset)
             if let v = edit.logNumber { logNumber = v; sawLog = true }
             if let v = edit.nextFileNumber { nextFileNumber = v; sawNext = true }
             if let v = edit.lastSequence { lastSequence = v; sawSequence = true }
@@ -76,10 +77,17 @@ final class VersionSet {
         }
         manifestNumber = number
         markFileNumberUsed(number)
-        install(Version(files: files, options: options))
+        install(Version(files: files, tombstones: tombstones, options: options))
     }
 
-    private func apply(_ edit: VersionEdit, to files: inout [[FileMetaData]], file: String, offset: Int64) throws {
+    private func apply(
+        _ edit: VersionEdit, to files: inout [[FileMetaData]], tombstones: inout [RangeTombstone], file: String, offset: Int64
+    ) throws {
+        if !edit.removedTombstones.isEmpty {
+            let removed = Set(edit.removedTombstones)
+            tombstones.removeAll { removed.contains($0.sequence) }
+        }
+        tombstones.append(contentsOf: edit.addedTombstones)
         for d in edit.deletedFiles {
             guard let i = files[d.level].firstIndex(where: { $0.number == d.number }) else {
                 throw KVError.corruption(file: file, offset: offset, reason: "edit deletes file \(d.number), not live at level \(d.level)")
@@ -101,7 +109,8 @@ final class VersionSet {
     /// CURRENT at it (temp file, fsync, rename, fsync directory). Used at open.
     func writeNewManifest(applying edit: VersionEdit) throws {
         var files = current.files
-        try apply(edit, to: &files, file: "<new manifest>", offset: 0)
+        var tombstones = current.rangeTombstones.tombstones
+        try apply(edit, to: &files, tombstones: &tombstones, file: "<new manifest>", offset: 0)
         if let v = edit.logNumber { logNumber = v }
         let number = newFileNumber()
         var snapshot = VersionEdit()
@@ -114,6 +123,7 @@ final class VersionSet {
         for (level, list) in files.enumerated() {
             for f in list { snapshot.addFile(level, f) }
         }
+        snapshot.addedTombstones = tombstones
         let path = Path.join(directory, FileNames.manifest(number))
         let writer = try LogWriter(file: fs.openWritable(path, truncate: true), fileNumber: number, purpose: .manifest)
         try writer.add(snapshot.encode())
@@ -123,7 +133,7 @@ final class VersionSet {
         try manifest?.close()
         manifest = writer
         manifestNumber = number
-        install(Version(files: files, options: options))
+        install(Version(files: files, tombstones: tombstones, options: options))
     }
 
     private func setCurrent(_ number: UInt64) throws {
@@ -144,8 +154,9 @@ final class VersionSet {
         edit.nextFileNumber = nextFileNumber
         edit.lastSequence = lastSequence
         var files = current.files
-        try apply(edit, to: &files, file: "<edit>", offset: 0)
-        let next = Version(files: files, options: options)
+        var tombstones = current.rangeTombstones.tombstones
+        try apply(edit, to: &files, tombstones: &tombstones, file: "<edit>", offset: 0)
+        let next = Version(files: files, tombstones: tombstones, options: options)
         guard let manifest else { throw KVError.invalidArgument("no MANIFEST open") }
         let record = edit.encode()
         monitor.unlock()

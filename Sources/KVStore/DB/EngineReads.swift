@@ -1,0 +1,96 @@
+/// Iterators, snapshots and size estimates: the read side beyond point lookups.
+extension Engine {
+    func takeSnapshot() throws -> Snapshot {
+        guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
+        // Register before publishing the sequence to the caller, so a compaction that starts
+        // now already sees it.
+        let sequence = lastSequence.load(ordering: .acquiring)
+        snapshots.add(sequence)
+        return Snapshot(sequence: sequence, list: snapshots)
+    }
+
+    func sequence(for snapshot: Snapshot?) throws -> UInt64? {
+        guard let snapshot else { return nil }
+        guard snapshot.list === snapshots else { throw KVError.invalidArgument("snapshot belongs to another store") }
+        guard !snapshot.isReleased else { throw KVError.invalidArgument("snapshot was released") }
+        return snapshot.sequence
+    }
+
+    func makeIterator(_ options: ReadOptions) throws -> KVIterator {
+        guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
+        let sequence = try self.sequence(for: options.snapshot) ?? lastSequence.load(ordering: .acquiring)
+        let state = readState.withLock { $0 }
+        var lower = options.lowerBound
+        var upper = options.upperBound
+        var prefixHashValue: UInt64?
+        if let prefix = options.prefix {
+            if lower.map({ compareArrays($0, prefix) < 0 }) ?? true { lower = prefix }
+            if let end = Self.prefixSuccessor(prefix), upper.map({ compareArrays(end, $0) < 0 }) ?? true { upper = end }
+            if self.options.prefixFilterLength > 0 && prefix.count == self.options.prefixFilterLength {
+                prefixHashValue = prefix.withUnsafeBytes { filterPrefixHash($0) }
+            }
+        }
+        // Sources newest first: memtables, level-0 files newest first, then one per level.
+        var children: [any InternalIterator] = [MemtableIterator(state.mem)]
+        if let imm = state.imm { children.append(MemtableIterator(imm)) }
+        let verify = options.verifyChecksums
+        let fill = options.fillCache
+        for f in state.version.files[0].reversed() where f.overlaps(lower, upper) {
+            children.append(LevelIterator(files: [f], tableCache: tableCache, verify: verify, fillCache: fill, prefixHash: prefixHashValue))
+        }
+        for level in 1..<Version.levelCount {
+            let files = state.version.files[level].filter { $0.overlaps(lower, upper) }
+            if !files.isEmpty {
+                children.append(LevelIterator(files: files, tableCache: tableCache, verify: verify, fillCache: fill, prefixHash: prefixHashValue))
+            }
+        }
+        var tombstones = state.version.rangeTombstones.tombstones + state.mem.rangeTombstones
+        if let imm = state.imm { tombstones += imm.rangeTombstones }
+        tombstones.removeAll { $0.sequence > sequence }
+        let iterator = DBIterator(
+            input: MergingIterator(children), sequence: sequence, tombstones: TombstoneIndex(tombstones),
+            lowerBound: lower, upperBound: upper)
+        return KVIterator(state: state, snapshot: options.snapshot, iterator: iterator)
+    }
+
+    /// The smallest key greater than every key starting with `prefix`, or nil (all 0xff).
+    static func prefixSuccessor(_ prefix: [UInt8]) -> [UInt8]? {
+        var p = prefix
+        while let last = p.last {
+            if last < 0xff {
+                p[p.count - 1] = last + 1
+                return p
+            }
+            p.removeLast()
+        }
+        return nil
+    }
+
+    /// Bytes of table data between the keys, estimated from index blocks (LevelDB's
+    /// GetApproximateSizes): memtables are not counted.
+    func approximateSize(from start: [UInt8]?, to end: [UInt8]?) throws -> Int64 {
+        guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
+        let version = readState.withLock { $0.version }
+        var total: Int64 = 0
+        for level in version.files {
+            for f in level where f.overlaps(start, end) {
+                let table = try tableCache.table(f.number, size: f.size)
+                let a = start.map { offset(of: $0, in: table) } ?? 0
+                let b = end.map { offset(of: $0, in: table) } ?? Int64(f.size)
+                total += max(0, b - a)
+            }
+        }
+        return total
+    }
+
+    /// Approximate file offset where `key` would be: the start of the data block holding it.
+    private func offset(of key: [UInt8], in table: TableReader) -> Int64 {
+        var cursor = BlockCursor(table.index)
+        let target = makeInternalKey(key, maxSequenceNumber, 0xff)
+        target.withUnsafeBytes { cursor.seek($0) }
+        guard cursor.isValid, let handle = try? table.decodeHandle(cursor.value) else {
+            return Int64(table.fileSize)
+        }
+        return Int64(handle.offset)
+    }
+}

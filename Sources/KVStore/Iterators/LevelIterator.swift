@@ -1,0 +1,116 @@
+/// Iterates one level ≥ 1 (sorted, disjoint files) as a single stream, opening only the
+/// table it is in. Files outside the read's bounds, and files whose prefix filter rules the
+/// prefix out, are never opened.
+final class LevelIterator: InternalIterator {
+    private let files: [FileMetaData]
+    private let tableCache: TableCache
+    private let verify: Bool
+    private let fillCache: Bool
+    /// Hash of the read's prefix when it is the tables' filter key (see `ReadOptions.prefix`).
+    private let prefixHash: UInt64?
+    private var index = -1
+    private var table: TableIterator?
+    private(set) var error: KVError?
+
+    init(files: [FileMetaData], tableCache: TableCache, verify: Bool, fillCache: Bool, prefixHash: UInt64?) {
+        self.files = files
+        self.tableCache = tableCache
+        self.verify = verify
+        self.fillCache = fillCache
+        self.prefixHash = prefixHash
+    }
+
+    var isValid: Bool { table?.isValid ?? false }
+    var key: UnsafeRawBufferPointer { table!.key }
+    var value: UnsafeRawBufferPointer { table!.value }
+    var maxSequenceHere: UInt64 { files[index].largestSequence }
+
+    func seekToFirst() {
+        open(0)
+        table?.seekToFirst()
+        advanceForward()
+    }
+
+    func seekToLast() {
+        open(files.count - 1)
+        table?.seekToLast()
+        skipBackward()
+    }
+
+    func seek(_ target: UnsafeRawBufferPointer) {
+        // First file whose largest key ≥ target.
+        var lo = 0
+        var hi = files.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if files[mid].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) < 0 { lo = mid + 1 } else { hi = mid }
+        }
+        open(lo)
+        table?.seek(target)
+        advanceForward()
+    }
+
+    func next() {
+        table?.next()
+        advanceForward()
+    }
+
+    func previous() {
+        table?.previous()
+        skipBackward()
+    }
+
+    func skipForward(to target: UnsafeRawBufferPointer, olderThan sequence: UInt64) -> Bool {
+        guard isValid, files[index].largestSequence < sequence else { return false }
+        if files[index].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) < 0 {
+            // The target lies beyond this file: stop at the next file, which may be newer.
+            open(index + 1)
+            table?.seekToFirst()
+        } else {
+            table?.seek(target)
+        }
+        advanceForward()
+        return true
+    }
+
+    private func open(_ i: Int) {
+        table = nil
+        index = i
+        guard i >= 0 && i < files.count, error == nil else { return }
+        do {
+            let reader = try tableCache.table(files[i].number, size: files[i].size)
+            if let prefixHash, !reader.filter.isEmpty, reader.properties.prefixFilterLength > 0,
+               !reader.filter.withUnsafeBytes({ BloomFilter.mayContain($0, hash: prefixHash) })
+            {
+                return  // no key with this prefix in the table: leave `table` nil, skip it
+            }
+            table = reader.makeIterator(verify: verify, fillCache: fillCache)
+        } catch {
+            self.error = error as? KVError ?? .invalidArgument("\(error)")
+        }
+    }
+
+    private func advanceForward() {
+        while !(table?.isValid ?? false) {
+            if let e = table?.error { error = e }
+            guard error == nil, index + 1 < files.count else {
+                table = nil
+                return
+            }
+            open(index + 1)
+            table?.seekToFirst()
+        }
+    }
+
+    private func skipBackward() {
+        while !(table?.isValid ?? false) {
+            if let e = table?.error { error = e }
+            guard error == nil, index - 1 >= 0 else {
+                table = nil
+                return
+            }
+            open(index - 1)
+            table?.seekToLast()
+        }
+    }
+}

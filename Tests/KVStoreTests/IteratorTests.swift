@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+
+@testable import KVStore
+
+@Suite struct IteratorTests {
+    static func key(_ i: Int) -> [UInt8] {
+        let s = String(i)
+        return bytes("k" + String(repeating: "0", count: max(0, 6 - s.count)) + s)
+    }
+
+    func keys(_ it: KVIterator, reverse: Bool = false, limit: Int = .max) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        while it.isValid && out.count < limit {
+            out.append(it.key)
+            if reverse { it.previous() } else { it.next() }
+        }
+        return out
+    }
+
+    @Test func orderedIterationBothWaysAcrossMemtableAndTables() throws {
+        let dir = TemporaryDirectory("iter")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        // Even keys go to tables, odd keys stay in the memtable; some overwritten, some deleted.
+        for i in stride(from: 0, to: 2000, by: 2) { try store.put(Self.key(i), bytes("old\(i)")) }
+        try store.flush()
+        for i in stride(from: 0, to: 2000, by: 4) { try store.put(Self.key(i), bytes("new\(i)")) }
+        try store.compactRange()
+        for i in stride(from: 1, to: 2000, by: 2) { try store.put(Self.key(i), bytes("odd\(i)")) }
+        for i in stride(from: 0, to: 2000, by: 10) { try store.delete(Self.key(i)) }
+
+        var expected: [([UInt8], [UInt8])] = []
+        for i in 0..<2000 where i % 10 != 0 {
+            let v = i % 2 == 1 ? "odd\(i)" : (i % 4 == 0 ? "new\(i)" : "old\(i)")
+            expected.append((Self.key(i), bytes(v)))
+        }
+        let it = try store.makeIterator()
+        it.seekToFirst()
+        var forward: [([UInt8], [UInt8])] = []
+        while it.isValid {
+            forward.append((it.key, it.value))
+            it.next()
+        }
+        #expect(forward.map(\.0) == expected.map(\.0))
+        #expect(forward.map(\.1) == expected.map(\.1))
+        it.seekToLast()
+        #expect(keys(it, reverse: true) == expected.map(\.0).reversed())
+        // Direction changes in the middle.
+        it.seek(to: Self.key(1001))
+        #expect(it.key == Self.key(1001))
+        it.previous()
+        #expect(it.key == Self.key(999))
+        it.previous()
+        #expect(it.key == Self.key(998))
+        it.next()
+        #expect(it.key == Self.key(999))
+        it.next()
+        #expect(it.key == Self.key(1001))
+        it.seek(to: Self.key(1000))  // deleted: lands on the next live key
+        #expect(it.key == Self.key(1001))
+        it.seek(to: bytes("zzz"))
+        #expect(!it.isValid)
+        try it.check()
+
+        // Bounds and prefixes.
+        let bounded = try store.scan(from: Self.key(100), to: Self.key(120))
+        #expect(bounded.map(\.key) == (100..<120).filter { $0 % 10 != 0 }.map(Self.key))
+        let reversed = try store.scan(from: Self.key(100), to: Self.key(120), limit: 3, reverse: true)
+        #expect(reversed.map(\.key) == [Self.key(119), Self.key(118), Self.key(117)])
+        let prefixed = try store.scan(options: ReadOptions(prefix: bytes("k0015")))
+        #expect(prefixed.map(\.key) == (1500..<1600).filter { $0 % 10 != 0 }.map(Self.key))
+        var loop: [[UInt8]] = []
+        for (k, _) in try store.entries(from: Self.key(1990)) { loop.append(k) }
+        #expect(loop == (1990..<2000).filter { $0 % 10 != 0 }.map(Self.key))
+        #expect(try store.count() == expected.count)
+        #expect(try store.count(from: Self.key(0), to: Self.key(100)) == 90)
+        try store.close()
+    }
+
+    @Test func snapshotsSeeExactlyTheWritesBeforeThem() throws {
+        let dir = TemporaryDirectory("snap")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        for i in 0..<500 { try store.put(Self.key(i), bytes("v1-\(i)")) }
+        let snap = try store.snapshot()
+        for i in 0..<500 where i % 2 == 0 { try store.put(Self.key(i), bytes("v2-\(i)")) }
+        for i in 0..<500 where i % 3 == 0 { try store.delete(Self.key(i)) }
+        try store.put(bytes("late"), bytes("x"))
+        try store.compactRange()
+        let old = ReadOptions(snapshot: snap)
+        for i in 0..<500 { #expect(try store.get(Self.key(i), options: old) == bytes("v1-\(i)")) }
+        #expect(try store.get(bytes("late"), options: old) == nil)
+        #expect(try store.scan(options: old).count == 500)
+        #expect(try store.count() == 500 - 167 + 1)
+        snap.release()
+        #expect(throws: KVError.self) { try store.get(Self.key(1), options: old) }
+        try store.close()
+    }
+
+    @Test func deleteRangeHidesKeysAndScansJumpOverThem() throws {
+        let dir = TemporaryDirectory("delrange")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        let n = 100_000
+        var batch = WriteBatch()
+        for i in 0..<n {
+            batch.put(Self.key(i), bytes("value\(i)"))
+            if batch.count == 1000 {
+                try store.write(batch)
+                batch.removeAll()
+            }
+        }
+        store.waitForCompactions()
+        let snap = try store.snapshot()
+        try store.deleteRange(from: Self.key(10), to: Self.key(n - 10))
+        try store.put(Self.key(50_000), bytes("reborn"))  // newer than the deletion: visible
+        #expect(try store.get(Self.key(9)) == bytes("value9"))
+        #expect(try store.get(Self.key(10)) == nil)
+        #expect(try store.get(Self.key(n - 11)) == nil)
+        #expect(try store.get(Self.key(n - 10)) == bytes("value\(n - 10)"))
+        #expect(try store.get(Self.key(50_000)) == bytes("reborn"))
+        #expect(try store.get(Self.key(20), options: ReadOptions(snapshot: snap)) == bytes("value20"))
+
+        func scanAll() throws -> (keys: [[UInt8]], skipped: Int) {
+            let it = try store.makeIterator()
+            it.seekToFirst()
+            let k = keys(it)
+            try it.check()
+            return (k, it.skippedEntries)
+        }
+        let expected = (0..<10).map(Self.key) + [Self.key(50_000)] + ((n - 10)..<n).map(Self.key)
+        var (seen, skipped) = try scanAll()
+        #expect(seen == expected)
+        print("scan over a deleted range of \(n - 20) keys stepped over \(skipped) hidden entries")
+        #expect(skipped < 1000, "the scan walked through the deleted keys")
+        // Backward too, and the old snapshot still sees everything.
+        let back = try store.makeIterator()
+        back.seekToLast()
+        #expect(keys(back, reverse: true) == expected.reversed())
+        #expect(try store.count(options: ReadOptions(snapshot: snap)) == n)
+        // Survives reopen (tombstone in the WAL, then in the MANIFEST after a flush).
+        snap.release()
+        try store.close()
+        let again = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        (seen, skipped) = try { () throws -> ([[UInt8]], Int) in
+            let it = try again.makeIterator()
+            it.seekToFirst()
+            return (keys(it), it.skippedEntries)
+        }()
+        #expect(seen == expected)
+        // A full compaction drops the dead keys and then the tombstone itself.
+        let before = try again.approximateSize()
+        try again.compactRange()
+        let after = try again.approximateSize()
+        print("approximate size before/after compacting the deleted range: \(before) / \(after)")
+        #expect(after < before / 10)
+        #expect(try again.count() == expected.count)
+        try again.close()
+    }
+}
