@@ -156,3 +156,79 @@ import Testing
         try again.close()
     }
 }
+
+@Suite struct SnapshotCompactionTests {
+    @Test func snapshotSurvivesOverwritesAndCompactionsThenReleaseReclaimsSpace() throws {
+        let dir = TemporaryDirectory("snapcompact")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        let n = 20_000
+        func value(_ round: Int, _ i: Int) -> [UInt8] { bytes("r\(round)-\(i)-") + [UInt8](repeating: UInt8(round), count: 60) }
+        var batch = WriteBatch()
+        for i in 0..<n {
+            batch.put(IteratorTests.key(i), value(0, i))
+            if batch.count == 500 { try store.write(batch); batch.removeAll() }
+        }
+        try store.write(batch)
+        let snap = try store.snapshot()
+        // 100,000 overwrites and deletes after the snapshot, with compactions among them.
+        var rng = SplitMix64(seed: 12)
+        for round in 1...5 {
+            batch.removeAll()
+            for _ in 0..<20_000 {
+                let i = Int.random(in: 0..<n, using: &rng)
+                if Int.random(in: 0..<4, using: &rng) == 0 { batch.delete(IteratorTests.key(i)) } else { batch.put(IteratorTests.key(i), value(round, i)) }
+                if batch.count == 500 { try store.write(batch); batch.removeAll() }
+            }
+            try store.write(batch)
+            try store.compactRange()
+        }
+        let old = ReadOptions(snapshot: snap)
+        for i in stride(from: 0, to: n, by: 7) {
+            #expect(try store.get(IteratorTests.key(i), options: old) == value(0, i))
+        }
+        #expect(try store.count(options: old) == n)
+        let it = try store.makeIterator(old)
+        it.seekToLast()
+        #expect(it.key == IteratorTests.key(n - 1) && it.value == value(0, n - 1))
+
+        let pinned = store.statistics().liveTableBytes
+        snap.release()
+        try store.compactRange()
+        let reclaimed = store.statistics().liveTableBytes
+        print("live table bytes with the snapshot: \(pinned), after release and a full compaction: \(reclaimed)")
+        #expect(reclaimed < pinned * 3 / 4)
+        try store.close()
+    }
+
+    @Test func iteratorStaysCorrectWhileCompactionReplacesItsFiles() throws {
+        let dir = TemporaryDirectory("pinned")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        let n = 10_000
+        for i in 0..<n { try store.put(IteratorTests.key(i), bytes("v\(i)")) }
+        try store.compactRange()
+        let tablesAtStart = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") })
+        let it = try store.makeIterator()
+        it.seekToFirst()
+        var seen: [[UInt8]] = []
+        for _ in 0..<100 { seen.append(it.key); it.next() }
+        // Rewrite everything: every table the iterator started on is replaced.
+        for i in 0..<n { try store.put(IteratorTests.key(i), bytes("new\(i)")) }
+        try store.compactRange()
+        let live = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") })
+        #expect(tablesAtStart.isSubset(of: live), "pinned tables were deleted under the iterator")
+        while it.isValid {
+            #expect(it.value == bytes("v") + Array(it.key.dropFirst(1)).drop { $0 == UInt8(ascii: "0") })
+            seen.append(it.key)
+            it.next()
+        }
+        try it.check()
+        #expect(seen == (0..<n).map(IteratorTests.key))
+        // Let go of the iterator; the next background job deletes the old tables.
+        _ = consume it
+        try store.put(bytes("zz"), bytes("1"))
+        try store.flush()
+        let after = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") })
+        #expect(after.isDisjoint(with: tablesAtStart))
+        try store.close()
+    }
+}

@@ -272,37 +272,55 @@ extension Engine {
         }
     }
 
+    /// Pushes everything in the range down to the deepest level that has data there, then
+    /// rewrites that level's files in place, so overwritten and deleted entries (and range
+    /// deletions) are dropped everywhere, as RocksDB's CompactRange with bottommost compaction.
     private func runManualCompaction(_ manual: ManualCompaction) {
         defer {
             manual.done = true
             manualCompaction = nil
         }
-        var deepest = 1
-        for level in 1..<Version.levelCount where !versions.current.overlappingFiles(level, manual.begin, manual.end).isEmpty {
+        var deepest = 0
+        for level in 0..<Version.levelCount where !versions.current.overlappingFiles(level, manual.begin, manual.end).isEmpty {
             deepest = level
         }
-        // Down to and including the deepest level with data, so its overwritten and deleted
-        // entries are dropped too (they only go when rewritten).
-        for level in 0...min(deepest, Version.levelCount - 2) {
+        let chunkBytes = Int64(25 * options.targetFileSize)
+        func chunk(_ files: [FileMetaData]) -> [FileMetaData] {
+            var bytes: Int64 = 0
+            var take = 0
+            while take < files.count && (take == 0 || bytes < chunkBytes) {
+                bytes += Int64(files[take].size)
+                take += 1
+            }
+            return Array(files.prefix(take))
+        }
+        for level in 0..<deepest {
             while stickyError == nil && !shuttingDown {
                 var inputs = versions.current.overlappingFiles(level, manual.begin, manual.end)
                 if inputs.isEmpty { break }
-                if level > 0 {
-                    // Bounded chunks, so one manual compaction never rewrites a whole level at once.
-                    var bytes: Int64 = 0
-                    var take = 0
-                    while take < inputs.count && bytes < Int64(25 * options.targetFileSize) {
-                        bytes += Int64(inputs[take].size)
-                        take += 1
-                    }
-                    inputs = Array(inputs.prefix(take))
-                }
+                if level > 0 { inputs = chunk(inputs) }  // bounded steps, not a whole level at once
                 var c = Compaction.make(versions.current, level: level, inputs: inputs)
                 c.allowTrivialMove = false
                 runCompaction(c)
-                // A flush waiting meanwhile goes first.
-                if imm != nil { runFlush() }
+                if imm != nil { runFlush() }  // a flush waiting meanwhile goes first
             }
+        }
+        // The deepest level in place: only the files there now, each rewritten once.
+        var pending = Set(versions.current.overlappingFiles(deepest, manual.begin, manual.end).map(\.number))
+        while stickyError == nil && !shuttingDown && !pending.isEmpty {
+            let files = versions.current.files[deepest].filter { pending.contains($0.number) }
+            if files.isEmpty { break }
+            let inputs = deepest == 0 ? versions.current.overlappingFiles(0, manual.begin, manual.end) : chunk(files)
+            for f in inputs { pending.remove(f.number) }
+            if deepest == 0 {
+                // Level 0 only: merge it into level 1 rather than rewrite overlapping files.
+                var c = Compaction.make(versions.current, level: 0, inputs: inputs)
+                c.allowTrivialMove = false
+                runCompaction(c)
+            } else {
+                runCompaction(Compaction.inPlace(versions.current, level: deepest, inputs: inputs))
+            }
+            if imm != nil { runFlush() }
         }
         manual.error = stickyError
     }

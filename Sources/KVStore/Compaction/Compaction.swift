@@ -1,7 +1,9 @@
 /// One unit of compaction work: files of `level` and the overlapping files of `level + 1`,
-/// merged into new files at `level + 1`.
+/// merged into new files at `level + 1` — or, for a manual compaction of the deepest level,
+/// files of that level rewritten in place.
 struct Compaction {
     let level: Int
+    var outputLevel: Int
     let inputs: [FileMetaData]  // at `level`
     let nextInputs: [FileMetaData]  // at `level + 1`
     /// Files at `level + 2`, to stop an output file that would make a future compaction huge.
@@ -12,7 +14,6 @@ struct Compaction {
     /// Manual compactions never move a file without rewriting it (they may be asked to drop data).
     var allowTrivialMove = true
 
-    var outputLevel: Int { level + 1 }
     var allInputs: [FileMetaData] { inputs + nextInputs }
     var inputBytes: Int64 { Version.bytes(inputs) + Version.bytes(nextInputs) }
 
@@ -51,7 +52,16 @@ struct Compaction {
             grand = version.overlappingFiles(level + 2, alo, ahi)
         }
         let deeper = level + 2 < Version.levelCount ? Array(version.files[(level + 2)...]) : []
-        return Compaction(level: level, inputs: inputs, nextInputs: next, grandparents: grand, deeperLevels: deeper)
+        return Compaction(level: level, outputLevel: level + 1, inputs: inputs, nextInputs: next, grandparents: grand, deeperLevels: deeper)
+    }
+
+    /// Rewrites `inputs` (consecutive files of `level`) in place: drops what no reader needs
+    /// without moving data deeper.
+    static func inPlace(_ version: Version, level: Int, inputs: [FileMetaData]) -> Compaction {
+        let deeper = level + 1 < Version.levelCount ? Array(version.files[(level + 1)...]) : []
+        return Compaction(
+            level: level, outputLevel: level, inputs: inputs, nextInputs: [], grandparents: [], deeperLevels: deeper,
+            allowTrivialMove: false)
     }
 
     /// Smallest and largest user keys of `files`.
