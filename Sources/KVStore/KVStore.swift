@@ -140,7 +140,7 @@ public final class KVStore: Sendable {
     }
 
     private static func emptyIterator(_ engine: Engine) -> KVIterator {
-        let state = engine.readState.withLock { $0 }
+        let state = engine.readState.locked { $0 }
         let it = DBIterator(input: MergingIterator([]), sequence: 0, tombstones: TombstoneIndex([]), lowerBound: nil, upperBound: nil)
         return KVIterator(state: state, snapshot: nil, iterator: it)
     }

@@ -33,17 +33,17 @@ final class SnapshotList: Sendable {
     private let counts = Mutex<[UInt64: Int]>([:])
 
     func add(_ sequence: UInt64) {
-        counts.withLock { $0[sequence, default: 0] += 1 }
+        counts.locked { $0[sequence, default: 0] += 1 }
     }
 
     func remove(_ sequence: UInt64) {
-        counts.withLock { c in
+        counts.locked { c in
             if let n = c[sequence] { c[sequence] = n > 1 ? n - 1 : nil }
         }
     }
 
     /// The oldest live snapshot's sequence, if any.
-    var oldest: UInt64? { counts.withLock { $0.keys.min() } }
+    var oldest: UInt64? { counts.locked { $0.keys.min() } }
 
-    var count: Int { counts.withLock { $0.values.reduce(0, +) } }
+    var count: Int { counts.locked { $0.values.reduce(0, +) } }
 }

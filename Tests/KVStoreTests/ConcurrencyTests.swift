@@ -108,3 +108,54 @@ import Testing
         #expect(bad.load(ordering: .relaxed) == 0)
     }
 }
+
+extension ConcurrencyTests {
+    /// Writers, point readers, iterators and snapshots while flushes and compactions run on
+    /// the background thread (small buffers), for ThreadSanitizer to watch.
+    @Test func readersIteratorsAndWritersDuringCompaction() throws {
+        let dir = TemporaryDirectory("busy")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        let rounds = 4000
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { role in
+            var rng = SplitMix64(seed: UInt64(role) + 100)
+            do {
+                switch role {
+                case 0, 1:
+                    for i in 0..<rounds {
+                        let k = bytes("w\(role)-\(i % 1500)")
+                        try store.put(k, bytes("v\(i)") + [UInt8](repeating: 7, count: 80))
+                        if i % 500 == 0 { try store.deleteRange(from: bytes("w\(role)-1"), to: bytes("w\(role)-2")) }
+                    }
+                case 2:
+                    for _ in 0..<rounds {
+                        _ = try store.get(bytes("w0-\(Int.random(in: 0..<1500, using: &rng))"))
+                    }
+                default:
+                    for _ in 0..<60 {
+                        let snap = try store.snapshot()
+                        let it = try store.makeIterator(ReadOptions(snapshot: snap))
+                        it.seekToFirst()
+                        var previous: [UInt8]?
+                        var steps = 0
+                        while it.isValid && steps < 500 {
+                            let k = it.key
+                            if let p = previous, !p.lexicographicallyPrecedes(k) { failures.add(1, ordering: .relaxed) }
+                            previous = k
+                            it.next()
+                            steps += 1
+                        }
+                        try it.check()
+                        snap.release()
+                    }
+                }
+            } catch {
+                failures.add(1, ordering: .relaxed)
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        store.waitForCompactions()
+        #expect(store.statistics().flushes > 0)
+        try store.close()
+    }
+}

@@ -11,4 +11,11 @@ int kv_crc32c_hw_available(void);
 /// Only call when kv_crc32c_hw_available() returned 1.
 uint32_t kv_crc32c_hw_extend(uint32_t crc, const uint8_t *data, size_t n);
 
+
+
+/// ThreadSanitizer happens-before annotations. Synchronization's Mutex waits on a futex TSan
+/// cannot see, so guarded accesses look like races; these tell TSan about the lock. They are
+/// no-ops (a null check) unless the TSan runtime is linked in.
+void kv_tsan_acquire(void *address);
+void kv_tsan_release(void *address);
 #endif

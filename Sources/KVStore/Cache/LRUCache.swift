@@ -4,7 +4,7 @@ import Synchronization
 /// index, so a hit moves no memory and allocates nothing. Not thread-safe on its own:
 /// `ShardedCache` wraps each instance in a `Mutex`.
 struct LRUCache<Key: Hashable, Value> {
-    private struct Entry {
+    fileprivate struct Entry {
         var key: Key
         var value: Value?
         var charge: Int
@@ -130,21 +130,24 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     func get(_ key: Key) -> Value? {
-        let v = shards[shard(key)].lru.withLock { $0.get(key) }
+        let v = shards[shard(key)].lru.locked { $0.get(key) }
         if v != nil { hits.add(1, ordering: .relaxed) } else { misses.add(1, ordering: .relaxed) }
         return v
     }
 
     func insert(_ key: Key, _ value: Value, charge: Int) {
-        let evicted = shards[shard(key)].lru.withLock { $0.insert(key, value, charge: charge) }
+        let evicted = shards[shard(key)].lru.locked { $0.insert(key, value, charge: charge) }
         _ = evicted  // released here, outside the lock
     }
 
     func remove(_ key: Key) {
-        _ = shards[shard(key)].lru.withLock { $0.remove(key) }
+        _ = shards[shard(key)].lru.locked { $0.remove(key) }
     }
 
-    var usage: Int { shards.reduce(0) { total, s in total + s.lru.withLock { $0.usage } } }
+    var usage: Int { shards.reduce(0) { total, s in total + s.lru.locked { $0.usage } } }
     var hitCount: Int { hits.load(ordering: .relaxed) }
     var missCount: Int { misses.load(ordering: .relaxed) }
 }
+
+extension LRUCache: Sendable where Key: Sendable, Value: Sendable {}
+extension LRUCache.Entry: Sendable where Key: Sendable, Value: Sendable {}

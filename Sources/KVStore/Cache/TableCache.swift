@@ -19,22 +19,22 @@ final class TableCache: Sendable {
     }
 
     func table(_ number: UInt64, size: UInt64) throws -> TableReader {
-        if let t = lru.withLock({ $0.get(number) }) { return t }
+        if let t = lru.locked({ $0.get(number) }) { return t }
         let path = Path.join(directory, FileNames.table(number))
         let file = try fileSystem.openReadable(path)
         let table = try TableReader(file: file, fileNumber: number, fileSize: size, blockCache: blockCache, statistics: statistics)
-        let evicted = lru.withLock { $0.insert(number, table, charge: 1) }
+        let evicted = lru.locked { $0.insert(number, table, charge: 1) }
         _ = evicted
         return table
     }
 
     /// Forgets a deleted table.
     func evict(_ number: UInt64) {
-        _ = lru.withLock { $0.remove(number) }
+        _ = lru.locked { $0.remove(number) }
     }
 
-    var openTables: Int { lru.withLock { $0.count } }
+    var openTables: Int { lru.locked { $0.count } }
 
     /// Bytes of index and filter blocks held by open tables.
-    var readerMemory: Int { lru.withLock { $0.reduce(0) { $0 + $1.index.size + $1.filter.count } } }
+    var readerMemory: Int { lru.locked { $0.reduce(0) { $0 + $1.index.size + $1.filter.count } } }
 }

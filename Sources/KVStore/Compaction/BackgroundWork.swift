@@ -429,7 +429,7 @@ extension Engine {
         s.stops = Int64(st.stops.load(ordering: .relaxed))
         s.stallSeconds = Double(st.stallMicros.load(ordering: .relaxed)) / 1e6
         s.isStalled = st.stalledNow.load(ordering: .relaxed)
-        s.lastStallReason = st.lastStallReason.withLock { $0 }
+        s.lastStallReason = st.lastStallReason.locked { $0 }
         s.blockCacheHits = Int64(blockCache.hitCount)
         s.blockCacheMisses = Int64(blockCache.missCount)
         s.blockCacheBytes = Int64(blockCache.usage)

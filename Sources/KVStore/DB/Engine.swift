@@ -140,7 +140,7 @@ final class Engine: @unchecked Sendable {
     /// Replaces the read state after `mem`, `imm` or the version changed. Monitor held.
     func publishReadState() {
         let state = ReadState(mem: mem, imm: imm, version: versions.current)
-        readState.withLock { $0 = state }
+        readState.locked { $0 = state }
     }
 
     // MARK: Reads
@@ -150,7 +150,7 @@ final class Engine: @unchecked Sendable {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // Sequence first, then state: every write at or below the sequence is in that state.
         let sequence = snapshot ?? lastSequence.load(ordering: .acquiring)
-        let state = readState.withLock { $0 }
+        let state = readState.locked { $0 }
         var result = state.mem.get(key, sequence: sequence)
         if case .absent = result, let imm = state.imm {
             result = imm.get(key, sequence: sequence)

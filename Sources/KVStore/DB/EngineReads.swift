@@ -19,7 +19,7 @@ extension Engine {
     func makeIterator(_ options: ReadOptions) throws -> KVIterator {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         let sequence = try self.sequence(for: options.snapshot) ?? lastSequence.load(ordering: .acquiring)
-        let state = readState.withLock { $0 }
+        let state = readState.locked { $0 }
         var lower = options.lowerBound
         var upper = options.upperBound
         var prefixHashValue: UInt64?
@@ -70,7 +70,7 @@ extension Engine {
     /// GetApproximateSizes): memtables are not counted.
     func approximateSize(from start: [UInt8]?, to end: [UInt8]?) throws -> Int64 {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
-        let version = readState.withLock { $0.version }
+        let version = readState.locked { $0.version }
         var total: Int64 = 0
         for level in version.files {
             for f in level where f.overlaps(start, end) {

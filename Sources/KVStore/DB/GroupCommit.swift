@@ -125,7 +125,7 @@ extension Engine {
         func stall(_ reason: String) {
             if stallStart == nil { stallStart = .now }
             statistics.stalledNow.store(true, ordering: .relaxed)
-            statistics.lastStallReason.withLock { $0 = reason }
+            statistics.lastStallReason.locked { $0 = reason }
         }
         while true {
             if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }

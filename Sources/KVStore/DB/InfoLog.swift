@@ -1,22 +1,22 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// The human-readable `LOG` file: recovery decisions, dropped tails, failures. The previous
 /// run's log is kept as `LOG.old`. Failing to write it never fails the store.
-final class InfoLog: Sendable {
-    private let file: Mutex<WritableFile?>
+///
+/// `@unchecked Sendable`: `file` is only touched with `monitor` held (a pthread mutex, since
+/// the handle is not Sendable and so cannot live in a `Mutex`).
+final class InfoLog: @unchecked Sendable {
+    private let monitor = Monitor()
+    private var file: WritableFile?
 
     init(fileSystem: any FileSystem, directory: String) {
         let path = Path.join(directory, FileNames.infoLog)
         if fileSystem.fileExists(path) {
             try? fileSystem.rename(path, to: Path.join(directory, FileNames.oldInfoLog))
         }
-        let opened = try? fileSystem.openWritable(path, truncate: true)
-        // Safe transfer: nothing else has seen the handle yet.
-        nonisolated(unsafe) let handle = opened
-        file = Mutex(handle)
+        file = try? fileSystem.openWritable(path, truncate: true)
     }
 
     func log(_ message: String) {
@@ -31,15 +31,15 @@ final class InfoLog: Sendable {
                 + format2(Int(tmValue.tm_min), 2) + ":" + format2(Int(tmValue.tm_sec), 2) + "."
                 + format2(now.tv_nsec / 1000, 6) + "Z")
         let line = Array((stamp + " " + message + "\n").utf8)
-        file.withLock { f in
-            _ = try? line.withUnsafeBytes { try f?.append($0) }
+        monitor.withLock {
+            _ = try? line.withUnsafeBytes { try file?.append($0) }
         }
     }
 
     func close() {
-        file.withLock { f in
-            try? f?.close()
-            f = nil
+        monitor.withLock {
+            try? file?.close()
+            file = nil
         }
     }
 

@@ -73,27 +73,27 @@ package final class MemoryFileSystem: FileSystem {
         _ operation: FaultOperation, pathContains: String? = nil, after skip: Int = 0,
         times: Int = 1, errno: Int32 = EIO
     ) {
-        state.withLock {
+        state.locked {
             $0.rules.append(Rule(operation: operation, pathContains: pathContains, skip: skip, times: times, errno: errno))
         }
     }
 
     package func clearFaults() {
-        state.withLock { $0.rules.removeAll() }
+        state.locked { $0.rules.removeAll() }
     }
 
     /// Faults injected so far.
-    package var injectedFaults: Int { state.withLock { $0.injected } }
+    package var injectedFaults: Int { state.locked { $0.injected } }
 
     /// Total bytes the files may hold; appends beyond it fail with ENOSPC.
     package func setCapacity(_ bytes: Int?) {
-        state.withLock { $0.capacity = bytes }
+        state.locked { $0.capacity = bytes }
     }
 
     /// Simulates losing power: unsynced data and unsynced directory changes vanish, locks
     /// are released and every handle opened before now fails from here on.
     package func powerCut() {
-        state.withLock { s in
+        state.locked { s in
             s.entries = s.durableEntries
             let live = Set(s.entries.values)
             s.nodes = s.nodes.filter { live.contains($0.key) }
@@ -107,12 +107,12 @@ package final class MemoryFileSystem: FileSystem {
 
     /// A copy of a file's current bytes (for corruption tests).
     package func contents(of path: String) -> [UInt8]? {
-        state.withLock { s in s.entries[path].flatMap { s.nodes[$0]?.data } }
+        state.locked { s in s.entries[path].flatMap { s.nodes[$0]?.data } }
     }
 
     /// Replaces a file's bytes, durably (for corruption tests).
     package func setContents(of path: String, _ bytes: [UInt8]) {
-        state.withLock { s in
+        state.locked { s in
             if let id = s.entries[path] {
                 s.nodes[id] = Node(data: bytes, durable: bytes)
             }
@@ -122,15 +122,15 @@ package final class MemoryFileSystem: FileSystem {
     // MARK: FileSystem
 
     package func createDirectory(_ path: String) throws {
-        _ = state.withLock { $0.directories.insert(path) }
+        _ = state.locked { $0.directories.insert(path) }
     }
 
     package func fileExists(_ path: String) -> Bool {
-        state.withLock { $0.entries[path] != nil || $0.directories.contains(path) }
+        state.locked { $0.entries[path] != nil || $0.directories.contains(path) }
     }
 
     package func children(of directory: String) throws -> [String] {
-        try state.withLock { s in
+        try state.locked { s in
             guard s.directories.contains(directory) else {
                 throw KVError.io(operation: "opendir", path: directory, errno: ENOENT)
             }
@@ -139,7 +139,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     package func fileSize(_ path: String) throws -> Int64 {
-        try state.withLock { s in
+        try state.locked { s in
             guard let id = s.entries[path], let node = s.nodes[id] else {
                 throw KVError.io(operation: "stat", path: path, errno: ENOENT)
             }
@@ -148,7 +148,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     package func openWritable(_ path: String, truncate: Bool) throws -> WritableFile {
-        try state.withLock { s in
+        let (id, generation, size) = try state.locked { s in
             if let code = s.fault(.open, path) { throw KVError.io(operation: "open", path: path, errno: code) }
             guard s.directories.contains(Path.parent(path)) else {
                 throw KVError.io(operation: "open", path: path, errno: ENOENT)
@@ -163,12 +163,13 @@ package final class MemoryFileSystem: FileSystem {
                 s.nodes[id] = Node()
                 s.entries[path] = id
             }
-            return MemoryWritableFile(fs: self, id: id, path: path, generation: s.generation, size: Int64(s.nodes[id]!.data.count))
+            return (id, s.generation, Int64(s.nodes[id]!.data.count))
         }
+        return MemoryWritableFile(fs: self, id: id, path: path, generation: generation, size: size)
     }
 
     package func openReadable(_ path: String) throws -> ReadableFile {
-        try state.withLock { s in
+        try state.locked { s in
             if let code = s.fault(.open, path) { throw KVError.io(operation: "open", path: path, errno: code) }
             guard let id = s.entries[path] else { throw KVError.io(operation: "open", path: path, errno: ENOENT) }
             return MemoryReadableFile(fs: self, id: id, path: path, generation: s.generation)
@@ -176,7 +177,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     package func rename(_ from: String, to: String) throws {
-        try state.withLock { s in
+        try state.locked { s in
             if let code = s.fault(.rename, from) { throw KVError.io(operation: "rename to \(to)", path: from, errno: code) }
             guard let id = s.entries.removeValue(forKey: from) else {
                 throw KVError.io(operation: "rename to \(to)", path: from, errno: ENOENT)
@@ -186,7 +187,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     package func remove(_ path: String) throws {
-        try state.withLock { s in
+        try state.locked { s in
             if let code = s.fault(.remove, path) { throw KVError.io(operation: "unlink", path: path, errno: code) }
             guard s.entries.removeValue(forKey: path) != nil else {
                 throw KVError.io(operation: "unlink", path: path, errno: ENOENT)
@@ -195,7 +196,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     package func truncate(_ path: String, to size: Int64) throws {
-        try state.withLock { s in
+        try state.locked { s in
             if let code = s.fault(.truncate, path) { throw KVError.io(operation: "truncate", path: path, errno: code) }
             guard let id = s.entries[path] else { throw KVError.io(operation: "truncate", path: path, errno: ENOENT) }
             let n = Int(size)
@@ -206,7 +207,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     package func syncDirectory(_ directory: String) throws {
-        try state.withLock { s in
+        try state.locked { s in
             if let code = s.fault(.syncDirectory, directory) {
                 throw KVError.io(operation: "fsync directory", path: directory, errno: code)
             }
@@ -218,7 +219,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     package func lock(_ path: String) throws -> FileLock {
-        try state.withLock { s in
+        try state.locked { s in
             guard s.locks.insert(path).inserted else { throw KVError.locked(directory: Path.parent(path)) }
             if s.entries[path] == nil {
                 s.nodes[s.nextID] = Node()
@@ -232,7 +233,7 @@ package final class MemoryFileSystem: FileSystem {
     // MARK: Handle plumbing
 
     fileprivate func append(id: Int, path: String, generation: Int, _ bytes: UnsafeRawBufferPointer) throws {
-        try state.withLock { s in
+        try state.locked { s in
             guard s.generation == generation, s.nodes[id] != nil else {
                 throw KVError.io(operation: "write", path: path, errno: EIO)
             }
@@ -245,7 +246,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     fileprivate func sync(id: Int, path: String, generation: Int) throws {
-        try state.withLock { s in
+        try state.locked { s in
             guard s.generation == generation, s.nodes[id] != nil else {
                 throw KVError.io(operation: "fdatasync", path: path, errno: EIO)
             }
@@ -255,7 +256,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     fileprivate func read(id: Int, path: String, generation: Int, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try state.withLock { s in
+        try state.locked { s in
             guard s.generation == generation, let node = s.nodes[id] else {
                 throw KVError.io(operation: "pread", path: path, errno: EIO)
             }
@@ -271,14 +272,14 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     fileprivate func size(id: Int, path: String) throws -> Int64 {
-        try state.withLock { s in
+        try state.locked { s in
             guard let node = s.nodes[id] else { throw KVError.io(operation: "fstat", path: path, errno: EBADF) }
             return Int64(node.data.count)
         }
     }
 
     fileprivate func unlock(_ path: String, generation: Int) {
-        state.withLock { s in
+        state.locked { s in
             if s.generation == generation { s.locks.remove(path) }
         }
     }

@@ -88,18 +88,18 @@ package struct PosixFileSystem: FileSystem {
     }
 
     package func lock(_ path: String) throws -> FileLock {
-        let inserted = Self.lockedPaths.withLock { $0.insert(path).inserted }
+        let inserted = Self.lockedPaths.locked { $0.insert(path).inserted }
         guard inserted else { throw KVError.locked(directory: Path.parent(path)) }
         let fd = retryEINTR { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
         guard fd >= 0 else {
             let e = errno
-            _ = Self.lockedPaths.withLock { $0.remove(path) }
+            _ = Self.lockedPaths.locked { $0.remove(path) }
             throw KVError.io(operation: "open", path: path, errno: e)
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = errno
             Glibc.close(fd)
-            _ = Self.lockedPaths.withLock { $0.remove(path) }
+            _ = Self.lockedPaths.locked { $0.remove(path) }
             if e == EWOULDBLOCK { throw KVError.locked(directory: Path.parent(path)) }
             throw KVError.io(operation: "flock", path: path, errno: e)
         }
@@ -107,7 +107,7 @@ package struct PosixFileSystem: FileSystem {
     }
 
     fileprivate static func release(_ path: String) {
-        _ = lockedPaths.withLock { $0.remove(path) }
+        _ = lockedPaths.locked { $0.remove(path) }
     }
 }
 

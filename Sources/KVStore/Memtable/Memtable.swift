@@ -31,7 +31,7 @@ final class Memtable: Sendable {
     var maxSequence: UInt64 { newestSequence.load(ordering: .acquiring) }
 
     var rangeTombstones: [RangeTombstone] {
-        anyTombstones.load(ordering: .acquiring) ? tombstones.withLock { $0 } : []
+        anyTombstones.load(ordering: .acquiring) ? tombstones.locked { $0 } : []
     }
 
     var hasRangeTombstones: Bool { anyTombstones.load(ordering: .acquiring) }
@@ -39,7 +39,7 @@ final class Memtable: Sendable {
     func add(sequence: UInt64, kind: ValueKind, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         if kind == .rangeDeletion {
             let t = RangeTombstone(start: Array(key), end: Array(value), sequence: sequence)
-            tombstones.withLock { $0.append(t) }
+            tombstones.locked { $0.append(t) }
             anyTombstones.store(true, ordering: .releasing)
         } else {
             list.insert(userKey: key, trailer: packTrailer(sequence, kind.rawValue), value: value)
