@@ -49,6 +49,29 @@ import Testing
         try reopened.close()
     }
 
+    @Test func concurrentSyncWritersShareFsyncs() throws {
+        let dir = TemporaryDirectory("group")
+        let store = try KVStore.open(at: dir.path)
+        let perThread = 200
+        // Real threads: concurrentPerform would run only as many at once as there are cores.
+        let done = DispatchGroup()
+        for t in 0..<8 {
+            done.enter()
+            Thread {
+                for i in 0..<perThread {
+                    try? store.put(bytes("t\(t)-\(i)"), bytes("v"), options: WriteOptions(sync: true))
+                }
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        let syncs = store.statistics().walSyncs
+        print("group commit: \(8 * perThread) synced writes from 8 threads took \(syncs) fdatasyncs")
+        #expect(syncs < Int64(8 * perThread / 2))
+        for t in 0..<8 { #expect(try store.get(bytes("t\(t)-\(perThread - 1)")) == bytes("v")) }
+        try store.close()
+    }
+
     @Test func readersRunAlongsideTheWriter() throws {
         let dir = TemporaryDirectory()
         let store = try KVStore.open(at: dir.path)

@@ -232,3 +232,39 @@ import Testing
         try store.close()
     }
 }
+
+@Suite struct PrefixFilterTests {
+    /// Twenty tables that all span "aaaa"…"zzzz" but each hold one "pNNN" prefix: a prefix
+    /// iterator cannot skip them by key range, only by their Bloom filters.
+    @Test func prefixSeeksSkipTablesWhoseFilterLacksThePrefix() throws {
+        let dir = TemporaryDirectory("prefix")
+        var options = LSMTests.smallOptions()
+        options.prefixFilterLength = 4
+        options.level0CompactionTrigger = 100
+        options.level0SlowdownTrigger = 100
+        options.level0StopTrigger = 100
+        options.blockCacheCapacity = 0  // every block read is a miss we can count
+        let store = try KVStore.open(at: dir.path, options: options)
+        for t in 0..<20 {
+            let p = "p" + String(repeating: "0", count: 3 - String(t).count) + String(t)
+            try store.put(bytes("aaaa-\(t)"), bytes("x"))
+            try store.put(bytes("zzzz-\(t)"), bytes("x"))
+            for i in 0..<50 { try store.put(bytes("\(p)-\(i)"), bytes("v\(i)")) }
+            try store.flush()
+        }
+        #expect(store.statistics().levels[0].files == 20)
+        func misses(_ prefix: String) throws -> (Int, Int64) {
+            let before = store.statistics().blockCacheMisses
+            let found = try store.scan(options: ReadOptions(prefix: bytes(prefix))).count
+            return (found, store.statistics().blockCacheMisses - before)
+        }
+        let (found, filtered) = try misses("p007")
+        #expect(found == 50)
+        let (foundLonger, unfiltered) = try misses("p007-")  // length ≠ 4: no filter help
+        #expect(foundLonger == 50)
+        print("prefix scan block reads: \(filtered) with the prefix filter, \(unfiltered) without")
+        #expect(filtered <= 3)
+        #expect(unfiltered >= 20)
+        try store.close()
+    }
+}
