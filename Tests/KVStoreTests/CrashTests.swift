@@ -18,6 +18,18 @@ import Testing
         try run(cycles: 12, small: true)
     }
 
+    /// The crash test's driver (also `make crash`), bounded: a four-thread stress process
+    /// doing puts, deletes, batches and range deletions with randomized options, killed at
+    /// random moments; after each restart every journaled operation is checked.
+    @Test func crashDriverVerifiesJournaledHistory() throws {
+        let dir = TemporaryDirectory("kvdrive")
+        let child = try ChildProcess(productPath("kvcrash"), ["drive", "--dir", dir.path + "/db", "--cycles", "6", "--duration", "1"])
+        let lines = child.allLines()
+        print(lines.joined(separator: "\n"))
+        #expect(lines.last?.hasPrefix("crash test passed") == true)
+        #expect(lines.contains { $0.contains("store verified") })
+    }
+
     func run(cycles: Int, small: Bool) throws {
         let dir = TemporaryDirectory("kvcrash")
         let seed = UInt64.random(in: 0..<UInt64.max)

@@ -10,6 +10,11 @@ import KVStore
 ///                                (--small: 64 KiB memtables, 1 KiB values, so flushes and
 ///                                compactions run all the time and kills land inside them)
 ///     kvcrash hold DIR           open DIR, print "LOCKED", then wait to be killed
+///     kvcrash stress DIR JOURNAL SEED [THREADS]
+///                                the crash test's stress process (see Stress.swift)
+///     kvcrash drive [--dir D] [--cycles N] [--duration S] [--seed X]
+///                                the crash test: kill -9 `stress` at random moments and
+///                                verify the store against its journal (see Driver.swift)
 ///
 /// Writer protocol, one line per acknowledged operation on stdout:
 ///   `P i`  put    c<CYCLE>-k<i>        = v<i>
@@ -20,14 +25,22 @@ import KVStore
 struct KVCrash {
     static func main() {
         let args = CommandLine.arguments
+        if args.count >= 2 && args[1] == "drive" {
+            exit(drive(Array(args.dropFirst(2))) ? 0 : 1)
+        }
         guard args.count >= 3 else {
-            fail("usage: kvcrash writer DIR CYCLE | kvcrash hold DIR")
+            fail("usage: kvcrash writer DIR CYCLE | hold DIR | stress DIR JOURNAL SEED | drive [--dir D] [--cycles N] [--duration S] [--seed X]")
         }
         do {
             switch args[1] {
             case "writer":
                 guard args.count >= 4, let cycle = Int(args[3]) else { fail("usage: kvcrash writer DIR CYCLE [--small]") }
                 try writer(directory: args[2], cycle: cycle, small: args.dropFirst(4).contains("--small"))
+            case "stress":
+                guard args.count >= 5, let seed = UInt64(args[4]) else { fail("usage: kvcrash stress DIR JOURNAL SEED [THREADS]") }
+                var settings = Stress.Settings(directory: args[2], journal: args[3], seed: seed)
+                if args.count >= 6, let t = Int(args[5]) { settings.threads = t }
+                try Stress.run(settings)
             case "hold":
                 let store = try KVStore.open(at: args[2])
                 say("LOCKED")
@@ -69,6 +82,30 @@ struct KVCrash {
         }
     }
 
+    static func drive(_ args: [String]) -> Bool {
+        var settings = Driver.Settings(
+            directory: "/tmp/kvcrash-\(getpid())", cycles: 10, maxSeconds: 2, seed: UInt64.random(in: 0..<UInt64.max))
+        var i = 0
+        while i + 1 < args.count {
+            switch args[i] {
+            case "--dir": settings.directory = args[i + 1]
+            case "--cycles": settings.cycles = Int(args[i + 1]) ?? settings.cycles
+            case "--duration": settings.maxSeconds = Double(args[i + 1]) ?? settings.maxSeconds
+            case "--seed": settings.seed = UInt64(args[i + 1]) ?? settings.seed
+            case "--threads": settings.threads = Int(args[i + 1]) ?? settings.threads
+            default: fail("unknown option \(args[i])")
+            }
+            i += 2
+        }
+        return Driver.run(settings)
+    }
+}
+
+func say(_ line: String) {
+    KVCrash.say(line)
+}
+
+extension KVCrash {
     static func say(_ line: String) {
         let bytes = Array((line + "\n").utf8)
         var done = 0
