@@ -105,6 +105,26 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// An independent copy of this file system's current state (no faults, no locks), so a
+    /// test can damage a store many times over from one starting point.
+    package func copy() -> MemoryFileSystem {
+        let other = MemoryFileSystem()
+        let snapshot = state.locked { s -> ([Int: [UInt8]], [String: Int], Set<String>, Int) in
+            (s.nodes.mapValues(\.data), s.entries, s.directories, s.nextID)
+        }
+        other.state.locked { s in
+            s.nodes = snapshot.0.mapValues { Node(data: $0, durable: $0) }
+            s.entries = snapshot.1
+            s.durableEntries = snapshot.1
+            s.directories = snapshot.2
+            s.nextID = snapshot.3
+        }
+        return other
+    }
+
+    /// Paths of every file.
+    package var allFiles: [String] { state.locked { $0.entries.keys.sorted() } }
+
     /// A copy of a file's current bytes (for corruption tests).
     package func contents(of path: String) -> [UInt8]? {
         state.locked { s in s.entries[path].flatMap { s.nodes[$0]?.data } }

@@ -20,6 +20,11 @@ struct LogReader {
 
     let path: String
     let purpose: LogFormat.Purpose
+    /// MANIFESTs are strict: a complete last record with a bad checksum is corruption, not a
+    /// torn tail. Each edit is synced before it takes effect and before the logs it retires
+    /// are deleted, so dropping a damaged one would lose data; only a record cut short by the
+    /// end of the file (an append that never finished) may be dropped.
+    private var strictTail: Bool { purpose == .manifest }
     private let bytes: [UInt8]
     private var position = 0
     private var sawHeader = false
@@ -47,6 +52,13 @@ struct LogReader {
     /// The next logical record and the offset of its first fragment, or nil at the end.
     mutating func next() throws -> (offset: Int64, payload: [UInt8])? {
         guard !finished else { return nil }
+        if bytes.isEmpty {
+            // Not even a header: created, then lost before anything reached the disk. Report
+            // it, since a log that should hold records might have been emptied.
+            tornTail = TornTail(offset: 0, droppedBytes: 0, reason: "empty log (no header)")
+            finished = true
+            return nil
+        }
         var assembled: [UInt8] = []
         var recordStart = -1  // offset of the FIRST fragment while assembling
         while true {
@@ -78,6 +90,9 @@ struct LogReader {
                 return try badSpot(at: position, restartAt: recordStart, "record of \(header.length) bytes cut short by the end of the log")
             }
             guard checksumMatches(at: position, header) else {
+                if strictTail && sawHeader {
+                    throw KVError.corruption(file: path, offset: Int64(position), reason: "checksum mismatch in a complete record")
+                }
                 return try badSpot(at: position, restartAt: recordStart, "checksum mismatch")
             }
             let here = position
