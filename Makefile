@@ -4,7 +4,7 @@ APT_PACKAGES := zlib1g-dev liblz4-dev pkg-config
 DATA_DIR     ?= ./data
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release run demo test stress crash tsan asan clean
+.PHONY: all deps build release run demo test stress crash fuzz tsan asan clean
 
 all: build
 
@@ -50,6 +50,23 @@ CRASH_DIR ?= /tmp/kvcrash-$(shell date +%s)
 crash: deps
 	$(SWIFT) build -c release --product kvcrash
 	.build/release/kvcrash drive --dir $(CRASH_DIR) --cycles $(CYCLES) --duration $(DURATION) $(if $(SEED),--seed $(SEED),)
+
+# libFuzzer over every decoder of on-disk bytes, FUZZ_SECONDS each, starting from the
+# committed corpora in Tests/FuzzCorpus (new inputs go to .build-fuzz/corpus; crashes to
+# .build-fuzz/artifacts: add each to Tests/FuzzCorpus/<target>/ as a regression input).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := wal manifest table block
+fuzz: deps
+	$(SWIFT) build -c release --product kvfuzz --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address \
+	  -Xswiftc -parse-as-library -Xswiftc -DFUZZING --scratch-path .build-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/artifacts; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  SWIFT_BACKTRACE=enable=no KVFUZZ_TARGET=$$t .build-fuzz/release/kvfuzz \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=.build-fuzz/artifacts/$$t- .build-fuzz/corpus/$$t Tests/FuzzCorpus/$$t 2>&1 \
+	    | grep -E "^#[0-9]+ *(DONE|pulse)|Done|ERROR|SUMMARY|crash|Test unit" || exit 1; \
+	done
 
 # The concurrency tests under ThreadSanitizer (own scratch path: a sanitized build).
 tsan: deps

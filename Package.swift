@@ -37,6 +37,10 @@ let package = Package(
         .executableTarget(
             name: "kvcrash", dependencies: ["KVStore"], path: "Tools/kvcrash",
             swiftSettings: strict),
+        // libFuzzer targets (make fuzz); a corpus replayer in ordinary builds.
+        .executableTarget(
+            name: "kvfuzz", dependencies: ["KVStore"], path: "Tools/kvfuzz",
+            swiftSettings: strict),
         // The README's embedding example, compiled verbatim (a test checks they match).
         .executableTarget(
             name: "ReadmeExample", dependencies: ["KVStore"], path: "Tests/ReadmeExample",
