@@ -109,7 +109,7 @@ import Testing
 
     @Test func emptyAndGarbageFilesNeverCrash() throws {
         let (read, reader) = try readAll([])
-        #expect(read.isEmpty && reader.tornTail == nil)
+        #expect(read.isEmpty && reader.tornTail?.offset == 0)  // an empty log is reported
         var rng = SplitMix64(seed: 5)
         for _ in 0..<300 {
             let garbage = randomBytes(Int.random(in: 0..<70_000, using: &rng), &rng)
