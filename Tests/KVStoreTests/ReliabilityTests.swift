@@ -195,7 +195,7 @@ import Testing
         var final: [[UInt8]: [UInt8]] = [:]
         let store = try KVStore.open(at: "/db", options: Self.options(fs))
         for i in 0..<1500 {
-            let k = bytes("k\(i % 400)"), v = bytes("v\(i)") + [UInt8](repeating: 1, count: 60)
+            let k = bytes("k\(i % 400)"), v = fixtureValue(i)
             try store.put(k, v)
             history[k, default: []].insert(v)
             final[k] = v
@@ -237,7 +237,7 @@ import Testing
                     fs.setContents(of: path, bytes)
                     tried += 1
                     perKind[kind, default: (0, 0)].tried += 1
-                    switch Self.evaluate(fs, history: history, final: final) {
+                    switch Self.evaluate(fs, history: history, final: final, walDamaged: kind == "WAL") {
                     case .detected:
                         detected += 1
                         perKind[kind, default: (0, 0)].detected += 1
@@ -257,10 +257,32 @@ import Testing
 
     enum Outcome { case detected, harmless, wrong(String) }
 
-    /// Opens the damaged store and reads everything. Detected: a `KVError.corruption` (or an
-    /// I/O error) anywhere. Harmless: every value read is the key's final value — or, when
-    /// recovery reported a dropped WAL tail, some value the key once had.
-    static func evaluate(_ fs: MemoryFileSystem, history: [[UInt8]: Set<[UInt8]>], final: [[UInt8]: [UInt8]]) -> Outcome {
+    /// The fixture's operation i: key k(i % 400) = fixtureValue(i).
+    static func fixtureValue(_ i: Int) -> [UInt8] { bytes("v\(i)") + [UInt8](repeating: 1, count: 60) }
+
+    /// True if `actual` equals the fixture's state after some prefix of its 1,500 operations.
+    static func isPrefixOfFixture(_ actual: [[UInt8]: [UInt8]]) -> Bool {
+        var model: [[UInt8]: [UInt8]] = [:]
+        var mismatches = actual.count
+        if mismatches == 0 { return true }
+        for i in 0..<1500 {
+            let key = bytes("k\(i % 400)")
+            let before = model[key] == actual[key]
+            model[key] = fixtureValue(i)
+            let after = model[key] == actual[key]
+            if before && !after { mismatches += 1 }
+            if !before && after { mismatches -= 1 }
+            if mismatches == 0 { return true }
+        }
+        return false
+    }
+
+    /// Opens the damaged store and reads everything. Detected: a `KVError.corruption` anywhere.
+    /// Harmless: every value read is the key's final value; or, when the WAL was damaged, the
+    /// store is the state after a prefix of the writes — a cut at a record boundary looks
+    /// exactly like a log whose unsynced tail never reached the disk, and losing unsynced
+    /// writes is within the power-loss promise (recovery reports it when it can tell).
+    static func evaluate(_ fs: MemoryFileSystem, history: [[UInt8]: Set<[UInt8]>], final: [[UInt8]: [UInt8]], walDamaged: Bool) -> Outcome {
         let store: KVStore
         do {
             store = try KVStore.open(at: "/db", options: Self.options(fs))
@@ -269,6 +291,19 @@ import Testing
             return .wrong("open failed with \(error), not a corruption report")
         }
         defer { try? store.close() }
+        if walDamaged {
+            do {
+                var all: [[UInt8]: [UInt8]] = [:]
+                for (k, v) in try store.scan() { all[k] = v }
+                for (k, v) in all {
+                    if try store.get(k) != v { return .wrong("get and scan disagree") }
+                }
+                return isPrefixOfFixture(all) ? .harmless : .wrong("the store is not a prefix of its history")
+            } catch {
+                if case .corruption = error { return .detected }
+                return .wrong("read failed with \(error), not a corruption report")
+            }
+        }
         let tornTail = !store.recoveryReport.tornTails.isEmpty
         do {
             for (k, v) in final {
