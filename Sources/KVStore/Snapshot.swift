@@ -32,8 +32,13 @@ public final class Snapshot: Sendable {
 final class SnapshotList: Sendable {
     private let counts = Mutex<[UInt64: Int]>([:])
 
-    func add(_ sequence: UInt64) {
-        counts.locked { $0[sequence, default: 0] += 1 }
+    /// Reads the current sequence and registers it in one step (see `oldest(orLatest:)`).
+    func register(_ current: () -> UInt64) -> UInt64 {
+        counts.locked { c in
+            let sequence = current()
+            c[sequence, default: 0] += 1
+            return sequence
+        }
     }
 
     func remove(_ sequence: UInt64) {
@@ -42,8 +47,14 @@ final class SnapshotList: Sendable {
         }
     }
 
-    /// The oldest live snapshot's sequence, if any.
-    var oldest: UInt64? { counts.locked { $0.keys.min() } }
+    /// The oldest live snapshot's sequence, or `latest()` if that is older or there is none —
+    /// evaluated under the lock `register` holds, so the two cannot interleave.
+    func oldest(orLatest latest: () -> UInt64) -> UInt64 {
+        counts.locked { c in
+            let now = latest()
+            return min(c.keys.min() ?? now, now)
+        }
+    }
 
     var count: Int { counts.locked { $0.values.reduce(0, +) } }
 }

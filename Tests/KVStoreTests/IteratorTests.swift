@@ -77,6 +77,19 @@ import Testing
         try store.close()
     }
 
+    @Test func compactRangeReturnsWhenTheStoreCloses() throws {
+        let dir = TemporaryDirectory("closing")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        for i in 0..<3000 { try store.put(Self.key(i), bytes("v\(i)")) }
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? store.compactRange()
+            finished.signal()
+        }.start()
+        try store.close()
+        #expect(finished.wait(timeout: .now() + 60) == .success, "compactRange hung after close")
+    }
+
     @Test func snapshotsSeeExactlyTheWritesBeforeThem() throws {
         let dir = TemporaryDirectory("snap")
         let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
@@ -266,5 +279,15 @@ import Testing
         #expect(filtered <= 3)
         #expect(unfiltered >= 20)
         try store.close()
+
+        // Reopened with another prefix length, old tables' filters no longer answer for the
+        // new length: nothing may be skipped wrongly.
+        var other = options
+        other.prefixFilterLength = 5
+        let reopened = try KVStore.open(at: dir.path, options: other)
+        #expect(try reopened.scan(options: ReadOptions(prefix: bytes("p007-"))).count == 50)
+        #expect(try reopened.scan(options: ReadOptions(prefix: bytes("p0070"))).count == 0)
+        #expect(try reopened.scan(options: ReadOptions(prefix: bytes("p007"))).count == 50)
+        try reopened.close()
     }
 }

@@ -114,3 +114,19 @@ import Testing
         #expect(throws: KVError.self) { try KVStore.open(at: dir.path) }
     }
 }
+
+extension RecoveryTests {
+    /// A record with a valid checksum but an impossible batch (no records, or a sequence that
+    /// would overflow) is corruption, not a crash.
+    @Test func impossibleBatchesInAValidRecordAreCorruption() throws {
+        for (sequence, batches) in [(UInt64(1), [0..<0]), (UInt64(0), [0..<1]), (maxSequenceNumber - 1, [0..<3])] {
+            let dir = TemporaryDirectory()
+            try KVStore.open(at: dir.path).close()
+            let log = try logFiles(in: dir.path)[0]
+            let number = UInt64(String((log as NSString).lastPathComponent.prefix(6)))!
+            try craftLog(log, number: number, firstSequence: sequence, batches: batches)
+            let error = thrownError { _ = try KVStore.open(at: dir.path) }
+            #expect(error?.isCorruption == true, "sequence \(sequence): \(String(describing: error))")
+        }
+    }
+}

@@ -77,6 +77,11 @@ extension Engine {
             backgroundDone.broadcast()
         }
         backgroundRunning = false
+        if let manual = manualCompaction {
+            manual.error = stickyError ?? .closed
+            manual.done = true
+            manualCompaction = nil
+        }
         backgroundDone.broadcast()
         monitor.unlock()
     }
@@ -91,9 +96,10 @@ extension Engine {
     }
 
     /// Oldest sequence any reader may still need: the oldest live snapshot, else the latest.
+    /// Read under the snapshot list's lock, which `takeSnapshot` also holds while it reads
+    /// the sequence and registers it, so no snapshot can appear below the returned cutoff.
     func smallestSnapshot() -> UInt64 {
-        let latest = lastSequence.load(ordering: .acquiring)
-        return min(snapshots.oldest ?? latest, latest)
+        snapshots.oldest(orLatest: { lastSequence.load(ordering: .acquiring) })
     }
 
     // MARK: Flush
@@ -371,18 +377,35 @@ extension Engine {
         if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }
     }
 
-    /// Flushes, then compacts every level's files overlapping [begin, end] down a level,
-    /// as LevelDB's CompactRange.
+    /// Flushes, then compacts every level's files overlapping [begin, end] down the levels,
+    /// as LevelDB's CompactRange (see `runManualCompaction`).
     func compactRange(begin: [UInt8]?, end: [UInt8]?) throws {
         try flushMemtable()
         let manual = ManualCompaction(begin: begin, end: end)
         monitor.lock()
         defer { monitor.unlock() }
-        while manualCompaction != nil { backgroundDone.wait() }
-        if closed { throw KVError.closed }
+        // Waits end on an error or shutdown too: the background thread takes no manual work
+        // after a failure, and none after close.
+        func stopped() throws {
+            if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }
+            if closed || shuttingDown || !backgroundRunning { throw KVError.closed }
+        }
+        while manualCompaction != nil {
+            try stopped()
+            backgroundDone.wait()
+        }
+        try stopped()
         manualCompaction = manual
         backgroundWork.signal()
-        while !manual.done { backgroundDone.wait() }
+        while !manual.done {
+            do {
+                try stopped()
+            } catch {
+                if manualCompaction === manual { manualCompaction = nil }
+                throw error
+            }
+            backgroundDone.wait()
+        }
         if let e = manual.error { throw KVError.readOnly(reason: e.description) }
     }
 

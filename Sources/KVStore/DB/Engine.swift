@@ -148,9 +148,11 @@ final class Engine: @unchecked Sendable {
     /// The value of `key` as of `sequence` (default: the latest published write).
     func get(_ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true) throws -> [UInt8]? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
-        // Sequence first, then state: every write at or below the sequence is in that state.
-        let sequence = snapshot ?? lastSequence.load(ordering: .acquiring)
-        let state = readState.locked { $0 }
+        // State first, then the sequence: the state's memtables and files are pinned, so
+        // nothing at or below the sequence can be compacted away under this read. (Sequence
+        // first would let a flush drop a version the read needs before it takes the state.)
+        let (state, latest) = readState.locked { ($0, lastSequence.load(ordering: .acquiring)) }
+        let sequence = snapshot ?? latest
         var result = state.mem.get(key, sequence: sequence)
         if case .absent = result, let imm = state.imm {
             result = imm.get(key, sequence: sequence)
@@ -198,9 +200,9 @@ final class Engine: @unchecked Sendable {
             infoLog.close()
             lock.unlock()
         }
+        defer { try? log.close() }
         if failed == nil {
             try log.sync()
         }
-        try log.close()
     }
 }

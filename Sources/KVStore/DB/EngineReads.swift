@@ -2,10 +2,10 @@
 extension Engine {
     func takeSnapshot() throws -> Snapshot {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
-        // Register before publishing the sequence to the caller, so a compaction that starts
-        // now already sees it.
-        let sequence = lastSequence.load(ordering: .acquiring)
-        snapshots.add(sequence)
+        // Read and register in one step under the list's lock, which the background thread
+        // also takes to compute its cutoff: otherwise a compaction could compute a cutoff
+        // above the sequence read here before it is registered, and drop what it needs.
+        let sequence = snapshots.register { lastSequence.load(ordering: .acquiring) }
         return Snapshot(sequence: sequence, list: snapshots)
     }
 
@@ -18,16 +18,19 @@ extension Engine {
 
     func makeIterator(_ options: ReadOptions) throws -> KVIterator {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
-        let sequence = try self.sequence(for: options.snapshot) ?? lastSequence.load(ordering: .acquiring)
-        let state = readState.locked { $0 }
+        // State first, then the sequence (see `Engine.get`).
+        let (state, latest) = readState.locked { ($0, lastSequence.load(ordering: .acquiring)) }
+        let sequence = try self.sequence(for: options.snapshot) ?? latest
         var lower = options.lowerBound
         var upper = options.upperBound
         var prefixHashValue: UInt64?
+        var prefixLength = 0
         if let prefix = options.prefix {
             if lower.map({ compareArrays($0, prefix) < 0 }) ?? true { lower = prefix }
             if let end = Self.prefixSuccessor(prefix), upper.map({ compareArrays(end, $0) < 0 }) ?? true { upper = end }
-            if self.options.prefixFilterLength > 0 && prefix.count == self.options.prefixFilterLength {
+            if !prefix.isEmpty {
                 prefixHashValue = prefix.withUnsafeBytes { filterPrefixHash($0) }
+                prefixLength = prefix.count
             }
         }
         // Sources newest first: memtables, level-0 files newest first, then one per level.
@@ -36,12 +39,12 @@ extension Engine {
         let verify = options.verifyChecksums
         let fill = options.fillCache
         for f in state.version.files[0].reversed() where f.overlaps(lower, upper) {
-            children.append(LevelIterator(files: [f], tableCache: tableCache, verify: verify, fillCache: fill, prefixHash: prefixHashValue))
+            children.append(LevelIterator(files: [f], tableCache: tableCache, verify: verify, fillCache: fill, prefixHash: prefixHashValue, prefixLength: prefixLength))
         }
         for level in 1..<Version.levelCount {
             let files = state.version.files[level].filter { $0.overlaps(lower, upper) }
             if !files.isEmpty {
-                children.append(LevelIterator(files: files, tableCache: tableCache, verify: verify, fillCache: fill, prefixHash: prefixHashValue))
+                children.append(LevelIterator(files: files, tableCache: tableCache, verify: verify, fillCache: fill, prefixHash: prefixHashValue, prefixLength: prefixLength))
             }
         }
         var tombstones = state.version.rangeTombstones.tombstones + state.mem.rangeTombstones

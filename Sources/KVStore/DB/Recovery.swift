@@ -74,6 +74,11 @@ struct Recovery {
                 }
                 let sequence = record.withUnsafeBytes { loadFixed64($0.baseAddress!) }
                 let count = UInt64(WriteBatch(rep: record).count)
+                // The engine never logs an empty batch or sequence 0; such a record (even with
+                // a valid checksum) is not ours, and its arithmetic would overflow.
+                guard count > 0, sequence > 0, sequence <= maxSequenceNumber - count else {
+                    throw KVError.corruption(file: path, offset: offset, reason: "write batch with sequence \(sequence) and \(count) records")
+                }
                 if let expected, sequence != expected {
                     if replayedHere == 0 {
                         try setAside(Array(logNumbers[index...]), expected: expected, found: sequence)

@@ -6,13 +6,16 @@ final class LevelIterator: InternalIterator {
     private let tableCache: TableCache
     private let verify: Bool
     private let fillCache: Bool
-    /// Hash of the read's prefix when it is the tables' filter key (see `ReadOptions.prefix`).
+    /// Hash and length of the read's prefix. A table's filter answers for it only if the table
+    /// was built with exactly that prefix length (see `ReadOptions.prefix`).
     private let prefixHash: UInt64?
+    private let prefixLength: Int
     private var index = -1
     private var table: TableIterator?
     private(set) var error: KVError?
 
-    init(files: [FileMetaData], tableCache: TableCache, verify: Bool, fillCache: Bool, prefixHash: UInt64?) {
+    init(files: [FileMetaData], tableCache: TableCache, verify: Bool, fillCache: Bool, prefixHash: UInt64?, prefixLength: Int) {
+        self.prefixLength = prefixLength
         self.files = files
         self.tableCache = tableCache
         self.verify = verify
@@ -79,7 +82,7 @@ final class LevelIterator: InternalIterator {
         guard i >= 0 && i < files.count, error == nil else { return }
         do {
             let reader = try tableCache.table(files[i].number, size: files[i].size)
-            if let prefixHash, !reader.filter.isEmpty, reader.properties.prefixFilterLength > 0,
+            if let prefixHash, !reader.filter.isEmpty, Int(reader.properties.prefixFilterLength) == prefixLength,
                !reader.filter.withUnsafeBytes({ BloomFilter.mayContain($0, hash: prefixHash) })
             {
                 return  // no key with this prefix in the table: leave `table` nil, skip it
