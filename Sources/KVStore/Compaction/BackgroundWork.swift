@@ -194,6 +194,11 @@ extension Engine {
                 maxGrandparentOverlap: maxOverlap, isBottommostForKey: { checker.isBottommost($0) },
                 allocateFileNumber: { self.allocateOutput() })
             job.tombstones = tombstones
+            job.yieldPoint = { [self] in
+                monitor.lock()
+                if imm != nil && stickyError == nil && !shuttingDown { runFlush() }
+                monitor.unlock()
+            }
             let result = try job.run()
             try fileSystem.syncDirectory(directory)
             outputs = result.files

@@ -25,6 +25,10 @@ struct CompactionJob {
     let isBottommostForKey: (UnsafeRawBufferPointer) -> Bool
     /// Allocates a file number and protects it from obsolete-file deletion.
     let allocateFileNumber: () -> UInt64
+    /// Called every few thousand entries, between user keys: the background thread flushes a
+    /// waiting memtable there, so writers never wait for a whole compaction (LevelDB does
+    /// the same).
+    var yieldPoint: (() -> Void)?
 
     struct Result {
         var files: [FileMetaData] = []
@@ -68,6 +72,7 @@ struct CompactionJob {
                 result.entriesIn += 1
 
                 if newUserKey {
+                    if let yieldPoint, result.entriesIn % 4096 == 0 { yieldPoint() }
                     // Only here may an output end.
                     if builder != nil, let target = targetFileSize, builder!.estimatedFileSize >= target {
                         try finishOutput()
