@@ -20,7 +20,8 @@ public struct Options: Sendable {
     /// and an iterator whose `ReadOptions.prefix` is exactly that long skips tables that hold
     /// no key with its prefix (default 0: whole keys only).
     public var prefixFilterLength = 0
-    /// Bytes of uncompressed blocks kept in the shared block cache (default 8 MiB).
+    /// Bytes of uncompressed blocks kept in the shared block cache (default 8 MiB; 0 turns
+    /// the cache off).
     public var blockCacheCapacity = 8 << 20
     /// Table files kept open, with their parsed index and filter (default 1000).
     public var maxOpenFiles = 1000

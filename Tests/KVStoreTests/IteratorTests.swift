@@ -277,7 +277,7 @@ import Testing
         #expect(foundLonger == 50)
         print("prefix scan block reads: \(filtered) with the prefix filter, \(unfiltered) without")
         #expect(filtered <= 3)
-        #expect(unfiltered >= 20)
+        #expect(unfiltered >= 15)  // about one block per table
         try store.close()
 
         // Reopened with another prefix length, old tables' filters no longer answer for the

@@ -114,10 +114,12 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     private let shards: [Shard]
+    private let enabled: Bool
     private let hits = Atomic<Int>(0)
     private let misses = Atomic<Int>(0)
 
     init(capacity: Int, shardCount: Int) {
+        enabled = capacity > 0
         let per = max(1, capacity / shardCount)
         shards = (0..<shardCount).map { _ in Shard(capacity: per) }
     }
@@ -136,6 +138,7 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     func insert(_ key: Key, _ value: Value, charge: Int) {
+        guard enabled else { return }
         let evicted = shards[shard(key)].lru.locked { $0.insert(key, value, charge: charge) }
         _ = evicted  // released here, outside the lock
     }
