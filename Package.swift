@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // System libraries: a module map and a shim header each, nothing else.
@@ -33,6 +34,11 @@ let package = Package(
         .executableTarget(
             name: "kvdemo", dependencies: ["KVStore"], path: "Tools/kvdemo",
             swiftSettings: strict),
+        // The benchmark (BENCHMARKS.md workloads; compare with ../shared/peerbench).
+        .executableTarget(
+            name: "kvbench",
+            dependencies: ["KVStore", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Tools/kvbench", swiftSettings: strict),
         // Child process for the kill -9 tests and the crash driver.
         .executableTarget(
             name: "kvcrash", dependencies: ["KVStore"], path: "Tools/kvcrash",
