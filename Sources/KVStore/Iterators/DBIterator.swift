@@ -10,10 +10,11 @@ final class DBIterator {
     private let tombstones: TombstoneIndex
     private let lowerBound: [UInt8]?
     private let upperBound: [UInt8]?
-    private var forward = true
-    private(set) var isValid = false
-    private var savedKey: [UInt8] = []
-    private var savedValue: [UInt8] = []
+    // Exempt from dynamic exclusivity checks: touched on every step, one thread by contract.
+    @exclusivity(unchecked) private var forward = true
+    @exclusivity(unchecked) private(set) var isValid = false
+    @exclusivity(unchecked) private var savedKey: [UInt8] = []
+    @exclusivity(unchecked) private var savedValue: [UInt8] = []
     private var seekScratch: [UInt8] = []
     /// Steps taken over hidden entries (tests and benchmarks read it to show skipping works).
     private(set) var skippedEntries = 0
@@ -78,13 +79,13 @@ final class DBIterator {
                 isValid = false
                 return
             }
-            findNextUserEntry(skipping: true, skip: savedKey)
+            findNextUserEntry(skipping: true)  // savedKey holds the key to skip past
             return
         }
         savedKey.removeAll(keepingCapacity: true)
         savedKey.append(contentsOf: userKey(input.key))
         input.next()
-        findNextUserEntry(skipping: true, skip: savedKey)
+        findNextUserEntry(skipping: true)
     }
 
     func previous() {
@@ -126,9 +127,10 @@ final class DBIterator {
         return lowerBound.withUnsafeBytes { compareBytes(u.baseAddress, u.count, $0.baseAddress, $0.count) < 0 }
     }
 
-    private func findNextUserEntry(skipping: Bool, skip: [UInt8] = []) {
+    /// Forward to the next visible entry. With `skipping`, entries of user keys ≤ `savedKey`
+    /// are hidden (`savedKey` doubles as the skip key, as in LevelDB, to avoid a copy).
+    private func findNextUserEntry(skipping: Bool) {
         var skipping = skipping
-        var skipKey = skip
         while input.isValid {
             let ik = input.key
             let u = userKey(ik)
@@ -136,7 +138,7 @@ final class DBIterator {
             let t = trailer(ik)
             let seq = t >> 8
             if seq <= sequence {
-                let hidden = skipping && compareBytes(u.baseAddress, u.count, skipKey, skipKey.count) <= 0
+                let hidden = skipping && compareBytes(u.baseAddress, u.count, savedKey, savedKey.count) <= 0
                 if !hidden {
                     switch ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) {
                     case .value?:
@@ -145,8 +147,8 @@ final class DBIterator {
                         {
                             // Hidden by a range deletion: hide the key's older entries, and
                             // let sources entirely older than the deletion jump to its end.
-                            skipKey.removeAll(keepingCapacity: true)
-                            skipKey.append(contentsOf: u)
+                            savedKey.removeAll(keepingCapacity: true)
+                            savedKey.append(contentsOf: u)
                             skipping = true
                             skippedEntries += 1
                             let start = Array(f.start)
@@ -158,8 +160,8 @@ final class DBIterator {
                         isValid = true
                         return
                     case .deletion?:
-                        skipKey.removeAll(keepingCapacity: true)
-                        skipKey.append(contentsOf: u)
+                        savedKey.removeAll(keepingCapacity: true)
+                        savedKey.append(contentsOf: u)
                         skipping = true
                     default:
                         break

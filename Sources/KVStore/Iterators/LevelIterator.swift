@@ -10,8 +10,9 @@ final class LevelIterator: InternalIterator {
     /// was built with exactly that prefix length (see `ReadOptions.prefix`).
     private let prefixHash: UInt64?
     private let prefixLength: Int
-    private var index = -1
-    private var table: TableIterator?
+    // Exempt from dynamic exclusivity checks: touched on every step, one thread by contract.
+    @exclusivity(unchecked) private var index = -1
+    @exclusivity(unchecked) private var table: TableIterator?
     private(set) var error: KVError?
 
     init(files: [FileMetaData], tableCache: TableCache, verify: Bool, fillCache: Bool, prefixHash: UInt64?, prefixLength: Int) {

@@ -5,37 +5,45 @@
 /// and children are few). Switching direction repositions every other child around the
 /// current key, as LevelDB's MergingIterator does.
 final class MergingIterator: InternalIterator {
-    private let children: [any InternalIterator]
-    private var heap: [Int] = []
-    private var current = -1
-    private var forward = true
+    /// Unretained views of `owners`, which keeps the children alive: reading a child through
+    /// them costs no retain/release, and this is read several times per step.
+    private struct Child {
+        unowned(unsafe) let iterator: any InternalIterator
+    }
+
+    private let owners: [any InternalIterator]
+    private let children: ContiguousArray<Child>
+    @exclusivity(unchecked) private var heap: [Int] = []
+    @exclusivity(unchecked) private var current = -1
+    @exclusivity(unchecked) private var forward = true
     private(set) var error: KVError?
     private var scratch: [UInt8] = []
 
     init(_ children: [any InternalIterator]) {
-        self.children = children
+        owners = children
+        self.children = ContiguousArray(children.map { Child(iterator: $0) })
         heap.reserveCapacity(children.count)
     }
 
     var isValid: Bool { current >= 0 && error == nil }
-    var key: UnsafeRawBufferPointer { children[current].key }
-    var value: UnsafeRawBufferPointer { children[current].value }
-    var maxSequenceHere: UInt64 { children[current].maxSequenceHere }
+    var key: UnsafeRawBufferPointer { children[current].iterator.key }
+    var value: UnsafeRawBufferPointer { children[current].iterator.value }
+    var maxSequenceHere: UInt64 { children[current].iterator.maxSequenceHere }
 
     func seekToFirst() {
-        for c in children { c.seekToFirst() }
+        for c in owners { c.seekToFirst() }
         forward = true
         rebuildHeap()
     }
 
     func seekToLast() {
-        for c in children { c.seekToLast() }
+        for c in owners { c.seekToLast() }
         forward = false
         findLargest()
     }
 
     func seek(_ target: UnsafeRawBufferPointer) {
-        for c in children { c.seek(target) }
+        for c in owners { c.seek(target) }
         forward = true
         rebuildHeap()
     }
@@ -46,7 +54,7 @@ final class MergingIterator: InternalIterator {
             // Every other child moves to its first entry after the current key.
             saveKey()
             scratch.withUnsafeBytes { k in
-                for (i, c) in children.enumerated() where i != current {
+                for (i, c) in owners.enumerated() where i != current {
                     c.seek(k)
                     if c.isValid && compareInternalKeys(c.key, k) == 0 { c.next() }
                 }
@@ -55,11 +63,11 @@ final class MergingIterator: InternalIterator {
             rebuildHeap()  // the current child is still at the current key, so it is on top
         }
         let top = heap[0]
-        children[top].next()
-        if children[top].isValid {
+        children[top].iterator.next()
+        if children[top].iterator.isValid {
             siftDown(0)
         } else {
-            noteError(children[top])
+            noteError(owners[top])
             heap[0] = heap[heap.count - 1]
             heap.removeLast()
             if !heap.isEmpty { siftDown(0) }
@@ -73,15 +81,15 @@ final class MergingIterator: InternalIterator {
             // Every other child moves to its last entry before the current key.
             saveKey()
             scratch.withUnsafeBytes { k in
-                for (i, c) in children.enumerated() where i != current {
+                for (i, c) in owners.enumerated() where i != current {
                     c.seek(k)
                     if c.isValid { c.previous() } else { c.seekToLast() }
                 }
             }
             forward = false
         }
-        children[current].previous()
-        noteError(children[current])
+        children[current].iterator.previous()
+        noteError(owners[current])
         findLargest()
     }
 
@@ -93,7 +101,7 @@ final class MergingIterator: InternalIterator {
         var target: [UInt8] = []
         end.withUnsafeBytes { makeInternalKey($0, seekTrailer(maxSequenceNumber), into: &target) }
         var moved = false
-        for c in children where c.isValid {
+        for c in owners where c.isValid {
             let u = userKey(c.key)
             let inside = compareBytes(u.baseAddress, u.count, start.baseAddress, start.count) >= 0
                 && end.withUnsafeBytes { compareBytes(u.baseAddress, u.count, $0.baseAddress, $0.count) < 0 }
@@ -106,7 +114,7 @@ final class MergingIterator: InternalIterator {
 
     private func saveKey() {
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: children[current].key)
+        scratch.append(contentsOf: children[current].iterator.key)
     }
 
     private func noteError(_ c: any InternalIterator) {
@@ -115,7 +123,7 @@ final class MergingIterator: InternalIterator {
 
     private func rebuildHeap() {
         heap.removeAll(keepingCapacity: true)
-        for (i, c) in children.enumerated() {
+        for (i, c) in owners.enumerated() {
             if c.isValid { heap.append(i) } else { noteError(c) }
         }
         if heap.count > 1 {
@@ -126,19 +134,19 @@ final class MergingIterator: InternalIterator {
 
     private func findLargest() {
         current = -1
-        for (i, c) in children.enumerated() {
+        for (i, c) in owners.enumerated() {
             guard c.isValid else {
                 noteError(c)
                 continue
             }
             // Sequence numbers are unique, so two sources never hold an equal internal key.
-            if current < 0 || compareInternalKeys(c.key, children[current].key) > 0 { current = i }
+            if current < 0 || compareInternalKeys(c.key, children[current].iterator.key) > 0 { current = i }
         }
     }
 
     @inline(__always)
     private func less(_ a: Int, _ b: Int) -> Bool {
-        let c = compareInternalKeys(children[a].key, children[b].key)
+        let c = compareInternalKeys(children[a].iterator.key, children[b].iterator.key)
         return c < 0 || (c == 0 && a < b)
     }
 
