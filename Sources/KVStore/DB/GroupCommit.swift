@@ -9,13 +9,25 @@ final class PendingWrite {
     let sync: Bool
     var done = false
     var error: KVError?
-    let wakeUp: Monitor.Condition
+    /// Created only if the writer has to wait (a lone writer leads at once and never does);
+    /// created, waited on and signalled with the engine's monitor held.
+    private(set) var wakeUp: Monitor.Condition?
+    private unowned let monitor: Monitor
 
     init(batch: WriteBatch?, sync: Bool, monitor: Monitor) {
         self.batch = batch
         self.sync = sync
-        self.wakeUp = Monitor.Condition(monitor)
+        self.monitor = monitor
     }
+
+    /// Waits for a signal. The caller holds the monitor.
+    func wait() {
+        if wakeUp == nil { wakeUp = Monitor.Condition(monitor) }
+        wakeUp!.wait()
+    }
+
+    /// Wakes the writer if it is waiting. The caller holds the monitor.
+    func signal() { wakeUp?.signal() }
 }
 
 // Group commit (LevelDB's write queue): every writer joins a FIFO queue; the writer at the
@@ -39,7 +51,7 @@ extension Engine {
         }
         writers.append(me)
         while !me.done && writers.first !== me {
-            me.wakeUp.wait()
+            me.wait()
         }
         if me.done {
             monitor.unlock()
@@ -213,11 +225,11 @@ extension Engine {
             let w = writers[i]
             w.error = error
             w.done = true
-            if i > 0 { w.wakeUp.signal() }
+            if i > 0 { w.signal() }
         }
         writers.removeFirst(count)
         if let next = writers.first {
-            next.wakeUp.signal()
+            next.signal()
         } else {
             queueDrained.broadcast()
         }
