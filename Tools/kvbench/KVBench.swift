@@ -177,7 +177,7 @@ struct Bench {
                 for i in 0..<n { b[i] = UInt32(i) }
                 c = n
             }
-            var rng = SplitMix64(state: streamSeed(.fillRandom, 0, f.seed))
+            var rng = SplitMix64(seed: streamSeed(.fillRandom, 0, f.seed))
             var i = n - 1
             while i > 0 {
                 perm.swapAt(i, Int(rng.uniform(UInt64(i + 1))))
@@ -194,7 +194,7 @@ struct Bench {
             let seed = f.seed
             let threads = name == "deleterandom" ? 1 : f.threads
             stats = writes(name, threads: threads, total: ops, delete: name == "deleterandom", sync: name == "fillsync" || f.sync) { t, _ in
-                var rng = SplitMix64(state: streamSeed(stream, t, seed))
+                var rng = SplitMix64(seed: streamSeed(stream, t, seed))
                 return { _ in rng.uniform(UInt64(n)) }
             }
         case "readrandom", "readmissing":
@@ -264,7 +264,7 @@ struct Bench {
     }
 
     func readRandom(_ s: inout ThreadStats, seed: UInt64, missing: Bool) {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         var key = KeyMaker(width: f.keySize)
         let store = self.store!
         let options = ReadOptions(verifyChecksums: f.verifyChecksums)
@@ -300,7 +300,7 @@ struct Bench {
     }
 
     func seekRandom(_ s: inout ThreadStats, seed: UInt64) {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         var key = KeyMaker(width: f.keySize)
         guard let it = try? store!.makeIterator(ReadOptions(verifyChecksums: f.verifyChecksums)) else { return }
         if showProgress { s.progress = Progress(name: "seekrandom", total: f.reads) }
@@ -328,7 +328,7 @@ struct Bench {
         let writerDone = DispatchSemaphore(value: 0)
         let writerOps = Atomic(0)
         Thread {
-            var rng = SplitMix64(state: streamSeed(.readWhileWritingWriter, 0, seed))
+            var rng = SplitMix64(seed: streamSeed(.readWhileWritingWriter, 0, seed))
             var key = KeyMaker(width: keySize)
             var values = ValueMaker(size: valueSize, ratio: ratio, seed: seed)
             while !stop.load() {

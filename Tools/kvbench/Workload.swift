@@ -2,23 +2,12 @@
 import Glibc
 #endif
 import Histogram
+import KVStore
 
 // The workload definitions of ../shared/BENCHMARKS.md and the header of peerbench.cc, so
 // that kvbench and peerbench measure the same thing line by line: SplitMix64 streams seeded
 // (seed << 16) | (stream << 8) | thread, keys "%0<key_size>d" (missing keys end in "."),
 // values from db_bench's compressible 1 MiB buffer.
-
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ n: UInt64) -> UInt64 { next() % n }
-}
 
 enum Stream: UInt64 {
     case fillRandom = 1, overwrite, fillSync, readRandom, readMissing, seekRandom, deleteRandom
@@ -62,7 +51,7 @@ struct ValueMaker {
 
     init(size: Int, ratio: Double, seed: UInt64) {
         self.size = size
-        var rng = SplitMix64(state: streamSeed(.values, 0, seed))
+        var rng = SplitMix64(seed: streamSeed(.values, 0, seed))
         let raw = max(1, Int(100 * ratio))
         var d: [UInt8] = []
         let want = max(1 << 20, size)

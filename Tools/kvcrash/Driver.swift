@@ -27,7 +27,7 @@ enum Driver {
     }
 
     static func run(_ s: Settings) -> Bool {
-        var rng = SplitMix(seed: s.seed)
+        var rng = SplitMix64(seed: s.seed)
         let journal = s.directory + ".journal"
         var models: [[String: String]] = Array(repeating: [:], count: s.threads)
         var acknowledged = 0, pendingApplied = 0, pendingDropped = 0

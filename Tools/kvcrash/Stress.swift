@@ -33,7 +33,7 @@ enum Stress {
 
     /// Options drawn from the seed, so each run exercises a different shape of tree.
     static func options(seed: UInt64) -> Options {
-        var rng = SplitMix(seed: seed ^ 0x5EED)
+        var rng = SplitMix64(seed: seed ^ 0x5EED)
         var o = Options()
         o.compression = [Compression.none, .lz4, .zlib][Int(rng.next() % 3)]
         o.blockSize = [1024, 4096, 16384][Int(rng.next() % 3)]
@@ -75,7 +75,7 @@ enum Stress {
     }
 
     private static func worker(_ t: Int, store: KVStore, journal: Int32, settings s: Settings, model start: [String: String]) throws {
-        var rng = SplitMix(seed: s.seed &+ UInt64(t) &* 0x9E37_79B9)
+        var rng = SplitMix64(seed: s.seed &+ UInt64(t) &* 0x9E37_79B9)
         var model = start
         var n = 0
         func line(_ text: String) {
@@ -136,18 +136,5 @@ enum Stress {
             }
             line("C \(t) \(n)")
         }
-    }
-}
-
-/// SplitMix64: small, seedable, the same everywhere.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,0 +1,21 @@
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seedable generator, identical to the one
+/// in `../shared/peerbench`, so the tools and tests replay exactly from a printed seed.
+/// Not used by the engine itself.
+package struct SplitMix64: RandomNumberGenerator, Sendable {
+    package var state: UInt64
+
+    package init(seed: UInt64) {
+        state = seed
+    }
+
+    package mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// `next() % n`, as peerbench's `Uniform(n)`.
+    package mutating func uniform(_ n: UInt64) -> UInt64 { next() % n }
+}
