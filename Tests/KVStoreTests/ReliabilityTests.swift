@@ -29,15 +29,18 @@ import Testing
         i % 7 == 3 ? nil : bytes("v\(i)") + [UInt8](repeating: UInt8(i & 0xff), count: 100)
     }
 
-    /// Every n such that the store equals the state after operations 0..<n.
-    static func matchingPrefixes(_ actual: [[UInt8]: [UInt8]], operations: Int) -> [Int] {
+    /// Every n such that the store equals the state after operations 0..<n, where operation
+    /// i sets key k(i % 400) to `valueOf(i)` (nil: deleted).
+    static func matchingPrefixes(
+        _ actual: [[UInt8]: [UInt8]], operations: Int, valueOf: (Int) -> [UInt8]? = value
+    ) -> [Int] {
         var model: [[UInt8]: [UInt8]] = [:]
         var mismatches = actual.count
         var result: [Int] = mismatches == 0 ? [0] : []
         for i in 0..<operations {
             let key = bytes("k\(i % 400)")
             let before = model[key] == actual[key]
-            model[key] = value(i)
+            model[key] = valueOf(i)
             let after = model[key] == actual[key]
             if before && !after { mismatches += 1 }
             if !before && after { mismatches -= 1 }
@@ -262,19 +265,7 @@ import Testing
 
     /// True if `actual` equals the fixture's state after some prefix of its 1,500 operations.
     static func isPrefixOfFixture(_ actual: [[UInt8]: [UInt8]]) -> Bool {
-        var model: [[UInt8]: [UInt8]] = [:]
-        var mismatches = actual.count
-        if mismatches == 0 { return true }
-        for i in 0..<1500 {
-            let key = bytes("k\(i % 400)")
-            let before = model[key] == actual[key]
-            model[key] = fixtureValue(i)
-            let after = model[key] == actual[key]
-            if before && !after { mismatches += 1 }
-            if !before && after { mismatches -= 1 }
-            if mismatches == 0 { return true }
-        }
-        return false
+        !matchingPrefixes(actual, operations: 1500, valueOf: fixtureValue).isEmpty
     }
 
     /// Opens the damaged store and reads everything. Detected: a `KVError.corruption` anywhere.

@@ -162,31 +162,31 @@ final class TableIterator: InternalIterator {
     func seekToFirst() {
         indexCursor.seekToFirst()
         loadBlock { $0.seekToFirst() }
-        skipEmptyBlocksForward()
+        skipEmptyBlocks(forward: true)
     }
 
     func seekToLast() {
         indexCursor.seekToLast()
         loadBlock { $0.seekToLast() }
-        skipEmptyBlocksBackward()
+        skipEmptyBlocks(forward: false)
     }
 
     func seek(_ target: UnsafeRawBufferPointer) {
         indexCursor.seek(target)
         loadBlock { $0.seek(target) }
-        skipEmptyBlocksForward()
+        skipEmptyBlocks(forward: true)
     }
 
     func next() {
         guard hasData else { return }
         data.next()
-        skipEmptyBlocksForward()
+        skipEmptyBlocks(forward: true)
     }
 
     func previous() {
         guard hasData else { return }
         data.previous()
-        skipEmptyBlocksBackward()
+        skipEmptyBlocks(forward: false)
     }
 
     private func loadBlock(_ position: (inout BlockCursor) -> Void) {
@@ -205,28 +205,22 @@ final class TableIterator: InternalIterator {
         }
     }
 
-    private func skipEmptyBlocksForward() {
+    /// Steps over exhausted (or empty) blocks in the direction of travel, then copies the
+    /// current key out of the cursor.
+    private func skipEmptyBlocks(forward: Bool) {
         while hasData && !data.isValid {
             if let e = data.error {
                 error = e
                 hasData = false
                 return
             }
-            indexCursor.next()
-            loadBlock { $0.seekToFirst() }
-        }
-        if hasData { data.withKey { currentKey.set($0) } }
-    }
-
-    private func skipEmptyBlocksBackward() {
-        while hasData && !data.isValid {
-            if let e = data.error {
-                error = e
-                hasData = false
-                return
+            if forward {
+                indexCursor.next()
+                loadBlock { $0.seekToFirst() }
+            } else {
+                indexCursor.previous()
+                loadBlock { $0.seekToLast() }
             }
-            indexCursor.previous()
-            loadBlock { $0.seekToLast() }
         }
         if hasData { data.withKey { currentKey.set($0) } }
     }
