@@ -33,6 +33,13 @@ public final class KVIterator {
     /// The current value (a copy). Only when `isValid`.
     public var value: [UInt8] { iterator.withCurrent { _, v in Array(v) } }
 
+    /// When the current value expires (ms since the Unix epoch on `Options.clock`), or nil if
+    /// it never does. Only when `isValid`.
+    public var expiresAt: UInt64? {
+        let e = iterator.expiresAt
+        return e == 0 ? nil : e
+    }
+
     /// Calls `body` with views of the current key and value, without copying them. The views
     /// are valid only inside `body`. Only when `isValid`.
     public func withCurrent<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R) rethrows -> R {

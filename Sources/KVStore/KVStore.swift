@@ -38,14 +38,26 @@ public final class KVStore: Sendable {
 
     /// The value stored under `key`, or nil.
     public func get(_ key: [UInt8]) throws(KVError) -> [UInt8]? {
-        try KVError.typed { try key.withUnsafeBytes { try engine.get($0) } }
+        try KVError.typed { try key.withUnsafeBytes { try engine.get($0)?.value } }
     }
 
     /// The value stored under `key` as `options.snapshot` (or the latest state) sees it.
     public func get(_ key: [UInt8], options: ReadOptions) throws(KVError) -> [UInt8]? {
         try KVError.typed {
             let sequence = try engine.sequence(for: options.snapshot)
-            return try key.withUnsafeBytes { try engine.get($0, sequence: sequence, verify: options.verifyChecksums) }
+            return try key.withUnsafeBytes { try engine.get($0, sequence: sequence, verify: options.verifyChecksums)?.value }
+        }
+    }
+
+    /// The value stored under `key` together with its expiry, or nil when the key is absent
+    /// or expired.
+    public func lookup(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws(KVError) -> StoredValue? {
+        try KVError.typed {
+            let sequence = try engine.sequence(for: options.snapshot)
+            guard let (value, expiresAt) = try key.withUnsafeBytes({ try engine.get($0, sequence: sequence, verify: options.verifyChecksums) }) else {
+                return nil
+            }
+            return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt)
         }
     }
 
@@ -141,7 +153,7 @@ public final class KVStore: Sendable {
 
     private static func emptyIterator(_ engine: Engine) -> KVIterator {
         let state = engine.readState.locked { $0 }
-        let it = DBIterator(input: MergingIterator([]), sequence: 0, tombstones: TombstoneIndex([]), lowerBound: nil, upperBound: nil)
+        let it = DBIterator(input: MergingIterator([]), sequence: 0, now: 0, tombstones: TombstoneIndex([]), lowerBound: nil, upperBound: nil)
         return KVIterator(state: state, snapshot: nil, iterator: it)
     }
 
@@ -150,6 +162,16 @@ public final class KVStore: Sendable {
         try check(key: key, value: value)
         var batch = WriteBatch()
         batch.put(key, value)
+        try KVError.typed { try engine.write(batch, sync: options.sync) }
+    }
+
+    /// Stores `value` under `key` until `Options.clock` reaches `expiresAt` (milliseconds since
+    /// the Unix epoch); afterwards every read sees the key as absent, and compaction reclaims
+    /// it. The expiry is stored with the value, so it survives restarts. Nil: no expiry.
+    public func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?, options: WriteOptions = WriteOptions()) throws(KVError) {
+        try check(key: key, value: value)
+        var batch = WriteBatch()
+        batch.put(key, value, expiresAt: expiresAt ?? 0)
         try KVError.typed { try engine.write(batch, sync: options.sync) }
     }
 

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a store is opened. The defaults suit most uses.
 public struct Options: Sendable {
     /// Create the directory and an empty store if none exists (default true).
@@ -46,6 +50,20 @@ public struct Options: Sendable {
     public var maxKeySize = 64 << 20
     /// Largest value accepted, in bytes (default 1 GiB).
     public var maxValueSize = 1 << 30
+
+    // MARK: Expiry
+
+    /// The wall clock that decides whether a value written with an expiry has expired, in
+    /// milliseconds since the Unix epoch (default: the system clock). Reads hide expired
+    /// values and compaction drops them; tests substitute a clock they control.
+    public var clock: @Sendable () -> UInt64 = Options.systemClock
+
+    /// Milliseconds since the Unix epoch from `CLOCK_REALTIME`.
+    public static let systemClock: @Sendable () -> UInt64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
 
     /// The file system the engine uses; tests substitute a fault-injecting one.
     package var fileSystem: any FileSystem = PosixFileSystem()

@@ -41,6 +41,19 @@ public struct WriteBatch: Sendable, Equatable {
         setCount(count + 1)
     }
 
+    /// Stores `value` under `key` until the store's clock reaches `expiresAt` (milliseconds
+    /// since the Unix epoch, see `Options.clock`); from then on the key reads as absent and
+    /// compaction reclaims it. `expiresAt` 0 means no expiry, as `put(_:_:)`.
+    public mutating func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64) {
+        guard expiresAt != 0 else { return put(key, value) }
+        rep.append(ValueKind.expiringValue.rawValue)
+        rep.appendLengthPrefixed(key)
+        rep.appendVarint32(UInt32(value.count + expiryPrefixSize))
+        rep.appendFixed64(expiresAt)
+        rep.append(contentsOf: value)
+        setCount(count + 1)
+    }
+
     /// Removes `key` (a no-op for a key that does not exist).
     public mutating func delete(_ key: [UInt8]) {
         rep.append(ValueKind.deletion.rawValue)
@@ -133,6 +146,9 @@ public struct WriteBatch: Sendable, Equatable {
                 if kind != .deletion {
                     guard let v = reader.readLengthPrefixed() else {
                         throw KVError.corruption(file: file, offset: offset, reason: "write batch: bad value length")
+                    }
+                    guard kind != .expiringValue || v.count >= expiryPrefixSize else {
+                        throw KVError.corruption(file: file, offset: offset, reason: "write batch: expiring value shorter than its expiry")
                     }
                     value = v
                 }

@@ -18,7 +18,7 @@ import Testing
         add(m, 3, .value, "a", "a3")
         add(m, 4, .deletion, "b")
         func value(_ l: Memtable.Lookup) -> String? {
-            if case let .found(v, _) = l { return String(decoding: v, as: UTF8.self) }
+            if case let .found(v, _, _) = l { return String(decoding: v, as: UTF8.self) }
             return nil
         }
         #expect(value(get(m, "a", 1)) == "a1")
@@ -63,7 +63,7 @@ import Testing
         let big = [UInt8](repeating: 7, count: 1 << 20)
         big.withUnsafeBytes { m.add(sequence: 1, kind: .value, key: $0, value: $0) }
         let got = big.withUnsafeBytes { m.get($0, sequence: 1) }
-        guard case let .found(v, _) = got else {
+        guard case let .found(v, _, _) = got else {
             Issue.record("big entry missing")
             return
         }

@@ -121,6 +121,7 @@ extension Engine {
                 grandparents: [], maxGrandparentOverlap: 0, isBottommostForKey: { _ in false },
                 allocateFileNumber: { self.allocateOutput() })
             job.tombstones = TombstoneIndex(memtable.rangeTombstones)
+            job.now = options.clock()
             let result = try job.run()
             try fileSystem.syncDirectory(directory)
             outputs = result.files
@@ -194,6 +195,7 @@ extension Engine {
                 maxGrandparentOverlap: maxOverlap, isBottommostForKey: { checker.isBottommost($0) },
                 allocateFileNumber: { self.allocateOutput() })
             job.tombstones = tombstones
+            job.now = options.clock()
             job.yieldPoint = { [self] in
                 monitor.lock()
                 if imm != nil && stickyError == nil && !shuttingDown { runFlush() }

@@ -4,7 +4,9 @@
 ///   (its successor's sequence ≤ `smallestSnapshot`);
 /// - a deletion that every snapshot sees, when no deeper level can hold the key
 ///   (`isBottommostForKey` decides, per user key);
-/// - an entry covered by a range deletion that every snapshot sees.
+/// - an entry covered by a range deletion that every snapshot sees;
+/// - an expired value, which is a deletion in all but name: dropped when a deletion would
+///   be, else written as a deletion so that it keeps hiding older versions without its bytes.
 ///
 /// Outputs are split at `targetFileSize` and where they would overlap too much of the level
 /// below the output (`grandparents`), but never between two entries of one user key: a level
@@ -29,6 +31,9 @@ struct CompactionJob {
     /// waiting memtable there, so writers never wait for a whole compaction (LevelDB does
     /// the same).
     var yieldPoint: (() -> Void)?
+    /// The clock reading (ms since the epoch) that decides which values have expired; 0
+    /// expires nothing.
+    var now: UInt64 = 0
 
     struct Result {
         var files: [FileMetaData] = []
@@ -49,6 +54,7 @@ struct CompactionJob {
         var grandparentIndex = 0
         var overlappedBytes: Int64 = 0
         var seenKey = false
+        var rewritten: [UInt8] = []  // an expired value's key, re-kinded as a deletion
 
         func finishOutput() throws {
             guard let b = builder else { return }
@@ -96,10 +102,15 @@ struct CompactionJob {
                     lastSequenceForKey = .max
                 }
 
+                let kind = UInt8(truncatingIfNeeded: t)
+                var expired = false
+                if kind == ValueKind.expiringValue.rawValue, let (e, _) = splitExpiring(input.value), e <= now {
+                    expired = true
+                }
                 var drop = false
                 if lastSequenceForKey <= smallestSnapshot {
                     drop = true  // a newer entry of this key is visible to every reader
-                } else if UInt8(truncatingIfNeeded: t) == ValueKind.deletion.rawValue
+                } else if (kind == ValueKind.deletion.rawValue || expired)
                             && sequence <= smallestSnapshot && isBottommostForKey(user) {
                     drop = true  // nothing below to hide, and every reader sees the deletion
                 } else if !tombstones.isEmpty && tombstones.coveringSequence(user, atOrBelow: smallestSnapshot) > sequence {
@@ -110,15 +121,25 @@ struct CompactionJob {
                 if drop {
                     result.entriesDropped += 1
                 } else {
-                    if builder == nil {
-                        outputNumber = allocateFileNumber()
-                        let path = Path.join(directory, FileNames.table(outputNumber))
-                        builder = TableBuilder(file: try fileSystem.openWritable(path, truncate: true), options: tableOptions)
-                        smallest = Array(key)
+                    // Every reader from now on sees an expired value as absent (the clock only
+                    // moves on), so a deletion at the same sequence reads the same.
+                    func emit(_ outKey: UnsafeRawBufferPointer, _ outValue: UnsafeRawBufferPointer) throws {
+                        if builder == nil {
+                            outputNumber = allocateFileNumber()
+                            let path = Path.join(directory, FileNames.table(outputNumber))
+                            builder = TableBuilder(file: try fileSystem.openWritable(path, truncate: true), options: tableOptions)
+                            smallest = Array(outKey)
+                        }
+                        try builder!.add(outKey, outValue)
+                        largest.removeAll(keepingCapacity: true)
+                        largest.append(contentsOf: outKey)
                     }
-                    try builder!.add(key, input.value)
-                    largest.removeAll(keepingCapacity: true)
-                    largest.append(contentsOf: key)
+                    if expired {
+                        makeInternalKey(user, packTrailer(sequence, ValueKind.deletion.rawValue), into: &rewritten)
+                        try rewritten.withUnsafeBytes { try emit($0, UnsafeRawBufferPointer(start: nil, count: 0)) }
+                    } else {
+                        try emit(key, input.value)
+                    }
                 }
                 input.next()
             }

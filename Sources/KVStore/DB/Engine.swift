@@ -146,7 +146,8 @@ final class Engine: @unchecked Sendable {
     // MARK: Reads
 
     /// The value of `key` as of `sequence` (default: the latest published write).
-    func get(_ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true) throws -> [UInt8]? {
+    /// The value and expiry (0 = none) of `key`, or nil when absent, deleted or expired.
+    func get(_ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true) throws -> (value: [UInt8], expiresAt: UInt64)? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // State first, then the sequence: the state's memtables and files are pinned, so
         // nothing at or below the sequence can be compacted away under this read. (Sequence
@@ -165,7 +166,9 @@ final class Engine: @unchecked Sendable {
                 return try state.version.get(UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify)
             }
         }
-        guard case let .found(value, found) = result else { return nil }
+        guard case let .found(value, found, expiresAt) = result else { return nil }
+        // An expired value is the key's newest version, so it hides the older ones: nil.
+        if expiresAt != 0 && expiresAt <= options.clock() { return nil }
         // A range deletion newer than the entry (and visible to this read) hides it.
         if state.mem.hasRangeTombstones || state.imm?.hasRangeTombstones == true || !state.version.rangeTombstones.isEmpty {
             var cover = state.version.rangeTombstones.coveringSequence(key, atOrBelow: sequence)
@@ -173,7 +176,7 @@ final class Engine: @unchecked Sendable {
             if let imm = state.imm { cover = max(cover, coveringSequence(in: imm.rangeTombstones, key, atOrBelow: sequence)) }
             if cover > found { return nil }
         }
-        return value
+        return (value, expiresAt)
     }
 
     // MARK: Close

@@ -51,7 +51,7 @@ extension Engine {
         if let imm = state.imm { tombstones += imm.rangeTombstones }
         tombstones.removeAll { $0.sequence > sequence }
         let iterator = DBIterator(
-            input: MergingIterator(children), sequence: sequence, tombstones: TombstoneIndex(tombstones),
+            input: MergingIterator(children), sequence: sequence, now: self.options.clock(), tombstones: TombstoneIndex(tombstones),
             lowerBound: lower, upperBound: upper)
         return KVIterator(state: state, snapshot: options.snapshot, iterator: iterator)
     }

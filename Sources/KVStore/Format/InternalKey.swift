@@ -13,6 +13,21 @@ enum ValueKind: UInt8 {
     case value = 1
     /// Only in write batches (key = start, value = end); never an internal-key kind.
     case rangeDeletion = 2
+    /// A value with an expiry: the stored value is `expiresAt u64 (ms since the Unix epoch)`
+    /// followed by the user's bytes. Once the clock reaches `expiresAt` every read treats it
+    /// as a deletion, and compaction turns it into one (or drops it).
+    case expiringValue = 3
+}
+
+/// Bytes an expiring value carries before the user's value.
+let expiryPrefixSize = 8
+
+/// Splits an expiring value into its expiry and payload, or nil if it is too short to hold
+/// the expiry (only in corrupt input).
+@inline(__always)
+func splitExpiring(_ stored: UnsafeRawBufferPointer) -> (expiresAt: UInt64, payload: UnsafeRawBufferPointer)? {
+    guard stored.count >= expiryPrefixSize else { return nil }
+    return (loadFixed64(stored.baseAddress!), UnsafeRawBufferPointer(rebasing: stored[expiryPrefixSize...]))
 }
 
 /// Sequence numbers are 56 bits: the trailer keeps the low byte for the kind.
@@ -93,7 +108,8 @@ func makeInternalKey(_ userKey: [UInt8], _ sequence: UInt64, _ kind: UInt8) -> [
 
 /// What a memtable or table holds for a key at a read's sequence.
 enum LookupResult {
-    case found([UInt8], sequence: UInt64)
+    /// `expiresAt` is 0 for a value without expiry; the caller compares it with its clock.
+    case found([UInt8], sequence: UInt64, expiresAt: UInt64)
     case deleted(sequence: UInt64)
     case absent
 }

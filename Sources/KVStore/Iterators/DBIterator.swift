@@ -7,6 +7,8 @@
 final class DBIterator {
     private let input: MergingIterator
     private let sequence: UInt64
+    /// The clock reading (ms since the epoch) the whole iteration judges expiry by.
+    private let now: UInt64
     private let tombstones: TombstoneIndex
     private let lowerBound: [UInt8]?
     private let upperBound: [UInt8]?
@@ -15,23 +17,29 @@ final class DBIterator {
     @exclusivity(unchecked) private(set) var isValid = false
     @exclusivity(unchecked) private var savedKey: [UInt8] = []
     @exclusivity(unchecked) private var savedValue: [UInt8] = []
+    /// The shown entry's expiry, 0 for none; nonzero also means (forward) that the input's
+    /// value carries the 8-byte expiry prefix, which `withCurrent` strips.
+    @exclusivity(unchecked) private(set) var expiresAt: UInt64 = 0
+    private var corruption: KVError?
     private var seekScratch: [UInt8] = []
     /// Steps taken over hidden entries (tests and benchmarks read it to show skipping works).
     private(set) var skippedEntries = 0
 
-    init(input: MergingIterator, sequence: UInt64, tombstones: TombstoneIndex, lowerBound: [UInt8]?, upperBound: [UInt8]?) {
+    init(input: MergingIterator, sequence: UInt64, now: UInt64, tombstones: TombstoneIndex, lowerBound: [UInt8]?, upperBound: [UInt8]?) {
         self.input = input
         self.sequence = sequence
+        self.now = now
         self.tombstones = tombstones
         self.lowerBound = lowerBound
         self.upperBound = upperBound
     }
 
-    var error: KVError? { input.error }
+    var error: KVError? { corruption ?? input.error }
 
     func withCurrent<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if forward {
-            return try body(userKey(input.key), input.value)
+            let v = input.value
+            return try body(userKey(input.key), expiresAt == 0 ? v : UnsafeRawBufferPointer(rebasing: v[expiryPrefixSize...]))
         }
         return try savedKey.withUnsafeBytes { k in try savedValue.withUnsafeBytes { v in try body(k, v) } }
     }
@@ -140,7 +148,17 @@ final class DBIterator {
             if seq <= sequence {
                 let hidden = skipping && compareBytes(u.baseAddress, u.count, savedKey, savedKey.count) <= 0
                 if !hidden {
-                    switch ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) {
+                    var kind = ValueKind(rawValue: UInt8(truncatingIfNeeded: t))
+                    var entryExpiry: UInt64 = 0
+                    if kind == .expiringValue {
+                        guard let (e, _) = splitExpiring(input.value) else {
+                            corruption = .corruption(file: "<iterator>", offset: 0, reason: "expiring value shorter than its 8-byte expiry")
+                            break
+                        }
+                        entryExpiry = e
+                        kind = e <= now ? .deletion : .value  // expired: hides older versions
+                    }
+                    switch kind {
                     case .value?:
                         if !tombstones.isEmpty, let f = tombstones.fragment(containing: u),
                            let cover = f.sequences.first(where: { $0 <= sequence }), cover > seq
@@ -157,6 +175,7 @@ final class DBIterator {
                             // source could not jump, else whatever follows the deleted range.
                             continue
                         }
+                        expiresAt = entryExpiry
                         isValid = true
                         return
                     case .deletion?:
@@ -176,6 +195,7 @@ final class DBIterator {
 
     private func findPreviousUserEntry() {
         var kind = ValueKind.deletion
+        var savedExpiry: UInt64 = 0
         savedKey.removeAll(keepingCapacity: true)
         savedValue.removeAll(keepingCapacity: true)
         while input.isValid {
@@ -189,6 +209,17 @@ final class DBIterator {
                 }
                 if belowLower(u) { break }
                 var entryKind = ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) ?? .deletion
+                var entryExpiry: UInt64 = 0
+                var payload = input.value
+                if entryKind == .expiringValue {
+                    if let (e, p) = splitExpiring(payload), e > now {
+                        entryExpiry = e
+                        payload = p
+                        entryKind = .value
+                    } else {
+                        entryKind = .deletion  // expired (or, in corrupt input, unreadable)
+                    }
+                }
                 if entryKind == .value && !tombstones.isEmpty && tombstones.coveringSequence(u, atOrBelow: sequence) > seq {
                     entryKind = .deletion
                 }
@@ -200,7 +231,8 @@ final class DBIterator {
                     savedKey.removeAll(keepingCapacity: true)
                     savedKey.append(contentsOf: u)
                     savedValue.removeAll(keepingCapacity: true)
-                    savedValue.append(contentsOf: input.value)
+                    savedValue.append(contentsOf: payload)
+                    savedExpiry = entryExpiry
                 }
             }
             skippedEntries += 1
@@ -212,6 +244,7 @@ final class DBIterator {
             savedValue.removeAll()
             forward = true
         } else {
+            expiresAt = savedExpiry
             isValid = true
         }
     }

@@ -55,7 +55,11 @@ final class Memtable: Sendable {
         guard compareBytes(ik.baseAddress, userCount, key.baseAddress, key.count) == 0 else { return .absent }
         let trailer = loadFixed64(ik.baseAddress! + userCount)
         switch ValueKind(rawValue: UInt8(truncatingIfNeeded: trailer)) {
-        case .value: return .found(Array(SkipList.value(node)), sequence: trailer >> 8)
+        case .value: return .found(Array(SkipList.value(node)), sequence: trailer >> 8, expiresAt: 0)
+        case .expiringValue:
+            // Batches are validated before they reach a memtable, so the prefix is there.
+            guard let (expiresAt, payload) = splitExpiring(SkipList.value(node)) else { return .absent }
+            return .found(Array(payload), sequence: trailer >> 8, expiresAt: expiresAt)
         case .deletion: return .deleted(sequence: trailer >> 8)
         case .rangeDeletion, nil: return .absent
         }

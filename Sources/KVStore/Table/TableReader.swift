@@ -98,21 +98,32 @@ final class TableReader: Sendable {
         indexCursor.seek(lookupKey)
         if let e = indexCursor.error { throw e }
         guard indexCursor.isValid else { return absentAfterFilter() }
-        let block = try dataBlock(try decodeHandle(indexCursor.value), verify: verify)
+        let handle = try decodeHandle(indexCursor.value)
+        let block = try dataBlock(handle, verify: verify)
         var cursor = BlockCursor(block)
         cursor.seek(lookupKey)
         if let e = cursor.error { throw e }
         guard cursor.isValid else { return absentAfterFilter() }
         let wanted = userKey(lookupKey)
+        var shortExpiring = false
         let result: Lookup = cursor.withKey { k in
             let u = userKey(k)
             guard compareBytes(u.baseAddress, u.count, wanted.baseAddress, wanted.count) == 0 else { return .absent }
             let t = trailer(k)
             switch ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) {
-            case .value: return .found(Array(cursor.value), sequence: t >> 8)
+            case .value: return .found(Array(cursor.value), sequence: t >> 8, expiresAt: 0)
+            case .expiringValue:
+                guard let (expiresAt, payload) = splitExpiring(cursor.value) else {
+                    shortExpiring = true
+                    return .absent
+                }
+                return .found(Array(payload), sequence: t >> 8, expiresAt: expiresAt)
             case .deletion: return .deleted(sequence: t >> 8)
             case .rangeDeletion, nil: return .absent
             }
+        }
+        if shortExpiring {
+            throw KVError.corruption(file: path, offset: Int64(handle.offset), reason: "block holds an expiring value shorter than its 8-byte expiry")
         }
         if case .absent = result { return absentAfterFilter() }
         return result

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import KVStore
@@ -66,4 +67,17 @@ func thrownError(_ body: () throws -> Void) -> KVError? {
     } catch {
         return .invalidArgument("non-KVError thrown: \(error)")
     }
+}
+
+/// A wall clock tests move by hand, for `Options.clock` (expiry without sleeps).
+final class ManualClock: Sendable {
+    private let millis: Atomic<UInt64>
+
+    init(_ start: UInt64 = 1_700_000_000_000) { millis = Atomic(start) }
+
+    var now: UInt64 { millis.load(ordering: .acquiring) }
+
+    func advance(by ms: UInt64) { millis.add(ms, ordering: .acquiringAndReleasing) }
+
+    var clock: @Sendable () -> UInt64 { { [self] in now } }
 }
