@@ -7,11 +7,16 @@ let package = Package(
     name: "KVStore",
     products: [
         .library(name: "KVStore", targets: ["KVStore"]),
+        .library(name: "KVServer", targets: ["KVServer"]),
+        .executable(name: "kvserver", targets: ["kvserver"]),
         .executable(name: "kvdemo", targets: ["kvdemo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         // System libraries: a module map and a shim header each, nothing else.
@@ -30,6 +35,28 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
             path: "Sources/KVStore",
+            swiftSettings: strict),
+        // The Redis-protocol server as a library, so tests drive it in-process.
+        .target(
+            name: "KVServer",
+            dependencies: [
+                "KVStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/KVServer",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "kvserver",
+            dependencies: [
+                "KVServer", "KVStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/kvserver",
             swiftSettings: strict),
         .executableTarget(
             name: "kvdemo", dependencies: ["KVStore"], path: "Tools/kvdemo",
@@ -51,8 +78,17 @@ let package = Package(
         .executableTarget(
             name: "ReadmeExample", dependencies: ["KVStore"], path: "Tests/ReadmeExample",
             swiftSettings: strict),
+        // Helpers both test targets use (temporary directories, child processes, a clock).
+        .target(name: "KVTestSupport", path: "Tests/KVTestSupport", swiftSettings: strict),
         .testTarget(
-            name: "KVStoreTests", dependencies: ["KVStore"], path: "Tests/KVStoreTests",
+            name: "KVStoreTests", dependencies: ["KVStore", "KVTestSupport"], path: "Tests/KVStoreTests",
+            swiftSettings: strict),
+        .testTarget(
+            name: "KVServerTests",
+            dependencies: [
+                "KVServer", "KVStore", "KVTestSupport",
+            ],
+            path: "Tests/KVServerTests",
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

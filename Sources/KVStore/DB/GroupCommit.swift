@@ -3,10 +3,11 @@ import Glibc
 #endif
 
 /// One caller's write waiting in the commit queue. A nil batch asks the leader to freeze
-/// the memtable (a flush request).
+/// the memtable (a flush request), or, with `syncOnly`, to sync the log.
 final class PendingWrite {
     let batch: WriteBatch?
     let sync: Bool
+    var syncOnly = false
     var done = false
     var error: KVError?
     /// Created only if the writer has to wait (a lone writer leads at once and never does);
@@ -42,8 +43,9 @@ extension Engine {
     /// Largest group the leader assembles, in bytes of batch data.
     static let maxGroupBytes = 1 << 20
 
-    func write(_ batch: WriteBatch?, sync: Bool) throws {
+    func write(_ batch: WriteBatch?, sync: Bool, syncOnly: Bool = false) throws {
         let me = PendingWrite(batch: batch, sync: sync, monitor: monitor)
+        me.syncOnly = syncOnly
         monitor.lock()
         if closed {
             monitor.unlock()
@@ -60,6 +62,10 @@ extension Engine {
         }
 
         // Leader.
+        if syncOnly {
+            try syncLogAsLeader()
+            return
+        }
         do {
             try makeRoomForWrite(force: batch == nil)
         } catch {
@@ -108,6 +114,33 @@ extension Engine {
             lastSequence.store(last, ordering: .releasing)
         }
         finishGroup(count: group.count, error: failure)
+        monitor.unlock()
+        if let failure { throw failure }
+    }
+
+    /// Syncs the log as the queue's leader (called with the lock held; returns with it
+    /// released). Every write queued ahead of this one has been appended, and no other writer
+    /// appends while it leads, so one fdatasync covers everything acknowledged so far.
+    private func syncLogAsLeader() throws {
+        if let stickyError {
+            let e = KVError.readOnly(reason: stickyError.description)
+            finishGroup(count: 1, error: e)
+            monitor.unlock()
+            throw e
+        }
+        monitor.unlock()
+        var failure: KVError?
+        do {
+            try log.sync()
+            statistics.walSyncs.add(1, ordering: .relaxed)
+        } catch let error as KVError {
+            failure = error
+        } catch {
+            failure = .invalidArgument("\(error)")
+        }
+        monitor.lock()
+        if let failure { setStickyError(failure, while: "syncing \(log.path)") }
+        finishGroup(count: 1, error: failure)
         monitor.unlock()
         if let failure { throw failure }
     }

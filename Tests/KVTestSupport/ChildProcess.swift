@@ -2,7 +2,7 @@ import Foundation
 
 /// A child process whose stdout is read line by line on a background thread, so the child
 /// never blocks on a full pipe. Killed with SIGKILL by `kill()` or on deinit.
-final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: @unchecked Sendable {
     // `lines`, `finished` guarded by `condition`.
     private let process = Process()
     private let condition = NSCondition()
@@ -10,7 +10,7 @@ final class ChildProcess: @unchecked Sendable {
     private var consumed = 0
     private var finished = false
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    public init(_ executable: String, _ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let pipe = Pipe()
@@ -42,7 +42,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// The next line, or nil at EOF or after `timeout` seconds.
-    func readLine(timeout: Double) -> String? {
+    public func readLine(timeout: Double) -> String? {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -54,7 +54,7 @@ final class ChildProcess: @unchecked Sendable {
         return lines[consumed - 1]
     }
 
-    func kill() {
+    public func kill() {
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
         }
@@ -62,7 +62,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Every line the child printed, after it has exited and its stdout reached EOF.
-    func allLines() -> [String] {
+    public func allLines() -> [String] {
         process.waitUntilExit()
         condition.lock()
         defer { condition.unlock() }

@@ -1,0 +1,152 @@
+import KVStore
+import NIOCore
+
+/// An error reply: the text after `-`, starting with its code (`ERR`, `WRONGPASS`, …).
+struct CommandError: Error {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func err(_ message: String) -> CommandError { CommandError("ERR " + message) }
+    static let syntax = CommandError.err("syntax error")
+    static let notInteger = CommandError.err("value is not an integer or out of range")
+    static let notFloat = CommandError.err("value is not a valid float")
+    static let overflow = CommandError.err("increment or decrement would overflow")
+
+    static func wrongArity(_ name: String) -> CommandError {
+        .err("wrong number of arguments for '\(name)' command")
+    }
+
+    /// An engine failure as a reply. A store that turned read-only after a failed write is
+    /// Redis's MISCONF situation: the client learns writes are refused, and why.
+    static func store(_ error: KVError) -> CommandError {
+        switch error {
+        case .readOnly(let reason):
+            return CommandError("MISCONF the store refuses writes after a failed write (\(reason)); fix the cause and restart kvserver")
+        case .invalidArgument(let what):
+            return .err(what)
+        case .closed:
+            return .err("the store is shutting down")
+        default:
+            return .err("storage error: \(error)")
+        }
+    }
+}
+
+/// How a command runs relative to the connection's event loop.
+enum Execution: Sendable {
+    /// Cheap and never waits: runs on the event loop (GET, SET under `everysec`, PING …).
+    case inline
+    /// A write: inline unless the fsync policy is `always`, when it waits for the group
+    /// commit's fdatasync on a blocking thread, so the loop serves others meanwhile and the
+    /// waiting writes of many connections share one sync.
+    case write
+    /// May walk many keys or do I/O (SCAN, KEYS, RANGE, FLUSHDB, SAVE, INFO): always on a
+    /// blocking thread.
+    case blocking
+}
+
+/// The per-connection state a command may read or change.
+struct Session: Sendable {
+    let record: ClientRecord
+    var authenticated: Bool
+    /// Set by QUIT (and protocol errors): close once the replies so far are written.
+    var closeAfterReply = false
+}
+
+typealias CommandFunction = @Sendable (
+    _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout ByteBuffer
+) throws(CommandError) -> Void
+
+/// One command: what COMMAND and COMMAND DOCS report about it, and its implementation.
+struct Command: Sendable {
+    /// Lowercase, as COMMAND reports it.
+    let name: String
+    /// Redis's arity: N means exactly N arguments (the name included), -N at least N.
+    let arity: Int
+    let flags: [String]
+    let firstKey: Int
+    let lastKey: Int
+    let step: Int
+    let group: String
+    let summary: String
+    let since: String
+    let complexity: String
+    /// The argument synopsis shown by HELP-style output and docs/SERVER.md.
+    let usage: String
+    let execution: Execution
+    /// Answered before AUTH (AUTH, HELLO, QUIT).
+    let allowedUnauthenticated: Bool
+    let run: CommandFunction
+
+    init(
+        _ name: String, arity: Int, flags: [String], keys: (Int, Int, Int) = (0, 0, 0),
+        group: String, since: String = "1.0.0", complexity: String = "O(1)",
+        usage: String = "", summary: String, execution: Execution = .inline,
+        allowedUnauthenticated: Bool = false, run: @escaping CommandFunction
+    ) {
+        self.name = name
+        self.arity = arity
+        self.flags = flags
+        (self.firstKey, self.lastKey, self.step) = keys
+        self.group = group
+        self.summary = summary
+        self.since = since
+        self.complexity = complexity
+        self.usage = usage
+        self.execution = execution
+        self.allowedUnauthenticated = allowedUnauthenticated
+        self.run = run
+    }
+
+    func arityAllows(_ count: Int) -> Bool {
+        arity >= 0 ? count == arity : count >= -arity
+    }
+}
+
+// MARK: Argument parsing shared by the commands
+
+enum Arg {
+    /// Case-insensitive ASCII comparison of an argument with an uppercase keyword.
+    static func isKeyword(_ arg: [UInt8], _ keyword: StaticString) -> Bool {
+        guard arg.count == keyword.utf8CodeUnitCount else { return false }
+        let k = UnsafeBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount)
+        for i in 0..<arg.count {
+            var c = arg[i]
+            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c -= 32 }
+            if c != k[i] { return false }
+        }
+        return true
+    }
+
+    static func upper(_ arg: [UInt8]) -> String {
+        String(decoding: arg.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
+    }
+
+    static func string(_ arg: [UInt8]) -> String {
+        String(decoding: arg, as: UTF8.self)
+    }
+
+    /// A 64-bit integer exactly as Redis's `string2ll` accepts it.
+    static func integer(_ arg: [UInt8], error: CommandError = .notInteger) throws(CommandError) -> Int {
+        guard arg.count <= 20, let v = RESPRequestParser.parseInteger(arg) else { throw error }
+        // string2ll rejects leading zeros ("01") and "-0".
+        if arg.count > 1 && (arg[0] == UInt8(ascii: "0") || (arg[0] == UInt8(ascii: "-") && arg[1] == UInt8(ascii: "0"))) {
+            throw error
+        }
+        return v
+    }
+
+    /// A stored value as an integer, for INCR and friends.
+    static func storedInteger(_ value: [UInt8]) throws(CommandError) -> Int {
+        try integer(value)
+    }
+
+    static func double(_ arg: [UInt8]) throws(CommandError) -> Double {
+        let s = String(decoding: arg, as: UTF8.self)
+        // Redis accepts what strtold does, but no spaces and no NaN.
+        guard !s.isEmpty, s.first?.isWhitespace == false, s.last?.isWhitespace == false,
+              let d = Double(s), !d.isNaN else { throw CommandError.notFloat }
+        return d
+    }
+}

@@ -1,0 +1,93 @@
+/// Every command the server knows, by name. Lookup is case-insensitive.
+struct CommandTable: Sendable {
+    let all: [Command]
+    private let byName: [[UInt8]: Int]
+
+    init() {
+        all = Self.commands.sorted { $0.name < $1.name }
+        var map: [[UInt8]: Int] = [:]
+        for (i, c) in all.enumerated() { map[Array(c.name.uppercased().utf8)] = i }
+        byName = map
+    }
+
+    /// The command named `name` (any case), or nil.
+    func lookup(_ name: [UInt8]) -> Command? {
+        // Names are short ASCII: uppercase into a small array and hash that.
+        var upper = name
+        for i in upper.indices where upper[i] >= 97 && upper[i] <= 122 { upper[i] -= 32 }
+        return byName[upper].map { all[$0] }
+    }
+
+    private static let commands: [Command] = {
+        typealias S = StringCommands
+        typealias K = KeyCommands
+        typealias R = RangeCommands
+        typealias C = ConnectionCommands
+        typealias V = ServerCommands
+        let w = ["write", "denyoom"]
+        let wf = ["write", "denyoom", "fast"]
+        let rf = ["readonly", "fast"]
+        let one = (1, 1, 1)
+        return [
+            // Strings
+            Command("get", arity: 2, flags: rf, keys: one, group: "string", usage: "key", summary: "Returns the string value of a key.", run: S.get),
+            Command("set", arity: -3, flags: w, keys: one, group: "string", usage: "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", execution: .write, run: S.set),
+            Command("setnx", arity: 3, flags: wf, keys: one, group: "string", usage: "key value", summary: "Set the string value of a key only when the key doesn't exist.", execution: .write, run: S.setnx),
+            Command("setex", arity: 4, flags: w, keys: one, group: "string", usage: "key seconds value", summary: "Sets the string value and expiration time of a key.", execution: .write, run: S.setex(milliseconds: false)),
+            Command("psetex", arity: 4, flags: w, keys: one, group: "string", usage: "key milliseconds value", summary: "Sets both string value and expiration time in milliseconds of a key.", execution: .write, run: S.setex(milliseconds: true)),
+            Command("getset", arity: 3, flags: wf, keys: one, group: "string", usage: "key value", summary: "Returns the previous string value of a key after setting it to a new value.", execution: .write, run: S.getset),
+            Command("getdel", arity: 2, flags: ["write", "fast"], keys: one, group: "string", since: "6.2.0", usage: "key", summary: "Returns the string value of a key after deleting the key.", execution: .write, run: S.getdel),
+            Command("getex", arity: -2, flags: ["write", "fast"], keys: one, group: "string", since: "6.2.0", usage: "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]", summary: "Returns the string value of a key after setting its expiration time.", execution: .write, run: S.getex),
+            Command("mget", arity: -2, flags: rf, keys: (1, -1, 1), group: "string", complexity: "O(N) where N is the number of keys to retrieve.", usage: "key [key ...]", summary: "Atomically returns the string values of one or more keys.", run: S.mget),
+            Command("mset", arity: -3, flags: w, keys: (1, -1, 2), group: "string", complexity: "O(N) where N is the number of keys to set.", usage: "key value [key value ...]", summary: "Atomically creates or modifies the string values of one or more keys.", execution: .write, run: S.mset(onlyIfNoneExist: false)),
+            Command("msetnx", arity: -3, flags: w, keys: (1, -1, 2), group: "string", complexity: "O(N) where N is the number of keys to set.", usage: "key value [key value ...]", summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.", execution: .write, run: S.mset(onlyIfNoneExist: true)),
+            Command("incr", arity: 2, flags: wf, keys: one, group: "string", usage: "key", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", execution: .write, run: S.incr(by: 1, negate: false)),
+            Command("decr", arity: 2, flags: wf, keys: one, group: "string", usage: "key", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", execution: .write, run: S.incr(by: 1, negate: true)),
+            Command("incrby", arity: 3, flags: wf, keys: one, group: "string", usage: "key increment", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", execution: .write, run: S.incr(by: nil, negate: false)),
+            Command("decrby", arity: 3, flags: wf, keys: one, group: "string", usage: "key decrement", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", execution: .write, run: S.incr(by: nil, negate: true)),
+            Command("incrbyfloat", arity: 3, flags: wf, keys: one, group: "string", since: "2.6.0", usage: "key increment", summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", execution: .write, run: S.incrbyfloat),
+            Command("append", arity: 3, flags: wf, keys: one, group: "string", usage: "key value", summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", execution: .write, run: S.append),
+            Command("strlen", arity: 2, flags: rf, keys: one, group: "string", usage: "key", summary: "Returns the length of a string value.", run: S.strlen),
+            Command("getrange", arity: 4, flags: ["readonly"], keys: one, group: "string", usage: "key start end", summary: "Returns a substring of the string stored at a key.", run: S.getrange),
+            Command("setrange", arity: 4, flags: w, keys: one, group: "string", usage: "key offset value", summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", execution: .write, run: S.setrange),
+            // Keys
+            Command("del", arity: -2, flags: ["write"], keys: (1, -1, 1), group: "generic", complexity: "O(N) where N is the number of keys that will be removed.", usage: "key [key ...]", summary: "Deletes one or more keys.", execution: .write, run: K.del),
+            Command("unlink", arity: -2, flags: ["write", "fast"], keys: (1, -1, 1), group: "generic", since: "4.0.0", usage: "key [key ...]", summary: "Asynchronously deletes one or more keys.", execution: .write, run: K.del),
+            Command("exists", arity: -2, flags: rf, keys: (1, -1, 1), group: "generic", usage: "key [key ...]", summary: "Determines whether one or more keys exist.", run: K.exists),
+            Command("ttl", arity: 2, flags: rf, keys: one, group: "generic", usage: "key", summary: "Returns the expiration time in seconds of a key.", run: K.ttl(milliseconds: false)),
+            Command("pttl", arity: 2, flags: rf, keys: one, group: "generic", since: "2.6.0", usage: "key", summary: "Returns the expiration time in milliseconds of a key.", run: K.ttl(milliseconds: true)),
+            Command("expire", arity: -3, flags: wf, keys: one, group: "generic", usage: "key seconds [NX|XX|GT|LT]", summary: "Sets the expiration time of a key in seconds.", execution: .write, run: K.expire(milliseconds: false, absolute: false, name: "expire")),
+            Command("pexpire", arity: -3, flags: wf, keys: one, group: "generic", since: "2.6.0", usage: "key milliseconds [NX|XX|GT|LT]", summary: "Sets the expiration time of a key in milliseconds.", execution: .write, run: K.expire(milliseconds: true, absolute: false, name: "pexpire")),
+            Command("expireat", arity: -3, flags: wf, keys: one, group: "generic", since: "1.2.0", usage: "key unix-time-seconds [NX|XX|GT|LT]", summary: "Sets the expiration time of a key to a Unix timestamp.", execution: .write, run: K.expire(milliseconds: false, absolute: true, name: "expireat")),
+            Command("pexpireat", arity: -3, flags: wf, keys: one, group: "generic", since: "2.6.0", usage: "key unix-time-milliseconds [NX|XX|GT|LT]", summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", execution: .write, run: K.expire(milliseconds: true, absolute: true, name: "pexpireat")),
+            Command("persist", arity: 2, flags: ["write", "fast"], keys: one, group: "generic", since: "2.2.0", usage: "key", summary: "Removes the expiration time of a key.", execution: .write, run: K.persist),
+            Command("type", arity: 2, flags: rf, keys: one, group: "generic", usage: "key", summary: "Determines the type of value stored at a key.", run: K.type),
+            Command("rename", arity: 3, flags: ["write"], keys: (1, 2, 1), group: "generic", usage: "key newkey", summary: "Renames a key and overwrites the destination.", execution: .write, run: K.rename),
+            Command("randomkey", arity: 1, flags: ["readonly"], group: "generic", usage: "", summary: "Returns a random key name from the database.", execution: .blocking, run: K.randomkey),
+            Command("dbsize", arity: 1, flags: ["readonly"], group: "server", complexity: "O(N) where N is the number of keys (an exact count walks them).", usage: "", summary: "Returns the number of keys in the database.", execution: .blocking, run: K.dbsize),
+            Command("flushdb", arity: -1, flags: ["write"], group: "server", complexity: "O(1): one range deletion; compaction reclaims the space.", usage: "[ASYNC|SYNC]", summary: "Remove all keys from the current database.", execution: .blocking, run: K.flushdb),
+            Command("flushall", arity: -1, flags: ["write"], group: "server", complexity: "O(1): one range deletion; compaction reclaims the space.", usage: "[ASYNC|SYNC]", summary: "Removes all keys from all databases.", execution: .blocking, run: K.flushdb),
+            Command("scan", arity: -2, flags: ["readonly"], group: "generic", since: "2.8.0", complexity: "O(COUNT) per call; a literal pattern prefix seeks.", usage: "cursor [MATCH pattern] [COUNT count] [TYPE type]", summary: "Iterates over the key names in the database, in key order.", execution: .blocking, run: R.scan),
+            Command("keys", arity: 2, flags: ["readonly"], group: "generic", complexity: "O(N) over the keys sharing the pattern's literal prefix.", usage: "pattern", summary: "Returns all key names that match a pattern.", execution: .blocking, run: R.keys),
+            Command("range", arity: -3, flags: ["readonly"], keys: (1, 2, 1), group: "generic", since: "kvstore", complexity: "O(log N + M) with M the keys returned.", usage: "start end [LIMIT count] [REV] [KEYSONLY]", summary: "Returns the keys in [start, end) with their values, in key order (empty end: no upper bound).", execution: .blocking, run: R.range),
+            Command("delrange", arity: 3, flags: ["write"], keys: (1, 2, 1), group: "generic", since: "kvstore", complexity: "O(1): one range deletion, whatever the number of keys.", usage: "start end", summary: "Deletes every key in [start, end) (empty end: no upper bound).", execution: .blocking, run: R.delrange),
+            // Connection
+            Command("ping", arity: -1, flags: ["fast"], group: "connection", usage: "[message]", summary: "Returns the server's liveliness response.", run: C.ping),
+            Command("echo", arity: 2, flags: ["fast"], group: "connection", usage: "message", summary: "Returns the given string.", run: C.echo),
+            Command("quit", arity: -1, flags: ["fast", "no_auth"], group: "connection", usage: "", summary: "Closes the connection.", allowedUnauthenticated: true, run: C.quit),
+            Command("auth", arity: -2, flags: ["fast", "no_auth"], group: "connection", usage: "[username] password", summary: "Authenticates the connection.", allowedUnauthenticated: true, run: C.auth),
+            Command("hello", arity: -1, flags: ["fast", "no_auth"], group: "connection", since: "6.0.0", usage: "[protover [AUTH username password] [SETNAME clientname]]", summary: "Handshakes with the server (RESP2 only).", allowedUnauthenticated: true, run: C.hello),
+            Command("select", arity: 2, flags: ["fast"], group: "connection", usage: "index", summary: "Changes the selected database (only 0 exists).", run: C.select),
+            Command("client", arity: -2, flags: ["fast"], group: "connection", since: "2.4.0", usage: "ID|SETNAME name|GETNAME|LIST|INFO|SETINFO LIB-NAME|LIB-VER value", summary: "A container for client connection commands.", run: C.client),
+            // Server
+            Command("command", arity: -1, flags: ["loading", "stale"], group: "server", since: "2.8.13", usage: "[COUNT|LIST|INFO [command-name ...]|DOCS [command-name ...]]", summary: "Returns detailed information about all commands.", run: V.command),
+            Command("config", arity: -2, flags: ["admin"], group: "server", since: "2.0.0", usage: "GET parameter [parameter ...]|RESETSTAT", summary: "A container for server configuration commands.", run: V.config),
+            Command("info", arity: -1, flags: ["loading", "stale"], group: "server", usage: "[section [section ...]]", summary: "Returns information and statistics about the server.", execution: .blocking, run: V.info),
+            Command("time", arity: 1, flags: ["fast"], group: "server", since: "2.6.0", usage: "", summary: "Returns the server time.", run: V.time),
+            Command("save", arity: 1, flags: ["admin"], group: "server", usage: "", summary: "Writes the memtable to a table file (the log already holds every write).", execution: .blocking, run: V.save(background: false)),
+            Command("bgsave", arity: -1, flags: ["admin"], group: "server", usage: "[SCHEDULE]", summary: "Writes the memtable to a table file.", execution: .blocking, run: V.save(background: true)),
+            Command("lastsave", arity: 1, flags: ["fast"], group: "server", usage: "", summary: "Returns the Unix timestamp of the last successful save.", run: V.lastsave),
+            Command("shutdown", arity: -1, flags: ["admin", "noscript", "loading", "stale"], group: "server", usage: "[NOSAVE|SAVE] [NOW] [FORCE]", summary: "Stops accepting connections, answers what is in flight, syncs the log and exits.", run: V.shutdown),
+        ]
+    }()
+}

@@ -1,0 +1,137 @@
+import KVStore
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// INFO, CONFIG, COMMAND, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN.
+enum ServerCommands {
+    static func info(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        let sections = a.dropFirst().map { Arg.string($0).lowercased() }
+        out.writeBulk(try ServerInfo.render(s, sections: sections))
+    }
+
+    static func time(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        out.writeArrayHeader(2)
+        out.writeBulk(String(ts.tv_sec))
+        out.writeBulk(String(ts.tv_nsec / 1000))
+    }
+
+    /// SAVE and BGSAVE write the memtable to a table (the log already holds every write; this
+    /// makes the next restart's replay short). BGSAVE answers as Redis does once it is done.
+    static func save(background: Bool) -> CommandFunction {
+        { s, _, a, out throws(CommandError) in
+            if background && a.count > 2 { throw .syntax }
+            do throws(KVError) { try s.store.flush() } catch { throw .store(error) }
+            s.stats.lastSaveMillis.store(s.clock(), ordering: .relaxed)
+            if background { out.writeSimple("Background saving started") } else { out.writeOK() }
+        }
+    }
+
+    static func lastsave(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        let ms = s.stats.lastSaveMillis.load(ordering: .relaxed)
+        out.writeIntegerReply(Int((ms == 0 ? s.startedMillis : ms) / 1000))
+    }
+
+    /// SHUTDOWN [NOSAVE|SAVE|NOW|FORCE|ABORT]: stops the server gracefully; like Redis, no
+    /// reply — the connection closes once in-flight commands are answered.
+    static func shutdown(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        for opt in a.dropFirst() {
+            if Arg.isKeyword(opt, "ABORT") { throw .err("There is no shutdown in progress to abort.") }
+            guard Arg.isKeyword(opt, "NOSAVE") || Arg.isKeyword(opt, "SAVE") || Arg.isKeyword(opt, "NOW") || Arg.isKeyword(opt, "FORCE") else {
+                throw .syntax
+            }
+        }
+        c.closeAfterReply = true
+        s.requestShutdown()
+    }
+
+    /// CONFIG GET pattern [pattern …] | CONFIG RESETSTAT | CONFIG HELP. CONFIG SET is refused:
+    /// settings are fixed at start.
+    static func config(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        let sub = a[1]
+        if Arg.isKeyword(sub, "GET") {
+            guard a.count >= 3 else { throw .err("wrong number of arguments for 'config|get' command") }
+            let all = ServerInfo.configParameters(s)
+            var matched: [(String, String)] = []
+            for (name, value) in all {
+                if a[2...].contains(where: { Glob(Array(Arg.string($0).lowercased().utf8)).matches(Array(name.utf8)) }) {
+                    matched.append((name, value))
+                }
+            }
+            out.writeArrayHeader(matched.count * 2)
+            for (name, value) in matched {
+                out.writeBulk(name)
+                out.writeBulk(value)
+            }
+        } else if Arg.isKeyword(sub, "SET") {
+            throw .err("CONFIG SET is not supported: kvserver's settings are fixed at start (flags or config file)")
+        } else if Arg.isKeyword(sub, "RESETSTAT") {
+            s.stats.reset()
+            out.writeOK()
+        } else if Arg.isKeyword(sub, "HELP") {
+            let lines = ["CONFIG <subcommand> [<arg> ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "RESETSTAT", "    Reset statistics reported by the INFO command."]
+            out.writeArrayHeader(lines.count)
+            for l in lines { out.writeSimple(l) }
+        } else {
+            throw .err("unknown subcommand '\(Arg.string(sub))'. Try CONFIG HELP.")
+        }
+    }
+
+    /// COMMAND, COMMAND COUNT | LIST | INFO name… | DOCS [name…] — the shapes Redis 7 uses,
+    /// which redis-cli reads for its hints and client libraries for key positions.
+    static func command(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        let table = s.commands
+        guard a.count > 1 else {
+            out.writeArrayHeader(table.all.count)
+            for cmd in table.all { writeInfo(cmd, &out) }
+            return
+        }
+        let sub = a[1]
+        if Arg.isKeyword(sub, "COUNT") {
+            out.writeIntegerReply(table.all.count)
+        } else if Arg.isKeyword(sub, "LIST") {
+            out.writeArrayHeader(table.all.count)
+            for cmd in table.all { out.writeBulk(cmd.name) }
+        } else if Arg.isKeyword(sub, "INFO") {
+            let names = a.count > 2 ? Array(a[2...]) : table.all.map { Array($0.name.utf8) }
+            out.writeArrayHeader(names.count)
+            for n in names {
+                if let cmd = table.lookup(n) { writeInfo(cmd, &out) } else { out.writeNullArray() }
+            }
+        } else if Arg.isKeyword(sub, "DOCS") {
+            let cmds = a.count > 2 ? a[2...].compactMap { table.lookup($0) } : table.all
+            out.writeArrayHeader(cmds.count * 2)
+            for cmd in cmds {
+                out.writeBulk(cmd.name)
+                out.writeArrayHeader(8)
+                out.writeBulk("summary"); out.writeBulk(cmd.summary)
+                out.writeBulk("since"); out.writeBulk(cmd.since)
+                out.writeBulk("group"); out.writeBulk(cmd.group)
+                out.writeBulk("complexity"); out.writeBulk(cmd.complexity)
+            }
+        } else {
+            throw .err("unknown subcommand '\(Arg.string(sub))'. Try COMMAND HELP.")
+        }
+    }
+
+    /// Redis 7's ten-element command description.
+    private static func writeInfo(_ cmd: Command, _ out: inout ByteBuffer) {
+        out.writeArrayHeader(10)
+        out.writeBulk(cmd.name)
+        out.writeIntegerReply(cmd.arity)
+        out.writeArrayHeader(cmd.flags.count)
+        for f in cmd.flags { out.writeSimple(f) }
+        out.writeIntegerReply(cmd.firstKey)
+        out.writeIntegerReply(cmd.lastKey)
+        out.writeIntegerReply(cmd.step)
+        out.writeArrayHeader(1)
+        out.writeSimple("@" + cmd.group)
+        out.writeArrayHeader(0)  // tips
+        out.writeArrayHeader(0)  // key specifications
+        out.writeArrayHeader(0)  // subcommands
+    }
+}

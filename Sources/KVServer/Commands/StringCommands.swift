@@ -1,0 +1,258 @@
+import KVStore
+import NIOCore
+
+/// GET, SET and the other string commands. Writes hold their keys' stripes (`KeyLocks`)
+/// across read and write, which makes every read-modify-write atomic.
+enum StringCommands {
+    static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        if let v = try s.get(a[1]) { out.writeBulk(v) } else { out.writeNullBulk() }
+    }
+
+    /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms|KEEPTTL]
+    static func set(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        var nx = false, xx = false, returnOld = false, keepTTL = false
+        var expiresAt: Int64?
+        var i = 3
+        while i < a.count {
+            let opt = a[i]
+            func expiryArgument(ms: Bool, absolute: Bool) throws(CommandError) {
+                guard expiresAt == nil, !keepTTL, i + 1 < a.count else { throw .syntax }
+                expiresAt = try s.expiry(a[i + 1], milliseconds: ms, absolute: absolute, name: "set", allowNonPositive: false)
+                i += 1
+            }
+            if Arg.isKeyword(opt, "NX"), !xx { nx = true }
+            else if Arg.isKeyword(opt, "XX"), !nx { xx = true }
+            else if Arg.isKeyword(opt, "GET") { returnOld = true }
+            else if Arg.isKeyword(opt, "KEEPTTL"), expiresAt == nil { keepTTL = true }
+            else if Arg.isKeyword(opt, "EX") { try expiryArgument(ms: false, absolute: false) }
+            else if Arg.isKeyword(opt, "PX") { try expiryArgument(ms: true, absolute: false) }
+            else if Arg.isKeyword(opt, "EXAT") { try expiryArgument(ms: false, absolute: true) }
+            else if Arg.isKeyword(opt, "PXAT") { try expiryArgument(ms: true, absolute: true) }
+            else { throw .syntax }
+            i += 1
+        }
+        let key = a[1]
+        try s.locks.withLock(key) { () throws(CommandError) in
+            // Plain SET (the common case) reads nothing.
+            let old = (nx || xx || returnOld || keepTTL) ? try s.lookup(key) : nil
+            if (nx && old != nil) || (xx && old == nil) {
+                if returnOld, let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
+                return
+            }
+            let deadline = keepTTL ? old?.expiresAt : expiresAt.map { UInt64(clamping: $0) }
+            try s.put(key, a[2], expiresAt: deadline)
+            if returnOld {
+                if let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
+            } else {
+                out.writeOK()
+            }
+        }
+    }
+
+    static func setnx(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        let key = a[1]
+        try s.locks.withLock(key) { () throws(CommandError) in
+            if try s.exists(key) {
+                out.writeIntegerReply(0)
+            } else {
+                try s.put(key, a[2])
+                out.writeIntegerReply(1)
+            }
+        }
+    }
+
+    /// SETEX key seconds value / PSETEX key milliseconds value
+    static func setex(milliseconds: Bool) -> CommandFunction {
+        { s, _, a, out throws(CommandError) in
+            let e = try s.expiry(a[2], milliseconds: milliseconds, absolute: false, name: milliseconds ? "psetex" : "setex", allowNonPositive: false)
+            try s.locks.withLock(a[1]) { () throws(CommandError) in
+                try s.put(a[1], a[3], expiresAt: UInt64(clamping: e))
+            }
+            out.writeOK()
+        }
+    }
+
+    static func getset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        try s.locks.withLock(a[1]) { () throws(CommandError) in
+            let old = try s.get(a[1])
+            try s.put(a[1], a[2])
+            if let old { out.writeBulk(old) } else { out.writeNullBulk() }
+        }
+    }
+
+    static func getdel(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        try s.locks.withLock(a[1]) { () throws(CommandError) in
+            guard let old = try s.get(a[1]) else { return out.writeNullBulk() }
+            try s.delete(a[1])
+            out.writeBulk(old)
+        }
+    }
+
+    /// GETEX key [EX s|PX ms|EXAT ts|PXAT ms|PERSIST]
+    static func getex(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        var newExpiry: Int64?
+        var persist = false
+        if a.count > 2 {
+            guard a.count == 3 || a.count == 4 else { throw .syntax }
+            let opt = a[2]
+            if a.count == 3 {
+                guard Arg.isKeyword(opt, "PERSIST") else { throw .syntax }
+                persist = true
+            } else {
+                let (ms, absolute): (Bool, Bool)
+                if Arg.isKeyword(opt, "EX") { (ms, absolute) = (false, false) }
+                else if Arg.isKeyword(opt, "PX") { (ms, absolute) = (true, false) }
+                else if Arg.isKeyword(opt, "EXAT") { (ms, absolute) = (false, true) }
+                else if Arg.isKeyword(opt, "PXAT") { (ms, absolute) = (true, true) }
+                else { throw .syntax }
+                newExpiry = try s.expiry(a[3], milliseconds: ms, absolute: absolute, name: "getex", allowNonPositive: false)
+            }
+        }
+        try s.locks.withLock(a[1]) { () throws(CommandError) in
+            guard let old = try s.lookup(a[1]) else { return out.writeNullBulk() }
+            if let e = newExpiry {
+                try s.put(a[1], old.value, expiresAt: UInt64(clamping: e))
+            } else if persist && old.expiresAt != nil {
+                try s.put(a[1], old.value, expiresAt: nil)
+            }
+            out.writeBulk(old.value)
+        }
+    }
+
+    static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        out.writeArrayHeader(a.count - 1)
+        for key in a[1...] {
+            if let v = try s.get(key) { out.writeBulk(v) } else { out.writeNullBulk() }
+        }
+    }
+
+    /// MSET and MSETNX: one batch, so all keys change at once (also across a crash).
+    static func mset(onlyIfNoneExist: Bool) -> CommandFunction {
+        { s, _, a, out throws(CommandError) in
+            guard a.count % 2 == 1 else { throw .wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
+            let keys = stride(from: 1, to: a.count, by: 2).map { a[$0] }
+            try s.locks.withLocks(keys) { () throws(CommandError) in
+                if onlyIfNoneExist {
+                    for key in keys where try s.exists(key) {
+                        return out.writeIntegerReply(0)
+                    }
+                }
+                var batch = WriteBatch()
+                for i in stride(from: 1, to: a.count, by: 2) { batch.put(a[i], a[i + 1]) }
+                try s.write(batch)
+                if onlyIfNoneExist { out.writeIntegerReply(1) } else { out.writeOK() }
+            }
+        }
+    }
+
+    /// INCR, DECR, INCRBY, DECRBY: the expiry, if any, is kept.
+    static func incr(by fixed: Int?, negate: Bool) -> CommandFunction {
+        { s, _, a, out throws(CommandError) in
+            var delta: Int
+            if let fixed { delta = fixed } else { delta = try Arg.integer(a[2]) }
+            if negate {
+                guard delta != Int.min else { throw .overflow }
+                delta = -delta
+            }
+            try s.locks.withLock(a[1]) { () throws(CommandError) in
+                let old = try s.lookup(a[1])
+                let current = try old.map { v throws(CommandError) in try Arg.storedInteger(v.value) } ?? 0
+                let (next, o) = current.addingReportingOverflow(delta)
+                if o { throw .overflow }
+                try s.put(a[1], Array(String(next).utf8), expiresAt: old?.expiresAt)
+                out.writeIntegerReply(next)
+            }
+        }
+    }
+
+    static func incrbyfloat(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        let delta = try Arg.double(a[2])
+        try s.locks.withLock(a[1]) { () throws(CommandError) in
+            let old = try s.lookup(a[1])
+            let current = try old.map { v throws(CommandError) in try Arg.double(v.value) } ?? 0
+            let next = current + delta
+            guard next.isFinite else { throw .err("increment would produce NaN or Infinity") }
+            let text = Array(formatFloat(next).utf8)
+            try s.put(a[1], text, expiresAt: old?.expiresAt)
+            out.writeBulk(text)
+        }
+    }
+
+    /// Shortest text that reads back as `d`, in plain decimal (never exponent form), as
+    /// Redis prints INCRBYFLOAT results: "10.6", "3", "-0.25".
+    static func formatFloat(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 1e17 { return String(Int64(d)) }
+        let text = "\(d)"
+        guard let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) else { return text }
+        // Swift wrote an exponent: spell the digits out.
+        let mantissa = text[..<e]
+        guard let exponent = Int(text[text.index(after: e)...]) else { return text }
+        let negative = mantissa.hasPrefix("-")
+        var digits = mantissa.filter { $0.isNumber }
+        let dot = mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) - (negative ? 1 : 0) } ?? digits.count
+        var point = dot + exponent
+        if point <= 0 {
+            digits = String(repeating: "0", count: -point + 1) + digits
+            point = 1
+        } else if point > digits.count {
+            digits += String(repeating: "0", count: point - digits.count)
+        }
+        var result = String(digits.prefix(point))
+        let fraction = digits.dropFirst(point).reversed().drop(while: { $0 == "0" }).reversed()
+        if !fraction.isEmpty { result += "." + String(fraction) }
+        return (negative ? "-" : "") + result
+    }
+
+    static func append(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        try s.locks.withLock(a[1]) { () throws(CommandError) in
+            let old = try s.lookup(a[1])
+            var value = old?.value ?? []
+            guard value.count + a[2].count <= s.config.limits.maxBulkLength else {
+                throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
+            }
+            value.append(contentsOf: a[2])
+            try s.put(a[1], value, expiresAt: old?.expiresAt)
+            out.writeIntegerReply(value.count)
+        }
+    }
+
+    static func strlen(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        out.writeIntegerReply(try s.get(a[1])?.count ?? 0)
+    }
+
+    /// GETRANGE key start end — inclusive offsets, negative from the end.
+    static func getrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        var start = try Arg.integer(a[2])
+        var end = try Arg.integer(a[3])
+        let value = try s.get(a[1]) ?? []
+        let n = value.count
+        if start < 0 && end < 0 && start > end { return out.writeBulk([UInt8]()) }
+        if start < 0 { start = n + start }
+        if end < 0 { end = n + end }
+        start = max(start, 0)
+        end = max(end, 0)
+        if end >= n { end = n - 1 }
+        if n == 0 || start > end { return out.writeBulk([UInt8]()) }
+        out.writeBulk(value[start...end])
+    }
+
+    /// SETRANGE key offset value — zero-pads a short or missing value.
+    static func setrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        let offset = try Arg.integer(a[2])
+        guard offset >= 0 else { throw .err("offset is out of range") }
+        let patch = a[3]
+        try s.locks.withLock(a[1]) { () throws(CommandError) in
+            let old = try s.lookup(a[1])
+            var value = old?.value ?? []
+            if patch.isEmpty { return out.writeIntegerReply(value.count) }
+            let (end, o) = offset.addingReportingOverflow(patch.count)
+            guard !o, end <= s.config.limits.maxBulkLength else {
+                throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
+            }
+            if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
+            value.replaceSubrange(offset..<end, with: patch)
+            try s.put(a[1], value, expiresAt: old?.expiresAt)
+            out.writeIntegerReply(value.count)
+        }
+    }
+}

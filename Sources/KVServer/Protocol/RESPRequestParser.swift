@@ -1,0 +1,232 @@
+import NIOCore
+
+/// A request that breaks the protocol. The server answers `-ERR Protocol error: <message>`
+/// and closes the connection, as Redis does: after a framing error nothing that follows on
+/// the connection can be trusted to start at a command boundary.
+public struct RESPProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { "Protocol error: \(message)" }
+}
+
+/// Size limits the parser enforces while reading (Redis's names in parentheses).
+public struct RESPLimits: Sendable {
+    /// Longest inline command line, and longest `*`/`$` header line (64 KiB, as Redis).
+    public var maxInlineLength = 64 << 10
+    /// Largest bulk string a client may send (`proto-max-bulk-len`, default 512 MiB).
+    public var maxBulkLength = 512 << 20
+    /// Most arguments in one command (Redis allows up to 2^31; we default to 1 Mi).
+    public var maxArguments = 1 << 20
+    /// Before AUTH (when a password is set) Redis allows at most 10 arguments of 16 KiB.
+    public var maxUnauthenticatedArguments = 10
+    public var maxUnauthenticatedBulkLength = 16 << 10
+
+    public init() {}
+}
+
+/// Reads RESP2 requests (`*N` arrays of `$len` bulk strings) and inline commands (a line
+/// typed by a person) from a connection's buffer, one command at a time.
+///
+/// Incremental: a command split across reads resumes where it stopped — the arguments read
+/// so far are kept, and a bulk string is taken only once all of it has arrived — so a slow
+/// sender of a large command costs linear, not quadratic, work. Nothing is sized from a
+/// length the client declares: an argument array grows as arguments arrive, and a bulk
+/// string's bytes are copied out of the buffer only when complete.
+struct RESPRequestParser {
+    var limits: RESPLimits
+    /// Set by the connection once the client has authenticated (or when no password is set).
+    var authenticated = true
+
+    private var args: [[UInt8]] = []
+    /// Arguments still to come in the multibulk being read; 0 when between commands.
+    private var remaining = 0
+
+    init(limits: RESPLimits) {
+        self.limits = limits
+    }
+
+    /// The next complete command in `buffer` (its bytes consumed), or nil if more input is
+    /// needed. An empty command (`*0`, a blank line) is skipped, as Redis does.
+    mutating func next(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [[UInt8]]? {
+        while true {
+            if remaining == 0 {
+                guard let first = buffer.readableBytesView.first else { return nil }
+                if first != UInt8(ascii: "*") {
+                    guard let command = try readInline(&buffer) else { return nil }
+                    if command.isEmpty { continue }
+                    return command
+                }
+                guard let count = try readHeader(&buffer, tooLong: "too big mbulk count string") else { return nil }
+                let limit = authenticated ? limits.maxArguments : limits.maxUnauthenticatedArguments
+                guard let n = count, n <= limit else {
+                    throw RESPProtocolError(message: authenticated ? "invalid multibulk length" : "unauthenticated multibulk length")
+                }
+                if n <= 0 { continue }
+                remaining = n
+                args.removeAll(keepingCapacity: true)
+                args.reserveCapacity(min(n, 64))
+            }
+            while remaining > 0 {
+                guard let arg = try readBulk(&buffer) else { return nil }
+                args.append(arg)
+                remaining -= 1
+            }
+            let command = args
+            args = []
+            return command
+        }
+    }
+
+    /// One bulk string (`$len\r\n` + bytes + `\r\n`), consumed only when complete.
+    private func readBulk(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [UInt8]? {
+        let start = buffer.readerIndex
+        guard let marker = buffer.readableBytesView.first else { return nil }
+        guard marker == UInt8(ascii: "$") else {
+            let shown = marker >= 0x20 && marker < 0x7f ? String(UnicodeScalar(marker)) : "\\x" + String(marker, radix: 16)
+            throw RESPProtocolError(message: "expected '$', got '\(shown)'")
+        }
+        guard let declared = try readHeader(&buffer, tooLong: "too big bulk count string") else { return nil }
+        let limit = authenticated ? limits.maxBulkLength : limits.maxUnauthenticatedBulkLength
+        guard let length = declared, length >= 0, length <= limit else {
+            throw RESPProtocolError(message: authenticated ? "invalid bulk length" : "unauthenticated bulk length")
+        }
+        // Redis skips the two bytes after the payload without looking at them; so do we.
+        guard buffer.readableBytes >= length + 2 else {
+            buffer.moveReaderIndex(to: start)  // re-read the header when the rest arrives
+            return nil
+        }
+        let bytes = buffer.readBytes(length: length) ?? []
+        buffer.moveReaderIndex(forwardBy: 2)
+        return bytes
+    }
+
+    /// A `*N` or `$N` header line: nil when the line is incomplete, `.some(nil)` when the
+    /// number does not parse. Consumes the line when complete.
+    private func readHeader(_ buffer: inout ByteBuffer, tooLong: String) throws(RESPProtocolError) -> Int?? {
+        let view = buffer.readableBytesView
+        guard let cr = view.firstIndex(of: UInt8(ascii: "\r")) else {
+            if view.count > limits.maxInlineLength { throw RESPProtocolError(message: tooLong) }
+            return nil
+        }
+        guard cr + 1 < view.endIndex else { return nil }  // wait for the \n
+        let number = Self.parseInteger(view[(view.startIndex + 1)..<cr])
+        buffer.moveReaderIndex(to: cr + 2)
+        return .some(number)
+    }
+
+    /// A decimal integer as Redis's `string2ll` accepts it (optional minus, no plus, no
+    /// spaces), or nil.
+    static func parseInteger<C: Collection<UInt8>>(_ digits: C) -> Int? {
+        var it = digits.makeIterator()
+        guard var c = it.next() else { return nil }
+        var negative = false
+        if c == UInt8(ascii: "-") {
+            negative = true
+            guard let d = it.next() else { return nil }
+            c = d
+        }
+        var value = 0
+        var count = 0
+        while true {
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
+            if o1 || o2 { return nil }
+            value = a
+            count += 1
+            guard let n = it.next() else { break }
+            c = n
+        }
+        return negative ? -value : value
+    }
+
+    /// An inline command: one line, split by Redis's quoting rules. Nil until the newline
+    /// arrives; an empty array for a blank line.
+    private func readInline(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [[UInt8]]? {
+        let view = buffer.readableBytesView
+        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
+            if view.count > limits.maxInlineLength { throw RESPProtocolError(message: "too big inline request") }
+            return nil
+        }
+        var end = newline
+        if end > view.startIndex, view[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        guard let args = Self.splitArguments(view[view.startIndex..<end]) else {
+            throw RESPProtocolError(message: "unbalanced quotes in request")
+        }
+        buffer.moveReaderIndex(to: newline + 1)
+        return args
+    }
+
+    /// Splits a line into arguments as Redis's `sdssplitargs`: blanks separate arguments;
+    /// "double quotes" allow `\n \r \t \b \a \\ \" \xHH` escapes; 'single quotes' allow `\'`;
+    /// a closing quote must be followed by a blank or the end. Nil for unbalanced quotes.
+    static func splitArguments(_ line: some Collection<UInt8>) -> [[UInt8]]? {
+        let bytes = Array(line)
+        var out: [[UInt8]] = []
+        var i = 0
+        let n = bytes.count
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        while true {
+            while i < n && isSpace(bytes[i]) { i += 1 }
+            if i >= n { return out }
+            var current: [UInt8] = []
+            var inDouble = false
+            var inSingle = false
+            var done = false
+            while !done {
+                let c: UInt8? = i < n ? bytes[i] : nil
+                if inDouble {
+                    guard let c else { return nil }  // unterminated quotes
+                    if c == UInt8(ascii: "\\"), i + 3 < n, bytes[i + 1] == UInt8(ascii: "x"),
+                       let hi = hex(bytes[i + 2]), let lo = hex(bytes[i + 3]) {
+                        current.append(hi << 4 | lo)
+                        i += 3
+                    } else if c == UInt8(ascii: "\\"), i + 1 < n {
+                        i += 1
+                        switch bytes[i] {
+                        case UInt8(ascii: "n"): current.append(0x0a)
+                        case UInt8(ascii: "r"): current.append(0x0d)
+                        case UInt8(ascii: "t"): current.append(0x09)
+                        case UInt8(ascii: "b"): current.append(0x08)
+                        case UInt8(ascii: "a"): current.append(0x07)
+                        default: current.append(bytes[i])
+                        }
+                    } else if c == UInt8(ascii: "\"") {
+                        if i + 1 < n && !isSpace(bytes[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        current.append(c)
+                    }
+                } else if inSingle {
+                    guard let c else { return nil }
+                    if c == UInt8(ascii: "\\"), i + 1 < n, bytes[i + 1] == UInt8(ascii: "'") {
+                        i += 1
+                        current.append(UInt8(ascii: "'"))
+                    } else if c == UInt8(ascii: "'") {
+                        if i + 1 < n && !isSpace(bytes[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        current.append(c)
+                    }
+                } else {
+                    switch c {
+                    case nil: done = true
+                    case let c? where isSpace(c): done = true
+                    case UInt8(ascii: "\"")?: inDouble = true
+                    case UInt8(ascii: "'")?: inSingle = true
+                    case let c?: current.append(c)
+                    }
+                }
+                if i < n { i += 1 }
+            }
+            out.append(current)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+/// Reads a Redis-style config file: one `name value…` directive per line, `#` comments,
+/// values quoted as in inline commands. Unknown directives are errors, so a typo is not
+/// silently ignored.
+public enum ConfigFile {
+    /// The directive names understood, for `--help` and error messages.
+    public static let directives = [
+        "bind", "port", "dir", "appendfsync", "requirepass", "protected-mode", "maxclients",
+        "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "loglevel",
+    ]
+
+    /// Applies the file's directives to `config`; returns `loglevel` if the file sets it.
+    public static func apply(contents: String, path: String, to config: inout ServerConfig) throws(ServerConfigError) -> String? {
+        var logLevel: String?
+        var lineNumber = 0
+        for rawLine in contents.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let bytes = Array(line.utf8)
+            guard let words = RESPRequestParser.splitArguments(bytes), let nameBytes = words.first else {
+                throw .file(path: path, line: lineNumber, reason: "unbalanced quotes")
+            }
+            let name = String(decoding: nameBytes, as: UTF8.self).lowercased()
+            let values = words.dropFirst().map { String(decoding: $0, as: UTF8.self) }
+            func one() throws(ServerConfigError) -> String {
+                guard values.count == 1 else { throw .file(path: path, line: lineNumber, reason: "\(name) takes one value") }
+                return values[0]
+            }
+            func integer() throws(ServerConfigError) -> Int {
+                let v = try one()
+                guard let n = parseSize(v) else { throw .file(path: path, line: lineNumber, reason: "\(name): '\(v)' is not a number") }
+                return n
+            }
+            func yesNo() throws(ServerConfigError) -> Bool {
+                switch try one().lowercased() {
+                case "yes": return true
+                case "no": return false
+                case let v: throw .file(path: path, line: lineNumber, reason: "\(name): '\(v)' must be yes or no")
+                }
+            }
+            switch name {
+            case "bind":
+                guard let first = values.first else { throw .file(path: path, line: lineNumber, reason: "bind needs an address") }
+                config.bind = first
+            case "port": config.port = try integer()
+            case "dir": config.directory = try one()
+            case "appendfsync", "fsync":
+                let v = try one()
+                guard let p = FsyncPolicy(rawValue: v.lowercased()) else {
+                    throw .file(path: path, line: lineNumber, reason: "appendfsync: '\(v)' must be always, everysec or no")
+                }
+                config.fsync = p
+            case "requirepass": config.requirePassword = try one()
+            case "protected-mode": config.protectedMode = try yesNo()
+            case "maxclients": config.maxClients = try integer()
+            case "timeout": config.idleTimeoutSeconds = try integer()
+            case "proto-max-bulk-len": config.limits.maxBulkLength = try integer()
+            case "io-threads": config.eventLoopThreads = try integer()
+            case "block-cache-size": config.storeOptions.blockCacheCapacity = try integer()
+            case "loglevel": logLevel = try one()
+            default:
+                throw .file(path: path, line: lineNumber, reason: "unknown directive '\(name)' (known: \(directives.joined(separator: ", ")))")
+            }
+        }
+        return logLevel
+    }
+
+    /// A number with an optional k/kb/m/mb/g/gb suffix (1k = 1000, 1kb = 1024), as Redis.
+    public static func parseSize(_ text: String) -> Int? {
+        let lower = text.lowercased()
+        let units: [(String, Int)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1000), ("m", 1_000_000), ("g", 1_000_000_000)]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let n = Int(lower.dropLast(suffix.count)) else { return nil }
+            let (r, o) = n.multipliedReportingOverflow(by: factor)
+            return o ? nil : r
+        }
+        return Int(lower)
+    }
+}

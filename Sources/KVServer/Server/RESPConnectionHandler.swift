@@ -1,0 +1,287 @@
+import KVStore
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Asks a connection to finish what it has read, answer it, and close (server shutdown).
+struct DrainAndCloseEvent: Sendable {}
+
+/// One client connection: parses requests, runs commands in order, writes the replies.
+///
+/// Every complete command in a read is parsed at once, and all their replies go out with one
+/// flush (pipelining costs one syscall per batch, not per command). Cheap commands run right
+/// here on the event loop. A command that may wait (a write under `--fsync always`, a scan)
+/// runs on the blocking pool; until its reply is back the connection runs nothing else, so
+/// replies stay in request order, and it reads nothing more, so a client that floods
+/// requests is held back by TCP rather than by our memory (backpressure). The same holds
+/// while the socket is not writable: a client that does not read its replies stops being read.
+final class RESPConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerContext
+    private let pool: NIOThreadPool
+    private let logger: Logger
+    private let connections: ConnectionSet
+    private var parser: RESPRequestParser
+    private var session: Session?
+    private var inbound: ByteBuffer?
+    private var pending = CircularBuffer<[[UInt8]]>(initialCapacity: 16)
+    private var out: ByteBuffer
+    /// A protocol error found after the pending commands: answered once they are, then close.
+    private var protocolError: RESPProtocolError?
+    /// A command is running on the blocking pool.
+    private var busy = false
+    /// No more input is wanted (QUIT, SHUTDOWN, protocol error, server draining).
+    private var closing = false
+    private var draining = false
+    /// The channel asked to read while we were not ready; read once we are.
+    private var readWanted = false
+
+    init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet) {
+        self.server = server
+        self.pool = pool
+        self.logger = logger
+        self.connections = connections
+        var parser = RESPRequestParser(limits: server.config.limits)
+        parser.authenticated = !server.requiresPassword
+        self.parser = parser
+        self.out = ByteBuffer()
+    }
+
+    // MARK: Lifecycle
+
+    func channelActive(context: ChannelHandlerContext) {
+        out = context.channel.allocator.buffer(capacity: 1024)
+        let remote = context.channel.remoteAddress.map(Self.describe) ?? "?"
+        let local = context.channel.localAddress.map(Self.describe) ?? "?"
+        guard let record = server.clients.register(
+            address: remote, localAddress: local, now: server.clock(), authenticated: !server.requiresPassword)
+        else {
+            // Redis's wording; the client sees why before the connection closes.
+            logger.warning("rejected \(remote): maxclients (\(server.config.maxClients)) reached")
+            closing = true
+            var reply = context.channel.allocator.buffer(capacity: 64)
+            reply.writeErrorReply("ERR max number of clients reached")
+            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in ctx.value.close(promise: nil) }
+            return
+        }
+        session = Session(record: record, authenticated: !server.requiresPassword)
+        connections.insert(context.channel)
+        logger.debug("client \(record.id) connected from \(remote)")
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let session {
+            server.clients.remove(session.record.id)
+            logger.debug("client \(session.record.id) disconnected")
+        }
+        connections.remove(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainAndCloseEvent {
+            draining = true
+            process(context: context)
+        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            // Idle timeout (Redis's `timeout`): a connection waiting on its own slow command
+            // is not idle.
+            if !busy {
+                logger.debug("closing idle client \(session?.record.id ?? 0)")
+                context.close(promise: nil)
+            }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    // MARK: Input
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        guard session != nil, !closing, protocolError == nil else { return }
+        server.stats.bytesRead.add(incoming.readableBytes, ordering: .relaxed)
+        if inbound == nil || inbound!.readableBytes == 0 {
+            inbound = incoming
+        } else {
+            inbound!.writeBuffer(&incoming)
+        }
+        parseAvailable()
+        process(context: context)
+    }
+
+    private func parseAvailable() {
+        guard var buffer = inbound else { return }
+        inbound = nil  // unique while parsing: no copy on write
+        do {
+            while let command = try parser.next(&buffer) {
+                pending.append(command)
+            }
+        } catch {
+            protocolError = error
+            server.stats.protocolErrors.add(1, ordering: .relaxed)
+        }
+        if buffer.readableBytes == 0 {
+            buffer.clear()
+        } else if buffer.readerIndex > 1 << 16 {
+            buffer.discardReadBytes()
+        }
+        inbound = buffer
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if busy || !pending.isEmpty || closing || !context.channel.isWritable {
+            readWanted = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeReadingIfReady(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReadingIfReady(context: ChannelHandlerContext) {
+        if readWanted && !busy && pending.isEmpty && !closing && context.channel.isWritable {
+            readWanted = false
+            context.read()
+        }
+    }
+
+    // MARK: Running commands
+
+    /// Runs pending commands in order until one must go to the blocking pool, then writes
+    /// and flushes every reply produced.
+    private func process(context: ChannelHandlerContext) {
+        while !busy && !closing, let args = pending.popFirst() {
+            run(args, context: context)
+        }
+        if !busy && pending.isEmpty && !closing {
+            if let error = protocolError {
+                out.writeErrorReply("ERR \(error)")
+                closing = true
+            } else if draining {
+                closing = true
+            }
+        }
+        if out.readableBytes > 0 {
+            server.stats.bytesWritten.add(out.readableBytes, ordering: .relaxed)
+            let reply = out
+            out.clear()  // the write holds its own reference; clearing starts a fresh buffer
+            if closing && !busy {
+                let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in ctx.value.close(promise: nil) }
+                return
+            }
+            context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+        } else if closing && !busy {
+            context.close(promise: nil)
+            return
+        }
+        resumeReadingIfReady(context: context)
+    }
+
+    private func run(_ args: [[UInt8]], context: ChannelHandlerContext) {
+        guard var session else { return }
+        server.stats.commandsProcessed.add(1, ordering: .relaxed)
+        guard let command = server.commands.lookup(args[0]) else {
+            var shown = ""
+            for a in args.dropFirst().prefix(10) { shown += "'\(String(decoding: a.prefix(128), as: UTF8.self))' " }
+            out.writeErrorReply("ERR unknown command '\(String(decoding: args[0].prefix(128), as: UTF8.self))', with args beginning with: \(shown)")
+            return
+        }
+        session.record.state.withLock {
+            $0.lastCommand = command.name
+            $0.lastActiveMillis = server.clock()
+        }
+        if !session.authenticated && !command.allowedUnauthenticated {
+            out.writeErrorReply("NOAUTH Authentication required.")
+            return
+        }
+        guard command.arityAllows(args.count) else {
+            out.writeErrorReply(CommandError.wrongArity(command.name).text)
+            return
+        }
+        let offload = command.execution == .blocking || (command.execution == .write && server.config.fsync == .always)
+        if !offload {
+            Self.execute(command, server, &session, args, &out)
+            finish(session, context: context)
+            return
+        }
+        busy = true
+        server.stats.offloadedCommands.add(1, ordering: .relaxed)
+        let shared = self.server
+        let allocator = context.channel.allocator
+        let sessionCopy = session
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        pool.runIfActive(eventLoop: context.eventLoop) { () -> (ByteBuffer, Session) in
+            var s = sessionCopy
+            var reply = allocator.buffer(capacity: 256)
+            Self.execute(command, shared, &s, args, &reply)
+            return (reply, s)
+        }.whenComplete { result in
+            let (handler, context) = bound.value
+            handler.busy = false
+            switch result {
+            case .success(let (reply, s)):
+                var reply = reply
+                handler.out.writeBuffer(&reply)
+                handler.finish(s, context: context)
+            case .failure:
+                handler.out.writeErrorReply("ERR the server is shutting down")
+                handler.closing = true
+            }
+            handler.process(context: context)
+        }
+    }
+
+    private func finish(_ updated: Session, context: ChannelHandlerContext) {
+        session = updated
+        parser.authenticated = updated.authenticated
+        if updated.closeAfterReply { closing = true }
+    }
+
+    /// Runs one command; an error replaces whatever part of a reply it had written.
+    private static func execute(_ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout ByteBuffer) {
+        let mark = out.writerIndex
+        do {
+            try command.run(server, &session, args, &out)
+        } catch {
+            out.moveWriterIndex(to: mark)
+            out.writeErrorReply(error.text)
+        }
+    }
+
+    private static func describe(_ address: SocketAddress) -> String {
+        "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+    }
+}
+
+/// The open client channels, so shutdown can ask each to drain.
+final class ConnectionSet: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func insert(_ channel: any Channel) {
+        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func remove(_ channel: any Channel) {
+        channels.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    var all: [any Channel] { channels.withLock { Array($0.values) } }
+    var isEmpty: Bool { channels.withLock { $0.isEmpty } }
+}

@@ -1,0 +1,74 @@
+import KVStore
+
+/// When the server makes writes durable against power loss (Redis's `appendfsync`).
+public enum FsyncPolicy: String, Sendable, CaseIterable {
+    /// Reply only after the group commit's `fdatasync` covers the write.
+    case always
+    /// Reply once the write is in the OS; a background task syncs the log every second, so
+    /// power loss costs at most about a second of acknowledged writes (the default).
+    case everysec
+    /// Leave syncing to the OS (and to shutdown).
+    case no
+}
+
+/// Everything `kvserver` can be told, from flags or a config file. Names follow Redis's.
+public struct ServerConfig: Sendable {
+    /// Address to listen on (`bind`); loopback by default.
+    public var bind = "127.0.0.1"
+    /// TCP port (`port`); 0 picks a free one (tests), reported by `KVServer.port`.
+    public var port = 6380
+    /// The store's directory (`dir`).
+    public var directory = "./data"
+    public var fsync = FsyncPolicy.everysec
+    /// Password for AUTH (`requirepass`); nil or empty means no authentication.
+    public var requirePassword: String?
+    /// Refuse a non-loopback `bind` without a password (`protected-mode`, default on).
+    public var protectedMode = true
+    /// Connections beyond this get `-ERR max number of clients reached` (`maxclients`).
+    public var maxClients = 10_000
+    /// Close a client idle this many seconds; 0 never (`timeout`).
+    public var idleTimeoutSeconds = 0
+    public var limits = RESPLimits()
+    /// Event-loop threads; 0 means one per core.
+    public var eventLoopThreads = 0
+    /// Threads that run commands which wait (a synced write, a scan): enough for the group
+    /// commit to gather many connections' writes into one fdatasync.
+    public var blockingThreads = 64
+    /// Engine options (block cache, compression, clock …).
+    public var storeOptions = Options()
+
+    public init() {}
+
+    /// True for addresses only this machine can reach.
+    var bindsLoopbackOnly: Bool {
+        bind == "127.0.0.1" || bind == "::1" || bind == "localhost" || bind.hasPrefix("127.")
+    }
+
+    /// Checks the settings that cannot work, before anything opens.
+    public func validate() throws(ServerConfigError) {
+        guard port >= 0 && port <= 65535 else { throw .invalid("port \(port) is outside 0...65535") }
+        guard maxClients >= 1 else { throw .invalid("maxclients must be at least 1") }
+        guard idleTimeoutSeconds >= 0 else { throw .invalid("timeout must not be negative") }
+        guard limits.maxBulkLength >= 1024 else { throw .invalid("proto-max-bulk-len must be at least 1024") }
+        if protectedMode && !bindsLoopbackOnly && (requirePassword ?? "").isEmpty {
+            throw .invalid("""
+                refusing to listen on \(bind) without a password: protected mode is on. \
+                Set requirepass (--requirepass), bind 127.0.0.1, or say --protected-mode no \
+                if every host that can reach this address may read and write all data.
+                """)
+        }
+    }
+}
+
+/// A setting that cannot work, or a config file line that does not parse.
+public enum ServerConfigError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+    case file(path: String, line: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let s): return s
+        case .file(let path, let line, let reason): return "\(path):\(line): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import KVStore
+import Synchronization
+
+/// What every command shares: the store, the settings, the key locks, the clients and the
+/// counters. Immutable or internally synchronized, so any event loop or blocking thread may
+/// use it.
+final class ServerContext: Sendable {
+    let store: KVStore
+    let config: ServerConfig
+    /// Milliseconds since the Unix epoch: the same clock the store judges expiry by.
+    let clock: @Sendable () -> UInt64
+    let locks = KeyLocks()
+    let clients: ClientRegistry
+    let stats = ServerStats()
+    let cursors = ScanCursors()
+    let startedMillis: UInt64
+    let runID: String
+    let writeOptions: WriteOptions
+    let commands: CommandTable
+    private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Something was written since the last everysec sync.
+    private let dirty = Atomic<Bool>(false)
+
+    init(store: KVStore, config: ServerConfig) {
+        self.store = store
+        self.config = config
+        self.clock = config.storeOptions.clock
+        self.clients = ClientRegistry(maxClients: config.maxClients)
+        self.startedMillis = config.storeOptions.clock()
+        var rng = SystemRandomNumberGenerator()
+        self.runID = (0..<40).map { _ in String(Int.random(in: 0..<16, using: &rng), radix: 16) }.joined()
+        self.writeOptions = WriteOptions(sync: config.fsync == .always)
+        self.commands = CommandTable()
+    }
+
+    var requiresPassword: Bool { !(config.requirePassword ?? "").isEmpty }
+
+    func onShutdownRequest(_ hook: @escaping @Sendable () -> Void) {
+        shutdownHook.withLock { $0 = hook }
+    }
+
+    func requestShutdown() {
+        shutdownHook.withLock { $0 }?()
+    }
+
+    // MARK: Storage, with errors as replies
+
+    func get(_ key: [UInt8]) throws(CommandError) -> [UInt8]? {
+        do {
+            let v = try store.get(key)
+            stats.hit(v != nil)
+            return v
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    func lookup(_ key: [UInt8]) throws(CommandError) -> StoredValue? {
+        do {
+            let v = try store.lookup(key)
+            stats.hit(v != nil)
+            return v
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    func exists(_ key: [UInt8]) throws(CommandError) -> Bool {
+        do { return try store.get(key) != nil } catch { throw .store(error) }
+    }
+
+    /// Stores `value` with an absolute expiry (nil: none). An expiry at or before now
+    /// deletes the key instead, as Redis does for a past EXPIREAT or SET … EXAT.
+    func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64? = nil) throws(CommandError) {
+        var batch = WriteBatch()
+        add(&batch, key, value, expiresAt: expiresAt)
+        try write(batch)
+    }
+
+    func add(_ batch: inout WriteBatch, _ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?) {
+        if let e = expiresAt {
+            if e <= clock() { batch.delete(key) } else { batch.put(key, value, expiresAt: e) }
+        } else {
+            batch.put(key, value)
+        }
+    }
+
+    func delete(_ key: [UInt8]) throws(CommandError) {
+        do { try store.delete(key, options: writeOptions) } catch { throw .store(error) }
+        markDirty()
+    }
+
+    func write(_ batch: WriteBatch) throws(CommandError) {
+        do { try store.write(batch, options: writeOptions) } catch { throw .store(error) }
+        markDirty()
+    }
+
+    private func markDirty() {
+        // A load first: under a write-heavy load the flag is already set, and a plain load
+        // keeps the cache line shared between the event loops.
+        if !dirty.load(ordering: .relaxed) { dirty.store(true, ordering: .relaxed) }
+    }
+
+    /// True (and cleared) if anything was written since the last call.
+    func takeDirty() -> Bool {
+        dirty.exchange(false, ordering: .acquiringAndReleasing)
+    }
+
+    func iterator(_ options: ReadOptions = ReadOptions()) throws(CommandError) -> KVIterator {
+        do { return try store.makeIterator(options) } catch { throw .store(error) }
+    }
+
+    func check(_ iterator: KVIterator) throws(CommandError) {
+        do { try iterator.check() } catch { throw .store(error) }
+    }
+
+    /// A relative or absolute expiry argument as absolute milliseconds, with Redis's
+    /// overflow checks. `name` is the command's name for the error message.
+    func expiry(_ arg: [UInt8], milliseconds: Bool, absolute: Bool, name: String, allowNonPositive: Bool) throws(CommandError) -> Int64 {
+        let invalid = CommandError.err("invalid expire time in '\(name)' command")
+        let n = try Arg.integer(arg)
+        if !allowNonPositive && n <= 0 { throw invalid }
+        var ms = Int64(n)
+        if !milliseconds {
+            let (m, o) = ms.multipliedReportingOverflow(by: 1000)
+            if o { throw invalid }
+            ms = m
+        }
+        if !absolute {
+            let (a, o) = ms.addingReportingOverflow(Int64(clamping: clock()))
+            if o { throw invalid }
+            ms = a
+        }
+        return ms
+    }
+}
+
+/// SCAN cursors. Redis's cursor is a number, and client libraries parse it as one (redis-py
+/// as an int, go-redis as a uint64), but ours resumes by key, which a number cannot hold:
+/// the server keeps the key under a fresh number. The table keeps the newest 65,536
+/// cursors; an older or unknown one is an error, not a silent restart.
+final class ScanCursors: Sendable {
+    private struct Table {
+        var next: UInt64
+        var keys: [UInt64: [UInt8]] = [:]
+        var order: [UInt64] = []
+        var head = 0
+    }
+
+    static let capacity = 65_536
+    private let table: Mutex<Table>
+
+    init() {
+        // Random start: a cursor from before a restart is unknown rather than another scan's.
+        table = Mutex(Table(next: UInt64.random(in: 1..<(1 << 40))))
+    }
+
+    func save(_ key: [UInt8]) -> UInt64 {
+        table.withLock { t in
+            let id = t.next
+            t.next += 1
+            t.keys[id] = key
+            t.order.append(id)
+            if t.order.count - t.head > Self.capacity {
+                t.keys.removeValue(forKey: t.order[t.head])
+                t.head += 1
+                if t.head > Self.capacity {
+                    t.order.removeFirst(t.head)
+                    t.head = 0
+                }
+            }
+            return id
+        }
+    }
+
+    func resumeKey(_ id: UInt64) -> [UInt8]? {
+        table.withLock { $0.keys[id] }
+    }
+}

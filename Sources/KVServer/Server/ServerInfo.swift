@@ -1,0 +1,182 @@
+import KVStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The text of INFO and the values CONFIG GET reports.
+enum ServerInfo {
+    /// The Redis version whose commands and replies we follow; clients gate features on it.
+    static let redisCompatibleVersion = "7.0.0"
+    static let kvstoreVersion = "0.1.0"
+
+    static let allSections = ["server", "clients", "memory", "persistence", "stats", "keyspace", "engine"]
+
+    static func render(_ s: ServerContext, sections requested: [String]) throws(CommandError) -> String {
+        var wanted = requested.isEmpty || requested.contains("default") || requested.contains("all") || requested.contains("everything")
+            ? allSections : requested
+        wanted = allSections.filter { wanted.contains($0) }
+        var out: [String] = []
+        let now = s.clock()
+        let stats = s.store.statistics()
+        for section in wanted {
+            var lines: [String] = []
+            switch section {
+            case "server":
+                lines = [
+                    "# Server",
+                    "redis_version:\(redisCompatibleVersion)",
+                    "kvstore_version:\(kvstoreVersion)",
+                    "redis_mode:standalone",
+                    "os:Linux",
+                    "arch_bits:64",
+                    "multiplexing_api:epoll",
+                    "process_id:\(getpid())",
+                    "run_id:\(s.runID)",
+                    "tcp_port:\(s.config.port)",
+                    "uptime_in_seconds:\((now &- s.startedMillis) / 1000)",
+                    "uptime_in_days:\((now &- s.startedMillis) / 86_400_000)",
+                    "executable:kvserver",
+                    "config_file:",
+                ]
+            case "clients":
+                lines = [
+                    "# Clients",
+                    "connected_clients:\(s.clients.count)",
+                    "maxclients:\(s.config.maxClients)",
+                    "blocked_clients:0",
+                ]
+            case "memory":
+                let rss = residentBytes()
+                lines = [
+                    "# Memory",
+                    "used_memory:\(stats.memtableBytes + stats.blockCacheBytes + stats.tableReaderBytes)",
+                    "used_memory_rss:\(rss)",
+                    "used_memory_human:\(human(rss))",
+                    "memtable_bytes:\(stats.memtableBytes)",
+                    "block_cache_bytes:\(stats.blockCacheBytes)",
+                    "table_reader_bytes:\(stats.tableReaderBytes)",
+                    "maxmemory:0",
+                    "maxmemory_policy:noeviction",
+                ]
+            case "persistence":
+                let lastSave = s.stats.lastSaveMillis.load(ordering: .relaxed)
+                lines = [
+                    "# Persistence",
+                    "loading:0",
+                    "aof_enabled:1",
+                    "appendfsync:\(s.config.fsync.rawValue)",
+                    "rdb_last_save_time:\((lastSave == 0 ? s.startedMillis : lastSave) / 1000)",
+                    "wal_bytes_written:\(stats.walBytesWritten)",
+                    "wal_syncs:\(stats.walSyncs)",
+                    "wal_sync_failures:\(s.stats.walSyncFailures.load(ordering: .relaxed))",
+                    "flushes:\(stats.flushes)",
+                ]
+            case "stats":
+                lines = [
+                    "# Stats",
+                    "total_connections_received:\(s.clients.totalAccepted)",
+                    "total_commands_processed:\(s.stats.commandsProcessed.load(ordering: .relaxed))",
+                    "rejected_connections:\(s.clients.rejected)",
+                    "keyspace_hits:\(s.stats.keyspaceHits.load(ordering: .relaxed))",
+                    "keyspace_misses:\(s.stats.keyspaceMisses.load(ordering: .relaxed))",
+                    "total_error_replies_protocol:\(s.stats.protocolErrors.load(ordering: .relaxed))",
+                    "offloaded_commands:\(s.stats.offloadedCommands.load(ordering: .relaxed))",
+                    "total_net_input_bytes:\(s.stats.bytesRead.load(ordering: .relaxed))",
+                    "total_net_output_bytes:\(s.stats.bytesWritten.load(ordering: .relaxed))",
+                ]
+            case "keyspace":
+                // Exact, so it walks the keys: INFO runs on a blocking thread for this reason.
+                let keys: Int
+                do { keys = try s.store.count() } catch { throw .store(error) }
+                lines = ["# Keyspace"]
+                if keys > 0 { lines.append("db0:keys=\(keys),expires=0,avg_ttl=0") }
+            case "engine":
+                lines = ["# Engine"]
+                for l in stats.levels where l.files > 0 || l.level == 0 {
+                    lines.append("level\(l.level):files=\(l.files),bytes=\(l.bytes),score=\(String(format2: l.score))")
+                }
+                lines += [
+                    "live_table_bytes:\(stats.liveTableBytes)",
+                    "user_bytes_written:\(stats.userBytesWritten)",
+                    "compactions:\(stats.compactions)",
+                    "trivial_moves:\(stats.trivialMoves)",
+                    "compaction_bytes_read:\(stats.compactionBytesRead)",
+                    "compaction_bytes_written:\(stats.compactionBytesWritten)",
+                    "write_amplification:\(String(format2: stats.writeAmplification))",
+                    "stall_slowdowns:\(stats.slowdowns)",
+                    "stall_stops:\(stats.stops)",
+                    "stall_seconds:\(String(format2: stats.stallSeconds))",
+                    "stalled_now:\(stats.isStalled ? 1 : 0)",
+                    "block_cache_hits:\(stats.blockCacheHits)",
+                    "block_cache_misses:\(stats.blockCacheMisses)",
+                    "bloom_negatives:\(stats.bloomNegatives)",
+                    "bloom_false_positives:\(stats.bloomFalsePositives)",
+                    "open_tables:\(stats.openTables)",
+                    "last_sequence:\(stats.lastSequence)",
+                ]
+            default:
+                continue
+            }
+            out.append(lines.joined(separator: "\r\n"))
+        }
+        return out.joined(separator: "\r\n\r\n") + "\r\n"
+    }
+
+    /// CONFIG GET's parameters: ours, and the ones tools ask about (redis-benchmark reads
+    /// `save` and `appendonly`).
+    static func configParameters(_ s: ServerContext) -> [(String, String)] {
+        let c = s.config
+        return [
+            ("bind", c.bind),
+            ("port", String(c.port)),
+            ("dir", c.directory),
+            ("appendonly", "yes"),
+            ("appendfsync", c.fsync.rawValue),
+            ("save", ""),
+            ("requirepass", c.requirePassword ?? ""),
+            ("protected-mode", c.protectedMode ? "yes" : "no"),
+            ("maxclients", String(c.maxClients)),
+            ("timeout", String(c.idleTimeoutSeconds)),
+            ("proto-max-bulk-len", String(c.limits.maxBulkLength)),
+            ("databases", "1"),
+            ("maxmemory", "0"),
+            ("maxmemory-policy", "noeviction"),
+            ("io-threads", String(c.eventLoopThreads)),
+            ("block-cache-size", String(c.storeOptions.blockCacheCapacity)),
+        ]
+    }
+
+    static func residentBytes() -> Int {
+        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+        defer { fclose(f) }
+        var size = 0, resident = 0
+        var line = [CChar](repeating: 0, count: 128)
+        guard fgets(&line, 128, f) != nil else { return 0 }
+        let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
+        if fields.count >= 2 { size = Int(fields[0]) ?? 0; resident = Int(fields[1]) ?? 0 }
+        _ = size
+        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func human(_ bytes: Int) -> String {
+        let mib = Double(bytes) / 1_048_576
+        return String(format2: mib) + "M"
+    }
+}
+
+extension String {
+    /// Two decimals, without Foundation.
+    init(format2 value: Double) {
+        let scaled = (value * 100).rounded()
+        guard scaled.isFinite, abs(scaled) < 1e15 else {
+            self = "\(value)"
+            return
+        }
+        let n = Int(scaled)
+        let sign = n < 0 ? "-" : ""
+        let m = abs(n)
+        let frac = m % 100
+        self = "\(sign)\(m / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+}

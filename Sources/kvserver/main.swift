@@ -1,0 +1,150 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KVServer
+import KVStore
+import Logging
+
+/// `kvserver`: serve a KVStore directory over the Redis protocol.
+struct KVServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kvserver",
+        abstract: "Serve a KVStore directory over the Redis protocol (RESP2 and inline commands).",
+        discussion: """
+            redis-cli, redis-benchmark and Redis client libraries work unchanged:
+              kvserver --port 6380 --dir ./data &
+              redis-cli -p 6380 SET greeting "hello world"
+            Settings come from an optional config file of Redis-style lines ("port 6380",
+            "appendfsync always", "requirepass secret"), then from flags, which win.
+            SIGTERM, SIGINT and the SHUTDOWN command stop it gracefully: no new connections,
+            in-flight commands answered, the log synced, exit status 0. See docs/SERVER.md.
+            """)
+
+    @Argument(help: ArgumentHelp("Config file with Redis-style 'name value' lines.", valueName: "config-file"))
+    var configFile: String?
+
+    @Option(help: "Address to listen on. Non-loopback addresses need --requirepass or --protected-mode no.")
+    var bind: String?
+
+    @Option(help: "TCP port (default 6380; 0 picks a free one).")
+    var port: Int?
+
+    @Option(help: "Data directory (default ./data; created if missing).")
+    var dir: String?
+
+    @Option(name: [.customLong("fsync"), .customLong("appendfsync")],
+            help: "always: reply after fdatasync; everysec: sync once a second (default); no: leave it to the OS.")
+    var fsync: String?
+
+    @Option(help: "Password clients must send with AUTH before other commands.")
+    var requirepass: String?
+
+    @Option(name: .customLong("protected-mode"), help: "yes (default) refuses a non-loopback bind without a password.")
+    var protectedMode: String?
+
+    @Option(help: "Maximum simultaneous clients (default 10000).")
+    var maxclients: Int?
+
+    @Option(help: "Close clients idle for this many seconds (default 0: never).")
+    var timeout: Int?
+
+    @Option(name: .customLong("proto-max-bulk-len"), help: "Largest bulk string accepted, e.g. 512mb (the default).")
+    var protoMaxBulkLen: String?
+
+    @Option(name: .customLong("io-threads"), help: "Event-loop threads (default: one per core).")
+    var ioThreads: Int?
+
+    @Option(name: .customLong("block-cache-size"), help: "Block cache size, e.g. 64mb (default 8mb).")
+    var blockCacheSize: String?
+
+    @Option(help: "debug, verbose, notice or warning (default notice).")
+    var loglevel: String?
+
+    func run() throws {
+        var config = ServerConfig()
+        var level = "notice"
+        if let configFile {
+            let text: String
+            do { text = try String(contentsOfFile: configFile, encoding: .utf8) } catch {
+                throw ValidationError("cannot read config file \(configFile): \(error.localizedDescription)")
+            }
+            do {
+                if let l = try ConfigFile.apply(contents: text, path: configFile, to: &config) { level = l }
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        if let bind { config.bind = bind }
+        if let port { config.port = port }
+        if let dir { config.directory = dir }
+        if let fsync {
+            guard let p = FsyncPolicy(rawValue: fsync.lowercased()) else {
+                throw ValidationError("--fsync must be always, everysec or no (got '\(fsync)')")
+            }
+            config.fsync = p
+        }
+        if let requirepass { config.requirePassword = requirepass }
+        if let protectedMode {
+            switch protectedMode.lowercased() {
+            case "yes": config.protectedMode = true
+            case "no": config.protectedMode = false
+            default: throw ValidationError("--protected-mode must be yes or no")
+            }
+        }
+        if let maxclients { config.maxClients = maxclients }
+        if let timeout { config.idleTimeoutSeconds = timeout }
+        if let protoMaxBulkLen {
+            guard let n = ConfigFile.parseSize(protoMaxBulkLen) else { throw ValidationError("--proto-max-bulk-len: '\(protoMaxBulkLen)' is not a size") }
+            config.limits.maxBulkLength = n
+        }
+        if let ioThreads { config.eventLoopThreads = ioThreads }
+        if let blockCacheSize {
+            guard let n = ConfigFile.parseSize(blockCacheSize) else { throw ValidationError("--block-cache-size: '\(blockCacheSize)' is not a size") }
+            config.storeOptions.blockCacheCapacity = n
+        }
+        if let loglevel { level = loglevel }
+
+        let logLevel: Logger.Level
+        switch level.lowercased() {
+        case "debug": logLevel = .debug
+        case "verbose": logLevel = .info
+        case "notice": logLevel = .notice
+        case "warning": logLevel = .warning
+        default: throw ValidationError("loglevel must be debug, verbose, notice or warning")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        var logger = Logger(label: "kvserver")
+        logger.logLevel = logLevel
+
+        let server: KVServer
+        do {
+            server = try KVServer.start(config, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        // The startup banner is `info`; show it at the default level too.
+        logger.notice("ready on \(config.bind):\(server.port) (data \(config.directory), fsync \(config.fsync.rawValue))")
+
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let sources = [SIGTERM, SIGINT].map { sig in
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                logger.notice("received \(sig == SIGTERM ? "SIGTERM" : "SIGINT"): shutting down")
+                server.shutdown()
+            }
+            source.resume()
+            return source
+        }
+        server.waitUntilStopped()
+        sources.forEach { $0.cancel() }
+    }
+}
+
+KVServerCommand.main()
