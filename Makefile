@@ -1,21 +1,36 @@
 # KVStore: `make run` and `make test` set up everything they need on a fresh Debian machine.
 SWIFT        ?= swift
 APT_PACKAGES := zlib1g-dev liblz4-dev pkg-config
+# The tests drive the server with Debian's redis-cli and redis-benchmark (and `script`).
+TEST_PACKAGES := redis-tools bsdutils
+# The server comparison runs Debian's redis-server beside kvserver.
+BENCH_PACKAGES := redis-tools redis-server
 DATA_DIR     ?= ./data
+PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release run demo test stress crash fuzz tsan asan clean
+.PHONY: all deps test-deps bench-deps build release run demo test stress crash fuzz tsan asan server-bench clean
 
 all: build
 
 # Installs the apt packages that are missing (and only then runs apt-get update).
-deps:
+define apt_install
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_PACKAGES))
 
 build: deps
 	$(SWIFT) build
@@ -23,15 +38,17 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Until the server lands: a real write / close / reopen / read-back demonstration.
+# The server on 127.0.0.1:$(PORT) with its data in $(DATA_DIR); Ctrl-C stops it gracefully.
 run: release
-	.build/release/kvdemo $(DATA_DIR)
+	.build/release/kvserver --bind 127.0.0.1 --port $(PORT) --dir $(DATA_DIR)
 
-demo: run
+# The embedding demonstration: write, close, reopen, read back.
+demo: release
+	.build/release/kvdemo ./demo-data
 
-# Builds every target (the tests spawn the kvcrash and ReadmeExample executables), then runs
-# the whole suite in one process.
-test: deps
+# Builds every target (the tests spawn the kvcrash, kvserver and ReadmeExample executables),
+# then runs the whole suite in one process.
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -69,13 +86,20 @@ fuzz: deps
 	done
 
 # The concurrency tests under ThreadSanitizer (own scratch path: a sanitized build).
-tsan: deps
+tsan: test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter 'Concurrency'
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter 'Concurrency|concurrentIncrements|tenThousandPipelined|hostileInput'
 
-asan: deps
+asan: test-deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+# redis-benchmark against kvserver (--fsync everysec) and Debian's redis-server (AOF,
+# everysec), alternating, ROUNDS times; prints medians and ratios (docs/BENCHMARKS.md).
+ROUNDS ?= 3
+REQUESTS ?= 1000000
+server-bench: bench-deps release
+	bash Tools/server-bench/compare.sh $(ROUNDS) $(REQUESTS)
 
 clean:
 	rm -rf .build .build-tsan .build-asan

@@ -52,6 +52,9 @@ struct Session: Sendable {
     var authenticated: Bool
     /// Set by QUIT (and protocol errors): close once the replies so far are written.
     var closeAfterReply = false
+    /// Keyspace hits and misses since the connection last published its counters.
+    var hits = 0
+    var misses = 0
 }
 
 typealias CommandFunction = @Sendable (
@@ -78,12 +81,18 @@ struct Command: Sendable {
     /// Answered before AUTH (AUTH, HELLO, QUIT).
     let allowedUnauthenticated: Bool
     let run: CommandFunction
+    /// For a pure write that needs no read (plain SET, MSET): adds its effect to a batch and
+    /// returns true, so the connection can commit a pipelined run of them together. False
+    /// when these arguments need the full command (options, or an error to report).
+    let appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)?
 
     init(
         _ name: String, arity: Int, flags: [String], keys: (Int, Int, Int) = (0, 0, 0),
         group: String, since: String = "1.0.0", complexity: String = "O(1)",
         usage: String = "", summary: String, execution: Execution = .inline,
-        allowedUnauthenticated: Bool = false, run: @escaping CommandFunction
+        allowedUnauthenticated: Bool = false,
+        appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)? = nil,
+        run: @escaping CommandFunction
     ) {
         self.name = name
         self.arity = arity
@@ -97,6 +106,15 @@ struct Command: Sendable {
         self.execution = execution
         self.allowedUnauthenticated = allowedUnauthenticated
         self.run = run
+        self.appendToBatch = appendToBatch
+    }
+
+    /// The key arguments, from the key positions COMMAND reports.
+    func keys(in args: [[UInt8]]) -> [[UInt8]] {
+        guard firstKey > 0, step > 0 else { return [] }
+        let last = lastKey < 0 ? args.count + lastKey : lastKey
+        guard firstKey <= last, last < args.count else { return [] }
+        return stride(from: firstKey, through: last, by: step).map { args[$0] }
     }
 
     func arityAllows(_ count: Int) -> Bool {

@@ -1,21 +1,41 @@
 /// Every command the server knows, by name. Lookup is case-insensitive.
 struct CommandTable: Sendable {
     let all: [Command]
-    private let byName: [[UInt8]: Int]
+    /// Hash of the uppercase name → index into `all` (names are verified on lookup).
+    private let byHash: [UInt64: Int]
 
     init() {
         all = Self.commands.sorted { $0.name < $1.name }
-        var map: [[UInt8]: Int] = [:]
-        for (i, c) in all.enumerated() { map[Array(c.name.uppercased().utf8)] = i }
-        byName = map
+        var map: [UInt64: Int] = [:]
+        for (i, c) in all.enumerated() {
+            let h = Self.hash(Array(c.name.utf8))
+            precondition(map[h] == nil, "command name hash collision: \(c.name)")
+            map[h] = i
+        }
+        byHash = map
+    }
+
+    /// FNV-1a over the ASCII-uppercased bytes: case-insensitive, and no allocation per lookup.
+    private static func hash(_ name: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for var b in name {
+            if b >= 97 && b <= 122 { b -= 32 }
+            h = (h ^ UInt64(b)) &* 0x100_0000_01b3
+        }
+        return h
     }
 
     /// The command named `name` (any case), or nil.
     func lookup(_ name: [UInt8]) -> Command? {
-        // Names are short ASCII: uppercase into a small array and hash that.
-        var upper = name
-        for i in upper.indices where upper[i] >= 97 && upper[i] <= 122 { upper[i] -= 32 }
-        return byName[upper].map { all[$0] }
+        guard name.count <= 32, let i = byHash[Self.hash(name)] else { return nil }
+        let c = all[i]
+        let expected = c.name.utf8
+        guard expected.count == name.count else { return nil }
+        for (a, var b) in zip(expected, name) {
+            if b >= 65 && b <= 90 { b += 32 }
+            if a != b { return nil }
+        }
+        return c
     }
 
     private static let commands: [Command] = {
@@ -31,7 +51,7 @@ struct CommandTable: Sendable {
         return [
             // Strings
             Command("get", arity: 2, flags: rf, keys: one, group: "string", usage: "key", summary: "Returns the string value of a key.", run: S.get),
-            Command("set", arity: -3, flags: w, keys: one, group: "string", usage: "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", execution: .write, run: S.set),
+            Command("set", arity: -3, flags: w, keys: one, group: "string", usage: "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", execution: .write, appendToBatch: S.batchSet, run: S.set),
             Command("setnx", arity: 3, flags: wf, keys: one, group: "string", usage: "key value", summary: "Set the string value of a key only when the key doesn't exist.", execution: .write, run: S.setnx),
             Command("setex", arity: 4, flags: w, keys: one, group: "string", usage: "key seconds value", summary: "Sets the string value and expiration time of a key.", execution: .write, run: S.setex(milliseconds: false)),
             Command("psetex", arity: 4, flags: w, keys: one, group: "string", usage: "key milliseconds value", summary: "Sets both string value and expiration time in milliseconds of a key.", execution: .write, run: S.setex(milliseconds: true)),
@@ -39,7 +59,7 @@ struct CommandTable: Sendable {
             Command("getdel", arity: 2, flags: ["write", "fast"], keys: one, group: "string", since: "6.2.0", usage: "key", summary: "Returns the string value of a key after deleting the key.", execution: .write, run: S.getdel),
             Command("getex", arity: -2, flags: ["write", "fast"], keys: one, group: "string", since: "6.2.0", usage: "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]", summary: "Returns the string value of a key after setting its expiration time.", execution: .write, run: S.getex),
             Command("mget", arity: -2, flags: rf, keys: (1, -1, 1), group: "string", complexity: "O(N) where N is the number of keys to retrieve.", usage: "key [key ...]", summary: "Atomically returns the string values of one or more keys.", run: S.mget),
-            Command("mset", arity: -3, flags: w, keys: (1, -1, 2), group: "string", complexity: "O(N) where N is the number of keys to set.", usage: "key value [key value ...]", summary: "Atomically creates or modifies the string values of one or more keys.", execution: .write, run: S.mset(onlyIfNoneExist: false)),
+            Command("mset", arity: -3, flags: w, keys: (1, -1, 2), group: "string", complexity: "O(N) where N is the number of keys to set.", usage: "key value [key value ...]", summary: "Atomically creates or modifies the string values of one or more keys.", execution: .write, appendToBatch: S.batchMset, run: S.mset(onlyIfNoneExist: false)),
             Command("msetnx", arity: -3, flags: w, keys: (1, -1, 2), group: "string", complexity: "O(N) where N is the number of keys to set.", usage: "key value [key value ...]", summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.", execution: .write, run: S.mset(onlyIfNoneExist: true)),
             Command("incr", arity: 2, flags: wf, keys: one, group: "string", usage: "key", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", execution: .write, run: S.incr(by: 1, negate: false)),
             Command("decr", arity: 2, flags: wf, keys: one, group: "string", usage: "key", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", execution: .write, run: S.incr(by: 1, negate: true)),

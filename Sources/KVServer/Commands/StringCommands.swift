@@ -5,7 +5,27 @@ import NIOCore
 /// across read and write, which makes every read-modify-write atomic.
 enum StringCommands {
     static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        if let v = try s.get(a[1]) { out.writeBulk(v) } else { out.writeNullBulk() }
+        if let v = try s.get(a[1]) {
+            c.hits += 1
+            out.writeBulk(v)
+        } else {
+            c.misses += 1
+            out.writeNullBulk()
+        }
+    }
+
+    /// A plain `SET key value` as a batch entry (with options it needs the full command).
+    static let batchSet: @Sendable ([[UInt8]], inout WriteBatch) -> Bool = { a, batch in
+        guard a.count == 3 else { return false }
+        batch.put(a[1], a[2])
+        return true
+    }
+
+    /// `MSET k v …` as batch entries (an odd pair count is the full command's error).
+    static let batchMset: @Sendable ([[UInt8]], inout WriteBatch) -> Bool = { a, batch in
+        guard a.count % 2 == 1 else { return false }
+        for i in stride(from: 1, to: a.count, by: 2) { batch.put(a[i], a[i + 1]) }
+        return true
     }
 
     /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms|KEEPTTL]
@@ -122,7 +142,13 @@ enum StringCommands {
     static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         out.writeArrayHeader(a.count - 1)
         for key in a[1...] {
-            if let v = try s.get(key) { out.writeBulk(v) } else { out.writeNullBulk() }
+            if let v = try s.get(key) {
+                c.hits += 1
+                out.writeBulk(v)
+            } else {
+                c.misses += 1
+                out.writeNullBulk()
+            }
         }
     }
 

@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A request that breaks the protocol. The server answers `-ERR Protocol error: <message>`
 /// and closes the connection, as Redis does: after a framing error nothing that follows on
 /// the connection can be trusted to start at a command boundary.
@@ -47,70 +51,101 @@ struct RESPRequestParser {
     /// The next complete command in `buffer` (its bytes consumed), or nil if more input is
     /// needed. An empty command (`*0`, a blank line) is skipped, as Redis does.
     mutating func next(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [[UInt8]]? {
-        while true {
+        var command: [[UInt8]]?
+        try parse(&buffer, limit: 1) { command = $0 }
+        return command
+    }
+
+    /// Hands every complete command in `buffer` to `emit`, in order, consuming their bytes
+    /// (at most `limit` commands). Commands before a protocol error are emitted before it
+    /// is thrown, so the server answers them first, as Redis does.
+    ///
+    /// One pass over the readable bytes through a raw pointer: the per-byte work of a
+    /// pipelined batch should be scanning, not reference counting of buffer views.
+    mutating func parse(_ buffer: inout ByteBuffer, limit: Int = .max, _ emit: ([[UInt8]]) -> Void) throws(RESPProtocolError) {
+        let outcome = buffer.withUnsafeReadableBytes { raw in scan(raw, limit: limit, emit) }
+        buffer.moveReaderIndex(forwardBy: outcome.consumed)
+        if let error = outcome.error { throw error }
+    }
+
+    private mutating func scan(
+        _ raw: UnsafeRawBufferPointer, limit: Int, _ emit: ([[UInt8]]) -> Void
+    ) -> (consumed: Int, error: RESPProtocolError?) {
+        let count = raw.count
+        guard let base = raw.baseAddress else { return (0, nil) }
+        var pos = 0
+        var emitted = 0
+        /// Index of the first `byte` at or after `from`, or nil.
+        func find(_ byte: Int32, from: Int) -> Int? {
+            guard from < count, let p = memchr(base + from, byte, count - from) else { return nil }
+            return base.distance(to: UnsafeRawPointer(p))
+        }
+        while emitted < limit {
             if remaining == 0 {
-                guard let first = buffer.readableBytesView.first else { return nil }
-                if first != UInt8(ascii: "*") {
-                    guard let command = try readInline(&buffer) else { return nil }
-                    if command.isEmpty { continue }
-                    return command
+                guard pos < count else { return (pos, nil) }
+                if raw[pos] != UInt8(ascii: "*") {
+                    guard let nl = find(0x0a, from: pos) else {
+                        if count - pos > limits.maxInlineLength { return (pos, RESPProtocolError(message: "too big inline request")) }
+                        return (pos, nil)
+                    }
+                    var end = nl
+                    if end > pos && raw[end - 1] == 0x0d { end -= 1 }
+                    guard let args = Self.splitArguments(UnsafeRawBufferPointer(rebasing: raw[pos..<end])) else {
+                        return (pos, RESPProtocolError(message: "unbalanced quotes in request"))
+                    }
+                    pos = nl + 1
+                    if !args.isEmpty {
+                        emit(args)
+                        emitted += 1
+                    }
+                    continue
                 }
-                guard let count = try readHeader(&buffer, tooLong: "too big mbulk count string") else { return nil }
-                let limit = authenticated ? limits.maxArguments : limits.maxUnauthenticatedArguments
-                guard let n = count, n <= limit else {
-                    throw RESPProtocolError(message: authenticated ? "invalid multibulk length" : "unauthenticated multibulk length")
+                guard let cr = find(0x0d, from: pos + 1), cr - pos <= limits.maxInlineLength else {
+                    if count - pos > limits.maxInlineLength { return (pos, RESPProtocolError(message: "too big mbulk count string")) }
+                    return (pos, nil)
                 }
+                guard cr + 1 < count else { return (pos, nil) }
+                let argLimit = authenticated ? limits.maxArguments : limits.maxUnauthenticatedArguments
+                guard let n = Self.parseInteger(UnsafeRawBufferPointer(rebasing: raw[(pos + 1)..<cr])), n <= argLimit else {
+                    return (pos, RESPProtocolError(message: authenticated ? "invalid multibulk length" : "unauthenticated multibulk length"))
+                }
+                pos = cr + 2
                 if n <= 0 { continue }
                 remaining = n
-                args.removeAll(keepingCapacity: true)
-                args.reserveCapacity(min(n, 64))
+                args = []
+                args.reserveCapacity(min(n, 64))  // never sized from the declared count alone
             }
             while remaining > 0 {
-                guard let arg = try readBulk(&buffer) else { return nil }
-                args.append(arg)
+                guard pos < count else { return (pos, nil) }
+                let marker = raw[pos]
+                guard marker == UInt8(ascii: "$") else {
+                    let shown = marker >= 0x20 && marker < 0x7f ? String(UnicodeScalar(marker)) : "\\x" + String(marker, radix: 16)
+                    return (pos, RESPProtocolError(message: "expected '$', got '\(shown)'"))
+                }
+                guard let cr = find(0x0d, from: pos + 1), cr - pos <= limits.maxInlineLength else {
+                    if count - pos > limits.maxInlineLength { return (pos, RESPProtocolError(message: "too big bulk count string")) }
+                    return (pos, nil)
+                }
+                guard cr + 1 < count else { return (pos, nil) }
+                let lengthLimit = authenticated ? limits.maxBulkLength : limits.maxUnauthenticatedBulkLength
+                guard let length = Self.parseInteger(UnsafeRawBufferPointer(rebasing: raw[(pos + 1)..<cr])),
+                      length >= 0, length <= lengthLimit else {
+                    return (pos, RESPProtocolError(message: authenticated ? "invalid bulk length" : "unauthenticated bulk length"))
+                }
+                let start = cr + 2
+                // Redis skips the two bytes after the payload without looking at them; so do
+                // we. Until all of it is here, leave the header unconsumed and wait.
+                guard count - start >= length + 2 else { return (pos, nil) }
+                args.append(Array(UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])))
+                pos = start + length + 2
                 remaining -= 1
             }
             let command = args
             args = []
-            return command
+            emit(command)
+            emitted += 1
         }
-    }
-
-    /// One bulk string (`$len\r\n` + bytes + `\r\n`), consumed only when complete.
-    private func readBulk(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [UInt8]? {
-        let start = buffer.readerIndex
-        guard let marker = buffer.readableBytesView.first else { return nil }
-        guard marker == UInt8(ascii: "$") else {
-            let shown = marker >= 0x20 && marker < 0x7f ? String(UnicodeScalar(marker)) : "\\x" + String(marker, radix: 16)
-            throw RESPProtocolError(message: "expected '$', got '\(shown)'")
-        }
-        guard let declared = try readHeader(&buffer, tooLong: "too big bulk count string") else { return nil }
-        let limit = authenticated ? limits.maxBulkLength : limits.maxUnauthenticatedBulkLength
-        guard let length = declared, length >= 0, length <= limit else {
-            throw RESPProtocolError(message: authenticated ? "invalid bulk length" : "unauthenticated bulk length")
-        }
-        // Redis skips the two bytes after the payload without looking at them; so do we.
-        guard buffer.readableBytes >= length + 2 else {
-            buffer.moveReaderIndex(to: start)  // re-read the header when the rest arrives
-            return nil
-        }
-        let bytes = buffer.readBytes(length: length) ?? []
-        buffer.moveReaderIndex(forwardBy: 2)
-        return bytes
-    }
-
-    /// A `*N` or `$N` header line: nil when the line is incomplete, `.some(nil)` when the
-    /// number does not parse. Consumes the line when complete.
-    private func readHeader(_ buffer: inout ByteBuffer, tooLong: String) throws(RESPProtocolError) -> Int?? {
-        let view = buffer.readableBytesView
-        guard let cr = view.firstIndex(of: UInt8(ascii: "\r")) else {
-            if view.count > limits.maxInlineLength { throw RESPProtocolError(message: tooLong) }
-            return nil
-        }
-        guard cr + 1 < view.endIndex else { return nil }  // wait for the \n
-        let number = Self.parseInteger(view[(view.startIndex + 1)..<cr])
-        buffer.moveReaderIndex(to: cr + 2)
-        return .some(number)
+        return (pos, nil)
     }
 
     /// A decimal integer as Redis's `string2ll` accepts it (optional minus, no plus, no
@@ -137,23 +172,6 @@ struct RESPRequestParser {
             c = n
         }
         return negative ? -value : value
-    }
-
-    /// An inline command: one line, split by Redis's quoting rules. Nil until the newline
-    /// arrives; an empty array for a blank line.
-    private func readInline(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [[UInt8]]? {
-        let view = buffer.readableBytesView
-        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            if view.count > limits.maxInlineLength { throw RESPProtocolError(message: "too big inline request") }
-            return nil
-        }
-        var end = newline
-        if end > view.startIndex, view[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        guard let args = Self.splitArguments(view[view.startIndex..<end]) else {
-            throw RESPProtocolError(message: "unbalanced quotes in request")
-        }
-        buffer.moveReaderIndex(to: newline + 1)
-        return args
     }
 
     /// Splits a line into arguments as Redis's `sdssplitargs`: blanks separate arguments;

@@ -45,24 +45,13 @@ final class ServerContext: Sendable {
 
     // MARK: Storage, with errors as replies
 
+    // Keyspace hits and misses are counted by the read commands, in their session.
     func get(_ key: [UInt8]) throws(CommandError) -> [UInt8]? {
-        do {
-            let v = try store.get(key)
-            stats.hit(v != nil)
-            return v
-        } catch {
-            throw .store(error)
-        }
+        do { return try store.get(key) } catch { throw .store(error) }
     }
 
     func lookup(_ key: [UInt8]) throws(CommandError) -> StoredValue? {
-        do {
-            let v = try store.lookup(key)
-            stats.hit(v != nil)
-            return v
-        } catch {
-            throw .store(error)
-        }
+        do { return try store.lookup(key) } catch { throw .store(error) }
     }
 
     func exists(_ key: [UInt8]) throws(CommandError) -> Bool {

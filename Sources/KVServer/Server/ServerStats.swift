@@ -20,12 +20,4 @@ final class ServerStats: Sendable {
         protocolErrors.store(0, ordering: .relaxed)
         offloadedCommands.store(0, ordering: .relaxed)
     }
-
-    func hit(_ found: Bool) {
-        if found {
-            keyspaceHits.add(1, ordering: .relaxed)
-        } else {
-            keyspaceMisses.add(1, ordering: .relaxed)
-        }
-    }
 }

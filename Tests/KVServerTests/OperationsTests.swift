@@ -1,0 +1,166 @@
+import Foundation
+import KVStore
+import KVTestSupport
+import Synchronization
+import Testing
+
+@testable import KVServer
+
+/// Atomic read-modify-write across clients, graceful shutdown, config files, and a kill -9
+/// of a real server process under load.
+@Suite struct OperationsTests {
+    /// Clients on both event loops INCR one key; the total is exact. Under `always` the
+    /// INCRs run on blocking threads, so this also covers the offloaded path.
+    @Test(arguments: [FsyncPolicy.everysec, .always])
+    func concurrentIncrementsAreAtomic(policy: FsyncPolicy) throws {
+        let t = try TestServer("incr-\(policy)") { $0.fsync = policy }
+        let clients = 8
+        let perClient = policy == .always ? 150 : 500
+        let failures = Atomic<Int>(0)
+        let port = t.port
+        let done = DispatchGroup()
+        for _ in 0..<clients {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                guard let c = try? RESPClient(port: port) else {
+                    failures.add(1, ordering: .relaxed)
+                    return
+                }
+                for _ in 0..<perClient {
+                    if case .integer = (try? c.call("INCR", "counter")) ?? .null {} else { failures.add(1, ordering: .relaxed) }
+                    if case .integer = (try? c.call("APPEND", "log", "x")) ?? .null {} else { failures.add(1, ordering: .relaxed) }
+                }
+            }
+        }
+        #expect(done.wait(timeout: .now() + 120) == .success)
+        #expect(failures.load(ordering: .relaxed) == 0)
+        let c = try t.client()
+        #expect(try c.call("GET", "counter") == .text(String(clients * perClient)))
+        #expect(try c.call("STRLEN", "log") == .integer(clients * perClient))
+    }
+
+    @Test func shutdownAnswersInFlightCommandsSyncsAndCloses() throws {
+        let t = try TestServer("shutdown")
+        let c = try t.client()
+        var batch: [UInt8] = []
+        for i in 0..<200 { batch += RESPClient.encode([Array("SET".utf8), Array("k\(i)".utf8), Array("v\(i)".utf8)]) }
+        batch += RESPClient.encode([Array("SHUTDOWN".utf8)])
+        try c.send(raw: batch)
+        for _ in 0..<200 { #expect(try c.readReply() == .ok) }
+        #expect(c.isClosedByServer())  // SHUTDOWN itself has no reply, as in Redis
+        t.server.waitUntilStopped()
+        #expect(throws: (any Error).self) { try RESPClient(port: t.port).call("PING") }
+        // The directory is released and holds every write.
+        let store = try KVStore.open(at: t.directory.path)
+        #expect(try store.get("k199") == Array("v199".utf8))
+        try store.close()
+    }
+
+    @Test func configFileDirectivesAndErrors() throws {
+        var config = ServerConfig()
+        let level = try ConfigFile.apply(contents: """
+            # a comment
+            port 7001
+            bind 127.0.0.1
+            dir "/tmp/with space"
+            appendfsync always
+            requirepass "pa ss"
+            maxclients 50
+            timeout 30
+            proto-max-bulk-len 1mb
+            block-cache-size 64mb
+            loglevel warning
+            """, path: "kv.conf", to: &config)
+        #expect(level == "warning")
+        #expect(config.port == 7001 && config.directory == "/tmp/with space" && config.fsync == .always)
+        #expect(config.requirePassword == "pa ss" && config.maxClients == 50 && config.idleTimeoutSeconds == 30)
+        #expect(config.limits.maxBulkLength == 1 << 20 && config.storeOptions.blockCacheCapacity == 64 << 20)
+        #expect(throws: ServerConfigError.file(path: "kv.conf", line: 2, reason: "unknown directive 'prot' (known: \(ConfigFile.directives.joined(separator: ", ")))")) {
+            try ConfigFile.apply(contents: "# x\nprot 1\n", path: "kv.conf", to: &config)
+        }
+        #expect(throws: ServerConfigError.self) { try ConfigFile.apply(contents: "appendfsync sometimes", path: "kv.conf", to: &config) }
+        #expect(throws: ServerConfigError.self) { try ConfigFile.apply(contents: "port many", path: "kv.conf", to: &config) }
+    }
+
+    @Test func aSecondServerOnTheSameDirectoryIsRefusedClearly() throws {
+        let t = try TestServer("locked")
+        var c = t.config
+        c.port = 0
+        do {
+            let s = try KVServer.start(c, logger: TestServer.quietLogger)
+            s.shutdown()
+            Issue.record("two servers opened one directory")
+        } catch {
+            #expect("\(error)".contains("another kvserver"))
+        }
+    }
+
+    /// A real `kvserver --fsync always` under write load from several clients, killed with
+    /// SIGKILL: every write that got a reply is in the store afterwards.
+    @Test func killNineUnderLoadLosesNoAcknowledgedWrite() throws {
+        let dir = TemporaryDirectory("kill9")
+        let port = try freePort()
+        let child = try ChildProcess(productPath("kvserver"), [
+            "--port", String(port), "--dir", dir.path, "--fsync", "always", "--loglevel", "warning",
+        ])
+        try waitForServer(port: port)
+        let acknowledged = Mutex<[(key: String, value: String)]>([])
+        let writers = 4
+        let group = DispatchGroup()
+        for w in 0..<writers {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let c = try? RESPClient(port: port, timeoutSeconds: 5) else { return }
+                var i = 0
+                // Bounded: the kill ends it long before the cap.
+                while i < 200_000 {
+                    let key = "w\(w):\(i)"
+                    let value = "value-\(w)-\(i)"
+                    guard (try? c.call("SET", key, value)) == .ok else { return }
+                    acknowledged.withLock { $0.append((key, value)) }
+                    i += 1
+                }
+            }
+        }
+        usleep(1_500_000)
+        child.kill()
+        #expect(group.wait(timeout: .now() + 30) == .success)
+        let acked = acknowledged.withLock { $0 }
+        #expect(acked.count > 100, "only \(acked.count) writes were acknowledged before the kill")
+        let store = try KVStore.open(at: dir.path)
+        var lost = 0
+        for (key, value) in acked where try store.get(key) != Array(value.utf8) { lost += 1 }
+        #expect(lost == 0, "\(lost) of \(acked.count) acknowledged writes are missing")
+        try store.close()
+    }
+}
+
+/// A port nothing listens on right now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let r = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int32 in
+            guard bind(fd, sa, len) == 0 else { return -1 }
+            return getsockname(fd, sa, &len)
+        }
+    }
+    guard r == 0 else { throw ClientError(description: "no free port: errno \(errno)") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Polls until a server answers PING on `port` (at most 20 s).
+func waitForServer(port: Int) throws {
+    for _ in 0..<400 {
+        if let c = try? RESPClient(port: port, timeoutSeconds: 2), (try? c.call("PING")) == .simple("PONG") { return }
+        usleep(50_000)
+    }
+    throw ClientError(description: "no server answered on port \(port)")
+}

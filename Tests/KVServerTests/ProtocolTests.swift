@@ -1,0 +1,143 @@
+import Foundation
+import KVTestSupport
+import NIOCore
+import Testing
+
+@testable import KVServer
+
+/// The request parser on its own, then pipelining and hostile input over real sockets.
+@Suite struct ProtocolTests {
+    func parseAll(_ text: String, limits: RESPLimits = RESPLimits()) throws -> [[String]] {
+        var parser = RESPRequestParser(limits: limits)
+        var buffer = ByteBuffer(string: text)
+        var out: [[String]] = []
+        while let c = try parser.next(&buffer) { out.append(c.map { String(decoding: $0, as: UTF8.self) }) }
+        return out
+    }
+
+    @Test func inlineCommandsFollowRedisQuotingRules() throws {
+        #expect(try parseAll("SET greeting \"hello world\"\r\n") == [["SET", "greeting", "hello world"]])
+        #expect(try parseAll("SET k 'it\\'s'\n") == [["SET", "k", "it's"]])
+        #expect(try parseAll("ECHO \"a\\tb\\x41\\n\"\r\n") == [["ECHO", "a\tbA\n"]])
+        #expect(try parseAll("  PING   \r\n\r\n\nPING\r\n") == [["PING"], ["PING"]])
+        #expect(try parseAll("SET k \"\"\r\n") == [["SET", "k", ""]])
+        for bad in ["SET k \"unterminated\r\n", "SET k \"a\"b\r\n", "SET k 'x\r\n"] {
+            #expect(throws: RESPProtocolError(message: "unbalanced quotes in request")) { try parseAll(bad) }
+        }
+    }
+
+    @Test func multibulkRequestsResumeAcrossReads() throws {
+        let frame = Array("*3\r\n$3\r\nSET\r\n$5\r\nhello\r\n$11\r\nhello world\r\n*1\r\n$4\r\nPING\r\n".utf8)
+        // Feed the frame one byte at a time: same two commands.
+        var parser = RESPRequestParser(limits: RESPLimits())
+        var buffer = ByteBuffer()
+        var commands: [[String]] = []
+        for b in frame {
+            buffer.writeInteger(b)
+            while let c = try parser.next(&buffer) { commands.append(c.map { String(decoding: $0, as: UTF8.self) }) }
+        }
+        #expect(commands == [["SET", "hello", "hello world"], ["PING"]])
+        #expect(try parseAll("*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n") == [["PING"]])
+    }
+
+    @Test func framingErrorsAreProtocolErrors() throws {
+        #expect(throws: RESPProtocolError(message: "expected '$', got 'x'")) { try parseAll("*1\r\nx\r\n") }
+        #expect(throws: RESPProtocolError(message: "invalid bulk length")) { try parseAll("*1\r\n$1099511627776\r\n") }
+        #expect(throws: RESPProtocolError(message: "invalid bulk length")) { try parseAll("*1\r\n$-5\r\n") }
+        #expect(throws: RESPProtocolError(message: "invalid multibulk length")) { try parseAll("*abc\r\n") }
+        var small = RESPLimits()
+        small.maxArguments = 4
+        #expect(throws: RESPProtocolError(message: "invalid multibulk length")) { try parseAll("*5\r\n", limits: small) }
+        let longLine = String(repeating: "a", count: (64 << 10) + 1)
+        #expect(throws: RESPProtocolError(message: "too big inline request")) { try parseAll(longLine) }
+        #expect(throws: RESPProtocolError(message: "too big mbulk count string")) { try parseAll("*" + longLine) }
+        // A huge declared length is not allocated: the parser waits for the bytes.
+        var parser = RESPRequestParser(limits: RESPLimits())
+        var buffer = ByteBuffer(string: "*1\r\n$536870912\r\nabc")
+        #expect(try parser.next(&buffer) == nil)
+        #expect(buffer.capacity < 1 << 20)
+    }
+
+    @Test func tenThousandPipelinedCommandsAnswerInOrder() throws {
+        let t = try TestServer("pipeline")
+        let c = try t.client()
+        var batch: [UInt8] = []
+        for i in 0..<5_000 {
+            batch += RESPClient.encode([Array("SET".utf8), Array("key:\(i)".utf8), Array("value:\(i)".utf8)])
+            batch += RESPClient.encode([Array("GET".utf8), Array("key:\(i)".utf8)])
+        }
+        try c.send(raw: batch)
+        for i in 0..<5_000 {
+            #expect(try c.readReply() == .ok)
+            let got = try c.readReply()
+            if got != .text("value:\(i)") {
+                Issue.record("reply \(2 * i + 1) is \(got), expected value:\(i)")
+                return
+            }
+        }
+        // Inline commands pipeline too (what `nc` and telnet send).
+        try c.send(raw: String(repeating: "INCR n\r\n", count: 1000))
+        for i in 1...1000 { #expect(try c.readReply() == .integer(i)) }
+    }
+
+    @Test func hostileInputNeverDisturbsOtherClients() throws {
+        let t = try TestServer("hostile")
+        let bystander = try t.client()
+        try bystander.call("SET", "safe", "yes")
+
+        // Random bytes: whatever they parse as, the server answers or closes; never crashes.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            let c = try t.client()
+            try c.send(raw: (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            c.shutdownWrite()
+            _ = c.isClosedByServer()
+        }
+        // A bulk length of 2^40: refused, connection closed, nothing allocated.
+        let huge = try t.client()
+        try huge.send(raw: "*1\r\n$1099511627776\r\n")
+        #expect(try huge.readReply() == .error("ERR Protocol error: invalid bulk length"))
+        #expect(huge.isClosedByServer())
+        // An inline line of 1 MiB: refused once 64 KiB arrive without a newline.
+        let inline = try t.client()
+        try? inline.send(raw: [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20))
+        #expect(try inline.readReply() == .error("ERR Protocol error: too big inline request"))
+        #expect(inline.isClosedByServer())
+        // 10,000 arguments: a legal command, answered.
+        let wide = try t.client()
+        var args: [[UInt8]] = [Array("MSET".utf8)]
+        for i in 0..<4_999 { args += [Array("w\(i)".utf8), Array("\(i)".utf8)] }
+        args.append(Array("EXISTS".utf8))  // 10,000 arguments with the name: odd pairs
+        #expect(try wide.call(args) == .error("ERR wrong number of arguments for 'mset' command"))
+        args.removeLast()
+        #expect(try wide.call(args) == .ok)
+        var exists: [[UInt8]] = [Array("EXISTS".utf8)]
+        for i in 0..<9_999 { exists.append(Array("w\(i % 4_999)".utf8)) }
+        #expect(try wide.call(exists) == .integer(9_999))
+        // A half-sent frame, then disconnect.
+        let half = try t.client()
+        try half.send(raw: "*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$100\r\nonly-some")
+        half.shutdownWrite()
+        #expect(half.isClosedByServer())
+        // A frame that breaks the protocol mid-pipeline: earlier commands are answered first.
+        let mixed = try t.client()
+        try mixed.send(raw: "PING\r\n*1\r\n!oops\r\n")
+        #expect(try mixed.readReply() == .simple("PONG"))
+        #expect(try mixed.readReply() == .error("ERR Protocol error: expected '$', got '!'"))
+        #expect(mixed.isClosedByServer())
+
+        #expect(try bystander.call("GET", "safe") == .text("yes"))
+        #expect(try bystander.call("GET", "half") == .null)
+        #expect(try t.client().call("PING") == .simple("PONG"))
+    }
+
+    @Test func bulkLimitIsConfigurable() throws {
+        let t = try TestServer("bulk-limit") { $0.limits.maxBulkLength = 4096 }
+        let c = try t.client()
+        #expect(try c.call("SET", "k", String(repeating: "x", count: 4096)) == .ok)
+        let big = try t.client()
+        try big.send(raw: RESPClient.encode([Array("SET".utf8), Array("k".utf8), [UInt8](repeating: 1, count: 4097)]))
+        #expect(try big.readReply() == .error("ERR Protocol error: invalid bulk length"))
+        #expect(try c.call("APPEND", "k", "y") == .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)"))
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import KVTestSupport
+import Testing
+
+@testable import KVServer
+
+/// AUTH, protected mode, connection limits and idle timeouts.
+@Suite struct SecurityTests {
+    @Test func everyCommandButAuthHelloAndQuitNeedsThePassword() throws {
+        let t = try TestServer("auth") { $0.requirePassword = "s3cret" }
+        let c = try t.client()
+        #expect(try c.call("PING") == .error("NOAUTH Authentication required."))
+        #expect(try c.call("GET", "k") == .error("NOAUTH Authentication required."))
+        #expect(try c.call("AUTH", "wrong") == .error("WRONGPASS invalid username-password pair or user is disabled."))
+        #expect(try c.call("AUTH", "other", "s3cret").isError)
+        #expect(try c.call("HELLO", "2").string?.hasPrefix("NOAUTH") == true)
+        #expect(try c.call("AUTH", "s3cret") == .ok)
+        #expect(try c.call("SET", "k", "v") == .ok)
+        // HELLO can authenticate too; AUTH with the default user name works.
+        let h = try t.client()
+        #expect(try h.call("HELLO", "2", "AUTH", "default", "s3cret").elements.count == 14)
+        #expect(try h.call("GET", "k") == .text("v"))
+        let d = try t.client()
+        #expect(try d.call("AUTH", "default", "s3cret") == .ok)
+        // Before AUTH, requests are held to Redis's small unauthenticated limits.
+        let u = try t.client()
+        try u.send(raw: "*20\r\n")
+        #expect(try u.readReply() == .error("ERR Protocol error: unauthenticated multibulk length"))
+        #expect(u.isClosedByServer())
+        // QUIT works unauthenticated.
+        let q = try t.client()
+        #expect(try q.call("QUIT") == .ok)
+    }
+
+    @Test func authWithoutAConfiguredPasswordIsAnError() throws {
+        let t = try TestServer("noauth")
+        #expect(try t.client().call("AUTH", "x").string?.hasPrefix("ERR AUTH <password> called without any password configured") == true)
+    }
+
+    @Test func passwordComparisonLooksAtEveryByte() {
+        let secret = Array("correct horse battery staple".utf8)
+        #expect(ConnectionCommands.constantTimeEquals(secret, secret))
+        #expect(!ConnectionCommands.constantTimeEquals(secret, Array("correct".utf8)))
+        #expect(!ConnectionCommands.constantTimeEquals(secret, secret + [0]))
+        var last = secret
+        last[last.count - 1] ^= 1
+        #expect(!ConnectionCommands.constantTimeEquals(secret, last))
+        #expect(!ConnectionCommands.constantTimeEquals([], [0]))
+    }
+
+    @Test func protectedModeRefusesAnOpenBindWithoutAPassword() throws {
+        var config = ServerConfig()
+        config.bind = "0.0.0.0"
+        config.port = 0
+        #expect(throws: ServerConfigError.self) { try config.validate() }
+        config.requirePassword = "pw"
+        #expect(throws: Never.self) { try config.validate() }
+        config.requirePassword = nil
+        config.protectedMode = false
+        #expect(throws: Never.self) { try config.validate() }
+        let dir = TemporaryDirectory("protected")
+        var refused = ServerConfig()
+        refused.bind = "0.0.0.0"
+        refused.port = 0
+        refused.directory = dir.path
+        do {
+            let s = try KVServer.start(refused, logger: TestServer.quietLogger)
+            s.shutdown()
+            Issue.record("started on 0.0.0.0 without a password")
+        } catch {
+            #expect("\(error)".contains("protected mode"))
+        }
+    }
+
+    @Test func maxclientsRejectsTheExtraConnectionWithRedisError() throws {
+        let t = try TestServer("maxclients") { $0.maxClients = 2 }
+        let a = try t.client()
+        let b = try t.client()
+        #expect(try a.call("PING") == .simple("PONG"))
+        #expect(try b.call("PING") == .simple("PONG"))
+        let c = try t.client()
+        #expect(try c.readReply() == .error("ERR max number of clients reached"))
+        #expect(c.isClosedByServer())
+        // A slot frees when a client leaves.
+        #expect(try b.call("QUIT") == .ok)
+        #expect(b.isClosedByServer())
+        var admitted = false
+        for _ in 0..<50 where !admitted {
+            if let d = try? t.client(), (try? d.call("PING")) == .simple("PONG") { admitted = true } else { usleep(20_000) }
+        }
+        #expect(admitted)
+    }
+
+    @Test func idleClientsAreClosedAfterTheTimeout() throws {
+        let t = try TestServer("idle") { $0.idleTimeoutSeconds = 1 }
+        let c = try RESPClient(port: t.port, timeoutSeconds: 5)
+        #expect(try c.call("PING") == .simple("PONG"))
+        let started = Date()
+        #expect(c.isClosedByServer())  // blocks until the server closes it (or 5 s)
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited >= 0.9 && waited < 4.5, "closed after \(waited) s")
+    }
+}
