@@ -97,8 +97,9 @@ public struct WriteBatch: Sendable, Equatable {
         rep.withUnsafeMutableBytes { storeFixed32($0.baseAddress! + 8, UInt32(n)) }
     }
 
-    /// Appends `other`'s operations (group commit merges followers' batches this way).
-    mutating func append(contentsOf other: WriteBatch) {
+    /// Appends `other`'s operations after this batch's (group commit merges followers'
+    /// batches this way; a server merges its clients' writes).
+    public mutating func append(contentsOf other: WriteBatch) {
         let n = count + other.count
         rep.append(contentsOf: other.rep[Self.headerSize...])
         setCount(n)

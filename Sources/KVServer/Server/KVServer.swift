@@ -85,6 +85,7 @@ public final class KVServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: max(1, config.blockingThreads))
         pool.start()
         let connections = ConnectionSet()
+        let coalescers = WriteCoalescers(server: context, pool: pool)
         let idle = config.idleTimeoutSeconds
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
@@ -95,7 +96,9 @@ public final class KVServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
                     if idle > 0 { try ops.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(idle)))) }
-                    try ops.addHandler(RESPConnectionHandler(server: context, pool: pool, logger: logger, connections: connections))
+                    try ops.addHandler(RESPConnectionHandler(
+                        server: context, pool: pool, logger: logger, connections: connections,
+                        coalescer: coalescers.coalescer(for: channel.eventLoop)))
                 }
             }
         let channel: any Channel

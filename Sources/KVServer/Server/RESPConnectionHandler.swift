@@ -10,7 +10,8 @@ struct DrainAndCloseEvent: Sendable {}
 /// One client connection: parses requests, runs commands in order, writes the replies.
 ///
 /// Every complete command in a read is parsed at once, and all their replies go out with one
-/// flush (pipelining costs one syscall per batch, not per command). Cheap commands run right
+/// flush (pipelining costs one syscall per batch, not per command). Plain writes go to the
+/// loop's `WriteCoalescer`, which commits a whole loop turn's writes together. Cheap commands run right
 /// here on the event loop. A command that may wait (a write under `--fsync always`, a scan)
 /// runs on the blocking pool; until its reply is back the connection runs nothing else, so
 /// replies stay in request order, and it reads nothing more, so a client that floods
@@ -25,6 +26,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private let pool: NIOThreadPool
     private let logger: Logger
     private let connections: ConnectionSet
+    private let coalescer: WriteCoalescer
     private var parser: RESPRequestParser
     private var session: Session?
     private var inbound: ByteBuffer?
@@ -40,7 +42,8 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// The channel asked to read while we were not ready; read once we are.
     private var readWanted = false
 
-    init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet) {
+    init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet, coalescer: WriteCoalescer) {
+        self.coalescer = coalescer
         self.server = server
         self.pool = pool
         self.logger = logger
@@ -245,40 +248,22 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         commandsRun = 0
     }
 
-    /// Commits the gathered writes holding their keys' stripes, then answers each command
-    /// OK (or each with the error): inline, or on a blocking thread under `--fsync always`.
+    /// Hands the gathered writes to the loop's coalescer, which commits them with every
+    /// other connection's of this loop turn; nothing else runs here until they are answered.
     private func commitBatch(context: ChannelHandlerContext) {
-        let batch = self.batch
-        let keys = batchKeys
+        busy = true
         let count = batchedCommands
-        self.batch.removeAll()
+        coalescer.enqueue(batch, keys: batchKeys, commands: count, handler: self, context: context)
+        batch.removeAll()
         batchKeys.removeAll(keepingCapacity: true)
         batchedCommands = 0
-        let shared = server
-        let commit: @Sendable () -> String? = {
-            do throws(CommandError) {
-                try shared.locks.withLocks(keys) { () throws(CommandError) in try shared.write(batch) }
-                return nil
-            } catch {
-                return error.text
-            }
-        }
-        guard server.config.fsync == .always else {
-            answerBatch(count, error: commit())
-            return
-        }
-        busy = true
-        server.stats.offloadedCommands.add(count, ordering: .relaxed)
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        pool.runIfActive(eventLoop: context.eventLoop, commit).whenComplete { result in
-            let (handler, context) = bound.value
-            handler.busy = false
-            switch result {
-            case .success(let error): handler.answerBatch(count, error: error)
-            case .failure: handler.answerBatch(count, error: "ERR the server is shutting down")
-            }
-            handler.process(context: context)
-        }
+    }
+
+    /// The coalescer committed this connection's writes (or failed to).
+    func batchCommitted(_ count: Int, error: String?, context: ChannelHandlerContext) {
+        busy = false
+        answerBatch(count, error: error)
+        process(context: context)
     }
 
     private func answerBatch(_ count: Int, error: String?) {

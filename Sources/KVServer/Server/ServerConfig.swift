@@ -29,13 +29,22 @@ public struct ServerConfig: Sendable {
     /// Close a client idle this many seconds; 0 never (`timeout`).
     public var idleTimeoutSeconds = 0
     public var limits = RESPLimits()
-    /// Event-loop threads; 0 means one per core.
-    public var eventLoopThreads = 0
+    /// Event-loop threads (`io-threads`); 0 means one per core. One, as Redis, by default:
+    /// with clients on the same machine a second loop mostly fights them for the cores, and
+    /// one loop lets the write coalescer gather every connection's writes (measured in
+    /// docs/BENCHMARKS.md). Anything that may wait runs on the blocking pool regardless.
+    public var eventLoopThreads = 1
     /// Threads that run commands which wait (a synced write, a scan): enough for the group
     /// commit to gather many connections' writes into one fdatasync.
     public var blockingThreads = 64
-    /// Engine options (block cache, compression, clock …).
-    public var storeOptions = Options()
+    /// Engine options (block cache, compression, clock …). The server's block cache defaults
+    /// to 64 MiB rather than the library's 8: a server is the process that owns the machine's
+    /// memory for its data.
+    public var storeOptions: Options = {
+        var o = Options()
+        o.blockCacheCapacity = 64 << 20
+        return o
+    }()
 
     public init() {}
 
