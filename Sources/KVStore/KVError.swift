@@ -19,6 +19,8 @@ public enum KVError: Error, Equatable, Sendable, CustomStringConvertible {
     case readOnly(reason: String)
     /// The store was closed.
     case closed
+    /// A read with `ReadOptions.nonBlocking` would have had to wait for the disk.
+    case wouldBlock
     /// The directory holds no store and `createIfMissing` is false.
     case notFound(path: String)
     /// The directory already holds a store and `errorIfExists` is true.
@@ -38,6 +40,8 @@ public enum KVError: Error, Equatable, Sendable, CustomStringConvertible {
             return "store is read-only after an earlier failure: \(reason)"
         case .closed:
             return "store is closed"
+        case .wouldBlock:
+            return "the read would wait for the disk (ReadOptions.nonBlocking)"
         case let .notFound(path):
             return "no store at \(path) (createIfMissing is false)"
         case let .alreadyExists(path):

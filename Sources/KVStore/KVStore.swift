@@ -45,7 +45,9 @@ public final class KVStore: Sendable {
     public func get(_ key: [UInt8], options: ReadOptions) throws(KVError) -> [UInt8]? {
         try KVError.typed {
             let sequence = try engine.sequence(for: options.snapshot)
-            return try key.withUnsafeBytes { try engine.get($0, sequence: sequence, verify: options.verifyChecksums)?.value }
+            return try key.withUnsafeBytes {
+                try engine.get($0, sequence: sequence, verify: options.verifyChecksums, nonBlocking: options.nonBlocking)?.value
+            }
         }
     }
 
@@ -54,7 +56,9 @@ public final class KVStore: Sendable {
     public func lookup(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws(KVError) -> StoredValue? {
         try KVError.typed {
             let sequence = try engine.sequence(for: options.snapshot)
-            guard let (value, expiresAt) = try key.withUnsafeBytes({ try engine.get($0, sequence: sequence, verify: options.verifyChecksums) }) else {
+            guard let (value, expiresAt) = try key.withUnsafeBytes({
+                try engine.get($0, sequence: sequence, verify: options.verifyChecksums, nonBlocking: options.nonBlocking)
+            }) else {
                 return nil
             }
             return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt)

@@ -16,6 +16,11 @@ public struct ReadOptions: Sendable {
     /// Keep blocks read by this operation in the block cache (default true; turn off for
     /// one-off bulk scans so they do not evict the working set).
     public var fillCache = true
+    /// Fail with `KVError.wouldBlock` instead of waiting for the device: answer only from
+    /// memtables, the block cache, tables already open, and the OS page cache (like
+    /// RocksDB's block-cache read tier, one level further out). An event loop reads this way
+    /// and hands the misses to a thread that may wait. Point lookups only (`get`, `lookup`).
+    public var nonBlocking = false
 
     public init(
         snapshot: Snapshot? = nil, lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil, prefix: [UInt8]? = nil,

@@ -40,6 +40,29 @@ import Testing
         #expect(try c.call("STRLEN", "log") == .integer(clients * perClient))
     }
 
+    /// After a restart no table is open: a GET that needs one cannot be answered on the
+    /// event loop without waiting for the disk, so it moves to a blocking thread (INFO counts
+    /// it) and is answered all the same; once the table is open, GETs stay on the loop.
+    @Test func readsThatNeedTheDiskLeaveTheEventLoop() throws {
+        let t = try TestServer("offload-reads")
+        let c = try t.client()
+        for i in 0..<200 { try c.call("SET", "key:\(i)", "value:\(i)") }
+        #expect(try c.call("SAVE") == .ok)  // into a table
+        try t.restart()
+        let d = try t.client()
+        func offloaded() throws -> Int {
+            let info = try d.call("INFO", "stats").string ?? ""
+            let line = info.split(separator: "\r\n").first { $0.hasPrefix("offloaded_commands:") } ?? ""
+            return Int(line.split(separator: ":").last ?? "") ?? -1
+        }
+        let before = try offloaded()
+        #expect(try d.call("GET", "key:42") == .text("value:42"))
+        let after = try offloaded()
+        #expect(after == before + 2)  // the GET, and the INFO that asked
+        #expect(try d.call("GET", "key:43") == .text("value:43"))
+        #expect(try offloaded() == after + 1)  // only the INFO this time
+    }
+
     @Test func shutdownAnswersInFlightCommandsSyncsAndCloses() throws {
         let t = try TestServer("shutdown")
         let c = try t.client()

@@ -18,4 +18,8 @@ uint32_t kv_crc32c_hw_extend(uint32_t crc, const uint8_t *data, size_t n);
 /// no-ops (a null check) unless the TSan runtime is linked in.
 void kv_tsan_acquire(void *address);
 void kv_tsan_release(void *address);
+
+/// pread that never waits for the device: preadv2(RWF_NOWAIT), which needs _GNU_SOURCE and
+/// so is out of Swift's reach. Returns bytes read, or -1 with errno (EAGAIN: not cached).
+long kv_pread_nowait(int fd, void *buffer, size_t count, int64_t offset);
 #endif

@@ -4,8 +4,17 @@ import NIOCore
 /// An error reply: the text after `-`, starting with its code (`ERR`, `WRONGPASS`, …).
 struct CommandError: Error {
     let text: String
+    /// Not an answer: a non-blocking read needed the disk, so the command must run again
+    /// on a thread that may wait. Commands read before they write, so nothing has changed.
+    var wouldBlock = false
 
     init(_ text: String) { self.text = text }
+
+    static let mustWait: CommandError = {
+        var e = CommandError("ERR internal: read would block")
+        e.wouldBlock = true
+        return e
+    }()
 
     static func err(_ message: String) -> CommandError { CommandError("ERR " + message) }
     static let syntax = CommandError.err("syntax error")
@@ -27,6 +36,8 @@ struct CommandError: Error {
             return .err(what)
         case .closed:
             return .err("the store is shutting down")
+        case .wouldBlock:
+            return .mustWait
         default:
             return .err("storage error: \(error)")
         }
@@ -35,7 +46,10 @@ struct CommandError: Error {
 
 /// How a command runs relative to the connection's event loop.
 enum Execution: Sendable {
-    /// Cheap and never waits: runs on the event loop (GET, SET under `everysec`, PING …).
+    /// Cheap: runs on the event loop (GET, SET under `everysec`, PING …). Its reads are
+    /// non-blocking (`ReadOptions.nonBlocking`): one that would wait for the disk (a table
+    /// not yet open, a block neither in the block cache nor the page cache) moves the
+    /// command to a blocking thread, so a cold read never stalls the loop's other clients.
     case inline
     /// A write: inline unless the fsync policy is `always`, when it waits for the group
     /// commit's fdatasync on a blocking thread, so the loop serves others meanwhile and the
@@ -52,6 +66,9 @@ struct Session: Sendable {
     var authenticated: Bool
     /// Set by QUIT (and protocol errors): close once the replies so far are written.
     var closeAfterReply = false
+    /// False on the event loop: reads must not wait for the disk (`ReadOptions.nonBlocking`);
+    /// a command whose read would, reruns on a blocking thread, where this is true.
+    var mayWait = false
     /// Keyspace hits and misses since the connection last published its counters.
     var hits = 0
     var misses = 0

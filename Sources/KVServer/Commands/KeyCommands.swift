@@ -12,7 +12,7 @@ enum KeyCommands {
             var removed = 0
             var seen = Set<[UInt8]>()
             for key in keys where seen.insert(key).inserted {
-                if try s.exists(key) {
+                if try s.exists(key, c) {
                     batch.delete(key)
                     removed += 1
                 }
@@ -25,14 +25,14 @@ enum KeyCommands {
     /// EXISTS counts a key named twice twice, as Redis.
     static func exists(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         var n = 0
-        for key in a[1...] where try s.exists(key) { n += 1 }
+        for key in a[1...] where try s.exists(key, c) { n += 1 }
         out.writeIntegerReply(n)
     }
 
     /// TTL (seconds, rounded) and PTTL: -2 for no key, -1 for no expiry.
     static func ttl(milliseconds: Bool) -> CommandFunction {
-        { s, _, a, out throws(CommandError) in
-            guard let v = try s.lookup(a[1]) else { return out.writeIntegerReply(-2) }
+        { s, c, a, out throws(CommandError) in
+            guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
             guard let e = v.expiresAt else { return out.writeIntegerReply(-1) }
             let left = Int(clamping: Int64(clamping: e) - Int64(clamping: s.clock()))
             out.writeIntegerReply(milliseconds ? max(left, 0) : max((left + 500) / 1000, 0))
@@ -41,7 +41,7 @@ enum KeyCommands {
 
     /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT].
     static func expire(milliseconds: Bool, absolute: Bool, name: String) -> CommandFunction {
-        { s, _, a, out throws(CommandError) in
+        { s, c, a, out throws(CommandError) in
             let when = try s.expiry(a[2], milliseconds: milliseconds, absolute: absolute, name: name, allowNonPositive: true)
             var nx = false, xx = false, gt = false, lt = false
             for opt in a[3...] {
@@ -55,7 +55,7 @@ enum KeyCommands {
                 throw .err("NX and XX, GT or LT options at the same time are not compatible")
             }
             try s.locks.withLock(a[1]) { () throws(CommandError) in
-                guard let v = try s.lookup(a[1]) else { return out.writeIntegerReply(0) }
+                guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(0) }
                 // A key without expiry counts as expiring never (infinitely late) for GT/LT.
                 let current = v.expiresAt.map { Int64(clamping: $0) }
                 if nx && current != nil { return out.writeIntegerReply(0) }
@@ -74,7 +74,7 @@ enum KeyCommands {
 
     static func persist(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         try s.locks.withLock(a[1]) { () throws(CommandError) in
-            guard let v = try s.lookup(a[1]), v.expiresAt != nil else { return out.writeIntegerReply(0) }
+            guard let v = try s.lookup(a[1], c), v.expiresAt != nil else { return out.writeIntegerReply(0) }
             try s.put(a[1], v.value, expiresAt: nil)
             out.writeIntegerReply(1)
         }
@@ -82,14 +82,14 @@ enum KeyCommands {
 
     /// Every value is a string: "string" or "none".
     static func type(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        out.writeSimple(try s.exists(a[1]) ? "string" : "none")
+        out.writeSimple(try s.exists(a[1], c) ? "string" : "none")
     }
 
     /// RENAME src dst: one batch (delete src, put dst with src's expiry), both keys locked.
     static func rename(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         let (src, dst) = (a[1], a[2])
         try s.locks.withLocks([src, dst]) { () throws(CommandError) in
-            guard let v = try s.lookup(src) else { throw .err("no such key") }
+            guard let v = try s.lookup(src, c) else { throw .err("no such key") }
             if src != dst {
                 var batch = WriteBatch()
                 batch.delete(src)

@@ -5,7 +5,7 @@ import NIOCore
 /// across read and write, which makes every read-modify-write atomic.
 enum StringCommands {
     static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        if let v = try s.get(a[1]) {
+        if let v = try s.get(a[1], c) {
             c.hits += 1
             out.writeBulk(v)
         } else {
@@ -54,7 +54,7 @@ enum StringCommands {
         let key = a[1]
         try s.locks.withLock(key) { () throws(CommandError) in
             // Plain SET (the common case) reads nothing.
-            let old = (nx || xx || returnOld || keepTTL) ? try s.lookup(key) : nil
+            let old = (nx || xx || returnOld || keepTTL) ? try s.lookup(key, c) : nil
             if (nx && old != nil) || (xx && old == nil) {
                 if returnOld, let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
                 return
@@ -72,7 +72,7 @@ enum StringCommands {
     static func setnx(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         let key = a[1]
         try s.locks.withLock(key) { () throws(CommandError) in
-            if try s.exists(key) {
+            if try s.exists(key, c) {
                 out.writeIntegerReply(0)
             } else {
                 try s.put(key, a[2])
@@ -83,7 +83,7 @@ enum StringCommands {
 
     /// SETEX key seconds value / PSETEX key milliseconds value
     static func setex(milliseconds: Bool) -> CommandFunction {
-        { s, _, a, out throws(CommandError) in
+        { s, c, a, out throws(CommandError) in
             let e = try s.expiry(a[2], milliseconds: milliseconds, absolute: false, name: milliseconds ? "psetex" : "setex", allowNonPositive: false)
             try s.locks.withLock(a[1]) { () throws(CommandError) in
                 try s.put(a[1], a[3], expiresAt: UInt64(clamping: e))
@@ -94,7 +94,7 @@ enum StringCommands {
 
     static func getset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         try s.locks.withLock(a[1]) { () throws(CommandError) in
-            let old = try s.get(a[1])
+            let old = try s.get(a[1], c)
             try s.put(a[1], a[2])
             if let old { out.writeBulk(old) } else { out.writeNullBulk() }
         }
@@ -102,7 +102,7 @@ enum StringCommands {
 
     static func getdel(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         try s.locks.withLock(a[1]) { () throws(CommandError) in
-            guard let old = try s.get(a[1]) else { return out.writeNullBulk() }
+            guard let old = try s.get(a[1], c) else { return out.writeNullBulk() }
             try s.delete(a[1])
             out.writeBulk(old)
         }
@@ -129,7 +129,7 @@ enum StringCommands {
             }
         }
         try s.locks.withLock(a[1]) { () throws(CommandError) in
-            guard let old = try s.lookup(a[1]) else { return out.writeNullBulk() }
+            guard let old = try s.lookup(a[1], c) else { return out.writeNullBulk() }
             if let e = newExpiry {
                 try s.put(a[1], old.value, expiresAt: UInt64(clamping: e))
             } else if persist && old.expiresAt != nil {
@@ -142,7 +142,7 @@ enum StringCommands {
     static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         out.writeArrayHeader(a.count - 1)
         for key in a[1...] {
-            if let v = try s.get(key) {
+            if let v = try s.get(key, c) {
                 c.hits += 1
                 out.writeBulk(v)
             } else {
@@ -154,12 +154,12 @@ enum StringCommands {
 
     /// MSET and MSETNX: one batch, so all keys change at once (also across a crash).
     static func mset(onlyIfNoneExist: Bool) -> CommandFunction {
-        { s, _, a, out throws(CommandError) in
+        { s, c, a, out throws(CommandError) in
             guard a.count % 2 == 1 else { throw .wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
             let keys = stride(from: 1, to: a.count, by: 2).map { a[$0] }
             try s.locks.withLocks(keys) { () throws(CommandError) in
                 if onlyIfNoneExist {
-                    for key in keys where try s.exists(key) {
+                    for key in keys where try s.exists(key, c) {
                         return out.writeIntegerReply(0)
                     }
                 }
@@ -173,7 +173,7 @@ enum StringCommands {
 
     /// INCR, DECR, INCRBY, DECRBY: the expiry, if any, is kept.
     static func incr(by fixed: Int?, negate: Bool) -> CommandFunction {
-        { s, _, a, out throws(CommandError) in
+        { s, c, a, out throws(CommandError) in
             var delta: Int
             if let fixed { delta = fixed } else { delta = try Arg.integer(a[2]) }
             if negate {
@@ -181,7 +181,7 @@ enum StringCommands {
                 delta = -delta
             }
             try s.locks.withLock(a[1]) { () throws(CommandError) in
-                let old = try s.lookup(a[1])
+                let old = try s.lookup(a[1], c)
                 let current = try old.map { v throws(CommandError) in try Arg.storedInteger(v.value) } ?? 0
                 let (next, o) = current.addingReportingOverflow(delta)
                 if o { throw .overflow }
@@ -194,7 +194,7 @@ enum StringCommands {
     static func incrbyfloat(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         let delta = try Arg.double(a[2])
         try s.locks.withLock(a[1]) { () throws(CommandError) in
-            let old = try s.lookup(a[1])
+            let old = try s.lookup(a[1], c)
             let current = try old.map { v throws(CommandError) in try Arg.double(v.value) } ?? 0
             let next = current + delta
             guard next.isFinite else { throw .err("increment would produce NaN or Infinity") }
@@ -231,7 +231,7 @@ enum StringCommands {
 
     static func append(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         try s.locks.withLock(a[1]) { () throws(CommandError) in
-            let old = try s.lookup(a[1])
+            let old = try s.lookup(a[1], c)
             var value = old?.value ?? []
             guard value.count + a[2].count <= s.config.limits.maxBulkLength else {
                 throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
@@ -243,14 +243,14 @@ enum StringCommands {
     }
 
     static func strlen(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        out.writeIntegerReply(try s.get(a[1])?.count ?? 0)
+        out.writeIntegerReply(try s.get(a[1], c)?.count ?? 0)
     }
 
     /// GETRANGE key start end — inclusive offsets, negative from the end.
     static func getrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
         var start = try Arg.integer(a[2])
         var end = try Arg.integer(a[3])
-        let value = try s.get(a[1]) ?? []
+        let value = try s.get(a[1], c) ?? []
         let n = value.count
         if start < 0 && end < 0 && start > end { return out.writeBulk([UInt8]()) }
         if start < 0 { start = n + start }
@@ -268,7 +268,7 @@ enum StringCommands {
         guard offset >= 0 else { throw .err("offset is out of range") }
         let patch = a[3]
         try s.locks.withLock(a[1]) { () throws(CommandError) in
-            let old = try s.lookup(a[1])
+            let old = try s.lookup(a[1], c)
             var value = old?.value ?? []
             if patch.isEmpty { return out.writeIntegerReply(value.count) }
             let (end, o) = offset.addingReportingOverflow(patch.count)

@@ -14,9 +14,9 @@ struct DrainAndCloseEvent: Sendable {}
 /// loop's `WriteCoalescer`, which commits a whole loop turn's writes together. Cheap commands run right
 /// here on the event loop. A command that may wait (a write under `--fsync always`, a scan)
 /// runs on the blocking pool; until its reply is back the connection runs nothing else, so
-/// replies stay in request order, and it reads nothing more, so a client that floods
-/// requests is held back by TCP rather than by our memory (backpressure). The same holds
-/// while the socket is not writable: a client that does not read its replies stops being read.
+/// replies stay in request order. Once `maxQueuedCommands` wait, the connection stops
+/// reading, so a client that floods requests is held back by TCP rather than by our memory
+/// (backpressure); so does a client that does not read its replies (socket not writable).
 final class RESPConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -142,8 +142,13 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Backpressure
 
+    /// Holding reads while a command merely waits (for the coalescer or a blocking thread)
+    /// would cost two epoll_ctl calls per command at pipeline depth 1; so a connection keeps
+    /// reading until this many commands are queued, which bounds what a flood can cost.
+    static let maxQueuedCommands = 1024
+
     func read(context: ChannelHandlerContext) {
-        if busy || !pending.isEmpty || closing || !context.channel.isWritable {
+        if pending.count >= Self.maxQueuedCommands || closing || !context.channel.isWritable {
             readWanted = true
         } else {
             context.read()
@@ -156,7 +161,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     private func resumeReadingIfReady(context: ChannelHandlerContext) {
-        if readWanted && !busy && pending.isEmpty && !closing && context.channel.isWritable {
+        if readWanted && pending.count < Self.maxQueuedCommands && !closing && context.channel.isWritable {
             readWanted = false
             context.read()
         }
@@ -291,9 +296,11 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         }
         let offload = command.execution == .blocking || (command.execution == .write && server.config.fsync == .always)
         if !offload {
-            Self.execute(command, server, &session, args, &out)
-            finish(session, context: context)
-            return
+            if Self.execute(command, server, &session, args, &out) {
+                finish(session, context: context)
+                return
+            }
+            // A read needed the disk: run the command where waiting does not stall the loop.
         }
         busy = true
         server.stats.offloadedCommands.add(1, ordering: .relaxed)
@@ -303,8 +310,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         pool.runIfActive(eventLoop: context.eventLoop) { () -> (ByteBuffer, Session) in
             var s = sessionCopy
+            s.mayWait = true
             var reply = allocator.buffer(capacity: 256)
-            Self.execute(command, shared, &s, args, &reply)
+            _ = Self.execute(command, shared, &s, args, &reply)
+            s.mayWait = false
             return (reply, s)
         }.whenComplete { result in
             let (handler, context) = bound.value
@@ -328,14 +337,18 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         if updated.closeAfterReply { closing = true }
     }
 
-    /// Runs one command; an error replaces whatever part of a reply it had written.
-    private static func execute(_ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout ByteBuffer) {
+    /// Runs one command; an error replaces whatever part of a reply it had written. False
+    /// (and nothing written) when a non-blocking read needed the disk.
+    private static func execute(_ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout ByteBuffer) -> Bool {
         let mark = out.writerIndex
         do {
             try command.run(server, &session, args, &out)
+            return true
         } catch {
             out.moveWriterIndex(to: mark)
+            if error.wouldBlock && !session.mayWait { return false }
             out.writeErrorReply(error.text)
+            return true
         }
     }
 

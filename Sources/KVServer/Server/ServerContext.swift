@@ -45,17 +45,25 @@ final class ServerContext: Sendable {
 
     // MARK: Storage, with errors as replies
 
-    // Keyspace hits and misses are counted by the read commands, in their session.
-    func get(_ key: [UInt8]) throws(CommandError) -> [UInt8]? {
-        do { return try store.get(key) } catch { throw .store(error) }
+    // Point reads: non-blocking unless the session runs where it may wait (see
+    // `Session.mayWait`). Keyspace hits and misses are counted by the read commands.
+    private static let waitingRead = ReadOptions()
+    private static let nonBlockingRead: ReadOptions = {
+        var o = ReadOptions()
+        o.nonBlocking = true
+        return o
+    }()
+
+    func get(_ key: [UInt8], _ session: Session) throws(CommandError) -> [UInt8]? {
+        do { return try store.get(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
     }
 
-    func lookup(_ key: [UInt8]) throws(CommandError) -> StoredValue? {
-        do { return try store.lookup(key) } catch { throw .store(error) }
+    func lookup(_ key: [UInt8], _ session: Session) throws(CommandError) -> StoredValue? {
+        do { return try store.lookup(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
     }
 
-    func exists(_ key: [UInt8]) throws(CommandError) -> Bool {
-        do { return try store.get(key) != nil } catch { throw .store(error) }
+    func exists(_ key: [UInt8], _ session: Session) throws(CommandError) -> Bool {
+        try get(key, session) != nil
     }
 
     /// Stores `value` with an absolute expiry (nil: none). An expiry at or before now

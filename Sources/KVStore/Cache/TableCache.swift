@@ -18,8 +18,11 @@ final class TableCache: Sendable {
         lru = Mutex(LRUCache(capacity: maxOpenFiles))
     }
 
-    func table(_ number: UInt64, size: UInt64) throws -> TableReader {
+    /// The open table `number`, opening it if needed (with `nonBlocking`, throwing
+    /// `KVError.wouldBlock` instead: opening reads the footer, index and filter).
+    func table(_ number: UInt64, size: UInt64, nonBlocking: Bool = false) throws -> TableReader {
         if let t = lru.locked({ $0.get(number) }) { return t }
+        if nonBlocking { throw KVError.wouldBlock }
         let path = Path.join(directory, FileNames.table(number))
         let file = try fileSystem.openReadable(path)
         let table = try TableReader(file: file, fileNumber: number, fileSize: size, blockCache: blockCache, statistics: statistics)

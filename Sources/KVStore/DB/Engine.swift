@@ -147,7 +147,7 @@ final class Engine: @unchecked Sendable {
 
     /// The value of `key` as of `sequence` (default: the latest published write).
     /// The value and expiry (0 = none) of `key`, or nil when absent, deleted or expired.
-    func get(_ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true) throws -> (value: [UInt8], expiresAt: UInt64)? {
+    func get(_ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true, nonBlocking: Bool = false) throws -> (value: [UInt8], expiresAt: UInt64)? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // State first, then the sequence: the state's memtables and files are pinned, so
         // nothing at or below the sequence can be compacted away under this read. (Sequence
@@ -163,7 +163,7 @@ final class Engine: @unchecked Sendable {
             result = try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
                 if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
                 storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
-                return try state.version.get(UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify)
+                return try state.version.get(UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify, nonBlocking: nonBlocking)
             }
         }
         guard case let .found(value, found, expiresAt) = result else { return nil }

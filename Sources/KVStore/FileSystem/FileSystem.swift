@@ -40,9 +40,17 @@ package protocol ReadableFile: AnyObject, Sendable {
     func size() throws -> Int64
     /// Reads up to `buffer.count` bytes at `offset`; fewer only at end of file.
     func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// As `read`, but only if the bytes are already in memory (the OS page cache): nil when
+    /// reading them would wait for the device. For non-blocking reads (`ReadOptions`).
+    func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int?
 }
 
 extension ReadableFile {
+    /// Files held in memory never wait.
+    func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        try read(at: offset, into: buffer)
+    }
+
     /// Reads `count` bytes at `offset`, or fewer at end of file.
     func read(at offset: Int64, count: Int) throws -> [UInt8] {
         var n = 0

@@ -1,3 +1,5 @@
+import CKVSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -193,6 +195,27 @@ final class PosixReadableFile: ReadableFile {
             done += n
         }
         return done
+    }
+
+    /// `preadv2(RWF_NOWAIT)`: the kernel returns EAGAIN rather than start device I/O. A
+    /// partial read (part of the range cached) counts as not cached; so does a kernel or file
+    /// system without RWF_NOWAIT (EOPNOTSUPP, ENOSYS), which just sends such reads to a
+    /// thread that may wait.
+    func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        while true {
+            let n = kv_pread_nowait(fd, buffer.baseAddress, buffer.count, offset)
+            if n < 0 {
+                switch errno {
+                case EINTR: continue
+                case EAGAIN, EOPNOTSUPP, ENOSYS, EINVAL: return nil
+                default: throw KVError.io(operation: "preadv2 at \(offset)", path: path, errno: errno)
+                }
+            }
+            if n == buffer.count { return n }
+            // Short: end of file, or only part of the range is cached. Tell them apart.
+            let size = try self.size()
+            return offset + Int64(n) >= size ? n : nil
+        }
     }
 }
 

@@ -42,9 +42,23 @@ final class TableReader: Sendable {
     }
 
     /// Reads, checks and decompresses the block at `handle`.
-    static func readBlock(_ file: any ReadableFile, _ handle: BlockHandle, verify: Bool) throws -> [UInt8] {
+    static func readBlock(_ file: any ReadableFile, _ handle: BlockHandle, verify: Bool, nonBlocking: Bool = false) throws -> [UInt8] {
         let total = Int(handle.size) + BlockHandle.trailerSize
-        let raw = try file.read(at: Int64(handle.offset), count: total)
+        let raw: [UInt8]
+        if nonBlocking {
+            var cached = true
+            raw = try [UInt8](unsafeUninitializedCapacity: total) { buf, initialized in
+                guard let n = try file.readIfCached(at: Int64(handle.offset), into: UnsafeMutableRawBufferPointer(buf)) else {
+                    cached = false
+                    initialized = 0
+                    return
+                }
+                initialized = n
+            }
+            guard cached else { throw KVError.wouldBlock }
+        } else {
+            raw = try file.read(at: Int64(handle.offset), count: total)
+        }
         guard raw.count == total else {
             throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "block cut short: \(raw.count) of \(total) bytes (truncated table)")
         }
@@ -67,10 +81,10 @@ final class TableReader: Sendable {
     }
 
     /// A data block, from the cache when possible.
-    func dataBlock(_ handle: BlockHandle, verify: Bool = true, fillCache: Bool = true) throws -> Block {
+    func dataBlock(_ handle: BlockHandle, verify: Bool = true, fillCache: Bool = true, nonBlocking: Bool = false) throws -> Block {
         let key = BlockCacheKey(file: fileNumber, offset: handle.offset)
         if let cache = blockCache, let cached = cache.get(key) { return cached }
-        let contents = try Self.readBlock(file, handle, verify: verify)
+        let contents = try Self.readBlock(file, handle, verify: verify, nonBlocking: nonBlocking)
         let block = try Block(contents: contents, file: file.path, fileOffset: Int64(handle.offset))
         if fillCache, let cache = blockCache { cache.insert(key, block, charge: block.size) }
         return block
@@ -86,7 +100,7 @@ final class TableReader: Sendable {
 
     /// The newest entry for the user key of `lookupKey` (an internal key whose trailer is
     /// `seekTrailer(sequence)`) at or below that sequence, in this table.
-    func get(_ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64, verify: Bool = true) throws -> Lookup {
+    func get(_ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64, verify: Bool = true, nonBlocking: Bool = false) throws -> Lookup {
         if !filter.isEmpty {
             let may = filter.withUnsafeBytes { BloomFilter.mayContain($0, hash: userKeyHash) }
             if !may {
@@ -99,7 +113,7 @@ final class TableReader: Sendable {
         if let e = indexCursor.error { throw e }
         guard indexCursor.isValid else { return absentAfterFilter() }
         let handle = try decodeHandle(indexCursor.value)
-        let block = try dataBlock(handle, verify: verify)
+        let block = try dataBlock(handle, verify: verify, nonBlocking: nonBlocking)
         var cursor = BlockCursor(block)
         cursor.seek(lookupKey)
         if let e = cursor.error { throw e }

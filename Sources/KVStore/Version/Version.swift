@@ -78,11 +78,12 @@ final class Version: Sendable {
 
     /// The newest entry for `key` at or below the lookup key's sequence, searching level 0
     /// newest first, then one file per deeper level.
-    func get(_ lookupKey: UnsafeRawBufferPointer, tableCache: TableCache, verify: Bool) throws -> TableReader.Lookup {
+    func get(_ lookupKey: UnsafeRawBufferPointer, tableCache: TableCache, verify: Bool, nonBlocking: Bool = false) throws -> TableReader.Lookup {
         let key = userKey(lookupKey)
         let hash = hash64(key)
         for f in files[0].reversed() where f.contains(userKey: key) {
-            let result = try tableCache.table(f.number, size: f.size).get(lookupKey, userKeyHash: hash, verify: verify)
+            let result = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
+                .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
             if case .absent = result { continue }
             return result
         }
@@ -102,7 +103,8 @@ final class Version: Sendable {
             }
             guard lo < level.count, level[lo].contains(userKey: key) else { continue }
             let f = level[lo]
-            let result = try tableCache.table(f.number, size: f.size).get(lookupKey, userKeyHash: hash, verify: verify)
+            let result = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
+                .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
             if case .absent = result { continue }
             return result
         }
