@@ -63,6 +63,55 @@ import Testing
         #expect(try offloaded() == after + 1)  // only the INFO this time
     }
 
+    /// MSET of 40 keys (more stripes than a command takes one by one: the whole lock table)
+    /// against MGETs of the same keys: every MGET sees one MSET whole, never a mix.
+    @Test func msetIsSeenWholeByMgetAndOrderedAgainstIncr() throws {
+        let t = try TestServer("mset-mget")
+        let keys = (0..<40).map { "k\($0)" }
+        try t.client().call([Array("MSET".utf8)] + keys.flatMap { [Array($0.utf8), Array("0".utf8)] })
+        let port = t.port
+        let torn = Atomic<Int>(0)
+        let failures = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for w in 0..<3 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let c = try? RESPClient(port: port) else {
+                    failures.add(1, ordering: .relaxed)
+                    return
+                }
+                for i in 1...150 {
+                    let value = Array("\(w * 1000 + i)".utf8)
+                    let args = [Array("MSET".utf8)] + keys.flatMap { [Array($0.utf8), value] }
+                    if (try? c.call(args)) != .ok { failures.add(1, ordering: .relaxed) }
+                    // INCR on one of the keys serializes with the MSETs: never a lost update
+                    // that would leave the keys unequal after the MSET that follows.
+                    _ = try? c.call("INCR", "counter")
+                }
+            }
+        }
+        for _ in 0..<2 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let c = try? RESPClient(port: port) else {
+                    failures.add(1, ordering: .relaxed)
+                    return
+                }
+                for _ in 0..<300 {
+                    let values = ((try? c.call([Array("MGET".utf8)] + keys.map { Array($0.utf8) })) ?? .null).elements
+                    if values.count != keys.count { failures.add(1, ordering: .relaxed); continue }
+                    if Set(values).count != 1 { torn.add(1, ordering: .relaxed) }
+                }
+            }
+        }
+        #expect(group.wait(timeout: .now() + 120) == .success)
+        #expect(failures.load(ordering: .relaxed) == 0)
+        #expect(torn.load(ordering: .relaxed) == 0, "MGET saw a partial MSET")
+        #expect(try t.client().call("GET", "counter") == .text("450"))
+    }
+
     @Test func shutdownAnswersInFlightCommandsSyncsAndCloses() throws {
         let t = try TestServer("shutdown")
         let c = try t.client()

@@ -22,4 +22,12 @@ void kv_tsan_release(void *address);
 /// pread that never waits for the device: preadv2(RWF_NOWAIT), which needs _GNU_SOURCE and
 /// so is out of Swift's reach. Returns bytes read, or -1 with errno (EAGAIN: not cached).
 long kv_pread_nowait(int fd, void *buffer, size_t count, int64_t offset);
+
+/// A writer-preferring pthread read-write lock (the preference is a GNU extension, out of
+/// Swift's reach): a waiting writer is not starved by a stream of overlapping readers.
+void *kv_rwlock_create(void);
+void kv_rwlock_destroy(void *lock);
+void kv_rwlock_read(void *lock);
+void kv_rwlock_write(void *lock);
+void kv_rwlock_unlock(void *lock);
 #endif

@@ -140,9 +140,13 @@ enum StringCommands {
     }
 
     static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+        // One snapshot for all keys, so an MSET is seen whole or not at all, as in Redis.
+        let snapshot = a.count > 2 ? try s.snapshot() : nil
         out.writeArrayHeader(a.count - 1)
         for key in a[1...] {
-            if let v = try s.get(key, c) {
+            let value: [UInt8]?
+            if let snapshot { value = try s.get(key, c, snapshot: snapshot) } else { value = try s.get(key, c) }
+            if let v = value {
                 c.hits += 1
                 out.writeBulk(v)
             } else {

@@ -58,6 +58,18 @@ final class ServerContext: Sendable {
         do { return try store.get(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
     }
 
+    /// A read of `key` as `snapshot` sees it (MGET reads all its keys at one moment).
+    func get(_ key: [UInt8], _ session: Session, snapshot: Snapshot) throws(CommandError) -> [UInt8]? {
+        var options = ReadOptions()
+        options.snapshot = snapshot
+        options.nonBlocking = !session.mayWait
+        do { return try store.get(key, options: options) } catch { throw .store(error) }
+    }
+
+    func snapshot() throws(CommandError) -> Snapshot {
+        do { return try store.snapshot() } catch { throw .store(error) }
+    }
+
     func lookup(_ key: [UInt8], _ session: Session) throws(CommandError) -> StoredValue? {
         do { return try store.lookup(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
     }

@@ -2,7 +2,7 @@ import Foundation
 import KVTestSupport
 
 /// A RESP2 reply as a test sees it.
-enum Reply: Equatable, CustomStringConvertible {
+enum Reply: Hashable, CustomStringConvertible {
     case simple(String)
     case error(String)
     case integer(Int)
