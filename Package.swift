@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "KVServer", targets: ["KVServer"]),
         .executable(name: "kvserver", targets: ["kvserver"]),
+        .library(name: "KVClient", targets: ["KVClient"]),
+        .executable(name: "kvctl", targets: ["kvctl"]),
         .executable(name: "kvdemo", targets: ["kvdemo"]),
     ],
     dependencies: [
@@ -58,6 +60,17 @@ let package = Package(
             ],
             path: "Sources/kvserver",
             swiftSettings: strict),
+        // A blocking RESP client: kvctl --server, kvbench --server, the server's tests.
+        .target(name: "KVClient", path: "Sources/KVClient", swiftSettings: strict),
+        // The operator's command line.
+        .executableTarget(
+            name: "kvctl",
+            dependencies: [
+                "KVStore", "KVClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/kvctl",
+            swiftSettings: strict),
         .executableTarget(
             name: "kvdemo", dependencies: ["KVStore"], path: "Tools/kvdemo",
             swiftSettings: strict),
@@ -86,7 +99,7 @@ let package = Package(
         .testTarget(
             name: "KVServerTests",
             dependencies: [
-                "KVServer", "KVStore", "KVTestSupport",
+                "KVServer", "KVStore", "KVClient", "KVTestSupport",
             ],
             path: "Tests/KVServerTests",
             swiftSettings: strict),

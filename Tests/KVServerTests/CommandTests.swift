@@ -1,4 +1,5 @@
 import Foundation
+import KVClient
 import KVServer
 import KVTestSupport
 import Testing

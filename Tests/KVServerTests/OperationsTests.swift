@@ -1,4 +1,5 @@
 import Foundation
+import KVClient
 import KVStore
 import KVTestSupport
 import Synchronization
@@ -23,7 +24,7 @@ import Testing
             done.enter()
             Thread.detachNewThread {
                 defer { done.leave() }
-                guard let c = try? RESPClient(port: port) else {
+                guard let c = try? RESPConnection(port: port) else {
                     failures.add(1, ordering: .relaxed)
                     return
                 }
@@ -77,7 +78,7 @@ import Testing
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                guard let c = try? RESPClient(port: port) else {
+                guard let c = try? RESPConnection(port: port) else {
                     failures.add(1, ordering: .relaxed)
                     return
                 }
@@ -95,7 +96,7 @@ import Testing
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                guard let c = try? RESPClient(port: port) else {
+                guard let c = try? RESPConnection(port: port) else {
                     failures.add(1, ordering: .relaxed)
                     return
                 }
@@ -116,13 +117,13 @@ import Testing
         let t = try TestServer("shutdown")
         let c = try t.client()
         var batch: [UInt8] = []
-        for i in 0..<200 { batch += RESPClient.encode([Array("SET".utf8), Array("k\(i)".utf8), Array("v\(i)".utf8)]) }
-        batch += RESPClient.encode([Array("SHUTDOWN".utf8)])
+        for i in 0..<200 { batch += RESPConnection.encode([Array("SET".utf8), Array("k\(i)".utf8), Array("v\(i)".utf8)]) }
+        batch += RESPConnection.encode([Array("SHUTDOWN".utf8)])
         try c.send(raw: batch)
         for _ in 0..<200 { #expect(try c.readReply() == .ok) }
         #expect(c.isClosedByServer())  // SHUTDOWN itself has no reply, as in Redis
         t.server.waitUntilStopped()
-        #expect(throws: (any Error).self) { try RESPClient(port: t.port).call("PING") }
+        #expect(throws: (any Error).self) { try RESPConnection(port: t.port).call("PING") }
         // The directory is released and holds every write.
         let store = try KVStore.open(at: t.directory.path)
         #expect(try store.get("k199") == Array("v199".utf8))
@@ -184,7 +185,7 @@ import Testing
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                guard let c = try? RESPClient(port: port, timeoutSeconds: 5) else { return }
+                guard let c = try? RESPConnection(port: port, timeoutSeconds: 5) else { return }
                 var i = 0
                 // Bounded: the kill ends it long before the cap.
                 while i < 200_000 {
@@ -224,15 +225,15 @@ func freePort() throws -> Int {
             return getsockname(fd, sa, &len)
         }
     }
-    guard r == 0 else { throw ClientError(description: "no free port: errno \(errno)") }
+    guard r == 0 else { throw TestError(description: "no free port: errno \(errno)") }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
 /// Polls until a server answers PING on `port` (at most 20 s).
 func waitForServer(port: Int) throws {
     for _ in 0..<400 {
-        if let c = try? RESPClient(port: port, timeoutSeconds: 2), (try? c.call("PING")) == .simple("PONG") { return }
+        if let c = try? RESPConnection(port: port, timeoutSeconds: 2), (try? c.call("PING")) == .simple("PONG") { return }
         usleep(50_000)
     }
-    throw ClientError(description: "no server answered on port \(port)")
+    throw TestError(description: "no server answered on port \(port)")
 }

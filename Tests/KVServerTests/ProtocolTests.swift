@@ -1,4 +1,5 @@
 import Foundation
+import KVClient
 import KVTestSupport
 import NIOCore
 import Testing
@@ -63,8 +64,8 @@ import Testing
         let c = try t.client()
         var batch: [UInt8] = []
         for i in 0..<5_000 {
-            batch += RESPClient.encode([Array("SET".utf8), Array("key:\(i)".utf8), Array("value:\(i)".utf8)])
-            batch += RESPClient.encode([Array("GET".utf8), Array("key:\(i)".utf8)])
+            batch += RESPConnection.encode([Array("SET".utf8), Array("key:\(i)".utf8), Array("value:\(i)".utf8)])
+            batch += RESPConnection.encode([Array("GET".utf8), Array("key:\(i)".utf8)])
         }
         try c.send(raw: batch)
         for i in 0..<5_000 {
@@ -136,7 +137,7 @@ import Testing
         let c = try t.client()
         #expect(try c.call("SET", "k", String(repeating: "x", count: 4096)) == .ok)
         let big = try t.client()
-        try big.send(raw: RESPClient.encode([Array("SET".utf8), Array("k".utf8), [UInt8](repeating: 1, count: 4097)]))
+        try big.send(raw: RESPConnection.encode([Array("SET".utf8), Array("k".utf8), [UInt8](repeating: 1, count: 4097)]))
         #expect(try big.readReply() == .error("ERR Protocol error: invalid bulk length"))
         #expect(try c.call("APPEND", "k", "y") == .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)"))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KVClient
 import KVTestSupport
 import Testing
 
@@ -36,7 +37,7 @@ import Testing
     func tool(_ name: String) throws -> String {
         let path = "/usr/bin/" + name
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw ClientError(description: "\(name) is not installed: `make test` installs Debian's redis-tools")
+            throw TestError(description: "\(name) is not installed: `make test` installs Debian's redis-tools")
         }
         return path
     }

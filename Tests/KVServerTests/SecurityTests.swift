@@ -1,4 +1,5 @@
 import Foundation
+import KVClient
 import KVTestSupport
 import Testing
 
@@ -93,7 +94,7 @@ import Testing
 
     @Test func idleClientsAreClosedAfterTheTimeout() throws {
         let t = try TestServer("idle") { $0.idleTimeoutSeconds = 1 }
-        let c = try RESPClient(port: t.port, timeoutSeconds: 5)
+        let c = try RESPConnection(port: t.port, timeoutSeconds: 5)
         #expect(try c.call("PING") == .simple("PONG"))
         let started = Date()
         #expect(c.isClosedByServer())  // blocks until the server closes it (or 5 s)

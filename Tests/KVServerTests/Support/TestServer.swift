@@ -1,4 +1,5 @@
 import Foundation
+import KVClient
 import KVServer
 import KVStore
 import KVTestSupport
@@ -34,7 +35,7 @@ final class TestServer {
 
     var port: Int { server.port }
 
-    func client() throws -> RESPClient { try RESPClient(port: port) }
+    func client() throws -> RESPConnection { try RESPConnection(port: port) }
 
     /// Stops and starts the server on the same directory (a new port).
     func restart() throws {
@@ -45,4 +46,8 @@ final class TestServer {
     }
 
     deinit { server.shutdown() }
+}
+
+struct TestError: Error, CustomStringConvertible {
+    let description: String
 }

@@ -1,0 +1,52 @@
+/// A RESP2 reply.
+public enum RESPValue: Hashable, Sendable, CustomStringConvertible {
+    case simple(String)
+    case error(String)
+    case integer(Int)
+    /// A bulk string; nil is the null bulk string (a missing key).
+    case bulk([UInt8]?)
+    /// An array; nil is the null array.
+    case array([RESPValue]?)
+
+    public static func text(_ s: String) -> RESPValue { .bulk(Array(s.utf8)) }
+    public static let null = RESPValue.bulk(nil)
+    public static let ok = RESPValue.simple("OK")
+
+    /// The text of a status, an error or a bulk string (bytes read as UTF-8).
+    public var string: String? {
+        switch self {
+        case .simple(let s), .error(let s): return s
+        case .bulk(let b?): return String(decoding: b, as: UTF8.self)
+        default: return nil
+        }
+    }
+
+    /// The bytes of a bulk string.
+    public var bytes: [UInt8]? {
+        if case .bulk(let b) = self { return b }
+        return nil
+    }
+
+    /// The elements of an array (empty for anything else).
+    public var elements: [RESPValue] {
+        if case .array(let a?) = self { return a }
+        return []
+    }
+
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case .simple(let s): return "+\(s)"
+        case .error(let s): return "-\(s)"
+        case .integer(let n): return ":\(n)"
+        case .bulk(nil): return "(nil)"
+        case .bulk(let b?): return "\"\(String(decoding: b, as: UTF8.self))\""
+        case .array(nil): return "*(nil)"
+        case .array(let a?): return "[" + a.map(\.description).joined(separator: ", ") + "]"
+        }
+    }
+}
