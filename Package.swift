@@ -97,6 +97,14 @@ let package = Package(
             name: "KVStoreTests", dependencies: ["KVStore", "KVTestSupport"], path: "Tests/KVStoreTests",
             swiftSettings: strict),
         .testTarget(
+            name: "KVCtlTests",
+            dependencies: [
+                "KVServer", "KVStore", "KVTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/KVCtlTests",
+            swiftSettings: strict),
+        .testTarget(
             name: "KVServerTests",
             dependencies: [
                 "KVServer", "KVStore", "KVClient", "KVTestSupport",

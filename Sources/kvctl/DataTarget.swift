@@ -112,7 +112,8 @@ final class ServerTarget: DataTarget {
         }
         do { connection = try RESPConnection(host: host.isEmpty ? "127.0.0.1" : host, port: port) } catch { throw KVCtlError.from(error) }
         if let password {
-            let reply = try call([Array("AUTH".utf8), Array(password.utf8)])
+            let reply: RESPValue
+            do { reply = try connection.call([Array("AUTH".utf8), Array(password.utf8)]) } catch { throw KVCtlError.from(error) }
             guard reply == .ok else { throw KVCtlError.failed("server \(address) refused the password: \(reply.string ?? "\(reply)")") }
         }
     }

@@ -132,7 +132,7 @@ struct InspectWAL: ParsableCommand {
                 }
             }
         }
-        if let t = log.tornTail { Terminal.err("note: \(t)") }
+        if let t = log.tornTail { Terminal.err("note: \(file): torn tail (what a crash leaves; recovery drops it): \(t)") }
         if !json { Terminal.err("\(log.records.count) records") }
         if let e = log.corruption { throw KVCtlError.from(e) }
     }

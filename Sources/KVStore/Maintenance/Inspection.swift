@@ -84,7 +84,7 @@ package enum Inspection {
             out.corruption = error
         }
         out.fileNumber = reader.fileNumber
-        if let t = reader.tornTail { out.tornTail = "\(t.reason) at offset \(t.offset) (\(t.droppedBytes) bytes dropped)" }
+        if let t = reader.tornTail { out.tornTail = "\(t.reason) (\(t.droppedBytes) bytes from offset \(t.offset) dropped)" }
         return out
     }
 
