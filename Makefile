@@ -3,13 +3,14 @@ SWIFT        ?= swift
 APT_PACKAGES := zlib1g-dev liblz4-dev pkg-config
 # The tests drive the server with Debian's redis-cli and redis-benchmark (and `script`).
 TEST_PACKAGES := redis-tools bsdutils
-# The server comparison runs Debian's redis-server beside kvserver.
-BENCH_PACKAGES := redis-tools redis-server
+# The server comparison runs Debian's redis-server beside kvserver; peerbench-rel needs
+# snappy, zstd and bzip2 at run time; /usr/bin/time measures peak RSS.
+BENCH_PACKAGES := redis-tools redis-server libsnappy1v5 libzstd1 libbz2-1.0 time
 DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test stress crash fuzz tsan asan server-bench clean
+.PHONY: all deps test-deps bench-deps build release run demo test stress crash fuzz tsan asan bench server-bench clean
 
 all: build
 
@@ -93,6 +94,14 @@ tsan: test-deps
 asan: test-deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+# kvbench against LevelDB and RocksDB (../shared/peerbench), alternating, ROUNDS rounds of
+# NUM operations: medians, ratios, peak RSS, write amplification, p99.9 (docs/BENCHMARKS.md).
+# QUICK=1: one round of 200,000 operations, about two minutes.
+NUM ?= 1000000
+bench: bench-deps
+	$(SWIFT) build -c release --product kvbench
+	$(if $(QUICK),bash Tools/bench/run.sh 1 200000,bash Tools/bench/run.sh $(ROUNDS) $(NUM))
 
 # redis-benchmark against kvserver (--fsync everysec) and Debian's redis-server (AOF,
 # everysec), alternating, ROUNDS times; prints medians and ratios (docs/BENCHMARKS.md).

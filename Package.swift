@@ -77,7 +77,7 @@ let package = Package(
         // The benchmark (BENCHMARKS.md workloads; compare with ../shared/peerbench).
         .executableTarget(
             name: "kvbench",
-            dependencies: ["KVStore", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["KVStore", "KVClient", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Tools/kvbench", swiftSettings: strict),
         // Child process for the kill -9 tests and the crash driver.
         .executableTarget(

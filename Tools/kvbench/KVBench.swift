@@ -7,8 +7,8 @@ import KVStore
 
 /// kvbench: the workloads of ../shared/BENCHMARKS.md on KVStore, with the flags, key and value
 /// generators and output line of peerbench, so results compare line by line with LevelDB and
-/// RocksDB. `--json` prints JSON lines instead. Server mode (`--server`) arrives with the
-/// server issue.
+/// RocksDB. `--json` prints JSON lines instead. `--server HOST:PORT` drives a running kvserver
+/// over RESP with the same workloads (`ServerMode.swift`).
 @main
 struct KVBench {
     struct Flags {
@@ -35,6 +35,10 @@ struct KVBench {
         var settle = true
         var stats = false
         var json = false
+        var server = ""
+        var connections = 50
+        var pipeline = 1
+        var password = ""
     }
 
     static func main() {
@@ -47,6 +51,7 @@ struct KVBench {
                       [--compression=lz4|zlib|none] [--cache_size=8388608] [--open_files=1000] [--verify_checksums=1]
                       [--sync=0] [--batch=1] [--threads=1] [--seek_nexts=10] [--seed=301] [--db=/tmp/kvbench-kvstore]
                       [--use_existing_db=0] [--settle=1] [--stats=0] [--json]
+                      [--server=HOST:PORT [--connections=50] [--pipeline=1] [--password=]]
                     benchmarks: fillseq fillrandom overwrite fillsync readrandom readmissing readseq seekrandom
                                 deleterandom readwhilewriting
                     Result lines: "<name> : <us> micros/op; <n> ops/sec; <MB/s> MB/s; p50= p99= p999=" (microseconds);
@@ -83,13 +88,21 @@ struct KVBench {
             case "use_existing_db": f.useExistingDB = bool()
             case "settle": f.settle = bool()
             case "stats": f.stats = bool()
-            case "server", "connections", "pipeline": die("server mode (--server) arrives with the server issue")
+            case "server": f.server = v
+            case "connections": f.connections = int()
+            case "pipeline": f.pipeline = int()
+            case "password": f.password = v
             default: die("unknown flag --\(name)")
             }
         }
         if f.reads < 0 { f.reads = f.num }
         guard f.num >= 1, f.batch >= 1, f.threads >= 1, f.keySize >= 1, f.keySize <= 64, f.valueSize >= 0 else { die("bad numeric flag") }
         if f.keySize < 19 && Double(f.num) > pow(10, Double(f.keySize)) { die("--num does not fit in --key_size decimal digits") }
+        if !f.server.isEmpty {
+            guard f.connections >= 1, f.pipeline >= 1 else { die("--connections and --pipeline must be at least 1") }
+            ServerBench(flags: f).run()
+            return
+        }
         var bench = Bench(flags: f)
         bench.run()
     }
