@@ -120,14 +120,15 @@ final class TableReader: Sendable {
         guard cursor.isValid else { return absentAfterFilter() }
         let wanted = userKey(lookupKey)
         var shortExpiring = false
+        let entryValue = cursor.value
         let result: Lookup = cursor.withKey { k in
             let u = userKey(k)
             guard compareBytes(u.baseAddress, u.count, wanted.baseAddress, wanted.count) == 0 else { return .absent }
             let t = trailer(k)
             switch ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) {
-            case .value: return .found(Array(cursor.value), sequence: t >> 8, expiresAt: 0)
+            case .value: return .found(Array(entryValue), sequence: t >> 8, expiresAt: 0)
             case .expiringValue:
-                guard let (expiresAt, payload) = splitExpiring(cursor.value) else {
+                guard let (expiresAt, payload) = splitExpiring(entryValue) else {
                     shortExpiring = true
                     return .absent
                 }
