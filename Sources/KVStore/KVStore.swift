@@ -164,7 +164,7 @@ public final class KVStore: Sendable {
     /// Stores `value` under `key`, replacing any previous value.
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws(KVError) {
         try check(key: key, value: value)
-        var batch = WriteBatch()
+        var batch = WriteBatch(reservingCapacity: 11 + key.count + value.count)
         batch.put(key, value)
         try KVError.typed { try engine.write(batch, sync: options.sync) }
     }
@@ -182,7 +182,7 @@ public final class KVStore: Sendable {
     /// Removes `key`. Removing a key that does not exist is not an error.
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws(KVError) {
         try check(key: key, value: [])
-        var batch = WriteBatch()
+        var batch = WriteBatch(reservingCapacity: 6 + key.count)
         batch.delete(key)
         try KVError.typed { try engine.write(batch, sync: options.sync) }
     }

@@ -23,6 +23,14 @@ public struct WriteBatch: Sendable, Equatable {
 
     init(rep: [UInt8]) { self.rep = rep }
 
+    /// An empty batch with room for `bytes` of records, so a single put or delete builds it
+    /// with one allocation.
+    init(reservingCapacity bytes: Int) {
+        rep = []
+        rep.reserveCapacity(Self.headerSize + bytes)
+        rep.append(contentsOf: repeatElement(0, count: Self.headerSize))
+    }
+
     /// Number of operations in the batch.
     public var count: Int {
         rep.withUnsafeBytes { Int(loadFixed32($0.baseAddress! + 8)) }
