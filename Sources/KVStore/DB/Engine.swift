@@ -31,6 +31,9 @@ final class Engine: @unchecked Sendable {
     let backgroundDone: Monitor.Condition
 
     var writers: [PendingWrite] = []
+    /// Writers in the last synced group (guarded by `monitor`): a sync leader that sees fewer
+    /// queued behind it yields once, so writers just woken from that group can rejoin.
+    var lastSyncGroupSize = 0
     var stickyError: KVError?
     var closed = false
     let isClosed = Atomic<Bool>(false)
