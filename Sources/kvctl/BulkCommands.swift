@@ -88,7 +88,7 @@ struct Import: ParsableCommand {
         var expiresAt: UInt64?
         if fields.count == 3 {
             guard let e = UInt64(String(decoding: fields[2], as: UTF8.self)) else { throw KVCtlError.usage("third field must be an expiry in ms since the epoch") }
-            expiresAt = e
+            expiresAt = e == 0 ? nil : e
         }
         return (key, value, expiresAt)
     }
@@ -100,7 +100,7 @@ struct Import: ParsableCommand {
         guard case .string(let v)? = object["value"] else { throw KVCtlError.usage("JSON record needs a \"value\" string") }
         var expiresAt: UInt64?
         switch object["expires_at"] {
-        case .number(let n)?: expiresAt = n
+        case .number(let n)?: expiresAt = n == 0 ? nil : n
         case nil, .null?: break
         default: throw KVCtlError.usage("\"expires_at\" must be a number (ms since the epoch)")
         }
@@ -113,7 +113,9 @@ struct Export: ParsableCommand {
         abstract: "Write every record, from one consistent snapshot, as TSV or JSON lines.",
         discussion: """
             Default format tsv (key<TAB>value[<TAB>expires-at-ms]); --format json for JSON lines.
-            Expiry times are exported from directories; through --server they are not.
+            Expiry times are exported from directories; through --server they are not, and the
+            export is read in pages of 1,000 keys, each consistent but not the whole (use --db
+            for one snapshot of everything).
             Example: kvctl --db ./data export --format json > backup.jsonl
             """)
 
@@ -136,7 +138,7 @@ struct Export: ParsableCommand {
         var records = 0
         var bytes = 0
         try withTarget(target) { t in
-            // A directory's iterator reads one snapshot; a server answers one RANGE from one.
+            // A directory's iterator reads one snapshot; a server is read in consistent pages.
             try t.scan(from: nil, to: nil, limit: .max, reverse: false, keysOnly: false) { k, v, e in
                 writer.write(format.line(key: k, value: v ?? [], expiresAt: e, encoding: enc))
                 writer.write("\n")

@@ -64,7 +64,13 @@ struct Put: ParsableCommand {
         } else {
             v = readAll(fd: 0)
         }
-        let expiresAt = ttl.map { UInt64(Options.systemClock()) + UInt64($0) * 1000 }
+        var expiresAt: UInt64?
+        if let ttl {
+            let (ms, o1) = UInt64(ttl).multipliedReportingOverflow(by: 1000)
+            let (at, o2) = Options.systemClock().addingReportingOverflow(ms)
+            guard !o1 && !o2 else { throw KVCtlError.usage("--ttl \(ttl) is too large") }
+            expiresAt = at
+        }
         try withTarget(target, createIfMissing: true) { try $0.put(k, v, expiresAt: expiresAt) }
     }
 }

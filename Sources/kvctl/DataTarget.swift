@@ -154,28 +154,44 @@ final class ServerTarget: DataTarget {
         return false
     }
 
+    /// Keys per RANGE request: each page is one consistent view; a large range is never
+    /// built in the server's memory at once.
+    static let pageSize = 1000
+
     func scan(from: [UInt8]?, to: [UInt8]?, limit: Int, reverse: Bool, keysOnly: Bool,
               _ body: ([UInt8], [UInt8]?, UInt64?) throws -> Void) throws {
-        // One RANGE: the server reads it from one iterator, so it is a consistent view.
-        var args = [word("RANGE"), from ?? [], to ?? []]
-        if limit < Int.max { args += [word("LIMIT"), word(String(limit))] }
-        if reverse { args.append(word("REV")) }
-        if keysOnly { args.append(word("KEYSONLY")) }
-        let items = try call(args).elements
-        if keysOnly {
-            for k in items { try body(k.bytes ?? [], nil, nil) }
-        } else {
+        var lower = from ?? []
+        var upper = to ?? []
+        var remaining = limit
+        while remaining > 0 {
+            let page = min(remaining, Self.pageSize)
+            var args = [word("RANGE"), lower, upper, word("LIMIT"), word(String(page))]
+            if reverse { args.append(word("REV")) }
+            if keysOnly { args.append(word("KEYSONLY")) }
+            let items = try call(args).elements
+            let step = keysOnly ? 1 : 2
             var i = 0
-            while i + 1 < items.count {
-                try body(items[i].bytes ?? [], items[i + 1].bytes ?? [], nil)
-                i += 2
+            var last: [UInt8]?
+            while i + step - 1 < items.count {
+                let k = items[i].bytes ?? []
+                try body(k, keysOnly ? nil : items[i + 1].bytes ?? [], nil)
+                last = k
+                i += step
             }
+            let got = items.count / step
+            remaining -= got
+            guard got == page, let last else { return }
+            // Resume just past the last key (forward) or just before it (backward: the
+            // range end is exclusive, so the last key itself becomes the end).
+            if reverse { upper = last } else { lower = last + [0] }
         }
     }
 
     func count(from: [UInt8]?, to: [UInt8]?) throws -> Int {
         if from == nil && to == nil, case .integer(let n) = try call([word("DBSIZE")]) { return n }
-        return try call([word("RANGE"), from ?? [], to ?? [], word("KEYSONLY")]).elements.count
+        var n = 0
+        try scan(from: from, to: to, limit: .max, reverse: false, keysOnly: true) { _, _, _ in n += 1 }
+        return n
     }
 
     func deleteRange(from: [UInt8], to: [UInt8]?) throws {
@@ -183,14 +199,14 @@ final class ServerTarget: DataTarget {
     }
 
     func write(_ records: [(key: [UInt8], value: [UInt8], expiresAt: UInt64?)]) throws {
-        let plain = records.filter { $0.expiresAt == nil }
-        if !plain.isEmpty { try call([word("MSET")] + plain.flatMap { [$0.key, $0.value] }) }
-        let expiring = records.filter { $0.expiresAt != nil }
-        guard !expiring.isEmpty else { return }
+        // SETs in input order, pipelined, so a key given twice ends as in a directory import.
+        let commands: [[[UInt8]]] = records.map { r in
+            var c = [word("SET"), r.key, r.value]
+            if let e = r.expiresAt, e > 0 { c += [word("PXAT"), word(String(e))] }
+            return c
+        }
         let replies: [RESPValue]
-        do {
-            replies = try connection.pipeline(expiring.map { [word("SET"), $0.key, $0.value, word("PXAT"), word(String($0.expiresAt!))] })
-        } catch { throw KVCtlError.from(error) }
+        do { replies = try connection.pipeline(commands) } catch { throw KVCtlError.from(error) }
         if let bad = replies.first(where: \.isError) { throw KVCtlError.failed("server \(address): \(bad.string ?? "")") }
     }
 

@@ -252,16 +252,18 @@ import Testing
         let address = "127.0.0.1:\(server.port)"
         let viaServer = ["--server", address, "--password", "pw"]
         let viaDir = ["--db", plainDir.path]
-        let input = (0..<500).map { "item:\(String(format: "%03d", $0))\tvalue \($0)\\x00" }.joined(separator: "\n")
+        // 2,500 records: server scans and exports page through RANGE 1,000 keys at a time.
+        let input = (0..<2500).map { "item:\(String(format: "%04d", $0))\tvalue \($0)\\x00" }.joined(separator: "\n")
         for target in [viaServer, viaDir] {
             #expect(try kvctl(target + ["import"], stdin: Array(input.utf8)).status == 0)
             #expect(try kvctl(target + ["put", "--hex", "00ff01", "0a0d"]).status == 0)
         }
         let commands: [[String]] = [
-            ["get", "item:042"], ["get", "--hex", "00ff01"], ["get", "missing"],
-            ["scan", "--prefix", "item:1", "--limit", "5"], ["scan", "--from", "item:490", "--format", "json"],
-            ["scan", "--reverse", "--limit", "3", "--keys-only"], ["count"], ["count", "--prefix", "item:2"],
-            ["export"], ["delete", "item:000"], ["delete", "item:000"], ["delete-range", "--from", "item:3", "--to", "item:4"],
+            ["get", "item:0042"], ["get", "--hex", "00ff01"], ["get", "missing"],
+            ["scan", "--prefix", "item:1", "--limit", "5"], ["scan", "--from", "item:2490", "--format", "json"],
+            ["scan", "--reverse", "--limit", "3", "--keys-only"], ["scan", "--reverse", "--limit", "2100", "--keys-only"],
+            ["count"], ["count", "--prefix", "item:2"],
+            ["export"], ["delete", "item:0000"], ["delete", "item:0000"], ["delete-range", "--from", "item:03", "--to", "item:04"],
             ["count"],
         ]
         for c in commands {
@@ -270,10 +272,10 @@ import Testing
             #expect(a.status == b.status && a.stdout == b.stdout, "kvctl \(c.joined(separator: " ")): server \(a.status) \(a.text.prefix(200)) vs directory \(b.status) \(b.text.prefix(200))")
         }
         // The server holds the directory: kvctl says so and points at --server.
-        let locked = try kvctl(["--db", serverDir.path, "get", "item:001"])
+        let locked = try kvctl(["--db", serverDir.path, "get", "item:0001"])
         #expect(locked.status == 5 && locked.stderr.contains("--server"))
         // A wrong password is refused clearly.
-        let wrong = try kvctl(["--server", address, "--password", "nope", "get", "item:001"])
+        let wrong = try kvctl(["--server", address, "--password", "nope", "get", "item:0001"])
         #expect(wrong.status == 5 && wrong.stderr.contains("refused the password"))
         // No server there: exit 4.
         let none = try kvctl(["--server", "127.0.0.1:1", "get", "x"])

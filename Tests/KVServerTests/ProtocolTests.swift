@@ -132,6 +132,29 @@ import Testing
         #expect(try t.client().call("PING") == .simple("PONG"))
     }
 
+    @Test func globsMatchAsRedisAndStayLinear() {
+        func m(_ p: String, _ s: String) -> Bool { Glob(Array(p.utf8)).matches(Array(s.utf8)) }
+        #expect(m("*", "") && m("*", "anything") && m("a*c", "abbbc") && !m("a*c", "abbb"))
+        #expect(m("h?llo", "hello") && !m("h?llo", "hllo") && m("h[ae]llo", "hallo") && !m("h[^e]llo", "hello"))
+        #expect(m("h[a-b]llo", "hbllo") && !m("h[a-b]llo", "hcllo") && m("a\\*b", "a*b") && !m("a\\*b", "axb"))
+        #expect(m("*a*b*c*", "xxaxxbxxcxx") && !m("*a*b*c*", "xxaxxcxxbxx"))
+        // A pattern that takes exponential time with naive backtracking: linear here.
+        let many = String(repeating: "*a", count: 30) + "*b"
+        #expect(!m(many, String(repeating: "a", count: 5_000)))
+        #expect(m(many, String(repeating: "a", count: 5_000) + "b"))
+    }
+
+    @Test func anOversizedArgumentFailsOnlyItsOwnCommand() throws {
+        let t = try TestServer("oversized") { $0.storeOptions.maxKeySize = 1024 }
+        let c = try t.client()
+        var burst = RESPConnection.encode([Array("SET".utf8), [UInt8](repeating: 107, count: 2000), Array("v".utf8)])
+        burst += RESPConnection.encode([Array("SET".utf8), Array("ok".utf8), Array("yes".utf8)])
+        try c.send(raw: burst)
+        #expect(try c.readReply().isError)
+        #expect(try c.readReply() == .ok)
+        #expect(try c.call("GET", "ok") == .text("yes"))
+    }
+
     @Test func bulkLimitIsConfigurable() throws {
         let t = try TestServer("bulk-limit") { $0.limits.maxBulkLength = 4096 }
         let c = try t.client()

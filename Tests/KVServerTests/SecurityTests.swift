@@ -28,6 +28,16 @@ import Testing
         try u.send(raw: "*20\r\n")
         #expect(try u.readReply() == .error("ERR Protocol error: unauthenticated multibulk length"))
         #expect(u.isClosedByServer())
+        // Commands after AUTH in the same write are held to the authenticated limits (what
+        // redis-benchmark -a sends: AUTH, then MSETs of 21 arguments, at once).
+        let p = try t.client()
+        var burst = RESPConnection.encode([Array("AUTH".utf8), Array("s3cret".utf8)])
+        let mset = [Array("MSET".utf8)] + (0..<10).flatMap { [Array("m\($0)".utf8), [UInt8](repeating: 120, count: 20_000)] }
+        burst += RESPConnection.encode(mset) + RESPConnection.encode([Array("GET".utf8), Array("m9".utf8)])
+        try p.send(raw: burst)
+        #expect(try p.readReply() == .ok)
+        #expect(try p.readReply() == .ok)
+        #expect(try p.readReply() == .bulk([UInt8](repeating: 120, count: 20_000)))
         // QUIT works unauthenticated.
         let q = try t.client()
         #expect(try q.call("QUIT") == .ok)

@@ -135,7 +135,7 @@ struct RESPRequestParser {
                 let start = cr + 2
                 // Redis skips the two bytes after the payload without looking at them; so do
                 // we. Until all of it is here, leave the header unconsumed and wait.
-                guard count - start >= length + 2 else { return (pos, nil) }
+                guard count - start - 2 >= length else { return (pos, nil) }
                 args.append(Array(UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])))
                 pos = start + length + 2
                 remaining -= 1

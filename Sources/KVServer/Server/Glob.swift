@@ -31,74 +31,69 @@ struct Glob: Sendable {
     /// True when the pattern is `*` (matches everything).
     var matchesAll: Bool { pattern == [UInt8(ascii: "*")] }
 
+    /// Iterative matching with one backtrack point (the last `*`): O(pattern × text) at
+    /// worst, so a pattern like `*a*a*a*a*b` cannot make a scan take exponential time.
     func matches(_ text: some Collection<UInt8>) -> Bool {
         let s = Array(text)
-        return pattern.withUnsafeBufferPointer { p in
-            s.withUnsafeBufferPointer { t in Self.match(p[...], t[...], depth: 0) }
+        let p = pattern
+        var pi = 0, si = 0
+        var star = -1, starText = 0
+        while si < s.count {
+            if pi < p.count {
+                if p[pi] == UInt8(ascii: "*") {
+                    star = pi
+                    starText = si
+                    pi += 1
+                    continue
+                }
+                if let length = token(p, pi, matching: s[si]) {
+                    pi += length
+                    si += 1
+                    continue
+                }
+            }
+            // Mismatch: let the last star take one more character, or fail.
+            guard star >= 0 else { return false }
+            pi = star + 1
+            starText += 1
+            si = starText
         }
+        while pi < p.count && p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
     }
 
-    /// Backtracking matcher; `depth` bounds the recursion a hostile pattern of many stars
-    /// could otherwise drive (Redis bounds it too, and treats the excess as no match).
-    private static func match(_ p: Slice<UnsafeBufferPointer<UInt8>>, _ s: Slice<UnsafeBufferPointer<UInt8>>, depth: Int) -> Bool {
-        if depth > 1000 { return false }
-        var p = p
-        var s = s
-        while let c = p.first {
-            switch c {
-            case UInt8(ascii: "*"):
-                while p.first == UInt8(ascii: "*") { p = p.dropFirst() }
-                if p.isEmpty { return true }
-                var rest = s
-                while true {
-                    if match(p, rest, depth: depth + 1) { return true }
-                    guard !rest.isEmpty else { return false }
-                    rest = rest.dropFirst()
-                }
-            case UInt8(ascii: "?"):
-                guard !s.isEmpty else { return false }
-                s = s.dropFirst()
-                p = p.dropFirst()
-            case UInt8(ascii: "["):
-                guard let ch = s.first else { return false }
-                p = p.dropFirst()
-                var negate = false
-                if p.first == UInt8(ascii: "^") {
-                    negate = true
-                    p = p.dropFirst()
-                }
-                var matched = false
-                while let pc = p.first, pc != UInt8(ascii: "]") {
-                    if pc == UInt8(ascii: "\\"), p.count >= 2 {
-                        p = p.dropFirst()
-                        if p.first == ch { matched = true }
-                        p = p.dropFirst()
-                    } else if p.count >= 3, p[p.startIndex + 1] == UInt8(ascii: "-") {
-                        var lo = pc
-                        var hi = p[p.startIndex + 2]
-                        if lo > hi { swap(&lo, &hi) }
-                        if ch >= lo && ch <= hi { matched = true }
-                        p = p.dropFirst(3)
-                    } else {
-                        if pc == ch { matched = true }
-                        p = p.dropFirst()
-                    }
-                }
-                p = p.dropFirst()  // the ']' (or nothing, for an unclosed class)
-                if negate { matched.toggle() }
-                guard matched else { return false }
-                s = s.dropFirst()
-            case UInt8(ascii: "\\") where p.count >= 2:
-                p = p.dropFirst()
-                guard s.first == p.first else { return false }
-                s = s.dropFirst()
-                p = p.dropFirst()
-            default:
-                guard s.first == c else { return false }
-                s = s.dropFirst()
-                p = p.dropFirst()
+    /// The length of the pattern token at `i` if it matches `ch` (one character), else nil.
+    private func token(_ p: [UInt8], _ i: Int, matching ch: UInt8) -> Int? {
+        switch p[i] {
+        case UInt8(ascii: "?"):
+            return 1
+        case UInt8(ascii: "\\") where i + 1 < p.count:
+            return p[i + 1] == ch ? 2 : nil
+        case UInt8(ascii: "["):
+            var j = i + 1
+            var negate = false
+            if j < p.count && p[j] == UInt8(ascii: "^") {
+                negate = true
+                j += 1
             }
+            var matched = false
+            while j < p.count && p[j] != UInt8(ascii: "]") {
+                if p[j] == UInt8(ascii: "\\") && j + 1 < p.count {
+                    if p[j + 1] == ch { matched = true }
+                    j += 2
+                } else if j + 2 < p.count && p[j + 1] == UInt8(ascii: "-") && p[j + 2] != UInt8(ascii: "]") {
+                    let lo = min(p[j], p[j + 2]), hi = max(p[j], p[j + 2])
+                    if ch >= lo && ch <= hi { matched = true }
+                    j += 3
+                } else {
+                    if p[j] == ch { matched = true }
+                    j += 1
+                }
+            }
+            let length = min(j + 1, p.count) - i  // through the ']' (or the end, unclosed)
+            return matched != negate ? length : nil
+        default:
+            return p[i] == ch ? 1 : nil
         }
-        return s.isEmpty
     }
 }

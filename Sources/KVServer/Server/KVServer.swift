@@ -127,7 +127,9 @@ public final class KVServer: Sendable {
     }
 
     /// Under `everysec`, syncs the log once a second when anything was written since the
-    /// last sync, on the blocking pool (a slow disk must not stall an event loop).
+    /// last sync, on the blocking pool. The sync takes its turn in the engine's writer queue,
+    /// so writes made on the event loop wait for it once a second (about the length of one
+    /// fdatasync; docs/SERVER.md); reads do not.
     private func startEverysecSync() {
         let context = self.context
         let pool = self.pool
@@ -135,7 +137,10 @@ public final class KVServer: Sendable {
         let group = self.group
         let inFlight = InFlightFlag()
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-            guard context.takeDirty(), !inFlight.flag.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            // A sync still running keeps the dirty mark for the next tick (checked first, so
+            // the mark is not consumed by a tick that cannot sync).
+            guard !inFlight.flag.load(ordering: .acquiring), context.takeDirty() else { return }
+            inFlight.flag.store(true, ordering: .releasing)
             _ = pool.runIfActive(eventLoop: group.next()) {
                 defer { inFlight.flag.store(false, ordering: .releasing) }
                 do {

@@ -27,6 +27,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private let connections: ConnectionSet
     private let coalescer: WriteCoalescer
+    /// Arguments above the engine's key or value limit go through the full command, so the
+    /// error reaches that client alone instead of failing everyone's merged batch.
+    private let batchableArgumentLimit: Int
     private var parser: RESPRequestParser
     private var session: Session?
     private var inbound: ByteBuffer?
@@ -45,6 +48,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet, coalescer: WriteCoalescer) {
         self.coalescer = coalescer
         self.server = server
+        self.batchableArgumentLimit = min(server.config.storeOptions.maxKeySize, server.config.storeOptions.maxValueSize)
         self.pool = pool
         self.logger = logger
         self.connections = connections
@@ -127,7 +131,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         guard var buffer = inbound else { return }
         inbound = nil  // unique while parsing: no copy on write
         do {
-            try parser.parse(&buffer) { pending.append($0) }
+            // Before AUTH, one command at a time: the commands after an AUTH in the same read
+            // must be held to the limits of an authenticated client, as Redis does.
+            try parser.parse(&buffer, limit: parser.authenticated ? .max : 1) { pending.append($0) }
         } catch {
             protocolError = error
             server.stats.protocolErrors.add(1, ordering: .relaxed)
@@ -182,11 +188,14 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// Runs pending commands in order until one must go to the blocking pool, then writes
     /// and flushes every reply produced.
     private func process(context: ChannelHandlerContext) {
-        while !busy && !closing, let args = pending.popFirst() {
+        while !busy && !closing {
+            if pending.isEmpty && protocolError == nil && (inbound?.readableBytes ?? 0) > 0 { parseAvailable() }
+            guard let args = pending.popFirst() else { break }
             commandsRun += 1
             let command = server.commands.lookup(args[0])
             if let command, session?.authenticated == true, command.arityAllows(args.count),
-               let append = command.appendToBatch, append(args, &batch) {
+               let append = command.appendToBatch, args.allSatisfy({ $0.count <= batchableArgumentLimit }),
+               append(args, &batch) {
                 batchKeys.append(contentsOf: command.keys(in: args))
                 batchedCommands += 1
                 lastCommand = command.name
@@ -232,6 +241,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     static let maxBatchBytes = 1 << 20
+
 
     /// Shared counters and CLIENT LIST's fields, once per batch of commands rather than per
     /// command: two event loops bumping one cache line per command would cost more than the
@@ -306,7 +316,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         server.stats.offloadedCommands.add(1, ordering: .relaxed)
         let shared = self.server
         let allocator = context.channel.allocator
-        let sessionCopy = session
+        var fresh = session
+        fresh.hits = 0  // the pool run counts its own; they are added on return
+        fresh.misses = 0
+        let sessionCopy = fresh
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         pool.runIfActive(eventLoop: context.eventLoop) { () -> (ByteBuffer, Session) in
             var s = sessionCopy
@@ -322,7 +335,12 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             case .success(let (reply, s)):
                 var reply = reply
                 handler.out.writeBuffer(&reply)
-                handler.finish(s, context: context)
+                if var current = handler.session {
+                    current.hits += s.hits
+                    current.misses += s.misses
+                    current.closeAfterReply = current.closeAfterReply || s.closeAfterReply
+                    handler.finish(current, context: context)
+                }
             case .failure:
                 handler.out.writeErrorReply("ERR the server is shutting down")
                 handler.closing = true

@@ -59,6 +59,9 @@ public struct ServerConfig: Sendable {
         guard maxClients >= 1 else { throw .invalid("maxclients must be at least 1") }
         guard idleTimeoutSeconds >= 0 else { throw .invalid("timeout must not be negative") }
         guard limits.maxBulkLength >= 1024 else { throw .invalid("proto-max-bulk-len must be at least 1024") }
+        guard limits.maxBulkLength <= storeOptions.maxValueSize else {
+            throw .invalid("proto-max-bulk-len must not exceed the engine's largest value (\(storeOptions.maxValueSize) bytes)")
+        }
         if protectedMode && !bindsLoopbackOnly && (requirePassword ?? "").isEmpty {
             throw .invalid("""
                 refusing to listen on \(bind) without a password: protected mode is on. \
