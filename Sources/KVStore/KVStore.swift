@@ -205,9 +205,9 @@ public final class KVStore: Sendable {
     }
 
     /// Makes every write acknowledged so far durable against power loss: one `fdatasync` of
-    /// the log, taken in turn with the group commit (a server's once-a-second sync uses it).
+    /// the log. Writers are not held up while it runs (a server's once-a-second sync uses it).
     public func syncWAL() throws(KVError) {
-        try KVError.typed { try engine.write(nil, sync: true, syncOnly: true) }
+        try KVError.typed { try engine.syncLogConcurrently() }
     }
 
     /// Writes the memtable to a level-0 table now (if it holds anything) and waits for that.

@@ -127,9 +127,8 @@ public final class KVServer: Sendable {
     }
 
     /// Under `everysec`, syncs the log once a second when anything was written since the
-    /// last sync, on the blocking pool. The sync takes its turn in the engine's writer queue,
-    /// so writes made on the event loop wait for it once a second (about the length of one
-    /// fdatasync; docs/SERVER.md); reads do not.
+    /// last sync, on the blocking pool; writers keep going meanwhile (`KVStore.syncWAL` does
+    /// not take a turn in the writer queue).
     private func startEverysecSync() {
         let context = self.context
         let pool = self.pool

@@ -34,6 +34,10 @@ final class Engine: @unchecked Sendable {
     /// Writers in the last synced group (guarded by `monitor`): a sync leader that sees fewer
     /// queued behind it yields once, so writers just woken from that group can rejoin.
     var lastSyncGroupSize = 0
+    /// `syncLogConcurrently` calls in flight (guarded by `monitor`); the log is not closed
+    /// under them.
+    var externalSyncs = 0
+    let externalSyncsDone: Monitor.Condition
     var stickyError: KVError?
     var closed = false
     let isClosed = Atomic<Bool>(false)
@@ -77,6 +81,7 @@ final class Engine: @unchecked Sendable {
         self.queueDrained = Monitor.Condition(monitor)
         self.backgroundWork = Monitor.Condition(monitor)
         self.backgroundDone = Monitor.Condition(monitor)
+        self.externalSyncsDone = Monitor.Condition(monitor)
     }
 
     /// Locks the directory, recovers the MANIFEST and the logs, writes what the logs held to a
@@ -192,8 +197,10 @@ final class Engine: @unchecked Sendable {
         }
         closed = true
         isClosed.store(true, ordering: .releasing)
-        // Let queued writers finish: they were accepted before close began.
+        // Let queued writers finish: they were accepted before close began; and syncs in
+        // flight, which use the log.
         while !writers.isEmpty { queueDrained.wait() }
+        while externalSyncs > 0 { externalSyncsDone.wait() }
         shuttingDown = true
         backgroundWork.broadcast()
         while backgroundRunning { backgroundDone.wait() }

@@ -3,11 +3,10 @@ import Glibc
 #endif
 
 /// One caller's write waiting in the commit queue. A nil batch asks the leader to freeze
-/// the memtable (a flush request), or, with `syncOnly`, to sync the log.
+/// the memtable (a flush request).
 final class PendingWrite {
     let batch: WriteBatch?
     let sync: Bool
-    var syncOnly = false
     var done = false
     var error: KVError?
     /// Created only if the writer has to wait (a lone writer leads at once and never does);
@@ -43,9 +42,8 @@ extension Engine {
     /// Largest group the leader assembles, in bytes of batch data.
     static let maxGroupBytes = 1 << 20
 
-    func write(_ batch: WriteBatch?, sync: Bool, syncOnly: Bool = false) throws {
+    func write(_ batch: WriteBatch?, sync: Bool) throws {
         let me = PendingWrite(batch: batch, sync: sync, monitor: monitor)
-        me.syncOnly = syncOnly
         monitor.lock()
         if closed {
             monitor.unlock()
@@ -62,10 +60,6 @@ extension Engine {
         }
 
         // Leader.
-        if syncOnly {
-            try syncLogAsLeader()
-            return
-        }
         do {
             try makeRoomForWrite(force: batch == nil)
         } catch {
@@ -128,20 +122,28 @@ extension Engine {
         if let failure { throw failure }
     }
 
-    /// Syncs the log as the queue's leader (called with the lock held; returns with it
-    /// released). Every write queued ahead of this one has been appended, and no other writer
-    /// appends while it leads, so one fdatasync covers everything acknowledged so far.
-    private func syncLogAsLeader() throws {
-        if let stickyError {
-            let e = KVError.readOnly(reason: stickyError.description)
-            finishGroup(count: 1, error: e)
+    /// Syncs the log without taking a turn in the writer queue, so writers keep appending
+    /// while the fdatasync runs (a server's once-a-second sync must not hold them up). It
+    /// covers every write acknowledged before the call: those appends finished before it,
+    /// and fdatasync makes durable everything written to the file before it started; a log
+    /// retired meanwhile was synced when it was retired. A memtable switch or close waits
+    /// for it before closing the log it syncs.
+    func syncLogConcurrently() throws {
+        monitor.lock()
+        if closed {
             monitor.unlock()
-            throw e
+            throw KVError.closed
         }
+        if let stickyError {
+            monitor.unlock()
+            throw KVError.readOnly(reason: stickyError.description)
+        }
+        let target = log
+        externalSyncs += 1
         monitor.unlock()
         var failure: KVError?
         do {
-            try log.sync()
+            try target.sync()
             statistics.walSyncs.add(1, ordering: .relaxed)
         } catch let error as KVError {
             failure = error
@@ -149,8 +151,9 @@ extension Engine {
             failure = .invalidArgument("\(error)")
         }
         monitor.lock()
-        if let failure { setStickyError(failure, while: "syncing \(log.path)") }
-        finishGroup(count: 1, error: failure)
+        externalSyncs -= 1
+        if externalSyncs == 0 { externalSyncsDone.broadcast() }
+        if let failure { setStickyError(failure, while: "syncing \(target.path)") }
         monitor.unlock()
         if let failure { throw failure }
     }
@@ -222,6 +225,7 @@ extension Engine {
             try log.sync()
             let newLog = try LogWriter(file: fileSystem.openWritable(path, truncate: true), fileNumber: number, purpose: .writeAheadLog)
             try fileSystem.syncDirectory(directory)
+            while externalSyncs > 0 { externalSyncsDone.wait() }  // one may be syncing the old log
             try? log.close()
             log = newLog
         } catch let error as KVError {
