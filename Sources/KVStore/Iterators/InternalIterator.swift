@@ -31,33 +31,6 @@ extension InternalIterator {
     }
 }
 
-/// A growable byte buffer at a stable address, for iterators that must hand out a key that
-/// outlives the block cursor's scratch space.
-struct StableBytes {
-    private(set) var pointer: UnsafeMutableRawPointer
-    private var capacity: Int
-    private(set) var count = 0
-
-    init(capacity: Int = 64) {
-        self.capacity = capacity
-        pointer = .allocate(byteCount: capacity, alignment: 8)
-    }
-
-    func deallocate() { pointer.deallocate() }
-
-    mutating func set(_ bytes: UnsafeRawBufferPointer) {
-        if bytes.count > capacity {
-            pointer.deallocate()
-            capacity = max(bytes.count, capacity * 2)
-            pointer = .allocate(byteCount: capacity, alignment: 8)
-        }
-        if let base = bytes.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) }
-        count = bytes.count
-    }
-
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }
-}
-
 /// Iterates a memtable's skip list. Keys and values point into the memtable's arena, which
 /// the iterator keeps alive.
 final class MemtableIterator: InternalIterator {

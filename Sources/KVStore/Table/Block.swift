@@ -52,13 +52,17 @@ final class Block: Sendable {
 /// prefix-compressed entries are decoded, so stepping allocates nothing once warm.
 ///
 /// A malformed entry makes the cursor invalid and sets `error` (never a trap or over-read).
+/// Copies of a cursor share its key buffer: move only one of them.
 struct BlockCursor {
     let block: Block
     /// Offset of the current entry; `block.restartsOffset` when not valid.
     private(set) var current: Int
     private var nextOffset: Int
     private var restartIndex = 0
-    private(set) var key: [UInt8] = []
+    /// The current key, rebuilt in place. A class-owned buffer (not an array) so that an
+    /// iterator can hand out a view of it that stays valid until the cursor moves, without
+    /// copying the key at every step.
+    private let keyBuffer = KeyBuffer()
     private var valueStart = 0
     private var valueCount = 0
     private(set) var error: KVError?
@@ -67,7 +71,14 @@ struct BlockCursor {
         self.block = block
         current = block.restartsOffset
         nextOffset = block.restartsOffset
-        key.reserveCapacity(64)
+    }
+
+    /// The current key (a copy).
+    var key: [UInt8] { Array(keyBuffer.bytes) }
+
+    /// A view of the current key, valid until the cursor moves (or is replaced).
+    var keyBytes: UnsafeRawBufferPointer {
+        mutating get { keyBuffer.bytes }
     }
 
     // The three accessors below are `mutating` although they change nothing: a cursor lives
@@ -84,7 +95,7 @@ struct BlockCursor {
     }
 
     mutating func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        try key.withUnsafeBytes(body)
+        try body(keyBuffer.bytes)
     }
 
     mutating func seekToFirst() {
@@ -116,7 +127,7 @@ struct BlockCursor {
         }
         seekToRestart(lo)
         while parseNext() {
-            if key.withUnsafeBytes({ compareInternalKeys($0, target) }) >= 0 { return }
+            if compareInternalKeys(keyBuffer.bytes, target) >= 0 { return }
         }
     }
 
@@ -144,7 +155,7 @@ struct BlockCursor {
     // MARK: Decoding
 
     private mutating func seekToRestart(_ index: Int) {
-        key.removeAll(keepingCapacity: true)
+        keyBuffer.truncate(to: 0)
         restartIndex = index
         let offset = block.restartPoint(index)
         current = offset
@@ -195,12 +206,12 @@ struct BlockCursor {
             current = block.restartsOffset
             return false
         }
-        guard let h = decodeHeader(at: current), h.shared <= key.count else {
+        guard let h = decodeHeader(at: current), h.shared <= keyBuffer.count else {
             fail("bad entry at block offset \(current)")
             return false
         }
-        key.removeSubrange(h.shared...)
-        key.append(contentsOf: UnsafeRawBufferPointer(start: block.bytes.baseAddress! + h.keyStart, count: h.unshared))
+        keyBuffer.truncate(to: h.shared)
+        keyBuffer.append(block.bytes.baseAddress! + h.keyStart, count: h.unshared)
         valueStart = h.keyStart + h.unshared
         valueCount = h.valueCount
         nextOffset = valueStart + valueCount
@@ -214,5 +225,38 @@ struct BlockCursor {
         error = block.corruption(reason)
         current = block.restartsOffset
         nextOffset = block.restartsOffset
+    }
+}
+
+/// Growable bytes owned by a class, so a view of them survives copies of the cursor that holds
+/// it (and ARC frees them once no cursor does).
+final class KeyBuffer {
+    private var pointer: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 64) {
+        self.capacity = capacity
+        pointer = .allocate(byteCount: capacity, alignment: 8)
+    }
+
+    deinit { pointer.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }
+
+    @inline(__always)
+    func truncate(to n: Int) { count = min(n, count) }
+
+    @inline(__always)
+    func append(_ source: UnsafeRawPointer, count n: Int) {
+        if count + n > capacity {
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: max(count + n, capacity * 2), alignment: 8)
+            grown.copyMemory(from: pointer, byteCount: count)
+            pointer.deallocate()
+            pointer = grown
+            capacity = max(count + n, capacity * 2)
+        }
+        (pointer + count).copyMemory(from: source, byteCount: n)
+        count += n
     }
 }

@@ -167,7 +167,6 @@ final class TableIterator: InternalIterator {
     @exclusivity(unchecked) private var indexCursor: BlockCursor
     @exclusivity(unchecked) private var data: BlockCursor
     @exclusivity(unchecked) private var hasData = false
-    @exclusivity(unchecked) private var currentKey = StableBytes()
     private(set) var error: KVError?
 
     init(table: TableReader, verify: Bool, fillCache: Bool) {
@@ -178,10 +177,9 @@ final class TableIterator: InternalIterator {
         data = BlockCursor(table.index)  // a placeholder until a data block is loaded
     }
 
-    deinit { currentKey.deallocate() }
-
     var isValid: Bool { hasData && data.isValid }
-    var key: UnsafeRawBufferPointer { currentKey.bytes }
+    /// The data cursor's own key buffer: valid until this iterator moves.
+    var key: UnsafeRawBufferPointer { data.keyBytes }
     var value: UnsafeRawBufferPointer { data.value }
     var maxSequenceHere: UInt64 { table.properties.largestSequence }
 
@@ -231,8 +229,7 @@ final class TableIterator: InternalIterator {
         }
     }
 
-    /// Steps over exhausted (or empty) blocks in the direction of travel, then copies the
-    /// current key out of the cursor.
+    /// Steps over exhausted (or empty) blocks in the direction of travel.
     private func skipEmptyBlocks(forward: Bool) {
         while hasData && !data.isValid {
             if let e = data.error {
@@ -248,6 +245,5 @@ final class TableIterator: InternalIterator {
                 loadBlock { $0.seekToLast() }
             }
         }
-        if hasData { data.withKey { currentKey.set($0) } }
     }
 }
