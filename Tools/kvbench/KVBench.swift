@@ -43,7 +43,18 @@ struct KVBench {
 
     static func main() {
         var f = Flags()
-        for arg in CommandLine.arguments.dropFirst() {
+        // `--name=value` (db_bench's form) or `--name value`.
+        var args: [String] = []
+        var rest = Array(CommandLine.arguments.dropFirst())[...]
+        while let a = rest.popFirst() {
+            if a.hasPrefix("--"), !a.contains("="), a != "--json", a != "--help", let v = rest.first, !v.hasPrefix("--") {
+                args.append(a + "=" + v)
+                rest = rest.dropFirst()
+            } else {
+                args.append(a)
+            }
+        }
+        for arg in args {
             if arg == "--help" || arg == "-h" {
                 print("""
                     usage: kvbench [--benchmarks=a,b,...] [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
@@ -54,6 +65,7 @@ struct KVBench {
                       [--server=HOST:PORT [--connections=50] [--pipeline=1] [--password=]]
                     benchmarks: fillseq fillrandom overwrite fillsync readrandom readmissing readseq seekrandom
                                 deleterandom readwhilewriting
+                    Flags take --name=value or --name value.
                     Result lines: "<name> : <us> micros/op; <n> ops/sec; <MB/s> MB/s; p50= p99= p999=" (microseconds);
                     other lines start with "# ". With --threads=N the fill and overwrite workloads write from N threads.
                     """)
