@@ -66,22 +66,7 @@ final class DirectoryTarget: DataTarget {
     }
 
     func deleteRange(from: [UInt8], to: [UInt8]?) throws {
-        try run { () throws(KVError) in
-            if let to {
-                try store.deleteRange(from: from, to: to)
-                return
-            }
-            let it = try store.makeIterator()
-            it.seekToLast()
-            try it.check()
-            guard it.isValid else { return }
-            let last = it.key
-            guard !last.lexicographicallyPrecedes(from) else { return }
-            var batch = WriteBatch()
-            batch.deleteRange(from: from, to: last)
-            batch.delete(last)
-            try store.write(batch)
-        }
+        try run { () throws(KVError) in try store.deleteRange(from: from, to: to) }
     }
 
     func write(_ records: [(key: [UInt8], value: [UInt8], expiresAt: UInt64?)]) throws {

@@ -11,8 +11,7 @@ struct Stats: ParsableCommand {
     @Flag(help: "As JSON.") var json = false
 
     func run() throws {
-        if target.server != nil {
-            let t = try target.open() as! ServerTarget
+        if let t = try target.openServer() {
             let text = try t.call([Array("INFO".utf8), Array("engine".utf8), Array("persistence".utf8)]).string ?? ""
             let lines = text.split(separator: "\r\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
             if json {

@@ -51,12 +51,15 @@ struct TargetOptions: ParsableArguments {
 
     /// Opens the target the options name.
     func open(createIfMissing: Bool = false) throws -> any DataTarget {
-        if let server {
-            let pass = password ?? Environment.value("KVCTL_PASSWORD")
-            return try ServerTarget(address: server, password: pass)
-        }
+        if let t = try openServer() { return t }
         guard let directory else { throw KVCtlError.usage("say where the data is: --db DIR or --server HOST:PORT") }
         return try DirectoryTarget(path: directory, createIfMissing: createIfMissing)
+    }
+
+    /// The server named by --server, connected and authenticated; nil without --server.
+    func openServer() throws -> ServerTarget? {
+        guard let server else { return nil }
+        return try ServerTarget(address: server, password: password ?? Environment.value("KVCTL_PASSWORD"))
     }
 
     func requireDirectory(_ command: String) throws -> String {

@@ -8,47 +8,12 @@ import Testing
 /// The built `kvctl` binary, run as a subprocess: exit statuses, stdout and stderr as an
 /// operator sees them.
 @Suite struct KVCtlTests {
-    struct Run {
-        let status: Int32
-        let stdout: [UInt8]
-        let stderr: String
-        var text: String { String(decoding: stdout, as: UTF8.self) }
-    }
-
     /// Runs kvctl with `args` (and `stdin`), with NO_COLOR so nothing depends on a terminal.
     @discardableResult
-    func kvctl(_ args: [String], stdin: [UInt8] = []) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: productPath("kvctl"))
-        p.arguments = args
+    func kvctl(_ args: [String], stdin: [UInt8] = []) throws -> ProcessResult {
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
-        p.environment = env
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        // Feed stdin and drain both outputs concurrently, so no pipe fills up and blocks.
-        let writer = Thread { inp.fileHandleForWriting.write(Data(stdin)); try? inp.fileHandleForWriting.close() }
-        writer.start()
-        let errData = Locked(Data())
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while errData.get().isEmpty && reader.isExecuting { usleep(1000) }
-        usleep(10_000)
-        return Run(status: p.terminationStatus, stdout: Array(stdout), stderr: String(decoding: errData.get(), as: UTF8.self))
-    }
-
-    final class Locked<T>: @unchecked Sendable {
-        // Guarded by `lock`.
-        private var value: T
-        private let lock = NSLock()
-        init(_ v: T) { value = v }
-        func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
-        func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+        return try runProcess(productPath("kvctl"), args, stdin: stdin, environment: env)
     }
 
     func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }

@@ -7,16 +7,12 @@ import Testing
 @Suite struct KVBenchServerModeTests {
     @Test func workloadsRunOverRESPAndReportTheStandardLines() throws {
         let t = try TestServer("kvbench-server")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: productPath("kvbench"))
-        p.arguments = ["--server", "127.0.0.1:\(t.port)", "--connections", "4", "--pipeline", "8", "--num", "2000",
-                       "--benchmarks", "fillseq,fillrandom,overwrite,readrandom,readmissing,readseq,seekrandom,deleterandom"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let run = try runProcess(productPath("kvbench"), [
+            "--server", "127.0.0.1:\(t.port)", "--connections", "4", "--pipeline", "8", "--num", "2000",
+            "--benchmarks", "fillseq,fillrandom,overwrite,readrandom,readmissing,readseq,seekrandom,deleterandom",
+        ])
+        let text = run.text
+        #expect(run.status == 0)
         let results = text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains(" : ") }
         #expect(results.map { $0.split(separator: " ")[0] } == ["fillseq", "fillrandom", "overwrite", "readrandom", "readmissing", "readseq", "seekrandom", "deleterandom"])
         #expect(results.allSatisfy { $0.contains("ops/sec") && $0.contains("p999=") })

@@ -59,24 +59,10 @@ enum RangeCommands {
         out.writeOK()
     }
 
-    /// Deletes [from, to); a nil `to` reaches past the last key (a range deletion needs an
-    /// end, so the last key is deleted on its own in the same batch).
+    /// Deletes [from, to); a nil `to` reaches through the last key.
     static func deleteRange(_ s: ServerContext, from: [UInt8], to: [UInt8]?) throws(CommandError) {
-        var batch = WriteBatch()
-        if let to {
-            batch.deleteRange(from: from, to: to)
-        } else {
-            let it = try s.iterator()
-            it.seekToLast()
-            try s.check(it)
-            guard it.isValid else { return }
-            let last = it.key
-            if !last.lexicographicallyPrecedes(from) {
-                batch.deleteRange(from: from, to: last)
-                batch.delete(last)
-            }
-        }
-        if !batch.isEmpty { try s.write(batch) }
+        do { try s.store.deleteRange(from: from, to: to, options: s.writeOptions) } catch { throw .store(error) }
+        s.markDirty()
     }
 
     /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]: examines about COUNT keys (default

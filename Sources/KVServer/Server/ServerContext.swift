@@ -104,7 +104,7 @@ final class ServerContext: Sendable {
         markDirty()
     }
 
-    private func markDirty() {
+    func markDirty() {
         // A load first: under a write-heavy load the flag is already set, and a plain load
         // keeps the cache line shared between the event loops.
         if !dirty.load(ordering: .relaxed) { dirty.store(true, ordering: .relaxed) }
