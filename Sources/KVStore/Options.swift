@@ -29,6 +29,12 @@ public struct Options: Sendable {
     public var blockCacheCapacity = 8 << 20
     /// Table files kept open, with their parsed index and filter (default 1000).
     public var maxOpenFiles = 1000
+    /// Reads for `get` and iterators take data blocks straight from a read-only memory
+    /// mapping of each open table instead of `pread` (default true, as LevelDB does on 64-bit
+    /// systems). Pages read this way count towards the process's resident memory, but they are
+    /// the file system's page cache and the kernel reclaims them under pressure. Compaction
+    /// always reads with `pread`.
+    public var memoryMappedReads = true
 
     // MARK: Compaction
 

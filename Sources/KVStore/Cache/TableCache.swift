@@ -9,8 +9,11 @@ final class TableCache: Sendable {
     let fileSystem: any FileSystem
     let blockCache: BlockCache
     let statistics: EngineStatistics
+    let memoryMapped: Bool
 
-    init(directory: String, fileSystem: any FileSystem, maxOpenFiles: Int, blockCache: BlockCache, statistics: EngineStatistics) {
+    init(directory: String, fileSystem: any FileSystem, maxOpenFiles: Int, memoryMapped: Bool = true,
+         blockCache: BlockCache, statistics: EngineStatistics) {
+        self.memoryMapped = memoryMapped
         self.directory = directory
         self.fileSystem = fileSystem
         self.blockCache = blockCache
@@ -25,7 +28,9 @@ final class TableCache: Sendable {
         if nonBlocking { throw KVError.wouldBlock }
         let path = Path.join(directory, FileNames.table(number))
         let file = try fileSystem.openReadable(path)
-        let table = try TableReader(file: file, fileNumber: number, fileSize: size, blockCache: blockCache, statistics: statistics)
+        let table = try TableReader(
+            file: file, fileNumber: number, fileSize: size, blockCache: blockCache, statistics: statistics,
+            mapping: memoryMapped ? file.map() : nil)
         let evicted = lru.locked { $0.insert(number, table, charge: 1) }
         _ = evicted
         return table

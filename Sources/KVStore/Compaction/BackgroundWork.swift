@@ -185,7 +185,7 @@ extension Engine {
         let started = ContinuousClock.now
         do {
             let children: [any InternalIterator] = try c.allInputs.map {
-                try tableCache.table($0.number, size: $0.size).makeIterator(verify: true, fillCache: false)
+                try tableCache.table($0.number, size: $0.size).makeIterator(verify: true, fillCache: false, mapped: false)
             }
             let checker = BottommostChecker(levels: c.deeperLevels)
             var job = CompactionJob(

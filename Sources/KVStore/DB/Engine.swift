@@ -100,7 +100,7 @@ final class Engine: @unchecked Sendable {
             let blockCache = BlockCache.make(capacity: options.blockCacheCapacity)
             let tableCache = TableCache(
                 directory: directory, fileSystem: fs, maxOpenFiles: options.maxOpenFiles,
-                blockCache: blockCache, statistics: statistics)
+                memoryMapped: options.memoryMappedReads, blockCache: blockCache, statistics: statistics)
             let versions = VersionSet(directory: directory, options: options)
             var recovery = try Recovery(directory: directory, options: options, infoLog: infoLog, versions: versions)
             try recovery.run()

@@ -43,9 +43,16 @@ package protocol ReadableFile: AnyObject, Sendable {
     /// As `read`, but only if the bytes are already in memory (the OS page cache): nil when
     /// reading them would wait for the device. For non-blocking reads (`ReadOptions`).
     func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int?
+    /// The whole file mapped into memory, or nil where that is not available (reads then go
+    /// through `read`). Only for files that are never modified again (tables).
+    func map() -> MappedRegion?
 }
 
 extension ReadableFile {
+    /// In-memory and fault-injecting files are not mapped: every read goes through `read`,
+    /// where faults are injected.
+    func map() -> MappedRegion? { nil }
+
     /// Files held in memory never wait.
     func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
         try read(at: offset, into: buffer)

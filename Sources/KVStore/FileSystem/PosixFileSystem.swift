@@ -177,6 +177,11 @@ final class PosixReadableFile: ReadableFile {
 
     deinit { Glibc.close(fd) }
 
+    func map() -> MappedRegion? {
+        guard let size = try? size(), size > 0, size <= Int64(Int.max) else { return nil }
+        return MappedRegion(fd: fd, count: Int(size))
+    }
+
     func size() throws -> Int64 {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw KVError.io(operation: "fstat", path: path, errno: errno) }

@@ -84,6 +84,42 @@ enum Codec {
         limit: Int = defaultLimit, file: String, offset: Int64
     ) throws(KVError) -> [UInt8] {
         if kind == .none { return Array(input) }
+        let (declared, body) = try header(kind, input, limit: limit, file: file, offset: offset)
+        var failure: KVError?
+        let output = [UInt8](unsafeUninitializedCapacity: max(declared, 1)) { dst, count in
+            do throws(KVError) {
+                try decode(kind, body, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(dst)[0..<declared]), file: file, offset: offset)
+                count = declared
+            } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        return output
+    }
+
+    /// Decodes a compressed payload straight into a fresh allocation (the caller owns and
+    /// frees it), so a block read from a table is never copied after decompression.
+    static func decompressToAllocation(
+        _ kind: Compression, _ input: UnsafeRawBufferPointer,
+        limit: Int = defaultLimit, file: String, offset: Int64
+    ) throws(KVError) -> UnsafeMutableRawBufferPointer {
+        let (declared, body) = try header(kind, input, limit: limit, file: file, offset: offset)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: declared, alignment: 8)
+        do {
+            try decode(kind, body, into: out, file: file, offset: offset)
+        } catch {
+            out.deallocate()
+            throw error
+        }
+        return out
+    }
+
+    /// The declared uncompressed length (checked against `limit`) and the codec bytes.
+    private static func header(
+        _ kind: Compression, _ input: UnsafeRawBufferPointer, limit: Int, file: String, offset: Int64
+    ) throws(KVError) -> (Int, UnsafeRawBufferPointer) {
         var reader = ByteReader(input)
         guard let declared32 = reader.readVarint32() else {
             throw .corruption(file: file, offset: offset, reason: "\(kind) block: bad length header")
@@ -94,44 +130,45 @@ enum Codec {
                 file: file, offset: offset,
                 reason: "\(kind) block declares \(declared) bytes, above the limit of \(limit)")
         }
-        let body = UnsafeRawBufferPointer(rebasing: input[reader.offset...])
-        var failure: String?
-        let output = [UInt8](unsafeUninitializedCapacity: max(declared, 1)) { dst, count in
-            count = 0
-            switch kind {
-            case .none:
-                break
-            case .lz4:
-                let n = LZ4_decompress_safe(
-                    body.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    UnsafeMutableRawPointer(dst.baseAddress!).assumingMemoryBound(to: CChar.self),
-                    Int32(body.count), Int32(declared))
-                if n != Int32(declared) {
-                    failure = n < 0 ? "lz4 decode error \(n)" : "lz4 produced \(n) bytes, expected \(declared)"
-                    return
-                }
-            case .zlib:
-                var zs = z_stream()
-                guard inflateInit_(&zs, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-                    failure = "zlib inflateInit failed"
-                    return
-                }
-                defer { inflateEnd(&zs) }
-                zs.next_in = UnsafeMutablePointer(mutating: body.baseAddress?.assumingMemoryBound(to: Bytef.self))
-                zs.avail_in = uInt(body.count)
-                zs.next_out = dst.baseAddress
-                zs.avail_out = uInt(declared)
-                let status = inflate(&zs, Z_FINISH)
-                if status != Z_STREAM_END || Int(zs.total_out) != declared || zs.avail_in != 0 {
-                    failure = "zlib decode error \(status) (\(zs.total_out) of \(declared) bytes)"
-                    return
-                }
+        return (declared, UnsafeRawBufferPointer(rebasing: input[reader.offset...]))
+    }
+
+    /// Decodes `body` into exactly `dst.count` bytes, or throws.
+    private static func decode(
+        _ kind: Compression, _ body: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer,
+        file: String, offset: Int64
+    ) throws(KVError) {
+        let declared = dst.count
+        switch kind {
+        case .none:
+            guard body.count == declared else {
+                throw .corruption(file: file, offset: offset, reason: "stored block of \(body.count) bytes, expected \(declared)")
             }
-            count = declared
+            dst.copyMemory(from: body)
+        case .lz4:
+            let n = LZ4_decompress_safe(
+                body.baseAddress?.assumingMemoryBound(to: CChar.self),
+                dst.baseAddress?.assumingMemoryBound(to: CChar.self),
+                Int32(body.count), Int32(declared))
+            if n != Int32(declared) {
+                throw .corruption(file: file, offset: offset,
+                                  reason: n < 0 ? "lz4 decode error \(n)" : "lz4 produced \(n) bytes, expected \(declared)")
+            }
+        case .zlib:
+            var zs = z_stream()
+            guard inflateInit_(&zs, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw .corruption(file: file, offset: offset, reason: "zlib inflateInit failed")
+            }
+            defer { inflateEnd(&zs) }
+            zs.next_in = UnsafeMutablePointer(mutating: body.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            zs.avail_in = uInt(body.count)
+            zs.next_out = dst.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            zs.avail_out = uInt(declared)
+            let status = inflate(&zs, Z_FINISH)
+            if status != Z_STREAM_END || Int(zs.total_out) != declared || zs.avail_in != 0 {
+                throw .corruption(file: file, offset: offset,
+                                  reason: "zlib decode error \(status) (\(zs.total_out) of \(declared) bytes)")
+            }
         }
-        if let failure {
-            throw .corruption(file: file, offset: offset, reason: failure)
-        }
-        return output
     }
 }

@@ -2,10 +2,12 @@ import Atomics
 
 /// An ordered set of internal-key entries: one writer, any number of lock-free readers.
 ///
-/// Nodes and entries live in an `Arena`, addressed by raw pointers; no Swift object or array
-/// is created per entry. A node is `[entry pointer][next pointer × height]` and an entry is
-/// `[key length u32][value length u32][internal key][value]` (the internal key ends with the
-/// 8-byte trailer).
+/// Nodes live in an `Arena`, addressed by raw pointers; no Swift object or array is created
+/// per entry. A node holds its links and its entry in one piece,
+/// `[next × (height-1) … next level 1][next level 0][key length u32][value length u32][internal key][value]`,
+/// and a node pointer points at its level-0 link: level `l` is `8 × l` bytes below it and the
+/// entry starts 8 bytes above it. Keeping the key beside the links (as RocksDB's inline skip
+/// list does) costs one cache miss per comparison during a search instead of two.
 ///
 /// Concurrency: `insert` must be serialized by the caller (the commit leader holds the write
 /// path). A node is fully written before it is published with a release store into its
@@ -24,8 +26,10 @@ final class SkipList: @unchecked Sendable {
 
     init(arenaBlockSize: Int = Arena.defaultBlockSize) {
         arena = Arena(blockSize: arenaBlockSize)
-        head = arena.allocate(8 * (1 + Self.maxHeight))
-        head.initializeMemory(as: UInt.self, repeating: 0, count: 1 + Self.maxHeight)
+        // Links for every level plus an empty entry (both lengths 0).
+        let base = arena.allocate(8 * (Self.maxHeight + 1))
+        base.initializeMemory(as: UInt.self, repeating: 0, count: Self.maxHeight + 1)
+        head = base + 8 * (Self.maxHeight - 1)
         prev = .allocate(capacity: Self.maxHeight)
     }
 
@@ -35,7 +39,7 @@ final class SkipList: @unchecked Sendable {
 
     @inline(__always)
     private static func nextAtomic(_ node: UnsafeRawPointer, _ level: Int) -> UnsafeAtomic<UInt> {
-        UnsafeAtomic<UInt>(at: UnsafeMutableRawPointer(mutating: node + 8 + 8 * level)
+        UnsafeAtomic<UInt>(at: UnsafeMutableRawPointer(mutating: node - 8 * level)
             .assumingMemoryBound(to: UInt.AtomicRepresentation.self))
     }
 
@@ -50,9 +54,7 @@ final class SkipList: @unchecked Sendable {
     }
 
     @inline(__always)
-    static func entry(_ node: UnsafeRawPointer) -> UnsafeRawPointer {
-        node.load(as: UnsafeRawPointer.self)
-    }
+    static func entry(_ node: UnsafeRawPointer) -> UnsafeRawPointer { node + 8 }
 
     /// The internal key (user key + trailer) of a node.
     @inline(__always)
@@ -82,14 +84,6 @@ final class SkipList: @unchecked Sendable {
     /// Adds an entry. The caller guarantees no equal internal key exists (sequence numbers
     /// are unique) and that inserts are serialized.
     func insert(userKey: UnsafeRawBufferPointer, trailer: UInt64, value: UnsafeRawBufferPointer) {
-        let keyCount = userKey.count + 8
-        let e = arena.allocate(8 + keyCount + value.count)
-        e.storeBytes(of: UInt32(keyCount), as: UInt32.self)
-        e.storeBytes(of: UInt32(value.count), toByteOffset: 4, as: UInt32.self)
-        if let base = userKey.baseAddress { (e + 8).copyMemory(from: base, byteCount: userKey.count) }
-        storeFixed64(e + 8 + userKey.count, trailer)
-        if let base = value.baseAddress { (e + 8 + keyCount).copyMemory(from: base, byteCount: value.count) }
-
         // Predecessors at every level, searching from the top.
         let height = currentHeight.load(ordering: .relaxed)
         var x = UnsafeRawPointer(head)
@@ -110,8 +104,15 @@ final class SkipList: @unchecked Sendable {
             // Readers that see the new height before the links simply find nil there.
             currentHeight.store(newHeight, ordering: .relaxed)
         }
-        let node = arena.allocate(8 * (1 + newHeight))
-        node.storeBytes(of: UnsafeRawPointer(e), as: UnsafeRawPointer.self)
+        let keyCount = userKey.count + 8
+        let base = arena.allocate(8 * newHeight + 8 + keyCount + value.count)
+        let node = base + 8 * (newHeight - 1)
+        let e = node + 8
+        e.storeBytes(of: UInt32(keyCount), as: UInt32.self)
+        e.storeBytes(of: UInt32(value.count), toByteOffset: 4, as: UInt32.self)
+        if let src = userKey.baseAddress { (e + 8).copyMemory(from: src, byteCount: userKey.count) }
+        storeFixed64(e + 8 + userKey.count, trailer)
+        if let src = value.baseAddress { (e + 8 + keyCount).copyMemory(from: src, byteCount: value.count) }
         for l in 0..<newHeight {
             Self.nextAtomic(node, l).store(UInt(bitPattern: Self.next(prev[l], l)), ordering: .relaxed)
             Self.setNext(prev[l], l, node)

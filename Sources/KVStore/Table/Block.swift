@@ -2,39 +2,69 @@
 import Glibc
 #endif
 
-/// A decoded (uncompressed, checksum-verified) block in one contiguous allocation. Shared by
-/// the block cache and any number of readers; immutable after init.
+/// A decoded (uncompressed, checksum-verified) block in one contiguous piece of memory. Shared
+/// by the block cache and any number of readers; immutable after init.
+///
+/// The bytes are either an allocation the block owns (a decompressed block, or one read with
+/// `pread`) or a view into a table's memory mapping, kept alive through `owner`.
 final class Block: Sendable {
     // Immutable raw storage: `nonisolated(unsafe)` because raw pointers are not Sendable,
     // but nothing writes through it after init.
-    nonisolated(unsafe) let bytes: UnsafeMutableRawBufferPointer
+    nonisolated(unsafe) let bytes: UnsafeRawBufferPointer
+    /// What keeps `bytes` alive: nil when the block owns (and frees) them.
+    private let owner: (any AnyObject & Sendable)?
     let restartsOffset: Int
     let restartCount: Int
     /// For error messages: the file and the offset of this block in it.
     let file: String
     let fileOffset: Int64
 
-    /// Takes the block contents (restart array included) and validates the trailer.
-    init(contents: [UInt8], file: String, fileOffset: Int64) throws {
-        let n = contents.count
-        guard n >= 4 else {
-            throw KVError.corruption(file: file, offset: fileOffset, reason: "block of \(n) bytes is too short")
-        }
-        let count = contents.withUnsafeBytes { Int(loadFixed32($0.baseAddress! + n - 4)) }
-        let maxRestarts = (n - 4) / 4
-        guard count >= 1, count <= maxRestarts else {
-            throw KVError.corruption(file: file, offset: fileOffset, reason: "block restart count \(count) impossible for \(n) bytes")
-        }
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 8)
+    /// Copies `contents` (the block with its restart array) and validates the trailer.
+    convenience init(contents: [UInt8], file: String, fileOffset: Int64) throws {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 8)
         contents.withUnsafeBytes { storage.copyMemory(from: $0) }
-        bytes = storage
-        restartCount = count
-        restartsOffset = n - 4 - 4 * count
+        try self.init(taking: storage, count: contents.count, file: file, fileOffset: fileOffset)
+    }
+
+    /// Takes ownership of `storage` (freed with the block, or here if the block is invalid), of
+    /// which the first `count` bytes are the block.
+    init(taking storage: UnsafeMutableRawBufferPointer, count: Int, file: String, fileOffset: Int64) throws {
+        bytes = UnsafeRawBufferPointer(rebasing: storage[0..<count])
+        owner = nil
+        (restartCount, restartsOffset) = try Self.validate(bytes, file: file, fileOffset: fileOffset, freeing: storage)
         self.file = file
         self.fileOffset = fileOffset
     }
 
-    deinit { bytes.deallocate() }
+    /// Views `bytes` in place; `owner` keeps them alive (a table's mapping).
+    init(borrowing bytes: UnsafeRawBufferPointer, owner: any AnyObject & Sendable, file: String, fileOffset: Int64) throws {
+        self.bytes = bytes
+        self.owner = owner
+        (restartCount, restartsOffset) = try Self.validate(bytes, file: file, fileOffset: fileOffset, freeing: nil)
+        self.file = file
+        self.fileOffset = fileOffset
+    }
+
+    private static func validate(
+        _ bytes: UnsafeRawBufferPointer, file: String, fileOffset: Int64, freeing storage: UnsafeMutableRawBufferPointer?
+    ) throws -> (count: Int, restartsOffset: Int) {
+        let n = bytes.count
+        guard n >= 4 else {
+            storage?.deallocate()
+            throw KVError.corruption(file: file, offset: fileOffset, reason: "block of \(n) bytes is too short")
+        }
+        let count = Int(loadFixed32(bytes.baseAddress! + n - 4))
+        let maxRestarts = (n - 4) / 4
+        guard count >= 1, count <= maxRestarts else {
+            storage?.deallocate()
+            throw KVError.corruption(file: file, offset: fileOffset, reason: "block restart count \(count) impossible for \(n) bytes")
+        }
+        return (count, n - 4 - 4 * count)
+    }
+
+    deinit {
+        if owner == nil { UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate() }
+    }
 
     var size: Int { bytes.count }
 

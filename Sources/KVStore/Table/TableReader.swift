@@ -1,8 +1,15 @@
 /// An open table: its file, footer, parsed index and filter, and properties. Immutable and
 /// shared by all readers (the table cache keeps it open); data blocks come through the block
 /// cache.
+///
+/// With a `mapping`, foreground reads take blocks from it: the checksum is verified and the
+/// block decompressed straight from the mapped pages, and an uncompressed block is used in
+/// place. Without one, or for background reads (compaction, which reads every block once and
+/// should not grow the process's resident pages), a block is read with one `pread` into a
+/// buffer that becomes the block itself when it is stored uncompressed.
 final class TableReader: Sendable {
     let file: any ReadableFile
+    let mapping: MappedRegion?
     let fileNumber: UInt64
     let fileSize: UInt64
     let index: Block
@@ -15,8 +22,10 @@ final class TableReader: Sendable {
 
     typealias Lookup = LookupResult
 
-    init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, statistics: EngineStatistics?) throws {
+    init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, statistics: EngineStatistics?,
+         mapping: MappedRegion? = nil) throws {
         self.file = file
+        self.mapping = mapping
         self.fileNumber = fileNumber
         self.fileSize = fileSize
         self.blockCache = blockCache
@@ -80,14 +89,83 @@ final class TableReader: Sendable {
         }
     }
 
-    /// A data block, from the cache when possible.
-    func dataBlock(_ handle: BlockHandle, verify: Bool = true, fillCache: Bool = true, nonBlocking: Bool = false) throws -> Block {
+    /// A data block, from the cache when possible. `mapped: false` reads with `pread` even when
+    /// the table is mapped.
+    func dataBlock(_ handle: BlockHandle, verify: Bool = true, fillCache: Bool = true, nonBlocking: Bool = false,
+                   mapped: Bool = true) throws -> Block {
         let key = BlockCacheKey(file: fileNumber, offset: handle.offset)
         if let cache = blockCache, let cached = cache.get(key) { return cached }
-        let contents = try Self.readBlock(file, handle, verify: verify, nonBlocking: nonBlocking)
-        let block = try Block(contents: contents, file: file.path, fileOffset: Int64(handle.offset))
+        let block: Block
+        if mapped, let mapping {
+            block = try mappedBlock(handle, mapping, verify: verify, nonBlocking: nonBlocking)
+        } else {
+            block = try readDataBlock(handle, verify: verify, nonBlocking: nonBlocking)
+        }
         if fillCache, let cache = blockCache { cache.insert(key, block, charge: block.size) }
         return block
+    }
+
+    private func mappedBlock(_ handle: BlockHandle, _ mapping: MappedRegion, verify: Bool, nonBlocking: Bool) throws -> Block {
+        let offset = Int(handle.offset)
+        let size = Int(handle.size)
+        let total = size + BlockHandle.trailerSize
+        guard offset <= mapping.bytes.count, total <= mapping.bytes.count - offset else {
+            throw KVError.corruption(file: path, offset: Int64(handle.offset),
+                                     reason: "block cut short: \(max(0, mapping.bytes.count - offset)) of \(total) bytes (truncated table)")
+        }
+        if nonBlocking && !mapping.isResident(offset..<offset + total) { throw KVError.wouldBlock }
+        let raw = UnsafeRawBufferPointer(rebasing: mapping.bytes[offset..<offset + total])
+        let type = try checkTrailer(raw, size: size, verify: verify, offset: handle.offset)
+        let contents = UnsafeRawBufferPointer(rebasing: raw[0..<size])
+        if type == .none {
+            return try Block(borrowing: contents, owner: mapping, file: path, fileOffset: Int64(handle.offset))
+        }
+        let storage = try Codec.decompressToAllocation(type, contents, file: path, offset: Int64(handle.offset))
+        return try Block(taking: storage, count: storage.count, file: path, fileOffset: Int64(handle.offset))
+    }
+
+    /// One `pread` into a fresh buffer; an uncompressed block keeps that buffer.
+    private func readDataBlock(_ handle: BlockHandle, verify: Bool, nonBlocking: Bool) throws -> Block {
+        let size = Int(handle.size)
+        let total = size + BlockHandle.trailerSize
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 8)
+        var owned = true
+        defer { if owned { raw.deallocate() } }
+        let n: Int
+        if nonBlocking {
+            guard let got = try file.readIfCached(at: Int64(handle.offset), into: raw) else { throw KVError.wouldBlock }
+            n = got
+        } else {
+            n = try file.read(at: Int64(handle.offset), into: raw)
+        }
+        guard n == total else {
+            throw KVError.corruption(file: path, offset: Int64(handle.offset), reason: "block cut short: \(n) of \(total) bytes (truncated table)")
+        }
+        let type = try checkTrailer(UnsafeRawBufferPointer(raw), size: size, verify: verify, offset: handle.offset)
+        if type == .none {
+            owned = false
+            return try Block(taking: raw, count: size, file: path, fileOffset: Int64(handle.offset))
+        }
+        let storage = try Codec.decompressToAllocation(
+            type, UnsafeRawBufferPointer(rebasing: raw[0..<size]), file: path, offset: Int64(handle.offset))
+        return try Block(taking: storage, count: storage.count, file: path, fileOffset: Int64(handle.offset))
+    }
+
+    /// Verifies the checksum (if asked) of `raw` = block ++ trailer and returns its compression.
+    private func checkTrailer(_ raw: UnsafeRawBufferPointer, size: Int, verify: Bool, offset: UInt64) throws -> Compression {
+        let base = raw.baseAddress!
+        if verify {
+            let stored = CRC32C.unmask(loadFixed32(base + size + 1))
+            let actual = CRC32C.checksum(UnsafeRawBufferPointer(start: base, count: size + 1))
+            guard stored == actual else {
+                throw KVError.corruption(file: path, offset: Int64(offset), reason: "block checksum mismatch")
+            }
+        }
+        let typeByte = base.load(fromByteOffset: size, as: UInt8.self)
+        guard let type = Compression(rawValue: typeByte) else {
+            throw KVError.corruption(file: path, offset: Int64(offset), reason: "unknown block compression type \(typeByte)")
+        }
+        return type
     }
 
     func decodeHandle(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
@@ -149,8 +227,9 @@ final class TableReader: Sendable {
         return .absent
     }
 
-    func makeIterator(verify: Bool = true, fillCache: Bool = true) -> TableIterator {
-        TableIterator(table: self, verify: verify, fillCache: fillCache)
+    /// `mapped: false` for background reads (see the type's comment).
+    func makeIterator(verify: Bool = true, fillCache: Bool = true, mapped: Bool = true) -> TableIterator {
+        TableIterator(table: self, verify: verify, fillCache: fillCache, mapped: mapped)
     }
 }
 
@@ -164,15 +243,17 @@ final class TableIterator: InternalIterator {
     let table: TableReader
     private let verify: Bool
     private let fillCache: Bool
+    private let mapped: Bool
     @exclusivity(unchecked) private var indexCursor: BlockCursor
     @exclusivity(unchecked) private var data: BlockCursor
     @exclusivity(unchecked) private var hasData = false
     private(set) var error: KVError?
 
-    init(table: TableReader, verify: Bool, fillCache: Bool) {
+    init(table: TableReader, verify: Bool, fillCache: Bool, mapped: Bool) {
         self.table = table
         self.verify = verify
         self.fillCache = fillCache
+        self.mapped = mapped
         indexCursor = BlockCursor(table.index)
         data = BlockCursor(table.index)  // a placeholder until a data block is loaded
     }
@@ -218,7 +299,7 @@ final class TableIterator: InternalIterator {
         if let e = indexCursor.error { error = e }
         guard indexCursor.isValid, error == nil else { return }
         do {
-            let block = try table.dataBlock(try table.decodeHandle(indexCursor.value), verify: verify, fillCache: fillCache)
+            let block = try table.dataBlock(try table.decodeHandle(indexCursor.value), verify: verify, fillCache: fillCache, mapped: mapped)
             data = BlockCursor(block)
             position(&data)
             hasData = true
