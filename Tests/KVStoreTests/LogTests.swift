@@ -58,10 +58,64 @@ import Testing
             #expect(reader.tornTail?.offset == Int64(lastStart), "cut \(cut)")
             #expect(reader.validLength == Int64(lastStart))
         }
-        // Zeros after the last record (a preallocated or power-cut tail) are a torn tail too.
+        // A record cut short and then zeros (a crash during a mapped append): a torn tail.
+        let torn = Array(log.prefix(lastStart + 10)) + [UInt8](repeating: 0, count: 5000)
+        let (readTorn, tornReader) = try readAll(torn)
+        #expect(readTorn == Array(records.dropLast()))
+        #expect(tornReader.tornTail?.offset == Int64(lastStart))
+        #expect(tornReader.reservedTail == 0)
+    }
+
+    /// `MappedLogFile` reserves space ahead, so a write-ahead log left by a crash ends in
+    /// zeros: its clean end, not a torn tail. Only zeros to the very end qualify, and only in
+    /// a write-ahead log (a MANIFEST is never preallocated).
+    @Test func zerosToTheEndOfAWriteAheadLogAreItsCleanEnd() throws {
+        let records = sampleRecords(seed: 3, count: 40)
+        let (log, _) = try writeLog(records)
         let (read, reader) = try readAll(log + [UInt8](repeating: 0, count: 5000))
         #expect(read == records)
-        #expect(reader.tornTail?.offset == Int64(log.count))
+        #expect(reader.tornTail == nil)
+        #expect(reader.reservedTail == 5000)
+        #expect(reader.validLength == Int64(log.count))
+
+        var manifest = LogReader(bytes: log + [UInt8](repeating: 0, count: 5000), path: "/db/MANIFEST-000001", purpose: .manifest)
+        #expect(thrownError { while try manifest.next() != nil {} } != nil || manifest.tornTail != nil)
+
+        // Zeros followed by a stray non-zero byte: not a reserved tail.
+        var damaged = log + [UInt8](repeating: 0, count: 5000)
+        damaged[damaged.count - 1] = 1
+        let (readDamaged, damagedReader) = try readAll(damaged)
+        #expect(readDamaged == records)
+        #expect(damagedReader.tornTail?.offset == Int64(log.count))
+        #expect(damagedReader.reservedTail == 0)
+    }
+
+    /// The real thing: a log appended through a mapping is read back whole while open (with its
+    /// reserved zeros), after the handle is dropped without `close` (as a killed process
+    /// leaves it), and after `close`, which trims it to its records.
+    @Test func mappedLogFileReadsBackAtEveryStage() throws {
+        let dir = TemporaryDirectory("mappedlog")
+        let fs = PosixFileSystem()
+        let path = dir.file("000001.log")
+        let file = try fs.createLog(path)
+        #expect(file is MappedLogFile)
+        let writer = try LogWriter(file: file, fileNumber: 1, purpose: .writeAheadLog)
+        // Enough to cross several 1 MiB reservations, with records of every fragment shape.
+        var records = sampleRecords(seed: 4, count: 200)
+        records.append([UInt8](repeating: 9, count: 3 << 20))
+        records += sampleRecords(seed: 5, count: 50)
+        for r in records { try writer.add(r) }
+        try writer.sync()
+        let onDisk = try fs.fileSize(path)
+        #expect(onDisk > writer.size && onDisk - writer.size <= Int64(MappedLogFile.chunk))
+        let (whileOpen, openReader) = try readAll(try fs.openReadable(path).readAll())
+        #expect(whileOpen == records)
+        #expect(openReader.tornTail == nil && openReader.reservedTail == onDisk - writer.size)
+        try writer.close()
+        #expect(try fs.fileSize(path) == writer.size)
+        let (afterClose, closedReader) = try readAll(try fs.openReadable(path).readAll())
+        #expect(afterClose == records)
+        #expect(closedReader.tornTail == nil && closedReader.reservedTail == 0)
     }
 
     @Test func flippedByteInTheMiddleIsCorruptionWithOffset() throws {

@@ -19,6 +19,10 @@ uint32_t kv_crc32c_hw_extend(uint32_t crc, const uint8_t *data, size_t n);
 void kv_tsan_acquire(void *address);
 void kv_tsan_release(void *address);
 
+/// fallocate(2) with mode 0: reserves [offset, offset+length) and extends the file.
+/// -1 with errno EOPNOTSUPP where the file system (or platform) cannot.
+int kv_fallocate(int fd, int64_t offset, int64_t length);
+
 /// pread that never waits for the device: preadv2(RWF_NOWAIT), which needs _GNU_SOURCE and
 /// so is out of Swift's reach. Returns bytes read, or -1 with errno (EAGAIN: not cached).
 long kv_pread_nowait(int fd, void *buffer, size_t count, int64_t offset);

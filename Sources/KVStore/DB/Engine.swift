@@ -123,7 +123,7 @@ final class Engine: @unchecked Sendable {
             }
             let logNumber = versions.newFileNumber()
             let logPath = Path.join(directory, FileNames.log(logNumber))
-            let log = try LogWriter(file: fs.openWritable(logPath, truncate: true), fileNumber: logNumber, purpose: .writeAheadLog)
+            let log = try LogWriter(file: fs.createLog(logPath), fileNumber: logNumber, purpose: .writeAheadLog)
             // The new log's directory entry must be durable before a synced write in it counts.
             try fs.syncDirectory(directory)
             edit.logNumber = logNumber

@@ -223,7 +223,7 @@ extension Engine {
             // The old log is synced first: a synced write in the new log then implies the old
             // one is complete, so recovery never meets a hole before a synced write.
             try log.sync()
-            let newLog = try LogWriter(file: fileSystem.openWritable(path, truncate: true), fileNumber: number, purpose: .writeAheadLog)
+            let newLog = try LogWriter(file: fileSystem.createLog(path), fileNumber: number, purpose: .writeAheadLog)
             try fileSystem.syncDirectory(directory)
             while externalSyncs > 0 { externalSyncsDone.wait() }  // one may be syncing the old log
             try? log.close()

@@ -12,6 +12,10 @@ package protocol FileSystem: Sendable {
     /// Opens `path` for appending, creating it if missing; `truncate` empties it first.
     func openWritable(_ path: String, truncate: Bool) throws -> WritableFile
     func openReadable(_ path: String) throws -> ReadableFile
+    /// Creates (or empties) a write-ahead log. Its contents end at `size` as for any
+    /// writable file, but until it is closed the file may be followed by zeros (space
+    /// reserved ahead), which a crash leaves in place.
+    func createLog(_ path: String) throws -> WritableFile
     /// Atomically replaces `to` with `from` (durable only after `syncDirectory`).
     func rename(_ from: String, to: String) throws
     func remove(_ path: String) throws
@@ -21,6 +25,11 @@ package protocol FileSystem: Sendable {
     /// Takes an exclusive lock on `path` (created if missing) for this process and this
     /// open store; throws `KVError.locked` if anyone, here or in another process, holds it.
     func lock(_ path: String) throws -> FileLock
+}
+
+extension FileSystem {
+    /// Logs are plain appended files unless a file system does better.
+    package func createLog(_ path: String) throws -> WritableFile { try openWritable(path, truncate: true) }
 }
 
 /// An append-only file. Not thread-safe: its owner serializes calls.

@@ -60,6 +60,21 @@ package struct PosixFileSystem: FileSystem {
         return PosixWritableFile(fd: fd, path: path, size: Int64(st.st_size))
     }
 
+    /// A new write-ahead log, appended through a memory mapping (`MappedLogFile`) where the
+    /// file system can reserve space, else with `write(2)`.
+    package func createLog(_ path: String) throws -> WritableFile {
+        let fd = retryEINTR { open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { throw KVError.io(operation: "open", path: path, errno: errno) }
+        do {
+            if let mapped = try MappedLogFile(fd: fd, path: path) { return mapped }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        Glibc.close(fd)
+        return try openWritable(path, truncate: true)
+    }
+
     package func openReadable(_ path: String) throws -> ReadableFile {
         let fd = retryEINTR { open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw KVError.io(operation: "open", path: path, errno: errno) }

@@ -6,6 +6,10 @@
 ///   **torn tail**: what a crash or power cut leaves. Reading stops at the end of the last
 ///   complete logical record; `tornTail` says where and why, and `validLength` is where the
 ///   file should be truncated before anything else is appended.
+/// - In a write-ahead log, zeros from where a record should start to the end of the file are
+///   its **clean end**: space reserved ahead by `MappedLogFile` that a crash left in place.
+///   Nothing is dropped; `reservedTail` counts those bytes and `validLength` is where the
+///   file ends logically.
 /// - A bad spot followed by any valid record is **corruption in the middle**: the bytes after
 ///   it were once written completely, so skipping would silently lose acknowledged data.
 ///   `next()` throws `KVError.corruption` with the file and the offset of the bad spot.
@@ -32,6 +36,8 @@ struct LogReader {
     /// End of the last complete logical record returned (or of the file header).
     private(set) var validLength: Int64 = 0
     private(set) var tornTail: TornTail?
+    /// Zero bytes after the last record of a write-ahead log (reserved space, not data).
+    private(set) var reservedTail: Int64 = 0
     private var finished = false
 
     /// Reads the whole file (logs are bounded by the memtable size; MANIFESTs are small).
@@ -81,6 +87,11 @@ struct LogReader {
             }
             let header = parseHeader(at: position)
             if header.type == 0 && header.length == 0 && header.checksum == 0 {
+                if purpose == .writeAheadLog && sawHeader && recordStart < 0 && onlyZeros(from: position) {
+                    reservedTail = Int64(bytes.count - position)
+                    finished = true
+                    return nil
+                }
                 return try badSpot(at: position, restartAt: recordStart, "zeros where a record should start")
             }
             guard header.length <= leftover - LogFormat.headerSize else {
@@ -173,6 +184,12 @@ struct LogReader {
             throw KVError.corruption(file: path, offset: 0, reason: "log purpose \(payload[5]) where \(purpose) was expected")
         }
         fileNumber = payload.withUnsafeBytes { loadFixed64($0.baseAddress! + 6) }
+    }
+
+    private func onlyZeros(from offset: Int) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            UnsafeRawBufferPointer(rebasing: raw[offset...]).allSatisfy { $0 == 0 }
+        }
     }
 
     /// Classifies a bad spot: corruption if any valid record follows, else a torn tail.
