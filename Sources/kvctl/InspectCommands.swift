@@ -132,6 +132,9 @@ struct InspectWAL: ParsableCommand {
             }
         }
         if let t = log.tornTail { Terminal.err("note: \(file): torn tail (what a crash leaves; recovery drops it): \(t)") }
+        if log.reservedTail > 0 {
+            Terminal.err("note: \(file): ends in \(log.reservedTail) bytes of reserved space (zeros; the log is open or its writer stopped without closing it)")
+        }
         if !json { Terminal.err("\(log.records.count) records") }
         if let e = log.corruption { throw KVCtlError.from(e) }
     }

@@ -32,10 +32,11 @@ extension InternalIterator {
 }
 
 /// Iterates a memtable's skip list. Keys and values point into the memtable's arena, which
-/// the iterator keeps alive.
+/// the iterator keeps alive. Confined to one thread like every iterator, so its position is
+/// exempt from dynamic exclusivity checks.
 final class MemtableIterator: InternalIterator {
     private let memtable: Memtable
-    private var node: UnsafeRawPointer?
+    @exclusivity(unchecked) private var node: UnsafeRawPointer?
 
     init(_ memtable: Memtable) {
         self.memtable = memtable

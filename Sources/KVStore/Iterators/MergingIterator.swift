@@ -87,7 +87,7 @@ final class MergingIterator: InternalIterator {
     @exclusivity(unchecked) private var current = -1
     @exclusivity(unchecked) private var forward = true
     private(set) var error: KVError?
-    private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
 
     init(_ children: [any InternalIterator]) {
         owners = children

@@ -25,6 +25,9 @@ package struct InspectedLog: Sendable {
     package var records: [InspectedLogRecord] = []
     /// What ended the file early: a torn tail (normal after a crash), or corruption.
     package var tornTail: String?
+    /// Zero bytes reserved after the last record of a write-ahead log still open, or left by
+    /// a crash (not data).
+    package var reservedTail: Int64 = 0
     package var corruption: KVError?
 }
 
@@ -85,6 +88,7 @@ package enum Inspection {
         }
         out.fileNumber = reader.fileNumber
         if let t = reader.tornTail { out.tornTail = "\(t.reason) (\(t.droppedBytes) bytes from offset \(t.offset) dropped)" }
+        out.reservedTail = reader.reservedTail
         return out
     }
 

@@ -20,7 +20,8 @@ final class SkipList: @unchecked Sendable {
     let arena: Arena
     private let head: UnsafeMutableRawPointer
     private let currentHeight = ManagedAtomic<Int>(1)
-    private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
+    /// Writer-only (inserts are serialized), so exempt from dynamic exclusivity checks.
+    @exclusivity(unchecked) private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
     /// Writer-owned scratch for the predecessors found during an insert.
     private let prev: UnsafeMutablePointer<UnsafeMutableRawPointer>
 

@@ -23,8 +23,10 @@ struct BlockBuilder {
     /// Size of the block if finished now.
     var estimatedSize: Int { buffer.count + restarts.count * 4 + 4 }
 
-    /// The key most recently added.
-    var lastKeyAdded: [UInt8] { lastKey }
+    /// The key most recently added, viewed without a copy.
+    func withLastKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try lastKey.withUnsafeBytes(body)
+    }
 
     mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         var shared = 0
@@ -43,7 +45,7 @@ struct BlockBuilder {
         buffer.appendVarint32(UInt32(value.count))
         buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[shared...]))
         buffer.append(contentsOf: value)
-        lastKey.removeSubrange(shared...)
+        lastKey.removeLast(lastKey.count - shared)
         lastKey.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[shared...]))
         counter += 1
         entries += 1
@@ -51,9 +53,15 @@ struct BlockBuilder {
 
     /// Appends the restart array and returns the finished block; call `reset` before reuse.
     mutating func finish() -> [UInt8] {
+        finishInPlace()
+        return buffer
+    }
+
+    /// Appends the restart array; `buffer` is then the finished block until `reset` (which
+    /// keeps its storage, as nothing else shares it).
+    mutating func finishInPlace() {
         for r in restarts { buffer.appendFixed32(r) }
         buffer.appendFixed32(UInt32(restarts.count))
-        return buffer
     }
 
     mutating func reset() {

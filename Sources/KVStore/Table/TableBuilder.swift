@@ -23,19 +23,23 @@ struct TableOptions: Sendable {
 /// each block followed by its 5-byte trailer (compression type, masked CRC32C). Keys must be
 /// added in strictly increasing internal-key order. Output is staged in a 64 KiB buffer so a
 /// table costs a few dozen `write(2)` calls, not one per block.
+///
+/// One thread owns a builder (the flush or the compaction writing it), so its state is
+/// exempt from dynamic exclusivity checks: `add` runs once per entry written, and the checks
+/// cost about 5% of compaction's cycles (measured with perf during overwrite).
 final class TableBuilder {
     let file: WritableFile
     let options: TableOptions
-    private var data: BlockBuilder
-    private var index: BlockBuilder
-    private var keyHashes: [UInt64] = []
-    private var lastUserKey: [UInt8] = []
-    private var lastPrefixHash: UInt64?
-    private var properties = TableProperties()
-    private var offset: UInt64 = 0
-    private var pending: [UInt8] = []
-    private var compressed: [UInt8] = []
-    private var handleScratch: [UInt8] = []
+    @exclusivity(unchecked) private var data: BlockBuilder
+    @exclusivity(unchecked) private var index: BlockBuilder
+    @exclusivity(unchecked) private var keyHashes: [UInt64] = []
+    @exclusivity(unchecked) private var lastUserKey: [UInt8] = []
+    @exclusivity(unchecked) private var lastPrefixHash: UInt64?
+    @exclusivity(unchecked) private var properties = TableProperties()
+    @exclusivity(unchecked) private var offset: UInt64 = 0
+    @exclusivity(unchecked) private var pending: [UInt8] = []
+    @exclusivity(unchecked) private var compressed: [UInt8] = []
+    @exclusivity(unchecked) private var handleScratch: [UInt8] = []
     private(set) var finished = false
 
     init(file: WritableFile, options: TableOptions) {
@@ -96,12 +100,12 @@ final class TableBuilder {
         try flushDataBlock()
         properties.largestKey = lastKeyOfTable
         let filter = options.bloomBitsPerKey > 0 ? BloomFilter.build(hashes: keyHashes, bitsPerKey: options.bloomBitsPerKey) : []
-        let filterHandle = try writeBlock(filter, compressible: false)
+        let filterHandle = try filter.withUnsafeBytes { try writeBlock($0, compressible: false) }
         properties.filterSize = UInt64(filter.count)
         var indexBlock = index.finish()
         properties.indexSize = UInt64(indexBlock.count)
-        let propertiesHandle = try writeBlock(properties.encode(), compressible: false)
-        let indexHandle = try writeBlock(indexBlock, compressible: false)
+        let propertiesHandle = try properties.encode().withUnsafeBytes { try writeBlock($0, compressible: false) }
+        let indexHandle = try indexBlock.withUnsafeBytes { try writeBlock($0, compressible: false) }
         indexBlock.removeAll()
         let footer = TableFooter(filter: filterHandle, properties: propertiesHandle, index: indexHandle)
         pending.append(contentsOf: footer.encode())
@@ -118,14 +122,15 @@ final class TableBuilder {
         try? file.close()
     }
 
-    private var lastKeyOfTable: [UInt8] = []
+    @exclusivity(unchecked) private var lastKeyOfTable: [UInt8] = []
 
     private func flushDataBlock() throws {
         guard !data.isEmpty else { return }
-        lastKeyOfTable = data.lastKeyAdded
-        let raw = data.finish()
-        properties.rawDataSize += UInt64(raw.count)
-        let handle = try writeBlock(raw, compressible: true)
+        lastKeyOfTable.removeAll(keepingCapacity: true)
+        data.withLastKey { lastKeyOfTable.append(contentsOf: $0) }
+        data.finishInPlace()
+        properties.rawDataSize += UInt64(data.buffer.count)
+        let handle = try data.buffer.withUnsafeBytes { try writeBlock($0, compressible: true) }
         properties.storedDataSize += handle.size
         properties.dataBlocks += 1
         data.reset()
@@ -136,11 +141,11 @@ final class TableBuilder {
     }
 
     /// Appends `contents` (compressed when it saves at least 12.5%) and its trailer.
-    private func writeBlock(_ contents: [UInt8], compressible: Bool) throws -> BlockHandle {
+    private func writeBlock(_ contents: UnsafeRawBufferPointer, compressible: Bool) throws -> BlockHandle {
         var type = Compression.none
         compressed.removeAll(keepingCapacity: true)
         if compressible && options.compression != .none {
-            let ok = contents.withUnsafeBytes { Codec.compress(options.compression, $0, into: &compressed) }
+            let ok = Codec.compress(options.compression, contents, into: &compressed)
             if ok && compressed.count < contents.count - contents.count / 8 {
                 type = options.compression
             }
@@ -153,15 +158,15 @@ final class TableBuilder {
         } else {
             handle = BlockHandle(offset: offset, size: UInt64(compressed.count))
             pending.append(contentsOf: compressed)
-            appendTrailer(compressed, type)
+            compressed.withUnsafeBytes { appendTrailer($0, type) }
         }
         offset += handle.size + UInt64(BlockHandle.trailerSize)
         return handle
     }
 
-    private func appendTrailer(_ stored: [UInt8], _ type: Compression) {
+    private func appendTrailer(_ stored: UnsafeRawBufferPointer, _ type: Compression) {
         var t = type.rawValue
-        let crc = stored.withUnsafeBytes { s in withUnsafeBytes(of: &t) { CRC32C.extend(CRC32C.extend(0, s), $0) } }
+        let crc = withUnsafeBytes(of: &t) { CRC32C.extend(CRC32C.extend(0, stored), $0) }
         pending.append(type.rawValue)
         pending.appendFixed32(CRC32C.mask(crc))
     }

@@ -6,8 +6,10 @@
 final class LogWriter {
     let file: WritableFile
     let fileNumber: UInt64
-    private var blockOffset: Int
-    private var staging: [UInt8] = []
+    // Owned by the commit leader (one at a time): exempt from dynamic exclusivity checks,
+    // which ran on every write.
+    @exclusivity(unchecked) private var blockOffset: Int
+    @exclusivity(unchecked) private var staging: [UInt8] = []
 
     /// Wraps `file`; writes the file header if the file is empty.
     init(file: WritableFile, fileNumber: UInt64, purpose: LogFormat.Purpose) throws {
