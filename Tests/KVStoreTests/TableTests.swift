@@ -211,3 +211,7 @@ import Testing
         #expect(throws: KVError.self) { try VersionEdit.decode(Array(e.encode().dropLast(3)), file: "m", offset: 0) }
     }
 }
+
+extension Int: CacheShardable {
+    public var mixedHash: UInt64 { UInt64(bitPattern: Int64(self)) &* 0x9E37_79B9_7F4A_7C15 }
+}

@@ -105,9 +105,14 @@ struct LRUCache<Key: Hashable, Value> {
     }
 }
 
+/// A key with a cheap, well-mixed hash of its own (to pick a shard without `Hasher`).
+protocol CacheShardable {
+    var mixedHash: UInt64 { get }
+}
+
 /// An `LRUCache` split into shards by key hash, each behind its own `Mutex`, so concurrent
 /// readers rarely contend.
-final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+final class ShardedCache<Key: Hashable & Sendable & CacheShardable, Value: Sendable>: Sendable {
     private final class Shard: Sendable {
         let lru: Mutex<LRUCache<Key, Value>>
         init(capacity: Int) { lru = Mutex(LRUCache(capacity: capacity)) }
@@ -126,9 +131,7 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     @inline(__always)
     private func shard(_ key: Key) -> Int {
-        var h = Hasher()
-        h.combine(key)
-        return Int(UInt(bitPattern: h.finalize()) % UInt(shards.count))
+        Int(truncatingIfNeeded: key.mixedHash >> 40) % shards.count
     }
 
     func get(_ key: Key) -> Value? {

@@ -13,6 +13,8 @@ final class LevelIterator: InternalIterator {
     // Exempt from dynamic exclusivity checks: touched on every step, one thread by contract.
     @exclusivity(unchecked) private var index = -1
     @exclusivity(unchecked) private var table: TableIterator?
+    /// The last table iterator made, kept for reuse when `table` moves to another file.
+    @exclusivity(unchecked) private var spare: TableIterator?
     private(set) var error: KVError?
 
     init(files: [FileMetaData], tableCache: TableCache, verify: Bool, fillCache: Bool, prefixHash: UInt64?, prefixLength: Int) {
@@ -88,7 +90,14 @@ final class LevelIterator: InternalIterator {
             {
                 return  // no key with this prefix in the table: leave `table` nil, skip it
             }
-            table = reader.makeIterator(verify: verify, fillCache: fillCache)
+            if let spare {
+                if spare.table !== reader { spare.reset(to: reader) }
+                table = spare
+            } else {
+                let made = reader.makeIterator(verify: verify, fillCache: fillCache)
+                spare = made
+                table = made
+            }
         } catch {
             self.error = error as? KVError ?? .invalidArgument("\(error)")
         }

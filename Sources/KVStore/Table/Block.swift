@@ -84,7 +84,7 @@ final class Block: Sendable {
 /// A malformed entry makes the cursor invalid and sets `error` (never a trap or over-read).
 /// Copies of a cursor share its key buffer: move only one of them.
 struct BlockCursor {
-    let block: Block
+    private(set) var block: Block
     /// Offset of the current entry; `block.restartsOffset` when not valid.
     private(set) var current: Int
     private var nextOffset: Int
@@ -101,6 +101,18 @@ struct BlockCursor {
         self.block = block
         current = block.restartsOffset
         nextOffset = block.restartsOffset
+    }
+
+    /// Moves to another block, unpositioned, keeping the key buffer (no allocation).
+    mutating func reset(to block: Block) {
+        self.block = block
+        current = block.restartsOffset
+        nextOffset = block.restartsOffset
+        restartIndex = 0
+        valueStart = 0
+        valueCount = 0
+        error = nil
+        keyBuffer.truncate(to: 0)
     }
 
     /// The current key (a copy).

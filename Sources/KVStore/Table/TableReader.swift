@@ -240,7 +240,7 @@ final class TableReader: Sendable {
 /// one thread by contract, so the checks and the struct copies an optional forces would only
 /// cost time (measured: a third of readseq's cycles went to retain/release and access checks).
 final class TableIterator: InternalIterator {
-    let table: TableReader
+    private(set) var table: TableReader
     private let verify: Bool
     private let fillCache: Bool
     private let mapped: Bool
@@ -256,6 +256,16 @@ final class TableIterator: InternalIterator {
         self.mapped = mapped
         indexCursor = BlockCursor(table.index)
         data = BlockCursor(table.index)  // a placeholder until a data block is loaded
+    }
+
+    /// Points this iterator at another table of the same kind (unpositioned), reusing its
+    /// cursors' buffers: a level iterator moves between tables on every seek.
+    func reset(to table: TableReader) {
+        self.table = table
+        indexCursor.reset(to: table.index)
+        data.reset(to: table.index)
+        hasData = false
+        error = nil
     }
 
     var isValid: Bool { hasData && data.isValid }
@@ -300,7 +310,7 @@ final class TableIterator: InternalIterator {
         guard indexCursor.isValid, error == nil else { return }
         do {
             let block = try table.dataBlock(try table.decodeHandle(indexCursor.value), verify: verify, fillCache: fillCache, mapped: mapped)
-            data = BlockCursor(block)
+            data.reset(to: block)
             position(&data)
             hasData = true
         } catch let e as KVError {
