@@ -19,6 +19,9 @@ public struct Statistics: Sendable {
     public var flushBytesWritten: Int64 = 0
     public var compactions: Int64 = 0
     public var trivialMoves: Int64 = 0
+    /// Compactions started because point reads kept consulting a file in vain (of
+    /// `compactions` + `trivialMoves`).
+    public var seekCompactions: Int64 = 0
     public var compactionBytesRead: Int64 = 0
     public var compactionBytesWritten: Int64 = 0
     /// (flush + compaction bytes written) / user bytes written.
@@ -61,7 +64,7 @@ public struct Statistics: Sendable {
                 + pad(mib(l.targetBytes), 11) + "  " + pad(fmt(l.score, 2), 5) + "\n"
         }
         s += "user bytes written: \(mib(userBytesWritten)) MiB; WAL: \(mib(walBytesWritten)) MiB in \(walSyncs) syncs\n"
-        s += "flushes: \(flushes) (\(mib(flushBytesWritten)) MiB); compactions: \(compactions) + \(trivialMoves) trivial moves "
+        s += "flushes: \(flushes) (\(mib(flushBytesWritten)) MiB); compactions: \(compactions) + \(trivialMoves) trivial moves, \(seekCompactions) seek-triggered "
         s += "(read \(mib(compactionBytesRead)) MiB, wrote \(mib(compactionBytesWritten)) MiB)\n"
         s += "write amplification: \(fmt(writeAmplification, 2))\n"
         s += "stalls: \(slowdowns) slowdowns, \(stops) stops, \(fmt(stallSeconds, 3)) s"

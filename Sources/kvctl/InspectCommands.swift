@@ -33,7 +33,7 @@ struct Stats: ParsableCommand {
             fields.append("\"levels\":[" + s.levels.map { "{\"level\":\($0.level),\"files\":\($0.files),\"bytes\":\($0.bytes),\"score\":\($0.score)}" }.joined(separator: ",") + "]")
             let counters: [(String, Any)] = [
                 ("user_bytes_written", s.userBytesWritten), ("wal_bytes_written", s.walBytesWritten), ("wal_syncs", s.walSyncs),
-                ("flushes", s.flushes), ("compactions", s.compactions), ("trivial_moves", s.trivialMoves),
+                ("flushes", s.flushes), ("compactions", s.compactions), ("trivial_moves", s.trivialMoves), ("seek_compactions", s.seekCompactions),
                 ("compaction_bytes_read", s.compactionBytesRead), ("compaction_bytes_written", s.compactionBytesWritten),
                 ("write_amplification", s.writeAmplification), ("stall_seconds", s.stallSeconds), ("live_table_bytes", s.liveTableBytes),
                 ("block_cache_hits", s.blockCacheHits), ("block_cache_misses", s.blockCacheMisses), ("last_sequence", s.lastSequence),

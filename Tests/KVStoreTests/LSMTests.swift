@@ -371,6 +371,44 @@ import Testing
         try store.close()
     }
 
+    /// Point reads that keep consulting a level-0 file in vain (its range covers the key,
+    /// the key lives deeper) use up that file's seek budget, and the background thread then
+    /// merges it down (LevelDB's seek compaction). Nothing is lost on the way.
+    @Test func pointReadsThatMissAFileCompactItDown() throws {
+        let dir = TemporaryDirectory("seekcompaction")
+        var options = Self.smallOptions()
+        options.level0CompactionTrigger = 8  // keep the level-0 file until reads move it
+        let store = try KVStore.open(at: dir.path, options: options)
+        for i in 0..<2000 { try store.put(IteratorTests.key(i), bytes("deep\(i)")) }
+        try store.compactRange()  // everything below level 0
+        // One level-0 file spanning the whole key range, holding only a few keys.
+        for i in stride(from: 0, to: 2000, by: 400) { try store.put(IteratorTests.key(i), bytes("new\(i)")) }
+        try store.put(IteratorTests.key(1999), bytes("new1999"))
+        try store.flush()
+        store.waitForCompactions()
+        #expect(store.statistics().levels[0].files == 1)
+        #expect(store.statistics().seekCompactions == 0)
+
+        // Every read of a key that is not in the level-0 file consults it first in vain.
+        var reads = 0
+        while store.statistics().levels[0].files > 0 && reads < 20_000 {
+            let i = reads % 2000
+            let expected = i % 400 == 0 || i == 1999 ? "new\(i)" : "deep\(i)"
+            #expect(try store.get(IteratorTests.key(i)) == bytes(expected))
+            reads += 1
+            if reads % 100 == 0 { store.waitForCompactions() }
+        }
+        let stats = store.statistics()
+        #expect(stats.levels[0].files == 0, "after \(reads) reads")
+        #expect(stats.seekCompactions >= 1)
+        #expect(reads >= 100, "the budget is at least 100 wasted lookups")
+        for i in 0..<2000 {
+            let expected = i % 400 == 0 || i == 1999 ? "new\(i)" : "deep\(i)"
+            #expect(try store.get(IteratorTests.key(i)) == bytes(expected))
+        }
+        try store.close()
+    }
+
     @Test func missingTableIsCorruptionAtOpen() throws {
         let dir = TemporaryDirectory("missing")
         do {

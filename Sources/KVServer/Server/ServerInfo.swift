@@ -101,6 +101,7 @@ enum ServerInfo {
                     "user_bytes_written:\(stats.userBytesWritten)",
                     "compactions:\(stats.compactions)",
                     "trivial_moves:\(stats.trivialMoves)",
+                    "seek_compactions:\(stats.seekCompactions)",
                     "compaction_bytes_read:\(stats.compactionBytesRead)",
                     "compaction_bytes_written:\(stats.compactionBytesWritten)",
                     "write_amplification:\(String(format2: stats.writeAmplification))",

@@ -159,6 +159,10 @@ extension Engine {
 
     /// Runs one compaction. Lock held on entry and exit.
     private func runCompaction(_ c: Compaction) {
+        if c.seekTriggered {
+            statistics.seekCompactions.add(1, ordering: .relaxed)
+            infoLog.log("seek compaction of \(c.inputs.map { FileNames.table($0.number) }.joined(separator: ", ")) at level \(c.level)")
+        }
         let maxOverlap = Int64(10 * options.targetFileSize)
         var edit = VersionEdit()
         if c.isTrivialMove(maxGrandparentOverlap: maxOverlap) {
@@ -422,7 +426,7 @@ extension Engine {
         defer { monitor.unlock() }
         while stickyError == nil && !shuttingDown
             && (imm != nil || manualCompaction != nil
-                || (!(options.pauseCompactions?.isPaused ?? false) && versions.current.compactionScore >= 1))
+                || (!(options.pauseCompactions?.isPaused ?? false) && versions.current.needsCompaction))
         {
             backgroundWork.signal()
             backgroundDone.wait()
@@ -450,6 +454,7 @@ extension Engine {
         s.flushBytesWritten = Int64(st.flushBytesWritten.load(ordering: .relaxed))
         s.compactions = Int64(st.compactions.load(ordering: .relaxed))
         s.trivialMoves = Int64(st.trivialMoves.load(ordering: .relaxed))
+        s.seekCompactions = Int64(st.seekCompactions.load(ordering: .relaxed))
         s.compactionBytesRead = Int64(st.compactionBytesRead.load(ordering: .relaxed))
         s.compactionBytesWritten = Int64(st.compactionBytesWritten.load(ordering: .relaxed))
         if s.userBytesWritten > 0 {

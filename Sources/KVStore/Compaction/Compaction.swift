@@ -13,6 +13,8 @@ struct Compaction {
     let deeperLevels: [[FileMetaData]]
     /// Manual compactions never move a file without rewriting it (they may be asked to drop data).
     var allowTrivialMove = true
+    /// Started by `Version.chargeSeek`, not by a level's size.
+    var seekTriggered = false
 
     var allInputs: [FileMetaData] { inputs + nextInputs }
     var inputBytes: Int64 { Version.bytes(inputs) + Version.bytes(nextInputs) }
@@ -22,9 +24,18 @@ struct Compaction {
         allowTrivialMove && inputs.count == 1 && nextInputs.isEmpty && Version.bytes(grandparents) <= maxGrandparentOverlap
     }
 
-    /// Picks the most urgent compaction of `version`, or nil if no level is due.
+    /// Picks the most urgent compaction of `version`, or nil if none is due: a level over its
+    /// size first, else a file that point reads consult in vain (`Version.chargeSeek`).
     static func pick(_ version: Version, compactPointers: [[UInt8]], options: Options) -> Compaction? {
-        guard version.compactionScore >= 1 else { return nil }
+        guard version.compactionScore >= 1 else {
+            guard let (level, file) = version.seekCompactionTarget else { return nil }
+            let inputs = level == 0
+                ? version.overlappingFiles(0, Array(file.smallestUserKey), Array(file.largestUserKey))
+                : [file]
+            var c = make(version, level: level, inputs: inputs)
+            c.seekTriggered = true
+            return c
+        }
         let level = version.compactionLevel
         var inputs: [FileMetaData]
         if level == 0 {

@@ -168,11 +168,15 @@ final class Engine: @unchecked Sendable {
         }
         if case .absent = result {
             let count = key.count + 8
+            var seekCompactionDue = false
             result = try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
                 if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
                 storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
-                return try state.version.get(UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify, nonBlocking: nonBlocking)
+                return try state.version.get(
+                    UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify, nonBlocking: nonBlocking,
+                    seekCompactionDue: &seekCompactionDue)
             }
+            if seekCompactionDue { monitor.withLock { backgroundWork.signal() } }
         }
         guard case let .found(value, found, expiresAt) = result else { return nil }
         // An expired value is the key's newest version, so it hides the older ones: nil.

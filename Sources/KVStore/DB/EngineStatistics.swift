@@ -10,6 +10,7 @@ final class EngineStatistics: Sendable {
     let flushBytesWritten = Atomic<Int>(0)
     let compactions = Atomic<Int>(0)
     let trivialMoves = Atomic<Int>(0)
+    let seekCompactions = Atomic<Int>(0)
     let compactionBytesRead = Atomic<Int>(0)
     let compactionBytesWritten = Atomic<Int>(0)
     let slowdowns = Atomic<Int>(0)

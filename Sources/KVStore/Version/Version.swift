@@ -1,5 +1,11 @@
+import Atomics
+
 /// An immutable picture of the live tables, level by level. Readers hold one for the length
 /// of a read; the files it names are not deleted while any reader holds it.
+///
+/// Besides the files, a version counts the point reads that consult a file in vain (LevelDB's
+/// seek compaction): each file may cost that many extra lookups before it is worth merging
+/// it into the next level, after which the one read that exhausts a budget names it.
 ///
 /// Level 0 is kept in file-number order (newest last) and its files may overlap; every other
 /// level is sorted by smallest key and its files are disjoint.
@@ -12,6 +18,12 @@ final class Version: Sendable {
     /// The level most in need of compaction and its score (≥ 1 means due).
     let compactionLevel: Int
     let compactionScore: Double
+    /// Extra lookups each file may cost before it is compacted, parallel to `files`: one per
+    /// 16 KiB, at least 100 (LevelDB's estimate: a wasted lookup costs about as much as
+    /// compacting 16 KiB).
+    private let seekBudgets: [[ManagedAtomic<Int>]]
+    /// The file whose budget ran out, as `level << 32 | index`; -1 for none. Set once.
+    private let seekTarget = ManagedAtomic<Int>(-1)
 
     init(files: [[FileMetaData]], tombstones: [RangeTombstone] = [], options: Options) {
         self.files = files
@@ -32,6 +44,26 @@ final class Version: Sendable {
         }
         compactionLevel = bestLevel
         compactionScore = bestScore
+        seekBudgets = files.map { level in level.map { ManagedAtomic(max(100, Int($0.size / 16384))) } }
+    }
+
+    /// A compaction is due: a level over its target, or a file out of seek budget.
+    var needsCompaction: Bool { compactionScore >= 1 || seekTarget.load(ordering: .relaxed) >= 0 }
+
+    /// The file out of seek budget, if any.
+    var seekCompactionTarget: (level: Int, file: FileMetaData)? {
+        let t = seekTarget.load(ordering: .relaxed)
+        guard t >= 0 else { return nil }
+        return (t >> 32, files[t >> 32][t & 0xFFFF_FFFF])
+    }
+
+    /// Charges a lookup that consulted file `index` of `level` and then had to look further.
+    /// True for the one call that names the file for compaction (the caller wakes the
+    /// background thread).
+    func chargeSeek(level: Int, index: Int) -> Bool {
+        let left = seekBudgets[level][index].wrappingDecrementThenLoad(ordering: .relaxed)
+        guard left <= 0, seekTarget.load(ordering: .relaxed) < 0 else { return false }
+        return seekTarget.compareExchange(expected: -1, desired: level << 32 | index, ordering: .relaxed).exchanged
     }
 
     static func empty(_ options: Options) -> Version {
@@ -77,18 +109,34 @@ final class Version: Sendable {
     }
 
     /// The newest entry for `key` at or below the lookup key's sequence, searching level 0
-    /// newest first, then one file per deeper level.
-    func get(_ lookupKey: UnsafeRawBufferPointer, tableCache: TableCache, verify: Bool, nonBlocking: Bool = false) throws -> TableReader.Lookup {
+    /// newest first, then one file per deeper level. `seekCompactionDue` turns true when
+    /// this lookup exhausted the seek budget of the first file it consulted in vain.
+    func get(_ lookupKey: UnsafeRawBufferPointer, tableCache: TableCache, verify: Bool, nonBlocking: Bool = false,
+             seekCompactionDue: inout Bool) throws -> TableReader.Lookup {
         let key = userKey(lookupKey)
         let hash = hash64(key)
-        for f in files[0].reversed() where f.contains(userKey: key) {
+        // The first file consulted; charged once a second one is consulted.
+        var first = -1
+        var firstLevel = 0
+        var consulted = 0
+        func consult(_ level: Int, _ index: Int) {
+            consulted += 1
+            if consulted == 1 {
+                first = index
+                firstLevel = level
+            } else if consulted == 2, chargeSeek(level: firstLevel, index: first) {
+                seekCompactionDue = true
+            }
+        }
+        for (i, f) in files[0].enumerated().reversed() where f.contains(userKey: key) {
+            consult(0, i)
             let result = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
                 .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
             if case .absent = result { continue }
             return result
         }
-        for level in 1..<Self.levelCount {
-            let level = files[level]
+        for levelNumber in 1..<Self.levelCount {
+            let level = files[levelNumber]
             guard !level.isEmpty else { continue }
             // First file whose largest user key ≥ key.
             var lo = 0
@@ -102,6 +150,7 @@ final class Version: Sendable {
                 if largerOrEqual { hi = mid } else { lo = mid + 1 }
             }
             guard lo < level.count, level[lo].contains(userKey: key) else { continue }
+            consult(levelNumber, lo)
             let f = level[lo]
             let result = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
                 .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
