@@ -181,7 +181,7 @@ import Testing
         store.waitForCompactions()
         for i in 0..<keySpace { try check(key(i), operations) }
         let stats = store.statistics()
-        print("model test: \(reopens) reopens, \(flushes) flushes, \(compactions) manual compactions, \(walks) iterator walks, \(ranges) range deletions; \(stats.compactions) compactions, \(stats.trivialMoves) moves")
+        print("model test: \(reopens) reopens, \(flushes) flushes, \(compactions) manual compactions, \(walks) iterator walks, \(ranges) range deletions; \(stats.compactions) compactions, \(stats.trivialMoves) moves, \(stats.seekCompactions) seek-triggered (since the last reopen)")
         // The run exercised flushes (statistics restart at each reopen, so count our own).
         #expect(flushes > 0)
         for s in snapshots { s.snapshot.release() }
