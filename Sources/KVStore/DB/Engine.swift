@@ -31,6 +31,9 @@ final class Engine: @unchecked Sendable {
     let backgroundDone: Monitor.Condition
 
     var writers: [PendingWrite] = []
+    /// A commit leader is at work. Usually that is the head of `writers`, but a leader may go
+    /// on to lead the next group on its head's behalf, so the head must not lead meanwhile.
+    var leading = false
     /// Writers in the last synced group (guarded by `monitor`): a sync leader that sees fewer
     /// queued behind it yields once, so writers just woken from that group can rejoin.
     var lastSyncGroupSize = 0
@@ -203,7 +206,7 @@ final class Engine: @unchecked Sendable {
         isClosed.store(true, ordering: .releasing)
         // Let queued writers finish: they were accepted before close began; and syncs in
         // flight, which use the log.
-        while !writers.isEmpty { queueDrained.wait() }
+        while !writers.isEmpty || leading { queueDrained.wait() }
         while externalSyncs > 0 { externalSyncsDone.wait() }
         shuttingDown = true
         backgroundWork.broadcast()

@@ -26,18 +26,20 @@ final class PendingWrite {
         wakeUp!.wait()
     }
 
-    /// Wakes the writer if it is waiting. The caller holds the monitor.
+    /// Wakes the writer if it is waiting. The caller holds the monitor, or set `done` under
+    /// it earlier (after which nothing writes `wakeUp`: the writer no longer waits).
     func signal() { wakeUp?.signal() }
 }
 
 // Group commit (LevelDB's write queue): every writer joins a FIFO queue; the writer at the
 // head is the leader. The leader makes room (freezing a full memtable, or waiting when
 // level 0 is piling up), takes the batches queued behind it, assigns one range of sequence
-// numbers, appends them to the WAL as one record (one write(2)), calls fdatasync at most once
-// if any of them asked for sync, inserts them into the memtable, publishes the new last
-// sequence and wakes the followers it served. A lone writer is its own leader and never hands
-// off to another thread. While the leader does I/O the lock is released, so new writers can
-// queue up and form the next group.
+// numbers, appends them to the WAL as one record, calls fdatasync at most once if any of them
+// asked for sync, inserts them into the memtable, publishes the new last sequence and wakes
+// the followers it served. A lone writer is its own leader and never hands off to another
+// thread. While the leader does I/O the lock is released, so new writers can queue up and form
+// the next group; a sync leader then leads that next group too (once) instead of waking its
+// head, and `leading` keeps that head from starting meanwhile.
 extension Engine {
     /// Largest group the leader assembles, in bytes of batch data.
     static let maxGroupBytes = 1 << 20
@@ -50,7 +52,7 @@ extension Engine {
             throw KVError.closed
         }
         writers.append(me)
-        while !me.done && writers.first !== me {
+        while !me.done && (writers.first !== me || leading) {
             me.wait()
         }
         if me.done {
@@ -60,30 +62,63 @@ extension Engine {
         }
 
         // Leader.
+        leading = true
         do {
             try makeRoomForWrite(force: batch == nil)
         } catch {
             let e = error as? KVError ?? .invalidArgument("\(error)")
             finishGroup(count: 1, error: e)
+            wakeNextLeader()
             monitor.unlock()
             throw e
         }
-        guard let batch else {
+        guard batch != nil else {
             finishGroup(count: 1, error: nil)
+            wakeNextLeader()
             monitor.unlock()
             return
         }
+        let failure = commitHeadGroup()
+        // Synced writes: rather than wake the writer now at the head of the queue (on few
+        // cores that wake-up costs about as much as half an fdatasync, measured with 8
+        // threads), lead its group too, once, while this thread is running anyway. Its
+        // writers are woken as followers. Bounded, so no caller leads for long.
+        if failure == nil, sync, let head = writers.first, head.sync, head.batch != nil {
+            var ready = true
+            do {
+                try makeRoomForWrite(force: false)
+            } catch {
+                finishGroup(count: 1, error: error as? KVError ?? .invalidArgument("\(error)"))
+                head.signal()
+                ready = false
+            }
+            if ready {
+                _ = commitHeadGroup()
+                head.signal()  // its group is done; it waits like a follower
+            }
+        }
+        wakeNextLeader()
+        monitor.unlock()
+        if let failure { throw failure }
+    }
+
+    /// Commits the group at the head of the queue (whose head has made room): one WAL record,
+    /// at most one fdatasync, the memtable inserts, then marks it done and wakes its
+    /// followers. Called and returns with the lock held (released for the I/O). Returns the
+    /// group's error.
+    private func commitHeadGroup() -> KVError? {
+        let sync = writers[0].sync
         if sync && writers.count < lastSyncGroupSize {
             // The writers of the previous group were woken when it finished and are about to
             // queue their next writes; on few cores they may not have run yet. One yield
             // lets them join this fdatasync instead of waiting for the next (measured with
-            // 8 threads of synced writes: see docs/BENCHMARKS.md).
+            // 8 threads of synced writes: see docs/BENCHMARKS.md; three yields did no better).
             monitor.unlock()
             sched_yield()
             monitor.lock()
         }
         let group = assembleGroup()
-        var combined = group.count == 1 ? batch : mergedBatch(group)
+        var combined = group.count == 1 ? group[group.startIndex].batch! : mergedBatch(group)
         let needSync = group.contains { $0.sync }
         if needSync { lastSyncGroupSize = group.count }
         let first = lastSequence.load(ordering: .relaxed) + 1
@@ -117,9 +152,15 @@ extension Engine {
         } else {
             lastSequence.store(last, ordering: .releasing)
         }
-        finishGroup(count: group.count, error: failure)
-        monitor.unlock()
-        if let failure { throw failure }
+        let followers = finishGroup(count: group.count, error: failure)
+        if !followers.isEmpty {
+            // Woken outside the lock: each wake is a system call, and a follower woken inside
+            // would only block on the lock.
+            monitor.unlock()
+            for w in followers { w.signal() }
+            monitor.lock()
+        }
+        return failure
     }
 
     /// Syncs the log without taking a turn in the writer queue, so writers keep appending
@@ -266,15 +307,28 @@ extension Engine {
         return merged
     }
 
-    /// Called with the lock held: marks the group done, wakes its followers and the next leader.
-    private func finishGroup(count: Int, error: KVError?) {
+    /// Called with the lock held: marks the group done and takes it off the queue. Returns the
+    /// followers, for the caller to wake once it has released the lock. (A follower cannot
+    /// miss that wake: it tests `done` under the lock before each wait, and `done` was set
+    /// under the lock; nor can it go: the returned array keeps it alive.)
+    @discardableResult
+    private func finishGroup(count: Int, error: KVError?) -> [PendingWrite] {
         for i in 0..<count {
             let w = writers[i]
             w.error = error
             w.done = true
-            if i > 0 { w.signal() }
         }
+        // A copy (one allocation per group of several): a slice would share `writers`' buffer
+        // and make the removal below copy it instead.
+        let followers = count > 1 ? Array(writers[1..<count]) : []
         writers.removeFirst(count)
+        return followers
+    }
+
+    /// Lock held: ends this leader's turn and hands the queue to its next head, or tells
+    /// `close` it has drained.
+    private func wakeNextLeader() {
+        leading = false
         if let next = writers.first {
             next.signal()
         } else {
