@@ -79,7 +79,9 @@ import Testing
         let syncs = store.statistics().walSyncs
         let synced = mixed ? 4 * perThread : 8 * perThread
         print("group commit: \(synced) synced writes (of \(8 * perThread)) from 8 threads took \(syncs) fdatasyncs")
-        #expect(syncs < Int64(synced / 2))
+        // Unsynced writes never sync, and synced ones share. (Mixed queues share less: a synced
+        // write never rides in an unsynced leader's group.)
+        #expect(syncs < Int64(mixed ? synced : synced / 2))
         for t in 0..<8 {
             for i in 0..<perThread { #expect(try store.get(bytes("t\(t)-\(i)")) == bytes("v\(i)")) }
         }
