@@ -80,4 +80,24 @@ import Testing
         #expect(cmp("a", 1, "a", 1) == 0)
         #expect(cmp("", 1, "a", 9) < 0)
     }
+
+    /// The word-at-a-time comparison agrees with lexicographic order on every length up to
+    /// and past its 32-byte switch to memcmp, including shared prefixes and 0x80+ bytes.
+    @Test func compareBytesIsLexicographic() {
+        var rng = SplitMix64(seed: 99)
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 41)
+            let a = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next() % 4 == 0 ? rng.next() : 0x7f + rng.next() % 3) }
+            var b = a
+            switch rng.next() % 4 {
+            case 0: if !b.isEmpty { b[Int(rng.next() % UInt64(b.count))] &+= UInt8(1 + rng.next() % 255) }
+            case 1: b.removeLast(Int(rng.next() % UInt64(b.count + 1)))
+            case 2: b.append(UInt8(truncatingIfNeeded: rng.next()))
+            default: break
+            }
+            let expected = a.lexicographicallyPrecedes(b) ? -1 : (b.lexicographicallyPrecedes(a) ? 1 : 0)
+            let got = a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x.baseAddress, x.count, y.baseAddress, y.count) } }
+            #expect(got.signum() == expected, "\(a) vs \(b)")
+        }
+    }
 }

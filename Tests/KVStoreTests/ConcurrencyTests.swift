@@ -139,7 +139,7 @@ import Testing
                     // The newest version of k(seq%1000) at `snapshot` is the largest s ≤ snapshot
                     // with s ≡ seq (mod 1000).
                     let expected = snapshot - (snapshot + 1000 - seq % 1000) % 1000
-                    let got = bytes("k\(seq % 1000)").withUnsafeBytes { memtable.get($0, sequence: snapshot) }
+                    let got = bytes("k\(seq % 1000)").withUnsafeBytes { memtable.get($0, hash: hash64($0), sequence: snapshot) }
                     if case let .found(v, _, _) = got, v == bytes("\(expected)") {} else { bad.add(1, ordering: .relaxed) }
                 }
             }

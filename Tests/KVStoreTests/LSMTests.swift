@@ -221,6 +221,7 @@ import Testing
                 break
             }
         }
+        store.waitForCompactions()  // the reads may have started seek compactions
         let stats = store.statistics()
         print(stats.report)
         #expect(stats.levels[0].files < 4)

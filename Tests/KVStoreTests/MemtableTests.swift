@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct MemtableTests {
     func get(_ m: Memtable, _ key: String, _ seq: UInt64) -> Memtable.Lookup {
-        bytes(key).withUnsafeBytes { m.get($0, sequence: seq) }
+        bytes(key).withUnsafeBytes { m.get($0, hash: hash64($0), sequence: seq) }
     }
 
     func add(_ m: Memtable, _ seq: UInt64, _ kind: ValueKind, _ key: String, _ value: String = "") {
@@ -62,11 +62,39 @@ import Testing
         let m = Memtable()
         let big = [UInt8](repeating: 7, count: 1 << 20)
         big.withUnsafeBytes { m.add(sequence: 1, kind: .value, key: $0, value: $0) }
-        let got = big.withUnsafeBytes { m.get($0, sequence: 1) }
+        let got = big.withUnsafeBytes { m.get($0, hash: hash64($0), sequence: 1) }
         guard case let .found(v, _, _) = got else {
             Issue.record("big entry missing")
             return
         }
         #expect(v == big)
+    }
+
+    /// The memtable's filter never hides a key it was given, and turns most others away
+    /// (sized for a 4 MiB buffer: 64 KiB, here with 30,000 keys, as 100-byte values give).
+    @Test func memtableFilterHasNoFalseNegatives() {
+        let filter = MemtableFilter(writeBufferSize: 4 << 20)
+        var rng = SplitMix64(seed: 5)
+        let added = (0..<30_000).map { _ in rng.next() }
+        for h in added { filter.add(h) }
+        #expect(added.allSatisfy { filter.mayContain($0) })
+        let passed = (0..<100_000).filter { _ in filter.mayContain(rng.next()) }.count
+        print("memtable filter: \(Double(passed) / 1000)% false positives at 30,000 keys")
+        #expect(passed < 2_000)
+        // Through a memtable: present keys are found, an absent one is absent.
+        let memtable = Memtable(writeBufferSize: 1 << 20)
+        for i in 0..<1000 { bytes("k\(i)").withUnsafeBytes { k in bytes("v").withUnsafeBytes { memtable.add(sequence: UInt64(i + 1), kind: .value, key: k, value: $0) } } }
+        for i in 0..<1000 {
+            let found = bytes("k\(i)").withUnsafeBytes { memtable.get($0, hash: hash64($0), sequence: 5000) }
+            guard case .found = found else {
+                Issue.record("k\(i) not found")
+                return
+            }
+        }
+        let absent = bytes("nope").withUnsafeBytes { memtable.get($0, hash: hash64($0), sequence: 5000) }
+        guard case .absent = absent else {
+            Issue.record("absent key found")
+            return
+        }
     }
 }

@@ -108,6 +108,29 @@ import Testing
         }
     }
 
+    /// Tables written before the cache-local filter keep filtering: both layouts are read,
+    /// told apart by the last byte, with no false negatives and the expected rate of false
+    /// positives; a filter of either layout that makes no sense filters nothing.
+    @Test func bothFilterLayoutsFilter() {
+        var rng = SplitMix64(seed: 77)
+        let present = (0..<20_000).map { _ in rng.next() }
+        for (name, filter) in [("cache-local", BloomFilter.build(hashes: present, bitsPerKey: 10)),
+                               ("original", BloomFilter.buildOriginal(hashes: present, bitsPerKey: 10))] {
+            filter.withUnsafeBytes { f in
+                #expect(present.allSatisfy { BloomFilter.mayContain(f, hash: $0) }, "\(name): a false negative")
+                let passed = (0..<100_000).filter { _ in BloomFilter.mayContain(f, hash: rng.next()) }.count
+                print("\(name) Bloom filter at 10 bits/key: \(Double(passed) / 1000)% false positives")
+                #expect(passed < 1_500, "\(name)")
+            }
+        }
+        #expect(BloomFilter.build(hashes: present, bitsPerKey: 10).last == BloomFilter.localMarker)
+        // Garbage: a marker over a body that is not whole lines, an impossible k.
+        for bad: [UInt8] in [[1, 2, 3, 6, BloomFilter.localMarker], [UInt8](repeating: 0, count: 64) + [0, BloomFilter.localMarker],
+                             [0, 0, 0, 0, 200]] {
+            bad.withUnsafeBytes { #expect(BloomFilter.mayContain($0, hash: 12345)) }
+        }
+    }
+
     /// Flips one byte in the region and expects corruption naming the file, at an offset
     /// within the damaged block (or the footer).
     func expectCorruption(_ fs: MemoryFileSystem, _ path: String, _ size: UInt64, at position: Int, _ what: String) throws {

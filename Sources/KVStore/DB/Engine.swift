@@ -165,9 +165,10 @@ final class Engine: @unchecked Sendable {
         // first would let a flush drop a version the read needs before it takes the state.)
         let (state, latest) = readState.locked { ($0, lastSequence.load(ordering: .acquiring)) }
         let sequence = snapshot ?? latest
-        var result = state.mem.get(key, sequence: sequence)
+        let hash = hash64(key)
+        var result = state.mem.get(key, hash: hash, sequence: sequence)
         if case .absent = result, let imm = state.imm {
-            result = imm.get(key, sequence: sequence)
+            result = imm.get(key, hash: hash, sequence: sequence)
         }
         if case .absent = result {
             let count = key.count + 8
@@ -176,7 +177,7 @@ final class Engine: @unchecked Sendable {
                 if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
                 storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
                 return try state.version.get(
-                    UnsafeRawBufferPointer(buffer), tableCache: tableCache, verify: verify, nonBlocking: nonBlocking,
+                    UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, nonBlocking: nonBlocking,
                     seekCompactionDue: &seekCompactionDue)
             }
             if seekCompactionDue { monitor.withLock { backgroundWork.signal() } }

@@ -46,12 +46,32 @@ func seekTrailer(_ sequence: UInt64) -> UInt64 {
 }
 
 /// Bytewise comparison of two user keys; shorter is smaller when one is a prefix.
+///
+/// Keys of up to 32 bytes are compared eight bytes at a time as big-endian words, in line:
+/// this runs at every step of every skip-list and block search, and the call into `memcmp`
+/// cost more than the comparison for short keys (measured: `memcmp` 5% of readmissing).
 @inline(__always)
 func compareBytes(_ a: UnsafeRawPointer?, _ aCount: Int, _ b: UnsafeRawPointer?, _ bCount: Int) -> Int {
     let n = min(aCount, bCount)
     if n > 0, let a, let b {
-        let r = memcmp(a, b, n)
-        if r != 0 { return Int(r) }
+        if n > 32 {
+            let r = memcmp(a, b, n)
+            if r != 0 { return Int(r) }
+        } else {
+            var i = 0
+            while i + 8 <= n {
+                let x = UInt64(bigEndian: a.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let y = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if x != y { return x < y ? -1 : 1 }
+                i += 8
+            }
+            while i < n {
+                let x = a.load(fromByteOffset: i, as: UInt8.self)
+                let y = b.load(fromByteOffset: i, as: UInt8.self)
+                if x != y { return x < y ? -1 : 1 }
+                i += 1
+            }
+        }
     }
     return aCount < bCount ? -1 : (aCount > bCount ? 1 : 0)
 }

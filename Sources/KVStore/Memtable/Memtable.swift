@@ -7,6 +7,8 @@ import Synchronization
 /// being inserted carry sequences above the published last sequence, so readers skip them.
 final class Memtable: Sendable {
     let list: SkipList
+    /// User keys added (not range deletions), so point reads of other keys skip the list.
+    private let filter: MemtableFilter
     /// Range deletions written to this memtable (rare; a lock is cheap enough).
     private let tombstones = Mutex<[RangeTombstone]>([])
     private let newestSequence = Atomic<UInt64>(0)
@@ -15,6 +17,7 @@ final class Memtable: Sendable {
     /// `writeBufferSize` sizes the arena blocks, so small memtables do not reserve a megabyte.
     init(writeBufferSize: Int = 4 << 20) {
         list = SkipList(arenaBlockSize: min(Arena.defaultBlockSize, max(4096, writeBufferSize / 4)))
+        filter = MemtableFilter(writeBufferSize: writeBufferSize)
     }
 
     typealias Lookup = LookupResult
@@ -42,13 +45,15 @@ final class Memtable: Sendable {
             tombstones.locked { $0.append(t) }
             anyTombstones.store(true, ordering: .releasing)
         } else {
+            filter.add(hash64(key))  // before the entry can be seen (see MemtableFilter)
             list.insert(userKey: key, trailer: packTrailer(sequence, kind.rawValue), value: value)
         }
         newestSequence.store(sequence, ordering: .releasing)
     }
 
-    /// The newest entry for `key` with a sequence ≤ `sequence`.
-    func get(_ key: UnsafeRawBufferPointer, sequence: UInt64) -> Lookup {
+    /// The newest entry for `key` with a sequence ≤ `sequence`. `hash` is `hash64(key)`.
+    func get(_ key: UnsafeRawBufferPointer, hash: UInt64, sequence: UInt64) -> Lookup {
+        guard filter.mayContain(hash) else { return .absent }
         guard let node = list.seek(key, trailer: seekTrailer(sequence)) else { return .absent }
         let ik = SkipList.internalKey(node)
         let userCount = ik.count - 8

@@ -24,6 +24,11 @@ final class Version: Sendable {
     private let seekBudgets: [[ManagedAtomic<Int>]]
     /// The file whose budget ran out, as `level << 32 | index`; -1 for none. Set once.
     private let seekTarget = ManagedAtomic<Int>(-1)
+    /// The open table of each file, filled in by the first read that needs it, so later reads
+    /// skip the table cache (its lock and lookup): a point read consults several files.
+    /// Only when the version has no more files than the table cache may keep open; a reader
+    /// pinned here is the table cache's own instance, so it shares the file descriptor.
+    private let pinned: [[ManagedAtomicLazyReference<TableReader>]]?
 
     init(files: [[FileMetaData]], tombstones: [RangeTombstone] = [], options: Options) {
         self.files = files
@@ -45,6 +50,16 @@ final class Version: Sendable {
         compactionLevel = bestLevel
         compactionScore = bestScore
         seekBudgets = files.map { level in level.map { ManagedAtomic(max(100, Int($0.size / 16384))) } }
+        let fileCount = files.reduce(0) { $0 + $1.count }
+        pinned = fileCount <= options.maxOpenFiles ? files.map { $0.map { _ in ManagedAtomicLazyReference() } } : nil
+    }
+
+    /// The open table for file `index` of `level`.
+    func table(_ level: Int, _ index: Int, _ tableCache: TableCache, nonBlocking: Bool = false) throws -> TableReader {
+        if let t = pinned?[level][index].load() { return t }
+        let f = files[level][index]
+        let t = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
+        return pinned?[level][index].storeIfNilThenLoad(t) ?? t
     }
 
     /// A compaction is due: a level over its target, or a file out of seek budget.
@@ -111,10 +126,10 @@ final class Version: Sendable {
     /// The newest entry for `key` at or below the lookup key's sequence, searching level 0
     /// newest first, then one file per deeper level. `seekCompactionDue` turns true when
     /// this lookup exhausted the seek budget of the first file it consulted in vain.
-    func get(_ lookupKey: UnsafeRawBufferPointer, tableCache: TableCache, verify: Bool, nonBlocking: Bool = false,
-             seekCompactionDue: inout Bool) throws -> TableReader.Lookup {
+    func get(_ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64? = nil, tableCache: TableCache, verify: Bool,
+             nonBlocking: Bool = false, seekCompactionDue: inout Bool) throws -> TableReader.Lookup {
         let key = userKey(lookupKey)
-        let hash = hash64(key)
+        let hash = userKeyHash ?? hash64(key)
         // The first file consulted; charged once a second one is consulted.
         var first = -1
         var firstLevel = 0
@@ -130,7 +145,7 @@ final class Version: Sendable {
         }
         for (i, f) in files[0].enumerated().reversed() where f.contains(userKey: key) {
             consult(0, i)
-            let result = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
+            let result = try table(0, i, tableCache, nonBlocking: nonBlocking)
                 .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
             if case .absent = result { continue }
             return result
@@ -151,8 +166,7 @@ final class Version: Sendable {
             }
             guard lo < level.count, level[lo].contains(userKey: key) else { continue }
             consult(levelNumber, lo)
-            let f = level[lo]
-            let result = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
+            let result = try table(levelNumber, lo, tableCache, nonBlocking: nonBlocking)
                 .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
             if case .absent = result { continue }
             return result
