@@ -45,7 +45,9 @@ extension Engine {
     static let maxGroupBytes = 1 << 20
     /// Synced groups a sync leader leads after its own before it hands over (measured with 8
     /// threads: 1 gives 36,000–39,000 synced writes/s, 3 gives 32,000: a thread that keeps
-    /// leading stops producing writes of its own, and groups shrink).
+    /// leading stops producing writes of its own, and groups shrink). Waking the first group's
+    /// followers during the chained group's fdatasync, rather than after, gave 30,000: they
+    /// then miss the group after it too, and groups alternate between large and small.
     static let chainedSyncGroups = 1
 
     func write(_ batch: WriteBatch?, sync: Bool) throws {
@@ -116,7 +118,8 @@ extension Engine {
             // The writers of the previous group were woken when it finished and are about to
             // queue their next writes; on few cores they may not have run yet. One yield
             // lets them join this fdatasync instead of waiting for the next (measured with
-            // 8 threads of synced writes: see docs/BENCHMARKS.md; three yields did no better).
+            // 8 threads of synced writes: see docs/BENCHMARKS.md; no yield gave 33,000 writes/s
+            // against 36,000–39,000, three yields did no better).
             monitor.unlock()
             sched_yield()
             monitor.lock()
