@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Entry points for the libFuzzer targets (`Tools/kvfuzz`, `make fuzz`) and for the tests that
 /// replay their corpora. Each takes arbitrary bytes and runs one decoder over them as hard as
 /// it can; any error is fine, a crash or hang is a bug.
@@ -55,6 +59,30 @@ package enum FuzzTargets {
             let lookup = probe.count >= 8 ? probe : makeInternalKey(probe, maxSequenceNumber, 0xff)
             _ = try? lookup.withUnsafeBytes { try table.get($0, userKeyHash: hash64(userKey($0))) }
         }
+        mappedTable(data)
+    }
+
+    /// The same bytes read through a real file's memory mapping (blocks checked and decoded
+    /// in place), where a bad handle must be caught before it reaches past the mapping.
+    static func mappedTable(_ data: UnsafeRawBufferPointer) {
+        let fs = PosixFileSystem()
+        let directory = fs.fileExists("/dev/shm") ? "/dev/shm" : "/tmp"
+        let path = Path.join(directory, "kvfuzz-\(getpid()).sst")
+        defer { try? fs.remove(path) }
+        guard let file = try? fs.openWritable(path, truncate: true) else { return }
+        try? file.append(data)
+        try? file.close()
+        guard let readable = try? fs.openReadable(path), let mapping = readable.map(),
+              let table = try? TableReader(
+                file: readable, fileNumber: 1, fileSize: UInt64(data.count), blockCache: nil, statistics: nil, mapping: mapping)
+        else { return }
+        let it = table.makeIterator(verify: false, fillCache: false)
+        var steps = 0
+        it.seekToFirst()
+        while it.isValid && steps < 100_000 { it.next(); steps += 1 }
+        let probe = Array(data.prefix(12))
+        let lookup = probe.count >= 8 ? probe : makeInternalKey(probe, maxSequenceNumber, 0xff)
+        _ = try? lookup.withUnsafeBytes { try table.get($0, userKeyHash: hash64(userKey($0)), verify: false) }
     }
 
     /// One block: seeks, and walks in both directions.
