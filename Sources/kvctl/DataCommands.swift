@@ -105,7 +105,7 @@ struct RangeOptions: ParsableArguments {
         if let prefix {
             let p = try enc.decode(prefix)
             if lower.map({ $0.lexicographicallyPrecedes(p) }) ?? true { lower = p }
-            if let end = prefixEnd(p), upper.map({ end.lexicographicallyPrecedes($0) }) ?? true { upper = end }
+            if let end = prefixSuccessor(p), upper.map({ end.lexicographicallyPrecedes($0) }) ?? true { upper = end }
         }
         return (lower, upper)
     }

@@ -111,15 +111,3 @@ func withTarget<T>(_ options: TargetOptions, createIfMissing: Bool = false, _ bo
     }
 }
 
-/// The smallest key greater than every key starting with `prefix`, or nil (all 0xff).
-func prefixEnd(_ prefix: [UInt8]) -> [UInt8]? {
-    var p = prefix
-    while let last = p.last {
-        if last < 0xff {
-            p[p.count - 1] = last + 1
-            return p
-        }
-        p.removeLast()
-    }
-    return nil
-}

@@ -27,7 +27,7 @@ extension Engine {
         var prefixLength = 0
         if let prefix = options.prefix {
             if lower.map({ compareArrays($0, prefix) < 0 }) ?? true { lower = prefix }
-            if let end = Self.prefixSuccessor(prefix), upper.map({ compareArrays(end, $0) < 0 }) ?? true { upper = end }
+            if let end = prefixSuccessor(prefix), upper.map({ compareArrays(end, $0) < 0 }) ?? true { upper = end }
             if !prefix.isEmpty {
                 prefixHashValue = prefix.withUnsafeBytes { filterPrefixHash($0) }
                 prefixLength = prefix.count
@@ -54,19 +54,6 @@ extension Engine {
             input: MergingIterator(children), sequence: sequence, now: self.options.clock(), tombstones: TombstoneIndex(tombstones),
             lowerBound: lower, upperBound: upper)
         return KVIterator(state: state, snapshot: options.snapshot, iterator: iterator)
-    }
-
-    /// The smallest key greater than every key starting with `prefix`, or nil (all 0xff).
-    static func prefixSuccessor(_ prefix: [UInt8]) -> [UInt8]? {
-        var p = prefix
-        while let last = p.last {
-            if last < 0xff {
-                p[p.count - 1] = last + 1
-                return p
-            }
-            p.removeLast()
-        }
-        return nil
     }
 
     /// Bytes of table data between the keys, estimated from index blocks (LevelDB's
@@ -96,4 +83,18 @@ extension Engine {
         }
         return Int64(handle.offset)
     }
+}
+
+/// The smallest key greater than every key starting with `prefix`, or nil (all 0xff). Also
+/// kvctl's, to bound a prefix scan over the server.
+package func prefixSuccessor(_ prefix: [UInt8]) -> [UInt8]? {
+    var p = prefix
+    while let last = p.last {
+        if last < 0xff {
+            p[p.count - 1] = last + 1
+            return p
+        }
+        p.removeLast()
+    }
+    return nil
 }

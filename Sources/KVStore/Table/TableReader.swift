@@ -44,48 +44,23 @@ final class TableReader: Sendable {
                 throw KVError.corruption(file: path, offset: footerOffset, reason: "footer's \(name) handle points outside the table")
             }
         }
-        index = try Block(contents: Self.readBlock(file, footer.index, verify: true), file: path, fileOffset: Int64(footer.index.offset))
-        filter = try Self.readBlock(file, footer.filter, verify: true)
+        index = try Block(contents: Self.readBlock(file, footer.index), file: path, fileOffset: Int64(footer.index.offset))
+        filter = try Self.readBlock(file, footer.filter)
         properties = try TableProperties.decode(
-            Self.readBlock(file, footer.properties, verify: true), file: path, offset: Int64(footer.properties.offset))
+            Self.readBlock(file, footer.properties), file: path, offset: Int64(footer.properties.offset))
     }
 
-    /// Reads, checks and decompresses the block at `handle`.
-    static func readBlock(_ file: any ReadableFile, _ handle: BlockHandle, verify: Bool, nonBlocking: Bool = false) throws -> [UInt8] {
-        let total = Int(handle.size) + BlockHandle.trailerSize
-        let raw: [UInt8]
-        if nonBlocking {
-            var cached = true
-            raw = try [UInt8](unsafeUninitializedCapacity: total) { buf, initialized in
-                guard let n = try file.readIfCached(at: Int64(handle.offset), into: UnsafeMutableRawBufferPointer(buf)) else {
-                    cached = false
-                    initialized = 0
-                    return
-                }
-                initialized = n
-            }
-            guard cached else { throw KVError.wouldBlock }
-        } else {
-            raw = try file.read(at: Int64(handle.offset), count: total)
-        }
+    /// Reads, checks and decompresses a block read once at open (index, filter, properties).
+    static func readBlock(_ file: any ReadableFile, _ handle: BlockHandle) throws -> [UInt8] {
+        let size = Int(handle.size)
+        let total = size + BlockHandle.trailerSize
+        let raw = try file.read(at: Int64(handle.offset), count: total)
         guard raw.count == total else {
             throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "block cut short: \(raw.count) of \(total) bytes (truncated table)")
         }
-        let size = Int(handle.size)
-        let typeByte = raw[size]
-        if verify {
-            let stored = raw.withUnsafeBytes { CRC32C.unmask(loadFixed32($0.baseAddress! + size + 1)) }
-            let actual = raw.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0...size])) }
-            guard stored == actual else {
-                throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "block checksum mismatch")
-            }
-        }
-        guard let type = Compression(rawValue: typeByte) else {
-            throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "unknown block compression type \(typeByte)")
-        }
-        if type == .none { return Array(raw[0..<size]) }
-        return try raw.withUnsafeBytes {
-            try Codec.decompress(type, UnsafeRawBufferPointer(rebasing: $0[0..<size]), file: file.path, offset: Int64(handle.offset))
+        return try raw.withUnsafeBytes { r in
+            let type = try checkTrailer(r, size: size, verify: true, offset: handle.offset, path: file.path)
+            return try Codec.decompress(type, UnsafeRawBufferPointer(rebasing: r[0..<size]), file: file.path, offset: Int64(handle.offset))
         }
     }
 
@@ -115,7 +90,7 @@ final class TableReader: Sendable {
         }
         if nonBlocking && !mapping.isResident(offset..<offset + total) { throw KVError.wouldBlock }
         let raw = UnsafeRawBufferPointer(rebasing: mapping.bytes[offset..<offset + total])
-        let type = try checkTrailer(raw, size: size, verify: verify, offset: handle.offset)
+        let type = try Self.checkTrailer(raw, size: size, verify: verify, offset: handle.offset, path: path)
         let contents = UnsafeRawBufferPointer(rebasing: raw[0..<size])
         if type == .none {
             return try Block(borrowing: contents, owner: mapping, file: path, fileOffset: Int64(handle.offset))
@@ -141,7 +116,7 @@ final class TableReader: Sendable {
         guard n == total else {
             throw KVError.corruption(file: path, offset: Int64(handle.offset), reason: "block cut short: \(n) of \(total) bytes (truncated table)")
         }
-        let type = try checkTrailer(UnsafeRawBufferPointer(raw), size: size, verify: verify, offset: handle.offset)
+        let type = try Self.checkTrailer(UnsafeRawBufferPointer(raw), size: size, verify: verify, offset: handle.offset, path: path)
         if type == .none {
             owned = false
             return try Block(taking: raw, count: size, file: path, fileOffset: Int64(handle.offset))
@@ -152,7 +127,7 @@ final class TableReader: Sendable {
     }
 
     /// Verifies the checksum (if asked) of `raw` = block ++ trailer and returns its compression.
-    private func checkTrailer(_ raw: UnsafeRawBufferPointer, size: Int, verify: Bool, offset: UInt64) throws -> Compression {
+    private static func checkTrailer(_ raw: UnsafeRawBufferPointer, size: Int, verify: Bool, offset: UInt64, path: String) throws -> Compression {
         let base = raw.baseAddress!
         if verify {
             let stored = CRC32C.unmask(loadFixed32(base + size + 1))
