@@ -126,7 +126,7 @@ public final class RESPConnection {
         }
     }
 
-    /// Reads one reply.
+    /// Reads one reply, RESP2 or RESP3.
     public func readReply() throws(KVClientError) -> RESPValue {
         let kind = try byte()
         let text = try line()
@@ -138,29 +138,53 @@ public final class RESPConnection {
             return .integer(n)
         case UInt8(ascii: "$"):
             guard let n = Int(text), n >= -1 else { throw .protocolViolation("bad bulk length '\(text)'") }
-            if n < 0 { return .bulk(nil) }
-            var out: [UInt8] = []
-            out.reserveCapacity(min(n, 1 << 20))
-            while out.count < n {
-                if position >= buffer.count {
-                    guard try fill() else { throw .closedByServer }
-                }
-                let take = min(n - out.count, buffer.count - position)
-                out += buffer[position..<(position + take)]
-                position += take
-            }
-            _ = try byte()
-            _ = try byte()
-            return .bulk(out)
-        case UInt8(ascii: "*"):
-            guard let n = Int(text), n >= -1 else { throw .protocolViolation("bad array length '\(text)'") }
+            return n < 0 ? .bulk(nil) : .bulk(try payload(n))
+        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
+            guard let n = Int(text), n >= -1 else { throw .protocolViolation("bad aggregate length '\(text)'") }
             if n < 0 { return .array(nil) }
             var items: [RESPValue] = []
             for _ in 0..<n { items.append(try readReply()) }
-            return .array(items)
+            switch kind {
+            case UInt8(ascii: "~"): return .set(items)
+            case UInt8(ascii: ">"): return .push(items)
+            default: return .array(items)
+            }
+        case UInt8(ascii: "%"):
+            guard let n = Int(text), n >= 0 else { throw .protocolViolation("bad map length '\(text)'") }
+            var items: [RESPValue] = []
+            for _ in 0..<(2 * n) { items.append(try readReply()) }
+            return .map(items)
+        case UInt8(ascii: "_"): return .nullValue
+        case UInt8(ascii: ","): return .double(text)
+        case UInt8(ascii: "#"): return .boolean(text == "t")
+        case UInt8(ascii: "("): return .bigNumber(text)
+        case UInt8(ascii: "="):
+            guard let n = Int(text), n >= 4 else { throw .protocolViolation("bad verbatim length '\(text)'") }
+            let bytes = try payload(n)
+            return .verbatim(format: String(decoding: bytes[0..<3], as: UTF8.self), text: Array(bytes[4...]))
+        case UInt8(ascii: "!"):
+            guard let n = Int(text), n >= 0 else { throw .protocolViolation("bad blob error length '\(text)'") }
+            return .error(String(decoding: try payload(n), as: UTF8.self))
         default:
             throw .protocolViolation("unexpected reply type byte \(kind)")
         }
+    }
+
+    /// `n` bytes and the CRLF after them.
+    private func payload(_ n: Int) throws(KVClientError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(n, 1 << 20))
+        while out.count < n {
+            if position >= buffer.count {
+                guard try fill() else { throw .closedByServer }
+            }
+            let take = min(n - out.count, buffer.count - position)
+            out += buffer[position..<(position + take)]
+            position += take
+        }
+        _ = try byte()
+        _ = try byte()
+        return out
     }
 
     /// False at end of input.

@@ -7,6 +7,23 @@ public enum RESPValue: Hashable, Sendable, CustomStringConvertible {
     case bulk([UInt8]?)
     /// An array; nil is the null array.
     case array([RESPValue]?)
+    // RESP3 (after HELLO 3):
+    /// `_`: the one null of RESP3, for a missing key and a missing array alike.
+    case nullValue
+    /// `%`: a map, as its keys and values alternating (key, value, key, value …).
+    case map([RESPValue])
+    /// `~`: a set.
+    case set([RESPValue])
+    /// `,`: a double, as the server wrote it.
+    case double(String)
+    /// `#`: a boolean.
+    case boolean(Bool)
+    /// `=`: text with its three-letter format (`txt`, `mkd`).
+    case verbatim(format: String, text: [UInt8])
+    /// `(`: an integer too big for 64 bits, in decimal.
+    case bigNumber(String)
+    /// `>`: an out-of-band push.
+    case push([RESPValue])
 
     public static func text(_ s: String) -> RESPValue { .bulk(Array(s.utf8)) }
     public static let null = RESPValue.bulk(nil)
@@ -16,7 +33,7 @@ public enum RESPValue: Hashable, Sendable, CustomStringConvertible {
     public var string: String? {
         switch self {
         case .simple(let s), .error(let s): return s
-        case .bulk(let b?): return String(decoding: b, as: UTF8.self)
+        case .bulk(let b?), .verbatim(_, let b): return String(decoding: b, as: UTF8.self)
         default: return nil
         }
     }
@@ -29,8 +46,10 @@ public enum RESPValue: Hashable, Sendable, CustomStringConvertible {
 
     /// The elements of an array (empty for anything else).
     public var elements: [RESPValue] {
-        if case .array(let a?) = self { return a }
-        return []
+        switch self {
+        case .array(let a?), .set(let a), .map(let a), .push(let a): return a
+        default: return []
+        }
     }
 
     public var isError: Bool {
@@ -47,6 +66,14 @@ public enum RESPValue: Hashable, Sendable, CustomStringConvertible {
         case .bulk(let b?): return "\"\(String(decoding: b, as: UTF8.self))\""
         case .array(nil): return "*(nil)"
         case .array(let a?): return "[" + a.map(\.description).joined(separator: ", ") + "]"
+        case .nullValue: return "_"
+        case .map(let a): return "%{" + a.map(\.description).joined(separator: ", ") + "}"
+        case .set(let a): return "~{" + a.map(\.description).joined(separator: ", ") + "}"
+        case .double(let d): return "," + d
+        case .boolean(let b): return b ? "#t" : "#f"
+        case .verbatim(let f, let t): return "=\(f):\(String(decoding: t, as: UTF8.self))"
+        case .bigNumber(let n): return "(" + n
+        case .push(let a): return ">[" + a.map(\.description).joined(separator: ", ") + "]"
         }
     }
 }

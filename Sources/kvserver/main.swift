@@ -57,6 +57,12 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("block-cache-size"), help: "Block cache size, e.g. 64mb (default 8mb).")
     var blockCacheSize: String?
 
+    @Option(name: .customLong("multi-max-commands"), help: "Most commands one MULTI may queue (default 100000).")
+    var multiMaxCommands: Int?
+
+    @Option(name: .customLong("multi-max-bytes"), help: "Most argument bytes one MULTI may queue, e.g. 64mb (the default).")
+    var multiMaxBytes: String?
+
     @Option(help: "debug, verbose, notice or warning (default notice).")
     var loglevel: String?
 
@@ -101,6 +107,11 @@ struct KVServerCommand: ParsableCommand {
         if let blockCacheSize {
             guard let n = ConfigFile.parseSize(blockCacheSize) else { throw ValidationError("--block-cache-size: '\(blockCacheSize)' is not a size") }
             config.storeOptions.blockCacheCapacity = n
+        }
+        if let multiMaxCommands { config.transactionLimits.maxCommands = multiMaxCommands }
+        if let multiMaxBytes {
+            guard let n = ConfigFile.parseSize(multiMaxBytes) else { throw ValidationError("--multi-max-bytes: '\(multiMaxBytes)' is not a size") }
+            config.transactionLimits.maxBytes = n
         }
         if let loglevel { level = loglevel }
 

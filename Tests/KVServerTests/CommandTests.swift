@@ -224,7 +224,8 @@ import Testing
         #expect(try c.call("CLIENT", "BOGUS").isError)
         let hello = try c.call("HELLO", "2").elements
         #expect(hello.count == 14 && hello[4] == .text("proto") && hello[5] == .integer(2))
-        #expect(try c.call("HELLO", "3") == .error("NOPROTO unsupported protocol version"))
+        #expect(try c.call("HELLO", "4") == .error("NOPROTO unsupported protocol version"))
+        #expect(try c.call("HELLO", "1") == .error("NOPROTO unsupported protocol version"))
         guard case .integer(let count) = try c.call("COMMAND", "COUNT") else {
             Issue.record("COMMAND COUNT is not an integer")
             return

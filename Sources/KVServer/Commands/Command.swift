@@ -22,6 +22,13 @@ struct CommandError: Error {
     static let notFloat = CommandError.err("value is not a valid float")
     static let overflow = CommandError.err("increment or decrement would overflow")
 
+    /// Redis's reply to a command it does not know, quoting the first arguments.
+    static func unknown(_ args: [[UInt8]]) -> CommandError {
+        var shown = ""
+        for a in args.dropFirst().prefix(10) { shown += "'\(String(decoding: a.prefix(128), as: UTF8.self))' " }
+        return .err("unknown command '\(String(decoding: (args.first ?? []).prefix(128), as: UTF8.self))', with args beginning with: \(shown)")
+    }
+
     static func wrongArity(_ name: String) -> CommandError {
         .err("wrong number of arguments for '\(name)' command")
     }
@@ -72,10 +79,18 @@ struct Session: Sendable {
     /// Keyspace hits and misses since the connection last published its counters.
     var hits = 0
     var misses = 0
+    /// The connection speaks RESP3 (after `HELLO 3`).
+    var resp3 = false
+    /// Between MULTI and EXEC/DISCARD: the queued commands.
+    var multi: QueuedTransaction?
+    var watched = WatchedKeys()
+    /// While EXEC runs its commands: their writes, which they read back and EXEC commits as
+    /// one batch. Its key locks are already held, so commands take none.
+    var pendingWrites: TransactionWrites?
 }
 
 typealias CommandFunction = @Sendable (
-    _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout ByteBuffer
+    _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter
 ) throws(CommandError) -> Void
 
 /// One command: what COMMAND and COMMAND DOCS report about it, and its implementation.
@@ -97,6 +112,9 @@ struct Command: Sendable {
     let execution: Execution
     /// Answered before AUTH (AUTH, HELLO, QUIT).
     let allowedUnauthenticated: Bool
+    /// Reads or writes keys it does not name (FLUSHDB, DELRANGE, SCAN, KEYS …): inside EXEC
+    /// it needs every key locked, not just named ones.
+    let spansKeyspace: Bool
     let run: CommandFunction
     /// For a pure write that needs no read (plain SET, MSET): adds its effect to a batch and
     /// returns true, so the connection can commit a pipelined run of them together. False
@@ -107,7 +125,7 @@ struct Command: Sendable {
         _ name: String, arity: Int, flags: [String], keys: (Int, Int, Int) = (0, 0, 0),
         group: String, since: String = "1.0.0", complexity: String = "O(1)",
         usage: String = "", summary: String, execution: Execution = .inline,
-        allowedUnauthenticated: Bool = false,
+        allowedUnauthenticated: Bool = false, spansKeyspace: Bool = false,
         appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)? = nil,
         run: @escaping CommandFunction
     ) {
@@ -122,6 +140,7 @@ struct Command: Sendable {
         self.usage = usage
         self.execution = execution
         self.allowedUnauthenticated = allowedUnauthenticated
+        self.spansKeyspace = spansKeyspace
         self.run = run
         self.appendToBatch = appendToBatch
     }

@@ -1,25 +1,25 @@
 import KVStore
 import NIOCore
 
-/// PING, ECHO, QUIT, HELLO, AUTH, SELECT and CLIENT: the connection's own state.
+/// PING, ECHO, QUIT, HELLO, AUTH, RESET, SELECT and CLIENT: the connection's own state.
 enum ConnectionCommands {
-    static func ping(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func ping(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         if a.count > 2 { throw .wrongArity("ping") }
         if a.count == 2 { out.writeBulk(a[1]) } else { out.writeSimple("PONG") }
     }
 
-    static func echo(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func echo(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         out.writeBulk(a[1])
     }
 
-    static func quit(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func quit(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         out.writeOK()
         c.closeAfterReply = true
     }
 
     /// AUTH [username] password. The comparison takes the same time wherever the first
     /// difference is, so response timing does not reveal a password prefix.
-    static func auth(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func auth(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         guard a.count == 2 || a.count == 3 else { throw .wrongArity("auth") }
         try authenticate(s, &c, user: a.count == 3 ? a[1] : nil, password: a[a.count - 1])
         out.writeOK()
@@ -27,7 +27,15 @@ enum ConnectionCommands {
 
     static func authenticate(_ s: ServerContext, _ c: inout Session, user: [UInt8]?, password: [UInt8]) throws(CommandError) {
         guard let expected = s.config.requirePassword, !expected.isEmpty else {
-            throw .err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+            // No password: the default user takes any (Redis's `nopass`), other users do not exist.
+            guard let user else {
+                throw .err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+            }
+            guard user == Array("default".utf8) else {
+                throw CommandError("WRONGPASS invalid username-password pair or user is disabled.")
+            }
+            c.authenticated = true
+            return
         }
         let userOK = user.map { constantTimeEquals($0, Array("default".utf8)) } ?? true
         let passOK = constantTimeEquals(password, Array(expected.utf8))
@@ -51,57 +59,137 @@ enum ConnectionCommands {
         return diff == 0
     }
 
-    /// HELLO [protover [AUTH username password] [SETNAME name]]. Only RESP2 is spoken.
-    static func hello(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    /// HELLO [protover [AUTH username password] [SETNAME name]]: switches the connection to
+    /// RESP2 or RESP3 and describes the server, in Redis 7's map.
+    static func hello(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var i = 1
+        var version: Int?
         if a.count > 1 {
-            guard let version = try? Arg.integer(a[1]) else {
-                throw .err("Protocol version is not an integer or out of range")
-            }
-            guard version == 2 else { throw CommandError("NOPROTO unsupported protocol version") }
+            let v = try Arg.integer(a[1], error: .err("Protocol version is not an integer or out of range"))
+            guard v == 2 || v == 3 else { throw CommandError("NOPROTO unsupported protocol version") }
+            version = v
             i = 2
         }
         var name: [UInt8]?
+        var credentials: ([UInt8], [UInt8])?
         while i < a.count {
             if Arg.isKeyword(a[i], "AUTH"), i + 2 < a.count {
-                try authenticate(s, &c, user: a[i + 1], password: a[i + 2])
+                credentials = (a[i + 1], a[i + 2])
                 i += 3
             } else if Arg.isKeyword(a[i], "SETNAME"), i + 1 < a.count {
+                try validateName(a[i + 1])
                 name = a[i + 1]
                 i += 2
             } else {
                 throw .err("Syntax error in HELLO option '\(Arg.string(a[i]))'")
             }
         }
+        if let (user, password) = credentials { try authenticate(s, &c, user: user, password: password) }
         guard c.authenticated else {
             throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
         }
-        if let name { try setName(c, name) }
-        out.writeArrayHeader(14)
-        out.writeBulk("server"); out.writeBulk("kvstore")
+        if let name { setName(c, name) }
+        if let version {
+            c.resp3 = version == 3
+            out.resp3 = c.resp3
+            c.record.state.withLock { $0.resp = version }
+        }
+        out.writeMapHeader(7)
+        out.writeBulk("server"); out.writeBulk("redis")
         out.writeBulk("version"); out.writeBulk(ServerInfo.redisCompatibleVersion)
-        out.writeBulk("proto"); out.writeIntegerReply(2)
+        out.writeBulk("proto"); out.writeIntegerReply(c.resp3 ? 3 : 2)
         out.writeBulk("id"); out.writeIntegerReply(c.record.id)
         out.writeBulk("mode"); out.writeBulk("standalone")
         out.writeBulk("role"); out.writeBulk("master")
         out.writeBulk("modules"); out.writeArrayHeader(0)
     }
 
-    static func select(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    /// RESET: the connection as new — out of MULTI, no watches, RESP2, no name, and (with a
+    /// password set) not authenticated.
+    static func reset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        TransactionCommands.end(s, &c)
+        c.resp3 = false
+        out.resp3 = false
+        c.authenticated = !s.requiresPassword
+        c.record.state.withLock {
+            $0.resp = 2
+            $0.name = ""
+            $0.authenticated = c.authenticated
+        }
+        out.writeSimple("RESET")
+    }
+
+    static func select(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let index = try Arg.integer(a[1])
         guard index == 0 else { throw .err("DB index is out of range") }
         out.writeOK()
     }
 
-    private static func setName(_ c: Session, _ name: [UInt8]) throws(CommandError) {
+    private static func validateName(_ name: [UInt8]) throws(CommandError) {
         guard name.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
             throw .err("Client names cannot contain spaces, newlines or special characters.")
         }
+    }
+
+    private static func setName(_ c: Session, _ name: [UInt8]) {
         c.record.state.withLock { $0.name = Arg.string(name) }
     }
 
-    /// CLIENT ID | SETNAME | GETNAME | LIST | INFO | SETINFO | NO-EVICT | NO-TOUCH | HELP
-    static func client(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    /// CLIENT KILL addr:port (old form: OK or an error) | CLIENT KILL [ID id] [ADDR addr]
+    /// [LADDR addr] [USER name] [SKIPME yes|no] (new form: how many were closed).
+    private static func kill(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        if a.count == 3 {
+            let address = Arg.string(a[2])
+            guard let target = s.clients.all.first(where: { $0.address == address }) else {
+                throw .err("No such client")
+            }
+            if target.id == c.record.id { c.closeAfterReply = true } else { target.kill() }
+            return out.writeOK()
+        }
+        guard a.count >= 4, a.count % 2 == 0 else { throw .syntax }
+        var id: Int?, address: String?, local: String?, user: String?
+        var skipMe = true
+        for i in stride(from: 2, to: a.count, by: 2) {
+            let value = a[i + 1]
+            if Arg.isKeyword(a[i], "ID") {
+                let n = try Arg.integer(value, error: .err("client-id should be greater than 0"))
+                guard n > 0 else { throw .err("client-id should be greater than 0") }
+                id = n
+            } else if Arg.isKeyword(a[i], "ADDR") { address = Arg.string(value) }
+            else if Arg.isKeyword(a[i], "LADDR") { local = Arg.string(value) }
+            else if Arg.isKeyword(a[i], "USER") { user = Arg.string(value) }
+            else if Arg.isKeyword(a[i], "TYPE") {
+                guard Arg.isKeyword(value, "NORMAL") || Arg.isKeyword(value, "MASTER") || Arg.isKeyword(value, "REPLICA") || Arg.isKeyword(value, "SLAVE") || Arg.isKeyword(value, "PUBSUB") else {
+                    throw .err("Unknown client type '\(Arg.string(value))'")
+                }
+                if !Arg.isKeyword(value, "NORMAL") { return out.writeIntegerReply(0) }
+            } else if Arg.isKeyword(a[i], "SKIPME") {
+                if Arg.isKeyword(value, "YES") { skipMe = true }
+                else if Arg.isKeyword(value, "NO") { skipMe = false }
+                else { throw .syntax }
+            } else {
+                throw .syntax
+            }
+        }
+        var killed = 0
+        for target in s.clients.all {
+            if let id, target.id != id { continue }
+            if let address, target.address != address { continue }
+            if let local, target.localAddress != local { continue }
+            if let user, user != "default" { continue }
+            if target.id == c.record.id {
+                if skipMe { continue }
+                c.closeAfterReply = true
+            } else {
+                target.kill()
+            }
+            killed += 1
+        }
+        out.writeIntegerReply(killed)
+    }
+
+    /// CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | SETINFO | NO-EVICT | NO-TOUCH | HELP
+    static func client(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let sub = a[1]
         let n = a.count
         func arity(_ ok: Bool) throws(CommandError) {
@@ -112,19 +200,44 @@ enum ConnectionCommands {
             out.writeIntegerReply(c.record.id)
         } else if Arg.isKeyword(sub, "SETNAME") {
             try arity(n == 3)
-            try setName(c, a[2])
+            try validateName(a[2])
+            setName(c, a[2])
             out.writeOK()
         } else if Arg.isKeyword(sub, "GETNAME") {
             try arity(n == 2)
             let name = c.record.state.withLock { $0.name }
             if name.isEmpty { out.writeNullBulk() } else { out.writeBulk(name) }
         } else if Arg.isKeyword(sub, "LIST") {
+            var clients = s.clients.all
+            if n > 2 {
+                if Arg.isKeyword(a[2], "TYPE"), n == 4 {
+                    let type = a[3]
+                    if Arg.isKeyword(type, "NORMAL") {
+                        // every connection is a normal client
+                    } else if Arg.isKeyword(type, "MASTER") || Arg.isKeyword(type, "REPLICA") || Arg.isKeyword(type, "SLAVE") || Arg.isKeyword(type, "PUBSUB") {
+                        clients = []
+                    } else {
+                        throw .err("Unknown client type '\(Arg.string(type))'")
+                    }
+                } else if Arg.isKeyword(a[2], "ID"), n >= 4 {
+                    var ids = Set<Int>()
+                    for arg in a[3...] {
+                        let id = try Arg.integer(arg, error: .err("Invalid client ID"))
+                        guard id > 0 else { throw .err("Invalid client ID") }
+                        ids.insert(id)
+                    }
+                    clients = clients.filter { ids.contains($0.id) }
+                } else {
+                    throw .syntax
+                }
+            }
             let now = s.clock()
-            let text = s.clients.all.map { $0.listLine(now: now) + "\n" }.joined()
-            out.writeBulk(text)
+            out.writeVerbatim(clients.map { $0.listLine(now: now, current: $0.id == c.record.id ? c : nil) + "\n" }.joined())
         } else if Arg.isKeyword(sub, "INFO") {
             try arity(n == 2)
-            out.writeBulk(c.record.listLine(now: s.clock()) + "\n")
+            out.writeVerbatim(c.record.listLine(now: s.clock(), current: c) + "\n")
+        } else if Arg.isKeyword(sub, "KILL") {
+            try kill(s, &c, a, &out)
         } else if Arg.isKeyword(sub, "SETINFO") {
             try arity(n == 4)
             let value = Arg.string(a[3])
@@ -146,6 +259,7 @@ enum ConnectionCommands {
                 "SETNAME <name>", "    Assign the name <name> to the current connection.",
                 "LIST", "    Return information about client connections.",
                 "INFO", "    Return information about the current client connection.",
+                "KILL <ip:port>|<option> <value> [<option> <value> ...]", "    Kill connections: by ID, ADDR, LADDR, USER or TYPE; SKIPME yes|no.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Record the client library's name or version.",
             ]
             out.writeArrayHeader(lines.count)

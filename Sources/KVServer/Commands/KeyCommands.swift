@@ -2,28 +2,24 @@ import KVStore
 import NIOCore
 
 /// Commands on keys whatever their value: DEL, EXISTS, TTL and the EXPIRE family, TYPE,
-/// RENAME, RANDOMKEY, DBSIZE, FLUSHDB.
+/// RENAME, RENAMENX, COPY, OBJECT, RANDOMKEY, DBSIZE, FLUSHDB.
 enum KeyCommands {
     /// DEL and UNLINK: one batch for all existing keys, so they vanish together.
-    static func del(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func del(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let keys = Array(a[1...])
-        try s.locks.withLocks(keys) { () throws(CommandError) in
-            var batch = WriteBatch()
-            var removed = 0
+        try s.locked(keys: keys, c) { () throws(CommandError) in
+            var writes: [ServerContext.KeyWrite] = []
             var seen = Set<[UInt8]>()
             for key in keys where seen.insert(key).inserted {
-                if try s.exists(key, c) {
-                    batch.delete(key)
-                    removed += 1
-                }
+                if try s.exists(key, c) { writes.append(.delete(key)) }
             }
-            if removed > 0 { try s.write(batch) }
-            out.writeIntegerReply(removed)
+            if !writes.isEmpty { try s.apply(writes, &c) }
+            out.writeIntegerReply(writes.count)
         }
     }
 
     /// EXISTS counts a key named twice twice, as Redis.
-    static func exists(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func exists(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var n = 0
         for key in a[1...] where try s.exists(key, c) { n += 1 }
         out.writeIntegerReply(n)
@@ -54,7 +50,7 @@ enum KeyCommands {
             if (nx && (xx || gt || lt)) || (gt && lt) {
                 throw .err("NX and XX, GT or LT options at the same time are not compatible")
             }
-            try s.locks.withLock(a[1]) { () throws(CommandError) in
+            try s.locked(a[1], c) { () throws(CommandError) in
                 guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(0) }
                 // A key without expiry counts as expiring never (infinitely late) for GT/LT.
                 let current = v.expiresAt.map { Int64(clamping: $0) }
@@ -63,46 +59,115 @@ enum KeyCommands {
                 if gt && (current.map { when <= $0 } ?? true) { return out.writeIntegerReply(0) }
                 if lt, let cur = current, when >= cur { return out.writeIntegerReply(0) }
                 if when <= Int64(clamping: s.clock()) {
-                    try s.delete(a[1])
+                    try s.delete(a[1], &c)
                 } else {
-                    try s.put(a[1], v.value, expiresAt: UInt64(when))
+                    try s.put(a[1], v.value, expiresAt: UInt64(when), &c)
                 }
                 out.writeIntegerReply(1)
             }
         }
     }
 
-    static func persist(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        try s.locks.withLock(a[1]) { () throws(CommandError) in
+    static func persist(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        try s.locked(a[1], c) { () throws(CommandError) in
             guard let v = try s.lookup(a[1], c), v.expiresAt != nil else { return out.writeIntegerReply(0) }
-            try s.put(a[1], v.value, expiresAt: nil)
+            try s.put(a[1], v.value, expiresAt: nil, &c)
             out.writeIntegerReply(1)
         }
     }
 
     /// Every value is a string: "string" or "none".
-    static func type(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func type(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         out.writeSimple(try s.exists(a[1], c) ? "string" : "none")
     }
 
-    /// RENAME src dst: one batch (delete src, put dst with src's expiry), both keys locked.
-    static func rename(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        let (src, dst) = (a[1], a[2])
-        try s.locks.withLocks([src, dst]) { () throws(CommandError) in
-            guard let v = try s.lookup(src, c) else { throw .err("no such key") }
-            if src != dst {
-                var batch = WriteBatch()
-                batch.delete(src)
-                s.add(&batch, dst, v.value, expiresAt: v.expiresAt)
-                try s.write(batch)
+    /// RENAME src dst and RENAMENX src dst: one batch (delete src, put dst with src's
+    /// expiry), both keys locked. RENAMENX answers 0 when dst exists.
+    static func rename(onlyIfAbsent: Bool) -> CommandFunction {
+        { s, c, a, out throws(CommandError) in
+            let (src, dst) = (a[1], a[2])
+            try s.locked(keys: [src, dst], c) { () throws(CommandError) in
+                guard let v = try s.lookup(src, c) else { throw .err("no such key") }
+                if src == dst { return onlyIfAbsent ? out.writeIntegerReply(0) : out.writeOK() }
+                if onlyIfAbsent, try s.exists(dst, c) { return out.writeIntegerReply(0) }
+                try s.apply([.delete(src), .put(dst, v.value, expiresAt: v.expiresAt)], &c)
+                if onlyIfAbsent { out.writeIntegerReply(1) } else { out.writeOK() }
             }
-            out.writeOK()
+        }
+    }
+
+    /// COPY source destination [DB 0] [REPLACE]: the value and its expiry; 0 when the source
+    /// is missing or the destination exists without REPLACE.
+    static func copy(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        var replace = false
+        var db = 0
+        var i = 3
+        while i < a.count {
+            if Arg.isKeyword(a[i], "REPLACE") { replace = true }
+            else if Arg.isKeyword(a[i], "DB"), i + 1 < a.count {
+                db = try Arg.integer(a[i + 1])
+                i += 1
+            } else { throw .syntax }
+            i += 1
+        }
+        guard db == 0 else { throw .err("DB index is out of range") }
+        let (src, dst) = (a[1], a[2])
+        if src == dst { throw .err("source and destination objects are the same") }
+        try s.locked(keys: [src, dst], c) { () throws(CommandError) in
+            guard let v = try s.lookup(src, c) else { return out.writeIntegerReply(0) }
+            if !replace, try s.exists(dst, c) { return out.writeIntegerReply(0) }
+            try s.put(dst, v.value, expiresAt: v.expiresAt, &c)
+            out.writeIntegerReply(1)
+        }
+    }
+
+    /// EXPIRETIME and PEXPIRETIME: the absolute expiry, -1 without one, -2 without the key.
+    static func expiretime(milliseconds: Bool) -> CommandFunction {
+        { s, c, a, out throws(CommandError) in
+            guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
+            guard let e = v.expiresAt else { return out.writeIntegerReply(-1) }
+            out.writeIntegerReply(Int(clamping: milliseconds ? e : e / 1000))
+        }
+    }
+
+    /// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP key. Values are stored as bytes;
+    /// ENCODING names the encoding Redis would pick for the same string (int, embstr, raw),
+    /// which is what clients and tests look at.
+    static func object(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        let sub = a[1]
+        if Arg.isKeyword(sub, "HELP") {
+            let lines = [
+                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ENCODING <key>", "    Return the kind of internal representation used in order to store the value", "    associated with a <key>.",
+                "FREQ <key>", "    Return the access frequency index of the <key>. The returned integer is", "    proportional to the logarithm of the recent access frequency of the key.",
+                "IDLETIME <key>", "    Return the idle time of the <key>, that is the approximated number of", "    seconds elapsed since the last access to the key.",
+                "REFCOUNT <key>", "    Return the number of references of the value associated with the specified", "    <key>.",
+                "HELP", "    Print this help.",
+            ]
+            out.writeArrayHeader(lines.count)
+            for l in lines { out.writeSimple(l) }
+            return
+        }
+        let known = Arg.isKeyword(sub, "ENCODING") || Arg.isKeyword(sub, "REFCOUNT") || Arg.isKeyword(sub, "IDLETIME") || Arg.isKeyword(sub, "FREQ")
+        guard known else { throw .err("unknown subcommand '\(Arg.string(sub))'. Try OBJECT HELP.") }
+        guard a.count == 3 else { throw .err("wrong number of arguments for 'object|\(Arg.string(sub).lowercased())' command") }
+        guard let value = try s.get(a[2], c) else { return out.writeNullBulk() }
+        if Arg.isKeyword(sub, "ENCODING") {
+            if value.count <= 20, (try? Arg.integer(value)) != nil { out.writeBulk("int") }
+            else if value.count <= 44 { out.writeBulk("embstr") }
+            else { out.writeBulk("raw") }
+        } else if Arg.isKeyword(sub, "REFCOUNT") {
+            out.writeIntegerReply(1)
+        } else if Arg.isKeyword(sub, "IDLETIME") {
+            out.writeIntegerReply(0)
+        } else {
+            throw .err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
         }
     }
 
     /// A key chosen by seeking to random bytes: uniform over the gaps between keys rather
     /// than over keys, which is random enough for sampling and costs one seek.
-    static func randomkey(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func randomkey(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let it = try s.iterator()
         var target = [UInt8](repeating: 0, count: 8)
         for i in target.indices { target[i] = UInt8.random(in: 0...255) }
@@ -113,17 +178,17 @@ enum KeyCommands {
     }
 
     /// Exact: walks the keys (expired ones excluded).
-    static func dbsize(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func dbsize(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         do { out.writeIntegerReply(try s.store.count()) } catch { throw .store(error) }
     }
 
     /// FLUSHDB / FLUSHALL [ASYNC|SYNC]: one range deletion over every key, so the cost does
     /// not grow with the number of keys; compaction reclaims the space later.
-    static func flushdb(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func flushdb(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         if a.count > 2 { throw .syntax }
         if a.count == 2 && !Arg.isKeyword(a[1], "ASYNC") && !Arg.isKeyword(a[1], "SYNC") { throw .syntax }
-        try s.locks.withAllLocks { () throws(CommandError) in
-            try RangeCommands.deleteRange(s, from: [], to: nil)
+        try s.lockedAll(c) { () throws(CommandError) in
+            try s.deleteRange(from: [], to: nil, &c)
         }
         out.writeOK()
     }

@@ -7,7 +7,7 @@ enum RangeCommands {
     /// RANGE start end [LIMIT n] [REV] [KEYSONLY]: keys in [start, end) with their values, in
     /// key order (or reverse), as a flat array `key, value, key, value …`. An empty `end`
     /// means no upper bound; an empty `start` is the first key anyway.
-    static func range(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func range(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var limit = Int.max
         var reverse = false
         var keysOnly = false
@@ -31,7 +31,7 @@ enum RangeCommands {
         options.lowerBound = a[1].isEmpty ? nil : a[1]
         options.upperBound = a[2].isEmpty ? nil : a[2]
         // Collect first: the reply's length comes before its elements.
-        var body = ByteBuffer()
+        var body = out.makeBody()
         var n = 0
         let it = try s.iterator(options)
         if reverse { it.seekToLast() } else { it.seekToFirst() }
@@ -45,30 +45,24 @@ enum RangeCommands {
         }
         try s.check(it)
         out.writeArrayHeader(keysOnly ? n : 2 * n)
-        out.writeBuffer(&body)
+        out.append(&body)
     }
 
     /// DELRANGE start end: deletes every key in [start, end) with one range deletion, however
     /// many keys that is (an empty `end`: to the last key). Replies OK.
-    static func delrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func delrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let end: [UInt8]? = a[2].isEmpty ? nil : a[2]
         if let end, end.lexicographicallyPrecedes(a[1]) { throw .err("DELRANGE start sorts after end") }
-        try s.locks.withAllLocks { () throws(CommandError) in
-            try deleteRange(s, from: a[1], to: end)
+        try s.lockedAll(c) { () throws(CommandError) in
+            try s.deleteRange(from: a[1], to: end, &c)
         }
         out.writeOK()
-    }
-
-    /// Deletes [from, to); a nil `to` reaches through the last key.
-    static func deleteRange(_ s: ServerContext, from: [UInt8], to: [UInt8]?) throws(CommandError) {
-        do { try s.store.deleteRange(from: from, to: to, options: s.writeOptions) } catch { throw .store(error) }
-        s.markDirty()
     }
 
     /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]: examines about COUNT keys (default
     /// 10) after the cursor's key and returns those that match. A pattern with a literal
     /// prefix seeks to it and ends the scan where the prefix ends.
-    static func scan(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func scan(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         guard a[1].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), !a[1].isEmpty,
               let cursor = UInt64(Arg.string(a[1])) else { throw .err("invalid cursor") }
         var glob: Glob?
@@ -129,14 +123,14 @@ enum RangeCommands {
     }
 
     /// KEYS pattern: every matching key, in key order (prefix patterns seek).
-    static func keys(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func keys(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let glob = Glob(a[1])
         var options = ReadOptions()
         let prefix = glob.literalPrefix
         if !prefix.isEmpty { options.prefix = prefix }
         let it = try s.iterator(options)
         it.seekToFirst()
-        var body = ByteBuffer()
+        var body = out.makeBody()
         var n = 0
         while it.isValid {
             it.withCurrent { k, _ in
@@ -149,6 +143,6 @@ enum RangeCommands {
         }
         try s.check(it)
         out.writeArrayHeader(n)
-        out.writeBuffer(&body)
+        out.append(&body)
     }
 }

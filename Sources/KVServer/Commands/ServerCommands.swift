@@ -5,14 +5,14 @@ import NIOCore
 import Glibc
 #endif
 
-/// INFO, CONFIG, COMMAND, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN.
+/// INFO, CONFIG, COMMAND, FUNCTION, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN.
 enum ServerCommands {
-    static func info(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func info(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let sections = a.dropFirst().map { Arg.string($0).lowercased() }
-        out.writeBulk(try ServerInfo.render(s, sections: sections))
+        out.writeVerbatim(try ServerInfo.render(s, sections: sections))
     }
 
-    static func time(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func time(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         out.writeArrayHeader(2)
@@ -31,14 +31,14 @@ enum ServerCommands {
         }
     }
 
-    static func lastsave(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func lastsave(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let ms = s.stats.lastSaveMillis.load(ordering: .relaxed)
         out.writeIntegerReply(Int((ms == 0 ? s.startedMillis : ms) / 1000))
     }
 
     /// SHUTDOWN [NOSAVE|SAVE|NOW|FORCE|ABORT]: stops the server gracefully; like Redis, no
     /// reply — the connection closes once in-flight commands are answered.
-    static func shutdown(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func shutdown(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         for opt in a.dropFirst() {
             if Arg.isKeyword(opt, "ABORT") { throw .err("There is no shutdown in progress to abort.") }
             guard Arg.isKeyword(opt, "NOSAVE") || Arg.isKeyword(opt, "SAVE") || Arg.isKeyword(opt, "NOW") || Arg.isKeyword(opt, "FORCE") else {
@@ -51,7 +51,7 @@ enum ServerCommands {
 
     /// CONFIG GET pattern [pattern …] | CONFIG RESETSTAT | CONFIG HELP. CONFIG SET is refused:
     /// settings are fixed at start.
-    static func config(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func config(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let sub = a[1]
         if Arg.isKeyword(sub, "GET") {
             guard a.count >= 3 else { throw .err("wrong number of arguments for 'config|get' command") }
@@ -62,7 +62,7 @@ enum ServerCommands {
                     matched.append((name, value))
                 }
             }
-            out.writeArrayHeader(matched.count * 2)
+            out.writeMapHeader(matched.count)
             for (name, value) in matched {
                 out.writeBulk(name)
                 out.writeBulk(value)
@@ -83,7 +83,7 @@ enum ServerCommands {
 
     /// COMMAND, COMMAND COUNT | LIST | INFO name… | DOCS [name…] — the shapes Redis 7 uses,
     /// which redis-cli reads for its hints and client libraries for key positions.
-    static func command(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func command(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let table = s.commands
         guard a.count > 1 else {
             out.writeArrayHeader(table.all.count)
@@ -104,10 +104,10 @@ enum ServerCommands {
             }
         } else if Arg.isKeyword(sub, "DOCS") {
             let cmds = a.count > 2 ? a[2...].compactMap { table.lookup($0) } : table.all
-            out.writeArrayHeader(cmds.count * 2)
+            out.writeMapHeader(cmds.count)
             for cmd in cmds {
                 out.writeBulk(cmd.name)
-                out.writeArrayHeader(8)
+                out.writeMapHeader(4)
                 out.writeBulk("summary"); out.writeBulk(cmd.summary)
                 out.writeBulk("since"); out.writeBulk(cmd.since)
                 out.writeBulk("group"); out.writeBulk(cmd.group)
@@ -118,17 +118,39 @@ enum ServerCommands {
         }
     }
 
+    /// FUNCTION FLUSH [ASYNC|SYNC] | LIST | HELP: there are no functions (no scripting), so
+    /// FLUSH has nothing to do and LIST nothing to show. Redis's test harness flushes
+    /// functions before each unit.
+    static func function(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        let sub = a[1]
+        if Arg.isKeyword(sub, "FLUSH") {
+            guard a.count <= 3 else { throw .err("wrong number of arguments for 'function|flush' command") }
+            if a.count == 3 && !Arg.isKeyword(a[2], "ASYNC") && !Arg.isKeyword(a[2], "SYNC") {
+                throw .err("FUNCTION FLUSH only supports SYNC|ASYNC option")
+            }
+            out.writeOK()
+        } else if Arg.isKeyword(sub, "LIST") {
+            out.writeArrayHeader(0)
+        } else if Arg.isKeyword(sub, "HELP") {
+            let lines = ["FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "LIST", "    Return the functions (there are none: kvserver has no scripting).", "FLUSH [ASYNC|SYNC]", "    Delete all functions (a no-op)."]
+            out.writeArrayHeader(lines.count)
+            for l in lines { out.writeSimple(l) }
+        } else {
+            throw .err("unknown subcommand '\(Arg.string(sub))'. Try FUNCTION HELP.")
+        }
+    }
+
     /// Redis 7's ten-element command description.
-    private static func writeInfo(_ cmd: Command, _ out: inout ByteBuffer) {
+    private static func writeInfo(_ cmd: Command, _ out: inout RESPReplyWriter) {
         out.writeArrayHeader(10)
         out.writeBulk(cmd.name)
         out.writeIntegerReply(cmd.arity)
-        out.writeArrayHeader(cmd.flags.count)
+        out.writeSetHeader(cmd.flags.count)
         for f in cmd.flags { out.writeSimple(f) }
         out.writeIntegerReply(cmd.firstKey)
         out.writeIntegerReply(cmd.lastKey)
         out.writeIntegerReply(cmd.step)
-        out.writeArrayHeader(1)
+        out.writeSetHeader(1)
         out.writeSimple("@" + cmd.group)
         out.writeArrayHeader(0)  // tips
         out.writeArrayHeader(0)  // key specifications

@@ -4,7 +4,7 @@ import NIOCore
 /// GET, SET and the other string commands. Writes hold their keys' stripes (`KeyLocks`)
 /// across read and write, which makes every read-modify-write atomic.
 enum StringCommands {
-    static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         if let v = try s.get(a[1], c) {
             c.hits += 1
             out.writeBulk(v)
@@ -29,7 +29,7 @@ enum StringCommands {
     }
 
     /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms|KEEPTTL]
-    static func set(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func set(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var nx = false, xx = false, returnOld = false, keepTTL = false
         var expiresAt: Int64?
         var i = 3
@@ -52,7 +52,7 @@ enum StringCommands {
             i += 1
         }
         let key = a[1]
-        try s.locks.withLock(key) { () throws(CommandError) in
+        try s.locked(key, c) { () throws(CommandError) in
             // Plain SET (the common case) reads nothing.
             let old = (nx || xx || returnOld || keepTTL) ? try s.lookup(key, c) : nil
             if (nx && old != nil) || (xx && old == nil) {
@@ -60,7 +60,7 @@ enum StringCommands {
                 return
             }
             let deadline = keepTTL ? old?.expiresAt : expiresAt.map { UInt64(clamping: $0) }
-            try s.put(key, a[2], expiresAt: deadline)
+            try s.put(key, a[2], expiresAt: deadline, &c)
             if returnOld {
                 if let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
             } else {
@@ -69,13 +69,13 @@ enum StringCommands {
         }
     }
 
-    static func setnx(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func setnx(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let key = a[1]
-        try s.locks.withLock(key) { () throws(CommandError) in
+        try s.locked(key, c) { () throws(CommandError) in
             if try s.exists(key, c) {
                 out.writeIntegerReply(0)
             } else {
-                try s.put(key, a[2])
+                try s.put(key, a[2], &c)
                 out.writeIntegerReply(1)
             }
         }
@@ -85,31 +85,31 @@ enum StringCommands {
     static func setex(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
             let e = try s.expiry(a[2], milliseconds: milliseconds, absolute: false, name: milliseconds ? "psetex" : "setex", allowNonPositive: false)
-            try s.locks.withLock(a[1]) { () throws(CommandError) in
-                try s.put(a[1], a[3], expiresAt: UInt64(clamping: e))
+            try s.locked(a[1], c) { () throws(CommandError) in
+                try s.put(a[1], a[3], expiresAt: UInt64(clamping: e), &c)
             }
             out.writeOK()
         }
     }
 
-    static func getset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        try s.locks.withLock(a[1]) { () throws(CommandError) in
+    static func getset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        try s.locked(a[1], c) { () throws(CommandError) in
             let old = try s.get(a[1], c)
-            try s.put(a[1], a[2])
+            try s.put(a[1], a[2], &c)
             if let old { out.writeBulk(old) } else { out.writeNullBulk() }
         }
     }
 
-    static func getdel(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        try s.locks.withLock(a[1]) { () throws(CommandError) in
+    static func getdel(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        try s.locked(a[1], c) { () throws(CommandError) in
             guard let old = try s.get(a[1], c) else { return out.writeNullBulk() }
-            try s.delete(a[1])
+            try s.delete(a[1], &c)
             out.writeBulk(old)
         }
     }
 
     /// GETEX key [EX s|PX ms|EXAT ts|PXAT ms|PERSIST]
-    static func getex(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func getex(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var newExpiry: Int64?
         var persist = false
         if a.count > 2 {
@@ -128,18 +128,18 @@ enum StringCommands {
                 newExpiry = try s.expiry(a[3], milliseconds: ms, absolute: absolute, name: "getex", allowNonPositive: false)
             }
         }
-        try s.locks.withLock(a[1]) { () throws(CommandError) in
+        try s.locked(a[1], c) { () throws(CommandError) in
             guard let old = try s.lookup(a[1], c) else { return out.writeNullBulk() }
             if let e = newExpiry {
-                try s.put(a[1], old.value, expiresAt: UInt64(clamping: e))
+                try s.put(a[1], old.value, expiresAt: UInt64(clamping: e), &c)
             } else if persist && old.expiresAt != nil {
-                try s.put(a[1], old.value, expiresAt: nil)
+                try s.put(a[1], old.value, expiresAt: nil, &c)
             }
             out.writeBulk(old.value)
         }
     }
 
-    static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         // One snapshot for all keys, so an MSET is seen whole or not at all, as in Redis.
         let snapshot = a.count > 2 ? try s.snapshot() : nil
         out.writeArrayHeader(a.count - 1)
@@ -161,15 +161,14 @@ enum StringCommands {
         { s, c, a, out throws(CommandError) in
             guard a.count % 2 == 1 else { throw .wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
             let keys = stride(from: 1, to: a.count, by: 2).map { a[$0] }
-            try s.locks.withLocks(keys) { () throws(CommandError) in
+            try s.locked(keys: keys, c) { () throws(CommandError) in
                 if onlyIfNoneExist {
                     for key in keys where try s.exists(key, c) {
                         return out.writeIntegerReply(0)
                     }
                 }
-                var batch = WriteBatch()
-                for i in stride(from: 1, to: a.count, by: 2) { batch.put(a[i], a[i + 1]) }
-                try s.write(batch)
+                let writes = stride(from: 1, to: a.count, by: 2).map { i in ServerContext.KeyWrite.put(a[i], a[i + 1], expiresAt: nil) }
+                try s.apply(writes, &c)
                 if onlyIfNoneExist { out.writeIntegerReply(1) } else { out.writeOK() }
             }
         }
@@ -184,26 +183,26 @@ enum StringCommands {
                 guard delta != Int.min else { throw .overflow }
                 delta = -delta
             }
-            try s.locks.withLock(a[1]) { () throws(CommandError) in
+            try s.locked(a[1], c) { () throws(CommandError) in
                 let old = try s.lookup(a[1], c)
                 let current = try old.map { v throws(CommandError) in try Arg.storedInteger(v.value) } ?? 0
                 let (next, o) = current.addingReportingOverflow(delta)
                 if o { throw .overflow }
-                try s.put(a[1], Array(String(next).utf8), expiresAt: old?.expiresAt)
+                try s.put(a[1], Array(String(next).utf8), expiresAt: old?.expiresAt, &c)
                 out.writeIntegerReply(next)
             }
         }
     }
 
-    static func incrbyfloat(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func incrbyfloat(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let delta = try Arg.double(a[2])
-        try s.locks.withLock(a[1]) { () throws(CommandError) in
+        try s.locked(a[1], c) { () throws(CommandError) in
             let old = try s.lookup(a[1], c)
             let current = try old.map { v throws(CommandError) in try Arg.double(v.value) } ?? 0
             let next = current + delta
             guard next.isFinite else { throw .err("increment would produce NaN or Infinity") }
             let text = Array(formatFloat(next).utf8)
-            try s.put(a[1], text, expiresAt: old?.expiresAt)
+            try s.put(a[1], text, expiresAt: old?.expiresAt, &c)
             out.writeBulk(text)
         }
     }
@@ -233,25 +232,25 @@ enum StringCommands {
         return (negative ? "-" : "") + result
     }
 
-    static func append(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
-        try s.locks.withLock(a[1]) { () throws(CommandError) in
+    static func append(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        try s.locked(a[1], c) { () throws(CommandError) in
             let old = try s.lookup(a[1], c)
             var value = old?.value ?? []
             guard value.count + a[2].count <= s.config.limits.maxBulkLength else {
                 throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
             }
             value.append(contentsOf: a[2])
-            try s.put(a[1], value, expiresAt: old?.expiresAt)
+            try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
             out.writeIntegerReply(value.count)
         }
     }
 
-    static func strlen(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func strlen(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         out.writeIntegerReply(try s.get(a[1], c)?.count ?? 0)
     }
 
     /// GETRANGE key start end — inclusive offsets, negative from the end.
-    static func getrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func getrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var start = try Arg.integer(a[2])
         var end = try Arg.integer(a[3])
         let value = try s.get(a[1], c) ?? []
@@ -267,11 +266,11 @@ enum StringCommands {
     }
 
     /// SETRANGE key offset value — zero-pads a short or missing value.
-    static func setrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout ByteBuffer) throws(CommandError) {
+    static func setrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let offset = try Arg.integer(a[2])
         guard offset >= 0 else { throw .err("offset is out of range") }
         let patch = a[3]
-        try s.locks.withLock(a[1]) { () throws(CommandError) in
+        try s.locked(a[1], c) { () throws(CommandError) in
             let old = try s.lookup(a[1], c)
             var value = old?.value ?? []
             if patch.isEmpty { return out.writeIntegerReply(value.count) }
@@ -281,7 +280,7 @@ enum StringCommands {
             }
             if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
             value.replaceSubrange(offset..<end, with: patch)
-            try s.put(a[1], value, expiresAt: old?.expiresAt)
+            try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
             out.writeIntegerReply(value.count)
         }
     }

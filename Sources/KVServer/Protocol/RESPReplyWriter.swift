@@ -1,24 +1,113 @@
 import NIOCore
 
-/// RESP2 replies, written straight into the connection's outgoing buffer: no reply values
-/// are built and then encoded, so a pipelined batch of GETs costs one buffer, not one
+/// Replies in the connection's protocol, written straight into its outgoing buffer: no reply
+/// values are built and then encoded, so a pipelined batch of GETs costs one buffer, not one
 /// allocation per reply.
-extension ByteBuffer {
-    private static let crlf: StaticString = "\r\n"
+///
+/// A connection speaks RESP2 until `HELLO 3`. Most replies are the same bytes in both; the
+/// ones that differ are the null (`$-1`/`*-1` against `_`), maps (`*2n` against `%n`), sets
+/// (`*n` against `~n`) and verbatim text (a bulk string against `=len\r\ntxt:…`). Commands
+/// say which they mean, and the writer picks the bytes, as Redis's `addReply*` functions do.
+struct RESPReplyWriter {
+    var buffer: ByteBuffer
+    /// The connection negotiated RESP3 (`HELLO 3`).
+    var resp3: Bool
+
+    init(buffer: ByteBuffer, resp3: Bool = false) {
+        self.buffer = buffer
+        self.resp3 = resp3
+    }
+
+    var readableBytes: Int { buffer.readableBytes }
+    var writerIndex: Int { buffer.writerIndex }
+    mutating func moveWriterIndex(to index: Int) { buffer.moveWriterIndex(to: index) }
+
+    /// Appends replies written elsewhere (a body collected before its length was known).
+    mutating func append(_ other: inout RESPReplyWriter) { buffer.writeBuffer(&other.buffer) }
+
+    /// A writer for a reply body that is counted before it is sent, in the same protocol.
+    func makeBody() -> RESPReplyWriter { RESPReplyWriter(buffer: ByteBuffer(), resp3: resp3) }
 
     /// `+text` — a status reply. `text` must not contain CR or LF.
     mutating func writeSimple(_ text: String) {
-        writeInteger(UInt8(ascii: "+"))
-        writeString(text)
-        writeStaticString(Self.crlf)
+        buffer.writeInteger(UInt8(ascii: "+"))
+        buffer.writeString(text)
+        buffer.writeStaticString("\r\n")
     }
 
     /// `+OK`.
-    mutating func writeOK() {
-        writeStaticString("+OK\r\n")
-    }
+    mutating func writeOK() { buffer.writeStaticString("+OK\r\n") }
 
     /// `-text` — an error reply; CR and LF in `text` become spaces so the frame stays whole.
+    mutating func writeErrorReply(_ text: String) { buffer.writeErrorReply(text) }
+
+    /// `:n`.
+    mutating func writeIntegerReply(_ value: Int) {
+        buffer.writeInteger(UInt8(ascii: ":"))
+        buffer.writeDecimal(value)
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// `$len` + bytes.
+    mutating func writeBulk(_ bytes: some Collection<UInt8>) {
+        buffer.writeInteger(UInt8(ascii: "$"))
+        buffer.writeDecimal(bytes.count)
+        buffer.writeStaticString("\r\n")
+        buffer.writeBytes(bytes)
+        buffer.writeStaticString("\r\n")
+    }
+
+    mutating func writeBulk(_ bytes: UnsafeRawBufferPointer) {
+        buffer.writeInteger(UInt8(ascii: "$"))
+        buffer.writeDecimal(bytes.count)
+        buffer.writeStaticString("\r\n")
+        buffer.writeBytes(bytes)
+        buffer.writeStaticString("\r\n")
+    }
+
+    mutating func writeBulk(_ text: String) { writeBulk(text.utf8) }
+
+    /// The null reply for a missing string: `$-1` in RESP2, `_` in RESP3.
+    mutating func writeNullBulk() { buffer.writeStaticString(resp3 ? "_\r\n" : "$-1\r\n") }
+
+    /// The null reply for a missing array (EXEC after a WATCH failed): `*-1`, or `_`.
+    mutating func writeNullArray() { buffer.writeStaticString(resp3 ? "_\r\n" : "*-1\r\n") }
+
+    /// `*n`; the caller writes the `n` elements next.
+    mutating func writeArrayHeader(_ count: Int) { header(UInt8(ascii: "*"), count) }
+
+    /// A map of `pairs` entries (`%n`; RESP2: a flat array of `2n`); write key, value, key …
+    mutating func writeMapHeader(_ pairs: Int) {
+        if resp3 { header(UInt8(ascii: "%"), pairs) } else { header(UInt8(ascii: "*"), 2 * pairs) }
+    }
+
+    /// A set of `count` elements (`~n`; RESP2: an array).
+    mutating func writeSetHeader(_ count: Int) {
+        header(resp3 ? UInt8(ascii: "~") : UInt8(ascii: "*"), count)
+    }
+
+    /// Text meant for people (INFO, CLIENT LIST): a verbatim string `=len\r\ntxt:…` in RESP3,
+    /// a bulk string in RESP2.
+    mutating func writeVerbatim(_ text: String) {
+        guard resp3 else { return writeBulk(text) }
+        let bytes = text.utf8
+        buffer.writeInteger(UInt8(ascii: "="))
+        buffer.writeDecimal(bytes.count + 4)
+        buffer.writeStaticString("\r\ntxt:")
+        buffer.writeBytes(bytes)
+        buffer.writeStaticString("\r\n")
+    }
+
+    private mutating func header(_ marker: UInt8, _ count: Int) {
+        buffer.writeInteger(marker)
+        buffer.writeDecimal(count)
+        buffer.writeStaticString("\r\n")
+    }
+}
+
+extension ByteBuffer {
+    /// `-text` — an error reply (the same in RESP2 and RESP3); CR and LF in `text` become
+    /// spaces so the frame stays whole.
     mutating func writeErrorReply(_ text: String) {
         writeInteger(UInt8(ascii: "-"))
         if text.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a }) {
@@ -26,52 +115,7 @@ extension ByteBuffer {
         } else {
             writeString(text)
         }
-        writeStaticString(Self.crlf)
-    }
-
-    /// `:n`.
-    mutating func writeIntegerReply(_ value: Int) {
-        writeInteger(UInt8(ascii: ":"))
-        writeDecimal(value)
-        writeStaticString(Self.crlf)
-    }
-
-    /// `$len` + bytes.
-    mutating func writeBulk(_ bytes: some Collection<UInt8>) {
-        writeInteger(UInt8(ascii: "$"))
-        writeDecimal(bytes.count)
-        writeStaticString(Self.crlf)
-        writeBytes(bytes)
-        writeStaticString(Self.crlf)
-    }
-
-    mutating func writeBulk(_ bytes: UnsafeRawBufferPointer) {
-        writeInteger(UInt8(ascii: "$"))
-        writeDecimal(bytes.count)
-        writeStaticString(Self.crlf)
-        writeBytes(bytes)
-        writeStaticString(Self.crlf)
-    }
-
-    mutating func writeBulk(_ text: String) {
-        writeBulk(text.utf8)
-    }
-
-    /// `$-1` — the null bulk string (a missing key).
-    mutating func writeNullBulk() {
-        writeStaticString("$-1\r\n")
-    }
-
-    /// `*-1` — the null array.
-    mutating func writeNullArray() {
-        writeStaticString("*-1\r\n")
-    }
-
-    /// `*n`; the caller writes the `n` elements next.
-    mutating func writeArrayHeader(_ count: Int) {
-        writeInteger(UInt8(ascii: "*"))
-        writeDecimal(count)
-        writeStaticString(Self.crlf)
+        writeStaticString("\r\n")
     }
 
     /// ASCII decimal digits of `value`, without allocating.

@@ -11,6 +11,8 @@ final class ClientRecord: Sendable {
         var lastCommand = "NULL"
         var lastActiveMillis: UInt64
         var authenticated: Bool
+        /// 2 or 3, as HELLO negotiated.
+        var resp = 2
     }
 
     let id: Int
@@ -18,6 +20,8 @@ final class ClientRecord: Sendable {
     let localAddress: String
     let createdMillis: UInt64
     let state: Mutex<State>
+    /// Closes the connection (CLIENT KILL from another client); set once it is open.
+    private let closer = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(id: Int, address: String, localAddress: String, now: UInt64, authenticated: Bool) {
         self.id = id
@@ -27,14 +31,28 @@ final class ClientRecord: Sendable {
         self.state = Mutex(State(lastActiveMillis: now, authenticated: authenticated))
     }
 
-    /// One CLIENT LIST line, in Redis's field order (the fields we can know).
-    func listLine(now: UInt64) -> String {
+    func onKill(_ close: @escaping @Sendable () -> Void) {
+        closer.withLock { $0 = close }
+    }
+
+    func kill() {
+        closer.withLock { $0 }?()
+    }
+
+    /// One CLIENT LIST line, in Redis 7.2's field order and names (7.0's, plus the library
+    /// fields CLIENT SETINFO records). `current` is the
+    /// connection's own session when it lists itself (its MULTI state is not shared).
+    func listLine(now: UInt64, current: Session? = nil) -> String {
         let s = state.withLock { $0 }
         let age = (now &- createdMillis) / 1000
         let idle = (now &- s.lastActiveMillis) / 1000
-        return "id=\(id) addr=\(address) laddr=\(localAddress) name=\(s.name) age=\(age) idle=\(idle) "
-            + "flags=N db=0 cmd=\(s.lastCommand.lowercased()) user=default "
-            + "lib-name=\(s.libraryName) lib-ver=\(s.libraryVersion) resp=2"
+        let inMulti = current?.multi != nil
+        let flags = inMulti ? "x" : "N"
+        let queued = current?.multi?.commands.count ?? -1
+        return "id=\(id) addr=\(address) laddr=\(localAddress) fd=0 name=\(s.name) age=\(age) idle=\(idle) "
+            + "flags=\(flags) db=0 sub=0 psub=0 ssub=0 multi=\(queued) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
+            + "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=\(s.lastCommand.lowercased()) user=default redir=-1 "
+            + "resp=\(s.resp) lib-name=\(s.libraryName) lib-ver=\(s.libraryVersion)"
     }
 }
 

@@ -6,6 +6,7 @@ public enum ConfigFile {
     public static let directives = [
         "bind", "port", "dir", "appendfsync", "requirepass", "protected-mode", "maxclients",
         "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "loglevel",
+        "multi-max-commands", "multi-max-bytes",
     ]
 
     /// Applies the file's directives to `config`; returns `loglevel` if the file sets it.
@@ -58,6 +59,8 @@ public enum ConfigFile {
             case "io-threads": config.eventLoopThreads = try integer()
             case "block-cache-size": config.storeOptions.blockCacheCapacity = try integer()
             case "loglevel": logLevel = try one()
+            case "multi-max-commands": config.transactionLimits.maxCommands = try integer()
+            case "multi-max-bytes": config.transactionLimits.maxBytes = try integer()
             default:
                 throw .file(path: path, line: lineNumber, reason: "unknown directive '\(name)' (known: \(directives.joined(separator: ", ")))")
             }

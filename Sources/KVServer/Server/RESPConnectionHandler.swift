@@ -34,7 +34,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private var session: Session?
     private var inbound: ByteBuffer?
     private var pending = CircularBuffer<[[UInt8]]>(initialCapacity: 16)
-    private var out: ByteBuffer
+    private var out: RESPReplyWriter
     /// A protocol error found after the pending commands: answered once they are, then close.
     private var protocolError: RESPProtocolError?
     /// A command is running on the blocking pool.
@@ -55,13 +55,13 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         var parser = RESPRequestParser(limits: server.config.limits)
         parser.authenticated = !server.requiresPassword
         self.parser = parser
-        self.out = ByteBuffer()
+        self.out = RESPReplyWriter(buffer: ByteBuffer())
     }
 
     // MARK: Lifecycle
 
     func channelActive(context: ChannelHandlerContext) {
-        out = context.channel.allocator.buffer(capacity: 1024)
+        out = RESPReplyWriter(buffer: context.channel.allocator.buffer(capacity: 1024))
         let remote = context.channel.remoteAddress.map(Self.describe) ?? "?"
         let local = context.channel.localAddress.map(Self.describe) ?? "?"
         guard let record = server.clients.register(
@@ -78,12 +78,16 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         }
         session = Session(record: record, authenticated: !server.requiresPassword)
         connections.insert(context.channel)
+        let channel = context.channel
+        record.onKill { channel.close(promise: nil) }
         logger.debug("client \(record.id) connected from \(remote)")
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let session {
+        if var session {
+            session.watched.clear(registry: server.watches)
+            self.session = session
             server.clients.remove(session.record.id)
             logger.debug("client \(session.record.id) disconnected")
         }
@@ -193,6 +197,13 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             guard let args = pending.popFirst() else { break }
             commandsRun += 1
             let command = server.commands.lookup(args[0])
+            if var s = session, s.multi != nil, !TransactionCommands.runsImmediately(command?.name ?? "") {
+                // After MULTI: queued, not run (no batch is open: MULTI itself ended it).
+                lastCommand = command?.name
+                TransactionCommands.enqueue(server, &s, command, args, &out)
+                session = s
+                continue
+            }
             if let command, session?.authenticated == true, command.arityAllows(args.count),
                let append = command.appendToBatch, args.allSatisfy({ $0.count <= batchableArgumentLimit }),
                append(args, &batch) {
@@ -226,13 +237,13 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         if out.readableBytes > 0 {
             server.stats.bytesWritten.add(out.readableBytes, ordering: .relaxed)
             let reply = out
-            out.clear()  // the write holds its own reference; clearing starts a fresh buffer
+            out.buffer.clear()  // the write holds its own reference; clearing starts a fresh buffer
             if closing && !busy {
                 let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
-                context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in ctx.value.close(promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(reply.buffer)).whenComplete { _ in ctx.value.close(promise: nil) }
                 return
             }
-            context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(reply.buffer), promise: nil)
         } else if closing && !busy {
             context.close(promise: nil)
             return
@@ -290,9 +301,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private func run(_ command: Command?, _ args: [[UInt8]], context: ChannelHandlerContext) {
         guard var session else { return }
         guard let command else {
-            var shown = ""
-            for a in args.dropFirst().prefix(10) { shown += "'\(String(decoding: a.prefix(128), as: UTF8.self))' " }
-            out.writeErrorReply("ERR unknown command '\(String(decoding: args[0].prefix(128), as: UTF8.self))', with args beginning with: \(shown)")
+            out.writeErrorReply(CommandError.unknown(args).text)
             return
         }
         lastCommand = command.name
@@ -305,6 +314,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             return
         }
         let offload = command.execution == .blocking || (command.execution == .write && server.config.fsync == .always)
+            || (command.name == "exec" && TransactionCommands.needsBlockingThread(server, session))
         if !offload {
             if Self.execute(command, server, &session, args, &out) {
                 finish(session, context: context)
@@ -321,10 +331,11 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         fresh.misses = 0
         let sessionCopy = fresh
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        pool.runIfActive(eventLoop: context.eventLoop) { () -> (ByteBuffer, Session) in
+        let resp3 = out.resp3
+        pool.runIfActive(eventLoop: context.eventLoop) { () -> (RESPReplyWriter, Session) in
             var s = sessionCopy
             s.mayWait = true
-            var reply = allocator.buffer(capacity: 256)
+            var reply = RESPReplyWriter(buffer: allocator.buffer(capacity: 256), resp3: resp3)
             _ = Self.execute(command, shared, &s, args, &reply)
             s.mayWait = false
             return (reply, s)
@@ -334,12 +345,14 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             switch result {
             case .success(let (reply, s)):
                 var reply = reply
-                handler.out.writeBuffer(&reply)
-                if var current = handler.session {
-                    current.hits += s.hits
-                    current.misses += s.misses
-                    current.closeAfterReply = current.closeAfterReply || s.closeAfterReply
-                    handler.finish(current, context: context)
+                handler.out.append(&reply)
+                if let current = handler.session {
+                    // Nothing else ran on this connection meanwhile: the command's session is
+                    // the connection's, plus the counts published since it left.
+                    var updated = s
+                    updated.hits += current.hits
+                    updated.misses += current.misses
+                    handler.finish(updated, context: context)
                 }
             case .failure:
                 handler.out.writeErrorReply("ERR the server is shutting down")
@@ -351,13 +364,14 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     private func finish(_ updated: Session, context: ChannelHandlerContext) {
         session = updated
+        out.resp3 = updated.resp3
         parser.authenticated = updated.authenticated
         if updated.closeAfterReply { closing = true }
     }
 
     /// Runs one command; an error replaces whatever part of a reply it had written. False
     /// (and nothing written) when a non-blocking read needed the disk.
-    private static func execute(_ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout ByteBuffer) -> Bool {
+    private static func execute(_ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter) -> Bool {
         let mark = out.writerIndex
         do {
             try command.run(server, &session, args, &out)

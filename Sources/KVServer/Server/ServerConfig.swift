@@ -29,6 +29,8 @@ public struct ServerConfig: Sendable {
     /// Close a client idle this many seconds; 0 never (`timeout`).
     public var idleTimeoutSeconds = 0
     public var limits = RESPLimits()
+    /// How much one connection's MULTI may queue (`multi-max-commands`, `multi-max-bytes`).
+    public var transactionLimits = TransactionLimits()
     /// Event-loop threads (`io-threads`); 0 means one per core. One, as Redis, by default:
     /// with clients on the same machine a second loop mostly fights them for the cores, and
     /// one loop lets the write coalescer gather every connection's writes (measured in
@@ -58,6 +60,8 @@ public struct ServerConfig: Sendable {
         guard port >= 0 && port <= 65535 else { throw .invalid("port \(port) is outside 0...65535") }
         guard maxClients >= 1 else { throw .invalid("maxclients must be at least 1") }
         guard idleTimeoutSeconds >= 0 else { throw .invalid("timeout must not be negative") }
+        guard transactionLimits.maxCommands >= 1 else { throw .invalid("multi-max-commands must be at least 1") }
+        guard transactionLimits.maxBytes >= 1024 else { throw .invalid("multi-max-bytes must be at least 1024") }
         guard limits.maxBulkLength >= 1024 else { throw .invalid("proto-max-bulk-len must be at least 1024") }
         guard limits.maxBulkLength <= storeOptions.maxValueSize else {
             throw .invalid("proto-max-bulk-len must not exceed the engine's largest value (\(storeOptions.maxValueSize) bytes)")

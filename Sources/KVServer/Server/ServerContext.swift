@@ -10,6 +10,7 @@ final class ServerContext: Sendable {
     /// Milliseconds since the Unix epoch: the same clock the store judges expiry by.
     let clock: @Sendable () -> UInt64
     let locks = KeyLocks()
+    let watches = WatchRegistry()
     let clients: ClientRegistry
     let stats = ServerStats()
     let cursors = ScanCursors()
@@ -55,11 +56,13 @@ final class ServerContext: Sendable {
     }()
 
     func get(_ key: [UInt8], _ session: Session) throws(CommandError) -> [UInt8]? {
+        if let pending = session.pendingWrites, let mine = pending.lookup(key, now: clock()) { return mine?.value }
         do { return try store.get(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
     }
 
     /// A read of `key` as `snapshot` sees it (MGET reads all its keys at one moment).
     func get(_ key: [UInt8], _ session: Session, snapshot: Snapshot) throws(CommandError) -> [UInt8]? {
+        if let pending = session.pendingWrites, let mine = pending.lookup(key, now: clock()) { return mine?.value }
         var options = ReadOptions()
         options.snapshot = snapshot
         options.nonBlocking = !session.mayWait
@@ -71,6 +74,7 @@ final class ServerContext: Sendable {
     }
 
     func lookup(_ key: [UInt8], _ session: Session) throws(CommandError) -> StoredValue? {
+        if let pending = session.pendingWrites, let mine = pending.lookup(key, now: clock()) { return mine }
         do { return try store.lookup(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
     }
 
@@ -78,28 +82,122 @@ final class ServerContext: Sendable {
         try get(key, session) != nil
     }
 
-    /// Stores `value` with an absolute expiry (nil: none). An expiry at or before now
-    /// deletes the key instead, as Redis does for a past EXPIREAT or SET … EXAT.
-    func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64? = nil) throws(CommandError) {
-        var batch = WriteBatch()
-        add(&batch, key, value, expiresAt: expiresAt)
-        try write(batch)
+    // MARK: Writes: straight to the store, or into the running EXEC's batch
+
+    /// Runs `body` holding `key`'s stripe, so its read and its write are one step to every
+    /// other command. Inside EXEC the transaction already holds every stripe it needs.
+    func locked<R, E: Error>(_ key: [UInt8], _ session: Session, _ body: () throws(E) -> R) throws(E) -> R {
+        if session.pendingWrites != nil { return try body() }
+        return try locks.withLock(key, body)
     }
 
-    func add(_ batch: inout WriteBatch, _ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?) {
-        if let e = expiresAt {
-            if e <= clock() { batch.delete(key) } else { batch.put(key, value, expiresAt: e) }
-        } else {
-            batch.put(key, value)
+    func locked<R, E: Error>(keys: [[UInt8]], _ session: Session, _ body: () throws(E) -> R) throws(E) -> R {
+        if session.pendingWrites != nil { return try body() }
+        return try locks.withLocks(keys, body)
+    }
+
+    /// Every key locked: writes over keys nobody named (FLUSHDB, DELRANGE).
+    func lockedAll<R, E: Error>(_ session: Session, _ body: () throws(E) -> R) throws(E) -> R {
+        if session.pendingWrites != nil { return try body() }
+        return try locks.withAllLocks(body)
+    }
+
+    /// Stores `value` with an absolute expiry (nil: none). An expiry at or before now
+    /// deletes the key instead, as Redis does for a past EXPIREAT or SET … EXAT.
+    func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64? = nil, _ session: inout Session) throws(CommandError) {
+        try apply([.put(key, value, expiresAt: expiresAt)], &session)
+    }
+
+    func delete(_ key: [UInt8], _ session: inout Session) throws(CommandError) {
+        try apply([.delete(key)], &session)
+    }
+
+    /// One write of a command on its own keys.
+    enum KeyWrite {
+        case put([UInt8], [UInt8], expiresAt: UInt64?)
+        case delete([UInt8])
+    }
+
+    /// Applies `writes` as one batch (all or nothing), or adds them to the running EXEC's.
+    /// The caller holds the keys' stripes.
+    func apply(_ writes: [KeyWrite], _ session: inout Session) throws(CommandError) {
+        let now = clock()
+        if session.pendingWrites != nil {
+            for w in writes {
+                switch w {
+                case .put(let k, let v, let e):
+                    if let e, e <= now { session.pendingWrites!.delete(k) } else { session.pendingWrites!.put(k, v, expiresAt: e) }
+                case .delete(let k): session.pendingWrites!.delete(k)
+                }
+            }
+            return
+        }
+        var batch = WriteBatch()
+        for w in writes {
+            switch w {
+            case .put(let k, let v, let e):
+                if let e, e <= now { batch.delete(k) } else if let e { batch.put(k, v, expiresAt: e) } else { batch.put(k, v) }
+            case .delete(let k): batch.delete(k)
+            }
+        }
+        try commit(batch)
+        if !watches.isEmpty {
+            watches.touch(writes.lazy.map { w -> [UInt8] in
+                switch w {
+                case .put(let k, _, _), .delete(let k): return k
+                }
+            })
         }
     }
 
-    func delete(_ key: [UInt8]) throws(CommandError) {
-        do { try store.delete(key, options: writeOptions) } catch { throw .store(error) }
-        markDirty()
+    /// Plain SETs and MSETs of many connections, gathered by a `WriteCoalescer`: one batch
+    /// under all their keys' stripes.
+    func writeCoalesced(_ batch: WriteBatch, keys: [[UInt8]]) throws(CommandError) {
+        try locks.withLocks(keys) { () throws(CommandError) in
+            try commit(batch)
+            watches.touch(keys)
+        }
     }
 
-    func write(_ batch: WriteBatch) throws(CommandError) {
+    /// Deletes [from, to) (a nil `to`: through the last key) with one range deletion. The
+    /// caller holds every stripe (`lockedAll`).
+    func deleteRange(from: [UInt8], to: [UInt8]?, _ session: inout Session) throws(CommandError) {
+        // Watchers learn only of keys that existed (Redis's FLUSHDB rule: a stale or absent
+        // watched key has not changed).
+        var removedWatched: [[UInt8]] = []
+        for key in watches.watched(from: from, through: to) where to.map({ key.lexicographicallyPrecedes($0) }) ?? true {
+            if try exists(key, session) { removedWatched.append(key) }
+        }
+        if session.pendingWrites != nil {
+            if let to {
+                guard from.lexicographicallyPrecedes(to) else { return }
+                session.pendingWrites!.deleteRange(from: from, to: to, includingEnd: false, watchedAndLive: removedWatched)
+                return
+            }
+            // Open-ended: through the greatest key, the store's or this transaction's.
+            let it = try iterator()
+            it.seekToLast()
+            try check(it)
+            let storeLast: [UInt8]? = it.isValid ? it.key : nil
+            let mine = session.pendingWrites!.lastWrittenKey(from: from)
+            guard let last = [storeLast, mine].compactMap({ $0 }).max(by: { $0.lexicographicallyPrecedes($1) }),
+                  !last.lexicographicallyPrecedes(from) else { return }
+            session.pendingWrites!.deleteRange(from: from, to: last, includingEnd: true, watchedAndLive: removedWatched)
+            return
+        }
+        do { try store.deleteRange(from: from, to: to, options: writeOptions) } catch { throw .store(error) }
+        markDirty()
+        watches.touch(removedWatched)
+    }
+
+    /// Commits an EXEC's writes as one batch and tells the watchers of every key it touched.
+    func commit(_ writes: TransactionWrites) throws(CommandError) {
+        try commit(writes.batch)
+        watches.touch(writes.touched)
+    }
+
+    private func commit(_ batch: WriteBatch) throws(CommandError) {
+        guard !batch.isEmpty else { return }
         do { try store.write(batch, options: writeOptions) } catch { throw .store(error) }
         markDirty()
     }

@@ -58,10 +58,10 @@ final class WriteCoalescer {
         self.keys = []
         self.waiters = []
         let shared = server
-        // Holding the keys' stripes orders this batch against read-modify-write commands.
+        // Under the keys' stripes: ordered against read-modify-write commands and EXEC.
         let write: @Sendable () -> String? = {
             do throws(CommandError) {
-                try shared.locks.withLocks(keys) { () throws(CommandError) in try shared.write(batch) }
+                try shared.writeCoalesced(batch, keys: keys)
                 return nil
             } catch {
                 return error.text

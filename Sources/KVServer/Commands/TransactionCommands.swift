@@ -1,0 +1,146 @@
+import KVStore
+
+/// MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis's semantics.
+///
+/// EXEC takes the stripes of every key its commands name and every key it watches (all of
+/// them when a command spans the keyspace, as FLUSHDB does), so no other client's write lands
+/// between its commands, and nothing else waits: other keys' commands go on. Its commands
+/// write into `Session.pendingWrites` and read their own writes there; EXEC commits them as
+/// one engine batch. WATCH is Redis's optimistic lock: a write to a watched key by anyone
+/// (the coalesced SETs, expiry, FLUSHDB and DELRANGE included) marks the watcher's token, and
+/// EXEC answers a null reply instead of running.
+enum TransactionCommands {
+    /// Commands a connection in MULTI runs at once instead of queueing (Redis's list).
+    static func runsImmediately(_ name: String) -> Bool {
+        name == "exec" || name == "discard" || name == "multi" || name == "watch" || name == "quit" || name == "reset"
+    }
+
+    /// Queues a command sent after MULTI: `+QUEUED`, or the error that will make EXEC answer
+    /// EXECABORT (unknown command, wrong arity, not authenticated, over the queue limit).
+    static func enqueue(_ s: ServerContext, _ c: inout Session, _ command: Command?, _ args: [[UInt8]], _ out: inout RESPReplyWriter) {
+        guard c.multi != nil else { return }
+        let refusal: String?
+        if let command {
+            if !c.authenticated && !command.allowedUnauthenticated {
+                refusal = "NOAUTH Authentication required."
+            } else if !command.arityAllows(args.count) {
+                refusal = CommandError.wrongArity(command.name).text
+            } else if !c.multi!.enqueue(args, limits: s.config.transactionLimits) {
+                let l = s.config.transactionLimits
+                refusal = "ERR MULTI queue limit reached (\(l.maxCommands) commands or \(l.maxBytes) bytes: multi-max-commands, multi-max-bytes); the transaction is discarded"
+            } else {
+                refusal = nil
+            }
+        } else {
+            refusal = CommandError.unknown(args).text
+        }
+        if let refusal {
+            c.multi!.fail()
+            out.writeErrorReply(refusal)
+        } else {
+            out.writeSimple("QUEUED")
+        }
+    }
+
+    static func multi(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        guard c.multi == nil else { throw .err("MULTI calls can not be nested") }
+        c.multi = QueuedTransaction()
+        out.writeOK()
+    }
+
+    static func discard(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        guard c.multi != nil else { throw .err("DISCARD without MULTI") }
+        end(s, &c)
+        out.writeOK()
+    }
+
+    static func watch(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        guard c.multi == nil else { throw .err("WATCH inside MULTI is not allowed") }
+        let keys = Array(a[1...])
+        // Under the keys' stripes, so no write slips between reading a key's expiry and
+        // registering the watch. Reads first: one that must wait reruns the whole command.
+        try s.locks.withLocks(keys) { () throws(CommandError) in
+            var expiries: [UInt64?] = []
+            for key in keys { expiries.append(try s.lookup(key, c)?.expiresAt) }
+            for (key, e) in zip(keys, expiries) { c.watched.add(key, expiresAt: e, registry: s.watches) }
+        }
+        out.writeOK()
+    }
+
+    static func unwatch(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        c.watched.clear(registry: s.watches)
+        out.writeOK()
+    }
+
+    /// Whether EXEC must run where it may wait: a queued command that always does (a scan,
+    /// FLUSHDB), or synced writes.
+    static func needsBlockingThread(_ s: ServerContext, _ c: Session) -> Bool {
+        guard let queued = c.multi, !queued.failed else { return false }
+        for args in queued.commands {
+            guard let cmd = s.commands.lookup(args[0]) else { continue }
+            if cmd.execution == .blocking || (cmd.execution == .write && s.config.fsync == .always) { return true }
+        }
+        return false
+    }
+
+    static func exec(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        guard let queued = c.multi else { throw .err("EXEC without MULTI") }
+        if queued.failed {
+            end(s, &c)
+            throw CommandError("EXECABORT Transaction discarded because of previous errors.")
+        }
+        var commands: [(Command, [[UInt8]])] = []
+        var keys = c.watched.keys
+        var wholeKeyspace = false
+        for args in queued.commands {
+            // Queued only if known; a table without it is a programming error, not input.
+            guard let cmd = s.commands.lookup(args[0]) else { continue }
+            commands.append((cmd, args))
+            if cmd.spansKeyspace { wholeKeyspace = true } else { keys.append(contentsOf: cmd.keys(in: args)) }
+        }
+        if wholeKeyspace {
+            try s.locks.withAllLocks { () throws(CommandError) in try run(s, &c, commands, &out) }
+        } else {
+            try s.locks.withLocks(keys) { () throws(CommandError) in try run(s, &c, commands, &out) }
+        }
+        end(s, &c)
+    }
+
+    /// Runs the queued commands, with their keys locked, and commits their writes as one batch.
+    private static func run(_ s: ServerContext, _ c: inout Session, _ commands: [(Command, [[UInt8]])], _ out: inout RESPReplyWriter) throws(CommandError) {
+        if c.watched.changed(now: s.clock()) { return out.writeNullArray() }
+        let start = out.writerIndex
+        out.writeArrayHeader(commands.count)
+        c.pendingWrites = TransactionWrites()
+        for (cmd, args) in commands {
+            let mark = out.writerIndex
+            do throws(CommandError) {
+                try cmd.run(s, &c, args, &out)
+            } catch {
+                out.moveWriterIndex(to: mark)
+                if error.wouldBlock && !c.mayWait {
+                    // Nothing is committed yet: the whole EXEC runs again on a thread that
+                    // may wait for the disk.
+                    c.pendingWrites = nil
+                    out.moveWriterIndex(to: start)
+                    throw error
+                }
+                out.writeErrorReply(error.text)
+            }
+        }
+        let writes = c.pendingWrites ?? TransactionWrites()
+        c.pendingWrites = nil
+        do throws(CommandError) {
+            try s.commit(writes)
+        } catch {
+            out.moveWriterIndex(to: start)
+            throw error
+        }
+    }
+
+    /// Leaves MULTI and forgets the watched keys (EXEC, DISCARD, RESET).
+    static func end(_ s: ServerContext, _ c: inout Session) {
+        c.multi = nil
+        c.watched.clear(registry: s.watches)
+    }
+}

@@ -1,0 +1,70 @@
+import KVStore
+
+/// The writes of one EXEC, gathered while its commands run: later commands of the same
+/// transaction read them (`SET a 1; INCR a` answers 2), and EXEC commits all of them as one
+/// engine batch, so the transaction is applied whole or not at all, also across a crash.
+struct TransactionWrites: Sendable {
+    /// What this transaction has written to a key: a value (with its expiry) or a deletion.
+    private var latest: [[UInt8]: StoredValue?] = [:]
+    /// Ranges deleted by this transaction (FLUSHDB, DELRANGE), in order.
+    private var deletedRanges: [DeletedRange] = []
+
+    private struct DeletedRange: Sendable {
+        let from: [UInt8]
+        let end: [UInt8]
+        let includingEnd: Bool
+
+        func contains(_ key: [UInt8]) -> Bool {
+            guard !key.lexicographicallyPrecedes(from) else { return false }
+            return key.lexicographicallyPrecedes(end) || (includingEnd && key == end)
+        }
+    }
+    private(set) var batch = WriteBatch()
+    /// Keys whose watchers must learn of the commit (every key written, and the watched keys
+    /// a range deletion removed).
+    private(set) var touched: [[UInt8]] = []
+
+    /// What this transaction says about `key`: `.some(nil)` when it deleted it, nil when it
+    /// has not touched it (read the store).
+    func lookup(_ key: [UInt8], now: UInt64) -> StoredValue?? {
+        if let entry = latest[key] {
+            guard let v = entry, v.expiresAt.map({ $0 > now }) ?? true else { return .some(nil) }
+            return .some(v)
+        }
+        for r in deletedRanges where r.contains(key) { return .some(nil) }
+        return nil
+    }
+
+    mutating func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?) {
+        if let e = expiresAt { batch.put(key, value, expiresAt: e) } else { batch.put(key, value) }
+        latest[key] = StoredValue(value: value, expiresAt: expiresAt)
+        touched.append(key)
+    }
+
+    mutating func delete(_ key: [UInt8]) {
+        batch.delete(key)
+        latest[key] = .some(nil)
+        touched.append(key)
+    }
+
+    /// Deletes [from, end) — or [from, end] with `includingEnd` — and with it this
+    /// transaction's earlier writes in the range. `watchedAndLive` are the watched keys the
+    /// deletion removes.
+    mutating func deleteRange(from: [UInt8], to end: [UInt8], includingEnd: Bool, watchedAndLive: [[UInt8]]) {
+        let range = DeletedRange(from: from, end: end, includingEnd: includingEnd)
+        if from.lexicographicallyPrecedes(end) { batch.deleteRange(from: from, to: end) }
+        if includingEnd { batch.delete(end) }
+        for key in latest.keys where range.contains(key) { latest[key] = .some(nil) }
+        deletedRanges.append(range)
+        touched.append(contentsOf: watchedAndLive)
+    }
+
+    /// The greatest key this transaction has written a live value to, at or after `from`.
+    func lastWrittenKey(from: [UInt8]) -> [UInt8]? {
+        var best: [UInt8]?
+        for (key, value) in latest where value != nil && !key.lexicographicallyPrecedes(from) {
+            if best.map({ $0.lexicographicallyPrecedes(key) }) ?? true { best = key }
+        }
+        return best
+    }
+}
