@@ -77,7 +77,7 @@ def free_port() -> int:
 
 
 def ping_once(host: str, port: int, timeout: float = 1.0) -> bool:
-    """One RESP PING on a fresh connection; True on +PONG."""
+    """One RESP PING on a fresh connection; True on +PONG (or -NOAUTH: up, needs a password)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
@@ -88,7 +88,7 @@ def ping_once(host: str, port: int, timeout: float = 1.0) -> bool:
                 if not chunk:
                     return False
                 buf += chunk
-            return buf.startswith(b"+PONG")
+            return buf.startswith(b"+PONG") or buf.startswith(b"-NOAUTH")
     except OSError:
         return False
 

@@ -594,7 +594,8 @@ class ServerProcess:
                 return self
             last = self.log_tail()
             self.stop(remove_dir=False)
-        raise RuntimeError("%s did not start; last log:\n%s" % (self.label, last))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        raise RuntimeError("%s did not start (%s); last log:\n%s" % (self.label, " ".join(argv), last))
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -655,7 +656,10 @@ def start_redis(label="redis-server", binary=None):
     def argv(port, d):
         # --dir keeps SAVE/BGSAVE's dump.rdb in the temporary directory.
         return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", d, "--daemonize", "no"]
+                "--appendonly", "no", "--dir", d, "--daemonize", "no",
+                # kvserver has one keyspace: SELECT of another index must get the error
+                # Redis itself gives when it is configured with one database.
+                "--databases", "1"]
 
     return ServerProcess("redis", argv, label).start()
 

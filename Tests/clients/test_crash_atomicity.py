@@ -3,7 +3,7 @@ transaction is ever half applied.
 
 The server runs with fsync always (kvserver --fsync always; redis-server with
 --appendonly yes --appendfsync always under KV_TARGET=redis). Client threads (redis-py,
-default settings but for a socket timeout) run transfers between random pairs of accounts;
+default settings but for a socket timeout and no retries) run transfers between random pairs of accounts;
 each transfer is one MULTI/EXEC:
     DECRBY acct:A n; INCRBY acct:B n; SET tx:<cycle>.<thread>:<seq> "A B n"
 At a random moment the server is killed with SIGKILL and restarted on the same directory.
@@ -24,6 +24,8 @@ import time
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ACCOUNTS = [f"acct:{i:02d}" for i in range(20)]
 START_BALANCE = 1000
@@ -34,8 +36,10 @@ TIME_BUDGET = 150.0  # seconds for the whole test; the cycles stop early past it
 
 
 def _client(address):
+    # No retries: redis-py 8 by default retries a failed command (a whole MULTI/EXEC too) up
+    # to 10 times with backoff, which only makes each kill take seconds to notice here.
     return redis.Redis(host=address[0], port=address[1], socket_timeout=5,
-                       socket_connect_timeout=5)
+                       socket_connect_timeout=5, retry=Retry(NoBackoff(), 0))
 
 
 def _expected_balances(r):

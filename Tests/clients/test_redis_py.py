@@ -13,7 +13,11 @@ import time
 
 import pytest
 import redis
+import redis.backoff
+import redis.retry
 import valkey
+import valkey.backoff
+import valkey.retry
 
 SOCKET_TIMEOUT = 10
 
@@ -118,6 +122,36 @@ def test_hello_handshake(lib, r):
     again = as_dict(r.execute_command("HELLO", lib.expected_protocol))
     assert again["proto"] == lib.expected_protocol
     assert r.ping() is True
+
+
+def test_client_name_on_connect(lib):
+    """client_name= makes the library send CLIENT SETNAME during the handshake."""
+    c = lib.new(client_name="from-connect")
+    assert s(c.client_getname()) == "from-connect"
+    assert c.client_info()["name"] == "from-connect"
+    assert int(c.client_info()["resp"]) == lib.expected_protocol
+
+
+def test_password_on_connect(server_factory):
+    """With requirepass: RESP3 clients authenticate inside HELLO 3 AUTH default <pw>, RESP2
+    clients with AUTH <pw>; a wrong or missing password is an AuthenticationError."""
+    srv = server_factory(args=["--requirepass", "s3cret"])
+    for lib_name, protocol in [p.values[0] for p in VARIANTS]:
+        lib = Client(lib_name, protocol, srv.address)
+        try:
+            good = lib.new(password="s3cret")
+            assert good.ping() is True
+            assert good.set("k", "v") is True
+            assert int(good.client_info()["resp"]) == lib.expected_protocol
+            # No retries for the failures: redis-py 8 retries even these ~10 times (4 s).
+            no_retry = lib.mod.retry.Retry(lib.mod.backoff.NoBackoff(), 0)
+            with pytest.raises(lib.exc.AuthenticationError, match="invalid username-password"):
+                lib.new(password="wrong", retry=no_retry).ping()
+            with pytest.raises(lib.exc.AuthenticationError):
+                lib.new(retry=no_retry).get("k")
+            assert good.get("k") == b"v"
+        finally:
+            lib.close()
 
 
 def test_hello_bad_version_is_an_error(lib, r):
@@ -490,8 +524,10 @@ def test_object_encoding(lib, r):
     r.set("int", "12345")
     r.set("short", "hello")
     r.set("long", "x" * 100)
-    for key in ("int", "short", "long"):
-        assert r.object("encoding", key) in (b"int", b"embstr", b"raw"), key
+    # Redis's encodings for a string: an integer, a short (<= 44 bytes) and a long value.
+    assert r.object("encoding", "int") == b"int"
+    assert r.object("encoding", "short") == b"embstr"
+    assert r.object("encoding", "long") == b"raw"
     assert r.object("encoding", "missing") is None
     with pytest.raises(lib.exc.ResponseError):
         r.execute_command("OBJECT", "NOSUCHSUBCOMMAND", "int")
@@ -731,6 +767,37 @@ def test_watch_sees_delete_expire_and_missing_keys(lib, r):
         with pytest.raises(lib.exc.WatchError):
             pipe.execute()
     assert r.get("own") == b"2"
+
+
+def test_watched_key_expiring_aborts_exec(lib, r):
+    """Redis 7: a watched key that expires before EXEC counts as modified."""
+    r.set("soon", "v", px=100)
+    with r.pipeline() as pipe:
+        pipe.watch("soon")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and lib.new().exists("soon"):
+            time.sleep(0.05)
+        time.sleep(0.05)
+        pipe.multi()
+        pipe.set("other", "1")
+        with pytest.raises(lib.exc.WatchError):
+            pipe.execute()
+    assert r.exists("other") == 0
+
+
+def test_large_multi_exec(r):
+    pipe = r.pipeline()
+    for i in range(500):
+        pipe.set(f"big:{i}", i)
+    for i in range(499):
+        pipe.incr(f"big:{i}")
+    pipe.mget([f"big:{i}" for i in range(5)])
+    results = pipe.execute()
+    assert len(results) == 1000
+    assert results[:500] == [True] * 500
+    assert results[500:999] == [i + 1 for i in range(499)]
+    assert results[999] == [b"1", b"2", b"3", b"4", b"5"]
+    assert r.get("big:499") == b"499"
 
 
 def test_transaction_helper_concurrent_increments(lib):

@@ -470,7 +470,7 @@ case("hello-4", err("HELLO", "4"), ok("GET", "missing"))
 case("hello-bad-version", err("HELLO", "x"), err("HELLO", "1"), err("HELLO", "-1"))
 case("hello-syntax", err("HELLO", "3", "FOO"), err("HELLO", "3", "SETNAME"), ok("GET", "missing"))
 case("select", ok("SELECT", "0"), ok("GET", "k"), setup=[("SET", "k", "v")])
-case("select-1", ok("SELECT", "1"), ok("GET", "k"), ok("DBSIZE"), ok("SELECT", "0"), ok("GET", "k"),
+case("select-1", err("SELECT", "1"), ok("GET", "k"), ok("DBSIZE"), ok("SELECT", "0"), ok("GET", "k"),
      setup=[("SET", "k", "v")])
 case("select-errors", err("SELECT", "x"), err("SELECT", "16"), err("SELECT", "-1"), err("SELECT"))
 
@@ -504,6 +504,9 @@ case("object-encoding", ok("OBJECT", "ENCODING", "i"), ok("OBJECT", "ENCODING", 
      ok("OBJECT", "ENCODING", "missing"),
      setup=[("SET", "i", "12345"), ("SET", "e", "hello"), ("SET", "r", "x" * 50)])
 case("object-encoding-after-append", ok("APPEND", "k", "x"), ok("OBJECT", "ENCODING", "k"), setup=[("SET", "k", "hello")])
+case("object-encoding-after-setrange-copy-rename", ok("SETRANGE", "k", "0", "2"), ok("OBJECT", "ENCODING", "k"),
+     ok("COPY", "k", "k2"), ok("OBJECT", "ENCODING", "k2"), ok("RENAME", "k2", "k3"), ok("OBJECT", "ENCODING", "k3"),
+     ok("SET", "k3", "5"), ok("OBJECT", "ENCODING", "k3"), setup=[("SET", "k", "1234")])
 case("object-encoding-negative-int", ok("OBJECT", "ENCODING", "k"), setup=[("SET", "k", "-42")])
 case("object-errors", err("OBJECT", "ENCODING"), err("OBJECT"))
 

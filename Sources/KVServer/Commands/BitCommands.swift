@@ -26,6 +26,7 @@ enum BitCommands {
             let previous = value[byte] & mask != 0 ? 1 : 0
             if on == 1 { value[byte] |= mask } else { value[byte] &= ~mask }
             try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
+            s.encodings.markRaw(a[1])
             out.writeIntegerReply(previous)
         }
     }
@@ -174,6 +175,7 @@ enum BitCommands {
                 result[i] = b
             }
             try s.put(dest, result, &c)
+            s.encodings.markRaw(dest)
             out.writeIntegerReply(length)
         }
     }

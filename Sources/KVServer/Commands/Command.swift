@@ -1,6 +1,10 @@
 import KVStore
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An error reply: the text after `-`, starting with its code (`ERR`, `WRONGPASS`, …).
 struct CommandError: Error {
     let text: String
@@ -24,9 +28,14 @@ struct CommandError: Error {
 
     /// Redis's reply to a command it does not know, quoting the first arguments.
     static func unknown(_ args: [[UInt8]]) -> CommandError {
-        var shown = ""
-        for a in args.dropFirst().prefix(10) { shown += "'\(String(decoding: a.prefix(128), as: UTF8.self))' " }
-        return .err("unknown command '\(String(decoding: (args.first ?? []).prefix(128), as: UTF8.self))', with args beginning with: \(shown)")
+        // Redis quotes arguments until the list reaches 128 bytes, each cut to what is left.
+        var shown: [UInt8] = []
+        for a in args.dropFirst() where shown.count < 128 {
+            shown.append(UInt8(ascii: "'"))
+            shown.append(contentsOf: a.prefix(128 - shown.count + 1))
+            shown.append(contentsOf: Array("' ".utf8))
+        }
+        return .err("unknown command '\(String(decoding: (args.first ?? []).prefix(128), as: UTF8.self))', with args beginning with: \(String(decoding: shown, as: UTF8.self))")
     }
 
     static func wrongArity(_ name: String) -> CommandError {
@@ -97,6 +106,8 @@ typealias CommandFunction = @Sendable (
 struct Command: Sendable {
     /// Lowercase, as COMMAND reports it.
     let name: String
+    /// Position in `CommandTable.all`, for per-command statistics (set by the table).
+    var id = -1
     /// Redis's arity: N means exactly N arguments (the name included), -N at least N.
     let arity: Int
     let flags: [String]
@@ -196,11 +207,26 @@ enum Arg {
         try integer(value)
     }
 
-    static func double(_ arg: [UInt8]) throws(CommandError) -> Double {
-        let s = String(decoding: arg, as: UTF8.self)
-        // Redis accepts what strtold does, but no spaces and no NaN.
-        guard !s.isEmpty, s.first?.isWhitespace == false, s.last?.isWhitespace == false,
-              let d = Double(s), !d.isNaN else { throw CommandError.notFloat }
-        return d
+    /// A long double as Redis's `string2ld` reads it: what `strtold` accepts, whole, without
+    /// leading space, NaN or overflow. INCRBYFLOAT computes in this precision, as Redis does,
+    /// so 0.1 + 0.2 prints as 0.3.
+    static func longDouble(_ arg: [UInt8]) throws(CommandError) -> Float80 {
+        guard !arg.isEmpty, arg.count < 5 * 1024, !arg.contains(0) else { throw CommandError.notFloat }
+        let first = arg[0]
+        guard first != 0x20, !(first >= 0x09 && first <= 0x0d) else { throw CommandError.notFloat }
+        var text = arg
+        text.append(0)
+        errno = 0
+        let (value, consumed): (Float80, Int) = text.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                guard let base = chars.baseAddress else { return (0, -1) }
+                var end: UnsafeMutablePointer<CChar>?
+                let v = strtold(base, &end)
+                return (v, end.map { $0 - base } ?? -1)
+            }
+        }
+        guard consumed == arg.count, !value.isNaN else { throw CommandError.notFloat }
+        if errno == ERANGE && (value.isInfinite || value == 0) { throw CommandError.notFloat }
+        return value
     }
 }

@@ -5,7 +5,11 @@ struct CommandTable: Sendable {
     private let byHash: [UInt64: Int]
 
     init() {
-        all = Self.commands.sorted { $0.name < $1.name }
+        all = Self.commands.sorted { $0.name < $1.name }.enumerated().map { i, c in
+            var c = c
+            c.id = i
+            return c
+        }
         var map: [UInt64: Int] = [:]
         for (i, c) in all.enumerated() {
             let h = Self.hash(Array(c.name.utf8))
@@ -125,10 +129,10 @@ struct CommandTable: Sendable {
             Command("info", arity: -1, flags: ["loading", "stale"], group: "server", usage: "[section [section ...]]", summary: "Returns information and statistics about the server.", execution: .blocking, run: V.info),
             Command("function", arity: -2, flags: ["noscript"], group: "scripting", since: "7.0.0", usage: "FLUSH [ASYNC|SYNC]|LIST|HELP", summary: "A container for function commands (there are no functions: FLUSH is a no-op).", run: V.function),
             Command("time", arity: 1, flags: ["fast"], group: "server", since: "2.6.0", usage: "", summary: "Returns the server time.", run: V.time),
-            Command("save", arity: 1, flags: ["admin"], group: "server", usage: "", summary: "Writes the memtable to a table file (the log already holds every write).", execution: .blocking, run: V.save(background: false)),
+            Command("save", arity: 1, flags: ["admin", "noscript", "no_async_loading", "no_multi"], group: "server", usage: "", summary: "Writes the memtable to a table file (the log already holds every write).", execution: .blocking, run: V.save(background: false)),
             Command("bgsave", arity: -1, flags: ["admin"], group: "server", usage: "[SCHEDULE]", summary: "Writes the memtable to a table file.", execution: .blocking, run: V.save(background: true)),
             Command("lastsave", arity: 1, flags: ["fast"], group: "server", usage: "", summary: "Returns the Unix timestamp of the last successful save.", run: V.lastsave),
-            Command("shutdown", arity: -1, flags: ["admin", "noscript", "loading", "stale"], group: "server", usage: "[NOSAVE|SAVE] [NOW] [FORCE]", summary: "Stops accepting connections, answers what is in flight, syncs the log and exits.", run: V.shutdown),
+            Command("shutdown", arity: -1, flags: ["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], group: "server", usage: "[NOSAVE|SAVE] [NOW] [FORCE]", summary: "Stops accepting connections, answers what is in flight, syncs the log and exits.", run: V.shutdown),
         ]
     }()
 }

@@ -20,7 +20,7 @@ enum ConnectionCommands {
     /// AUTH [username] password. The comparison takes the same time wherever the first
     /// difference is, so response timing does not reveal a password prefix.
     static func auth(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        guard a.count == 2 || a.count == 3 else { throw .wrongArity("auth") }
+        guard a.count == 2 || a.count == 3 else { throw .syntax }
         try authenticate(s, &c, user: a.count == 3 ? a[1] : nil, password: a[a.count - 1])
         out.writeOK()
     }
@@ -250,6 +250,7 @@ enum ConnectionCommands {
             out.writeOK()
         } else if Arg.isKeyword(sub, "NO-EVICT") || Arg.isKeyword(sub, "NO-TOUCH") {
             try arity(n == 3)
+            guard Arg.isKeyword(a[2], "ON") || Arg.isKeyword(a[2], "OFF") else { throw .syntax }
             out.writeOK()  // nothing is evicted, and there is no LRU clock to touch
         } else if Arg.isKeyword(sub, "HELP") {
             let lines = [

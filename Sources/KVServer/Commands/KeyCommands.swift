@@ -47,9 +47,8 @@ enum KeyCommands {
                 else if Arg.isKeyword(opt, "LT") { lt = true }
                 else { throw .err("Unsupported option \(Arg.string(opt))") }
             }
-            if (nx && (xx || gt || lt)) || (gt && lt) {
-                throw .err("NX and XX, GT or LT options at the same time are not compatible")
-            }
+            if nx && (xx || gt || lt) { throw .err("NX and XX, GT or LT options at the same time are not compatible") }
+            if gt && lt { throw .err("GT and LT options at the same time are not compatible") }
             try s.locked(a[1], c) { () throws(CommandError) in
                 guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(0) }
                 // A key without expiry counts as expiring never (infinitely late) for GT/LT.
@@ -90,7 +89,9 @@ enum KeyCommands {
                 guard let v = try s.lookup(src, c) else { throw .err("no such key") }
                 if src == dst { return onlyIfAbsent ? out.writeIntegerReply(0) : out.writeOK() }
                 if onlyIfAbsent, try s.exists(dst, c) { return out.writeIntegerReply(0) }
+                let raw = s.encodings.isRaw(src)
                 try s.apply([.delete(src), .put(dst, v.value, expiresAt: v.expiresAt)], &c)
+                if raw { s.encodings.markRaw(dst) }
                 if onlyIfAbsent { out.writeIntegerReply(1) } else { out.writeOK() }
             }
         }
@@ -117,6 +118,7 @@ enum KeyCommands {
             guard let v = try s.lookup(src, c) else { return out.writeIntegerReply(0) }
             if !replace, try s.exists(dst, c) { return out.writeIntegerReply(0) }
             try s.put(dst, v.value, expiresAt: v.expiresAt, &c)
+            if s.encodings.isRaw(src) { s.encodings.markRaw(dst) }
             out.writeIntegerReply(1)
         }
     }
@@ -131,8 +133,8 @@ enum KeyCommands {
     }
 
     /// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP key. Values are stored as bytes;
-    /// ENCODING names the encoding Redis would pick for the same string (int, embstr, raw),
-    /// which is what clients and tests look at.
+    /// ENCODING names the encoding Redis would have for the same string: by its bytes (int,
+    /// embstr, raw), or raw after an in-place change (`EncodingHints`).
     static func object(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let sub = a[1]
         if Arg.isKeyword(sub, "HELP") {
@@ -153,7 +155,8 @@ enum KeyCommands {
         guard a.count == 3 else { throw .err("wrong number of arguments for 'object|\(Arg.string(sub).lowercased())' command") }
         guard let value = try s.get(a[2], c) else { return out.writeNullBulk() }
         if Arg.isKeyword(sub, "ENCODING") {
-            if value.count <= 20, (try? Arg.integer(value)) != nil { out.writeBulk("int") }
+            if s.encodings.isRaw(a[2]) { out.writeBulk("raw") }
+            else if value.count <= 20, (try? Arg.integer(value)) != nil { out.writeBulk("int") }
             else if value.count <= 44 { out.writeBulk("embstr") }
             else { out.writeBulk("raw") }
         } else if Arg.isKeyword(sub, "REFCOUNT") {
@@ -165,14 +168,37 @@ enum KeyCommands {
         }
     }
 
-    /// A key chosen by seeking to random bytes: uniform over the gaps between keys rather
-    /// than over keys, which is random enough for sampling and costs one seek.
+    /// A key chosen by seeking to a random point between the first and the last key, then
+    /// taking the key at or after it or the one before, by a coin: every key has a chance
+    /// (the two keys of a two-key database come up evenly), at the cost of three seeks, not
+    /// a walk. Keys after wide gaps come up more often than keys in dense runs.
     static func randomkey(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let it = try s.iterator()
-        var target = [UInt8](repeating: 0, count: 8)
-        for i in target.indices { target[i] = UInt8.random(in: 0...255) }
+        it.seekToFirst()
+        try s.check(it)
+        guard it.isValid else { return out.writeNullBulk() }
+        let first = it.key
+        it.seekToLast()
+        try s.check(it)
+        guard it.isValid else { return out.writeNullBulk() }
+        let last = it.key
+        if first == last { return out.writeBulk(first) }
+        var target: [UInt8] = []
+        var i = 0
+        while i < first.count && i < last.count && first[i] == last[i] {
+            target.append(first[i])
+            i += 1
+        }
+        let low = i < first.count ? first[i] : 0
+        let high = i < last.count ? last[i] : 255
+        target.append(UInt8.random(in: low...high))
+        for _ in 0..<8 { target.append(UInt8.random(in: 0...255)) }
         it.seek(to: target)
-        if !it.isValid { it.seekToFirst() }
+        if !it.isValid { it.seekToLast() }
+        if Bool.random() {
+            it.previous()
+            if !it.isValid { it.seekToFirst() }
+        }
         try s.check(it)
         if it.isValid { out.writeBulk(it.key) } else { out.writeNullBulk() }
     }

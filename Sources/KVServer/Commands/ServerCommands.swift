@@ -68,9 +68,12 @@ enum ServerCommands {
                 out.writeBulk(value)
             }
         } else if Arg.isKeyword(sub, "SET") {
-            throw .err("CONFIG SET is not supported: kvserver's settings are fixed at start (flags or config file)")
+            guard a.count >= 4, a.count % 2 == 0 else { throw .err("wrong number of arguments for 'config|set' command") }
+            // Redis's wording for a parameter it will not take, so clients and tests recognise it.
+            throw .err("CONFIG SET failed (possibly related to argument '\(Arg.string(a[2]).lowercased())') - kvserver's settings are fixed at start (flags or config file)")
         } else if Arg.isKeyword(sub, "RESETSTAT") {
             s.stats.reset()
+            s.commandStats.reset()
             out.writeOK()
         } else if Arg.isKeyword(sub, "HELP") {
             let lines = ["CONFIG <subcommand> [<arg> ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "RESETSTAT", "    Reset statistics reported by the INFO command."]
@@ -100,18 +103,21 @@ enum ServerCommands {
             let names = a.count > 2 ? Array(a[2...]) : table.all.map { Array($0.name.utf8) }
             out.writeArrayHeader(names.count)
             for n in names {
-                if let cmd = table.lookup(n) { writeInfo(cmd, &out) } else { out.writeNullArray() }
+                if let cmd = table.lookup(n) { writeInfo(cmd, &out) } else { out.writeNullBulk() }
             }
         } else if Arg.isKeyword(sub, "DOCS") {
             let cmds = a.count > 2 ? a[2...].compactMap { table.lookup($0) } : table.all
             out.writeMapHeader(cmds.count)
             for cmd in cmds {
                 out.writeBulk(cmd.name)
-                out.writeMapHeader(4)
+                out.writeMapHeader(5)
                 out.writeBulk("summary"); out.writeBulk(cmd.summary)
                 out.writeBulk("since"); out.writeBulk(cmd.since)
                 out.writeBulk("group"); out.writeBulk(cmd.group)
                 out.writeBulk("complexity"); out.writeBulk(cmd.complexity)
+                // The argument tree is not modelled; `usage` (COMMAND DOCS's summary line in
+                // docs/SERVER.md) carries the synopsis instead.
+                out.writeBulk("arguments"); out.writeArrayHeader(0)
             }
         } else {
             throw .err("unknown subcommand '\(Arg.string(sub))'. Try COMMAND HELP.")
@@ -152,8 +158,8 @@ enum ServerCommands {
         out.writeIntegerReply(cmd.step)
         out.writeSetHeader(1)
         out.writeSimple("@" + cmd.group)
-        out.writeArrayHeader(0)  // tips
-        out.writeArrayHeader(0)  // key specifications
-        out.writeArrayHeader(0)  // subcommands
+        out.writeSetHeader(0)  // tips
+        out.writeSetHeader(0)  // key specifications
+        out.writeSetHeader(0)  // subcommands
     }
 }

@@ -1,6 +1,10 @@
 import KVStore
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// GET, SET and the other string commands. Writes hold their keys' stripes (`KeyLocks`)
 /// across read and write, which makes every read-modify-write atomic.
 enum StringCommands {
@@ -32,11 +36,15 @@ enum StringCommands {
     static func set(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var nx = false, xx = false, returnOld = false, keepTTL = false
         var expiresAt: Int64?
+        var expiryKind: (Bool, Bool)?
         var i = 3
         while i < a.count {
             let opt = a[i]
             func expiryArgument(ms: Bool, absolute: Bool) throws(CommandError) {
-                guard expiresAt == nil, !keepTTL, i + 1 < a.count else { throw .syntax }
+                // The same option again replaces the first (Redis 7.0); a different one clashes.
+                if let kind = expiryKind, kind != (ms, absolute) { throw .syntax }
+                guard !keepTTL, i + 1 < a.count else { throw .syntax }
+                expiryKind = (ms, absolute)
                 expiresAt = try s.expiry(a[i + 1], milliseconds: ms, absolute: absolute, name: "set", allowNonPositive: false)
                 i += 1
             }
@@ -180,7 +188,7 @@ enum StringCommands {
             var delta: Int
             if let fixed { delta = fixed } else { delta = try Arg.integer(a[2]) }
             if negate {
-                guard delta != Int.min else { throw .overflow }
+                guard delta != Int.min else { throw .err("decrement would overflow") }
                 delta = -delta
             }
             try s.locked(a[1], c) { () throws(CommandError) in
@@ -195,41 +203,32 @@ enum StringCommands {
     }
 
     static func incrbyfloat(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let delta = try Arg.double(a[2])
+        let delta = try Arg.longDouble(a[2])
         try s.locked(a[1], c) { () throws(CommandError) in
             let old = try s.lookup(a[1], c)
-            let current = try old.map { v throws(CommandError) in try Arg.double(v.value) } ?? 0
+            let current = try old.map { v throws(CommandError) in try Arg.longDouble(v.value) } ?? 0
             let next = current + delta
             guard next.isFinite else { throw .err("increment would produce NaN or Infinity") }
-            let text = Array(formatFloat(next).utf8)
+            let text = formatLongDouble(next)
             try s.put(a[1], text, expiresAt: old?.expiresAt, &c)
             out.writeBulk(text)
         }
     }
 
-    /// Shortest text that reads back as `d`, in plain decimal (never exponent form), as
-    /// Redis prints INCRBYFLOAT results: "10.6", "3", "-0.25".
-    static func formatFloat(_ d: Double) -> String {
-        if d == d.rounded(), abs(d) < 1e17 { return String(Int64(d)) }
-        let text = "\(d)"
-        guard let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) else { return text }
-        // Swift wrote an exponent: spell the digits out.
-        let mantissa = text[..<e]
-        guard let exponent = Int(text[text.index(after: e)...]) else { return text }
-        let negative = mantissa.hasPrefix("-")
-        var digits = mantissa.filter { $0.isNumber }
-        let dot = mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) - (negative ? 1 : 0) } ?? digits.count
-        var point = dot + exponent
-        if point <= 0 {
-            digits = String(repeating: "0", count: -point + 1) + digits
-            point = 1
-        } else if point > digits.count {
-            digits += String(repeating: "0", count: point - digits.count)
+    /// Redis's human-friendly long double (`ld2string` with LD_STR_HUMAN): 17 digits after
+    /// the point, trailing zeros and a bare point removed, "-0" as "0".
+    static func formatLongDouble(_ value: Float80) -> [UInt8] {
+        var buffer = [CChar](repeating: 0, count: 5 * 1024)
+        let written = withVaList([value]) { args in
+            buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, "%.17Lf", args) }
         }
-        var result = String(digits.prefix(point))
-        let fraction = digits.dropFirst(point).reversed().drop(while: { $0 == "0" }).reversed()
-        if !fraction.isEmpty { result += "." + String(fraction) }
-        return (negative ? "-" : "") + result
+        var text = buffer.prefix(max(0, min(Int(written), buffer.count - 1))).map { UInt8(bitPattern: $0) }
+        if text.contains(UInt8(ascii: ".")) {
+            while text.last == UInt8(ascii: "0") { text.removeLast() }
+            if text.last == UInt8(ascii: ".") { text.removeLast() }
+        }
+        if text == Array("-0".utf8) { text = [UInt8(ascii: "0")] }
+        return text
     }
 
     static func append(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
@@ -241,6 +240,7 @@ enum StringCommands {
             }
             value.append(contentsOf: a[2])
             try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
+            if old != nil { s.encodings.markRaw(a[1]) }  // Redis appends to a raw copy
             out.writeIntegerReply(value.count)
         }
     }
@@ -281,6 +281,7 @@ enum StringCommands {
             if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
             value.replaceSubrange(offset..<end, with: patch)
             try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
+            s.encodings.markRaw(a[1])
             out.writeIntegerReply(value.count)
         }
     }

@@ -16,15 +16,18 @@ enum TransactionCommands {
     }
 
     /// Queues a command sent after MULTI: `+QUEUED`, or the error that will make EXEC answer
-    /// EXECABORT (unknown command, wrong arity, not authenticated, over the queue limit).
-    static func enqueue(_ s: ServerContext, _ c: inout Session, _ command: Command?, _ args: [[UInt8]], _ out: inout RESPReplyWriter) {
-        guard c.multi != nil else { return }
+    /// EXECABORT (unknown command, wrong arity, not authenticated, not allowed in a
+    /// transaction, over the queue limit). False when refused.
+    static func enqueue(_ s: ServerContext, _ c: inout Session, _ command: Command?, _ args: [[UInt8]], _ out: inout RESPReplyWriter) -> Bool {
+        guard c.multi != nil else { return false }
         let refusal: String?
         if let command {
             if !c.authenticated && !command.allowedUnauthenticated {
                 refusal = "NOAUTH Authentication required."
             } else if !command.arityAllows(args.count) {
                 refusal = CommandError.wrongArity(command.name).text
+            } else if command.flags.contains("no_multi") {
+                refusal = "ERR Command not allowed inside a transaction"
             } else if !c.multi!.enqueue(args, limits: s.config.transactionLimits) {
                 let l = s.config.transactionLimits
                 refusal = "ERR MULTI queue limit reached (\(l.maxCommands) commands or \(l.maxBytes) bytes: multi-max-commands, multi-max-bytes); the transaction is discarded"
@@ -37,9 +40,10 @@ enum TransactionCommands {
         if let refusal {
             c.multi!.fail()
             out.writeErrorReply(refusal)
-        } else {
-            out.writeSimple("QUEUED")
+            return false
         }
+        out.writeSimple("QUEUED")
+        return true
     }
 
     static func multi(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {

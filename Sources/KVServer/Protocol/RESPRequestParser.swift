@@ -159,19 +159,19 @@ struct RESPRequestParser {
             guard let d = it.next() else { return nil }
             c = d
         }
+        // Accumulated negatively, so Int.min (whose magnitude Int cannot hold) parses too.
         var value = 0
-        var count = 0
         while true {
             guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
+            let (a, o2) = m.subtractingReportingOverflow(Int(c - UInt8(ascii: "0")))
             if o1 || o2 { return nil }
             value = a
-            count += 1
             guard let n = it.next() else { break }
             c = n
         }
-        return negative ? -value : value
+        if negative { return value }
+        return value == .min ? nil : -value
     }
 
     /// Splits a line into arguments as Redis's `sdssplitargs`: blanks separate arguments;

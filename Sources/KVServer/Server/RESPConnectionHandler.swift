@@ -56,6 +56,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         parser.authenticated = !server.requiresPassword
         self.parser = parser
         self.out = RESPReplyWriter(buffer: ByteBuffer())
+        self.tally = CommandTally(commands: server.commands.all.count)
     }
 
     // MARK: Lifecycle
@@ -185,6 +186,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private var batch = WriteBatch()
     private var batchKeys: [[UInt8]] = []
     private var batchedCommands = 0
+    /// Which command each batched write was (SET or MSET), for INFO commandstats.
+    private var batchedIDs: [Int] = []
+    private var tally: CommandTally
     /// Commands run and the last one's name since the counters were last published.
     private var commandsRun = 0
     private var lastCommand: String?
@@ -200,7 +204,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             if var s = session, s.multi != nil, !TransactionCommands.runsImmediately(command?.name ?? "") {
                 // After MULTI: queued, not run (no batch is open: MULTI itself ended it).
                 lastCommand = command?.name
-                TransactionCommands.enqueue(server, &s, command, args, &out)
+                if !TransactionCommands.enqueue(server, &s, command, args, &out), let command { tally.rejected(command.id) }
                 session = s
                 continue
             }
@@ -209,6 +213,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                append(args, &batch) {
                 batchKeys.append(contentsOf: command.keys(in: args))
                 batchedCommands += 1
+                batchedIDs.append(command.id)
                 lastCommand = command.name
                 if batch.byteSize >= Self.maxBatchBytes { commitBatch(context: context) }
                 continue
@@ -259,6 +264,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// commands.
     private func publishCounters() {
         guard commandsRun > 0, var s = session else { return }
+        server.commandStats.add(&tally)
         server.stats.commandsProcessed.add(commandsRun, ordering: .relaxed)
         if s.hits > 0 { server.stats.keyspaceHits.add(s.hits, ordering: .relaxed) }
         if s.misses > 0 { server.stats.keyspaceMisses.add(s.misses, ordering: .relaxed) }
@@ -286,8 +292,12 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     /// The coalescer committed this connection's writes (or failed to).
-    func batchCommitted(_ count: Int, error: String?, context: ChannelHandlerContext) {
+    func batchCommitted(_ count: Int, error: String?, nanoseconds: Int, context: ChannelHandlerContext) {
         busy = false
+        // The commit's time, shared evenly among the writes it carried.
+        let share = count > 0 ? nanoseconds / count : 0
+        for id in batchedIDs.prefix(count) { tally.ran(id, count: 1, nanoseconds: share, failed: error != nil) }
+        batchedIDs.removeFirst(min(count, batchedIDs.count))
         answerBatch(count, error: error)
         process(context: context)
     }
@@ -306,17 +316,22 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         }
         lastCommand = command.name
         if !session.authenticated && !command.allowedUnauthenticated {
+            tally.rejected(command.id)
             out.writeErrorReply("NOAUTH Authentication required.")
             return
         }
         guard command.arityAllows(args.count) else {
+            tally.rejected(command.id)
             out.writeErrorReply(CommandError.wrongArity(command.name).text)
             return
         }
         let offload = command.execution == .blocking || (command.execution == .write && server.config.fsync == .always)
             || (command.name == "exec" && TransactionCommands.needsBlockingThread(server, session))
         if !offload {
-            if Self.execute(command, server, &session, args, &out) {
+            let start = Self.monotonicNanoseconds()
+            let outcome = Self.execute(command, server, &session, args, &out)
+            if outcome != .mustWait {
+                tally.ran(command.id, nanoseconds: Self.monotonicNanoseconds() - start, failed: outcome == .failed)
                 finish(session, context: context)
                 return
             }
@@ -332,18 +347,21 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         let sessionCopy = fresh
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let resp3 = out.resp3
-        pool.runIfActive(eventLoop: context.eventLoop) { () -> (RESPReplyWriter, Session) in
+        pool.runIfActive(eventLoop: context.eventLoop) { () -> (RESPReplyWriter, Session, Outcome, Int) in
             var s = sessionCopy
             s.mayWait = true
             var reply = RESPReplyWriter(buffer: allocator.buffer(capacity: 256), resp3: resp3)
-            _ = Self.execute(command, shared, &s, args, &reply)
+            let start = Self.monotonicNanoseconds()
+            let outcome = Self.execute(command, shared, &s, args, &reply)
+            let elapsed = Self.monotonicNanoseconds() - start
             s.mayWait = false
-            return (reply, s)
+            return (reply, s, outcome, elapsed)
         }.whenComplete { result in
             let (handler, context) = bound.value
             handler.busy = false
             switch result {
-            case .success(let (reply, s)):
+            case .success(let (reply, s, outcome, elapsed)):
+                handler.tally.ran(command.id, nanoseconds: elapsed, failed: outcome == .failed)
                 var reply = reply
                 handler.out.append(&reply)
                 if let current = handler.session {
@@ -369,19 +387,32 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         if updated.closeAfterReply { closing = true }
     }
 
-    /// Runs one command; an error replaces whatever part of a reply it had written. False
-    /// (and nothing written) when a non-blocking read needed the disk.
-    private static func execute(_ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter) -> Bool {
+    enum Outcome: Sendable {
+        case answered
+        /// Answered with an error.
+        case failed
+        /// Nothing written: a non-blocking read needed the disk.
+        case mustWait
+    }
+
+    /// Runs one command; an error replaces whatever part of a reply it had written.
+    private static func execute(_ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter) -> Outcome {
         let mark = out.writerIndex
         do {
             try command.run(server, &session, args, &out)
-            return true
+            return .answered
         } catch {
             out.moveWriterIndex(to: mark)
-            if error.wouldBlock && !session.mayWait { return false }
+            if error.wouldBlock && !session.mayWait { return .mustWait }
             out.writeErrorReply(error.text)
-            return true
+            return .failed
         }
+    }
+
+    static func monotonicNanoseconds() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
     }
 
     private static func describe(_ address: SocketAddress) -> String {

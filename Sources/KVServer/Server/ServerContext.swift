@@ -11,6 +11,7 @@ final class ServerContext: Sendable {
     let clock: @Sendable () -> UInt64
     let locks = KeyLocks()
     let watches = WatchRegistry()
+    let encodings = EncodingHints()
     let clients: ClientRegistry
     let stats = ServerStats()
     let cursors = ScanCursors()
@@ -18,6 +19,7 @@ final class ServerContext: Sendable {
     let runID: String
     let writeOptions: WriteOptions
     let commands: CommandTable
+    let commandStats: CommandStats
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
     /// Something was written since the last everysec sync.
     private let dirty = Atomic<Bool>(false)
@@ -32,6 +34,7 @@ final class ServerContext: Sendable {
         self.runID = (0..<40).map { _ in String(Int.random(in: 0..<16, using: &rng), radix: 16) }.joined()
         self.writeOptions = WriteOptions(sync: config.fsync == .always)
         self.commands = CommandTable()
+        self.commandStats = CommandStats(commands: commands.all.count)
     }
 
     var requiresPassword: Bool { !(config.requirePassword ?? "").isEmpty }
@@ -116,12 +119,19 @@ final class ServerContext: Sendable {
     enum KeyWrite {
         case put([UInt8], [UInt8], expiresAt: UInt64?)
         case delete([UInt8])
+
+        var key: [UInt8] {
+            switch self {
+            case .put(let k, _, _), .delete(let k): return k
+            }
+        }
     }
 
     /// Applies `writes` as one batch (all or nothing), or adds them to the running EXEC's.
     /// The caller holds the keys' stripes.
     func apply(_ writes: [KeyWrite], _ session: inout Session) throws(CommandError) {
         let now = clock()
+        encodings.forget(writes.lazy.map(\.key))
         if session.pendingWrites != nil {
             for w in writes {
                 switch w {
@@ -141,13 +151,7 @@ final class ServerContext: Sendable {
             }
         }
         try commit(batch)
-        if !watches.isEmpty {
-            watches.touch(writes.lazy.map { w -> [UInt8] in
-                switch w {
-                case .put(let k, _, _), .delete(let k): return k
-                }
-            })
-        }
+        watches.touch(writes.lazy.map(\.key))
     }
 
     /// Plain SETs and MSETs of many connections, gathered by a `WriteCoalescer`: one batch
@@ -156,6 +160,7 @@ final class ServerContext: Sendable {
         try locks.withLocks(keys) { () throws(CommandError) in
             try commit(batch)
             watches.touch(keys)
+            encodings.forget(keys)
         }
     }
 
@@ -164,6 +169,7 @@ final class ServerContext: Sendable {
     func deleteRange(from: [UInt8], to: [UInt8]?, _ session: inout Session) throws(CommandError) {
         // Watchers learn only of keys that existed (Redis's FLUSHDB rule: a stale or absent
         // watched key has not changed).
+        encodings.forget(from: from, to: to)
         var removedWatched: [[UInt8]] = []
         for key in watches.watched(from: from, through: to) where to.map({ key.lexicographicallyPrecedes($0) }) ?? true {
             if try exists(key, session) { removedWatched.append(key) }

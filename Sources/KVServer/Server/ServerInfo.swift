@@ -10,12 +10,27 @@ enum ServerInfo {
     static let redisCompatibleVersion = "7.0.0"
     static let kvstoreVersion = "0.1.0"
 
-    static let allSections = ["server", "clients", "memory", "persistence", "stats", "keyspace", "engine"]
+    /// Every section, in Redis's order (ours, `engine`, last).
+    static let allSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "keyspace", "engine"]
+    /// What INFO and INFO default show: all but the per-command statistics, as Redis.
+    static let defaultSections = allSections.filter { $0 != "commandstats" }
+
+    /// The sections named (lowercase), with Redis's `default`, `all` and `everything`.
+    static func sections(_ requested: [String]) -> [String] {
+        if requested.isEmpty { return defaultSections }
+        var wanted = Set<String>()
+        for name in requested {
+            switch name {
+            case "all", "everything": wanted.formUnion(allSections)
+            case "default": wanted.formUnion(defaultSections)
+            default: wanted.insert(name)
+            }
+        }
+        return allSections.filter { wanted.contains($0) }
+    }
 
     static func render(_ s: ServerContext, sections requested: [String]) throws(CommandError) -> String {
-        var wanted = requested.isEmpty || requested.contains("default") || requested.contains("all") || requested.contains("everything")
-            ? allSections : requested
-        wanted = allSections.filter { wanted.contains($0) }
+        let wanted = sections(requested)
         var out: [String] = []
         let now = s.clock()
         let stats = s.store.statistics()
@@ -85,6 +100,43 @@ enum ServerInfo {
                     "total_net_input_bytes:\(s.stats.bytesRead.load(ordering: .relaxed))",
                     "total_net_output_bytes:\(s.stats.bytesWritten.load(ordering: .relaxed))",
                 ]
+            case "replication":
+                lines = [
+                    "# Replication",
+                    "role:master",
+                    "connected_slaves:0",
+                    "master_failover_state:no-failover",
+                    "master_replid:\(s.runID)",
+                    "master_replid2:0000000000000000000000000000000000000000",
+                    "master_repl_offset:0",
+                    "second_repl_offset:-1",
+                    "repl_backlog_active:0",
+                    "repl_backlog_size:0",
+                    "repl_backlog_first_byte_offset:0",
+                    "repl_backlog_histlen:0",
+                ]
+            case "cpu":
+                var me = rusage(), children = rusage()
+                getrusage(RUSAGE_SELF.rawValue, &me)
+                getrusage(RUSAGE_CHILDREN.rawValue, &children)
+                func seconds(_ t: timeval) -> String {
+                    let micros = t.tv_usec
+                    return "\(t.tv_sec).\(String(repeating: "0", count: max(0, 6 - String(micros).count)))\(micros)"
+                }
+                lines = [
+                    "# CPU",
+                    "used_cpu_sys:\(seconds(me.ru_stime))",
+                    "used_cpu_user:\(seconds(me.ru_utime))",
+                    "used_cpu_sys_children:\(seconds(children.ru_stime))",
+                    "used_cpu_user_children:\(seconds(children.ru_utime))",
+                ]
+            case "commandstats":
+                lines = ["# Commandstats"]
+                for (cmd, c) in zip(s.commands.all, s.commandStats.snapshot) where c.calls > 0 || c.rejected > 0 {
+                    let usec = c.nanoseconds / 1000
+                    let perCall = c.calls > 0 ? Double(c.nanoseconds) / 1000 / Double(c.calls) : 0
+                    lines.append("cmdstat_\(cmd.name):calls=\(c.calls),usec=\(usec),usec_per_call=\(String(format2: perCall)),rejected_calls=\(c.rejected),failed_calls=\(c.failed)")
+                }
             case "keyspace":
                 // Exact, so it walks the keys: INFO runs on a blocking thread for this reason.
                 let keys: Int

@@ -59,16 +59,18 @@ final class WriteCoalescer {
         self.waiters = []
         let shared = server
         // Under the keys' stripes: ordered against read-modify-write commands and EXEC.
-        let write: @Sendable () -> String? = {
+        let write: @Sendable () -> (String?, Int) = {
+            let start = RESPConnectionHandler.monotonicNanoseconds()
             do throws(CommandError) {
                 try shared.writeCoalesced(batch, keys: keys)
-                return nil
+                return (nil, RESPConnectionHandler.monotonicNanoseconds() - start)
             } catch {
-                return error.text
+                return (error.text, RESPConnectionHandler.monotonicNanoseconds() - start)
             }
         }
         guard server.config.fsync == .always else {
-            Self.deliver(waiters, error: write())
+            let (error, elapsed) = write()
+            Self.deliver(waiters, error: error, nanoseconds: elapsed)
             return
         }
         // Waiting for fdatasync must not stall the loop: the sync runs on a blocking thread,
@@ -76,15 +78,19 @@ final class WriteCoalescer {
         let bound = NIOLoopBound(waiters, eventLoop: eventLoop)
         pool.runIfActive(eventLoop: eventLoop, write).whenComplete { result in
             switch result {
-            case .success(let error): Self.deliver(bound.value, error: error)
-            case .failure: Self.deliver(bound.value, error: "ERR the server is shutting down")
+            case .success(let (error, elapsed)): Self.deliver(bound.value, error: error, nanoseconds: elapsed)
+            case .failure: Self.deliver(bound.value, error: "ERR the server is shutting down", nanoseconds: 0)
             }
         }
     }
 
-    private static func deliver(_ waiters: [Waiter], error: String?) {
+    /// Tells each connection its writes are done; the commit's time is shared by all the
+    /// writes it carried.
+    private static func deliver(_ waiters: [Waiter], error: String?, nanoseconds: Int) {
+        let total = waiters.reduce(0) { $0 + $1.count }
         for w in waiters {
-            w.handler.batchCommitted(w.count, error: error, context: w.context)
+            let share = total > 0 ? nanoseconds * w.count / total : 0
+            w.handler.batchCommitted(w.count, error: error, nanoseconds: share, context: w.context)
         }
     }
 }

@@ -1,0 +1,81 @@
+import Synchronization
+
+/// INFO commandstats: per command, how often it ran, how long it took, and how often it
+/// was refused before running (wrong arity, not authenticated, not allowed in MULTI) or
+/// failed while running (an error reply).
+///
+/// Connections count into a `CommandTally` of their own and add it here once per batch of
+/// commands, so the shared lock is taken once per read, not once per command.
+final class CommandStats: Sendable {
+    struct Counts: Sendable {
+        var calls = 0
+        var nanoseconds = 0
+        var rejected = 0
+        var failed = 0
+    }
+
+    private let counts: Mutex<[Counts]>
+
+    init(commands: Int) {
+        counts = Mutex([Counts](repeating: Counts(), count: commands))
+    }
+
+    func add(_ tally: inout CommandTally) {
+        guard !tally.touched.isEmpty else { return }
+        counts.withLock { all in
+            for i in tally.touched where i < all.count {
+                let t = tally.counts[i]
+                all[i].calls += t.calls
+                all[i].nanoseconds += t.nanoseconds
+                all[i].rejected += t.rejected
+                all[i].failed += t.failed
+                tally.counts[i] = Counts()
+            }
+        }
+        tally.touched.removeAll(keepingCapacity: true)
+    }
+
+    var snapshot: [Counts] { counts.withLock { $0 } }
+
+    func reset() {
+        counts.withLock { all in
+            for i in all.indices { all[i] = Counts() }
+        }
+    }
+}
+
+/// One connection's counts since it last published them.
+struct CommandTally {
+    var counts: [CommandStats.Counts]
+    var touched: [Int] = []
+
+    init(commands: Int) {
+        counts = [CommandStats.Counts](repeating: CommandStats.Counts(), count: commands)
+    }
+
+    private mutating func touch(_ id: Int) -> Bool {
+        guard id >= 0 && id < counts.count else { return false }
+        if counts[id].calls == 0 && counts[id].rejected == 0 { touched.append(id) }
+        return true
+    }
+
+    mutating func ran(_ id: Int, nanoseconds: Int, failed: Bool) {
+        guard touch(id) else { return }
+        counts[id].calls += 1
+        counts[id].nanoseconds += nanoseconds
+        if failed { counts[id].failed += 1 }
+    }
+
+    /// `count` commands that ran together (a coalesced batch of SETs), sharing `nanoseconds`.
+    mutating func ran(_ id: Int, count: Int, nanoseconds: Int, failed: Bool) {
+        guard count > 0, touch(id) else { return }
+        counts[id].calls += count
+        counts[id].nanoseconds += nanoseconds
+        if failed { counts[id].failed += count }
+    }
+
+    mutating func rejected(_ id: Int) {
+        guard touch(id) else { return }
+        counts[id].rejected += 1
+    }
+}
