@@ -1,8 +1,10 @@
 # KVStore: `make run` and `make test` set up everything they need on a fresh Debian machine.
 SWIFT        ?= swift
 APT_PACKAGES := zlib1g-dev liblz4-dev pkg-config
-# The tests drive the server with Debian's redis-cli and redis-benchmark (and `script`).
-TEST_PACKAGES := redis-tools bsdutils
+# The tests drive the server with Debian's redis-cli and redis-benchmark (and `script`),
+# compare its replies with Debian's redis-server, run Redis's own suite (tcl), and run the
+# Python client libraries from PyPI in a virtual environment (python3-venv).
+TEST_PACKAGES := redis-tools redis-server bsdutils tcl python3 python3-venv
 # The server comparison runs Debian's redis-server beside kvserver; peerbench-rel needs
 # snappy, zstd and bzip2 at run time; /usr/bin/time measures peak RSS.
 BENCH_PACKAGES := redis-tools redis-server libsnappy1v5 libzstd1 libbz2-1.0 time
@@ -10,7 +12,7 @@ DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test stress crash fuzz tsan asan bench server-bench clean
+.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean
 
 all: build
 
@@ -48,10 +50,14 @@ demo: release
 	.build/release/kvdemo ./demo-data
 
 # Builds every target (the tests spawn the kvcrash, kvserver and ReadmeExample executables),
-# then runs the whole suite in one process.
+# runs the Swift suite in one process, then the real-client suites against the debug
+# kvserver: redis-py and valkey-py from PyPI plus the reply oracle (Tests/clients, pinned in
+# a venv under .build/), and Redis 7.0.15's own tests from ../shared (Tools/redis-tests).
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	bash Tools/clients/run.sh
+	bash Tools/redis-tests/against-kvserver.sh
 
 # The randomized model test at length (seeded; the seed is printed for replay with KV_SEED=).
 STRESS_OPS ?= 400000
@@ -73,7 +79,7 @@ crash: deps
 # committed corpora in Tests/FuzzCorpus (new inputs go to .build-fuzz/corpus; crashes to
 # .build-fuzz/artifacts: add each to Tests/FuzzCorpus/<target>/ as a regression input).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := wal manifest table block
+FUZZ_TARGETS := wal manifest table block resp
 fuzz: deps
 	$(SWIFT) build -c release --product kvfuzz --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address \
 	  -Xswiftc -parse-as-library -Xswiftc -DFUZZING --scratch-path .build-fuzz
@@ -109,6 +115,13 @@ ROUNDS ?= 3
 REQUESTS ?= 1000000
 server-bench: bench-deps release
 	bash Tools/server-bench/compare.sh $(ROUNDS) $(REQUESTS)
+
+# The real-client suites alone (after a build): Python clients and the reply oracle, then
+# Redis's own tests.
+client-tests: test-deps
+	$(SWIFT) build --product kvserver
+	bash Tools/clients/run.sh
+	bash Tools/redis-tests/against-kvserver.sh
 
 clean:
 	rm -rf .build .build-tsan .build-asan

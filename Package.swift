@@ -85,7 +85,7 @@ let package = Package(
             swiftSettings: strict),
         // libFuzzer targets (make fuzz); a corpus replayer in ordinary builds.
         .executableTarget(
-            name: "kvfuzz", dependencies: ["KVStore"], path: "Tools/kvfuzz",
+            name: "kvfuzz", dependencies: ["KVStore", "KVServer"], path: "Tools/kvfuzz",
             swiftSettings: strict),
         // The README's embedding example, compiled verbatim (a test checks they match).
         .executableTarget(

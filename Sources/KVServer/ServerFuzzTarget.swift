@@ -1,0 +1,82 @@
+import KVStore
+import NIOCore
+import Synchronization
+
+/// The server's libFuzzer target (`make fuzz`, target `resp`) and the replay of its corpus in
+/// the tests: arbitrary bytes as one client's input, through the request parser (inline and
+/// multibulk, split across reads at a point the input chooses) and the command dispatch,
+/// MULTI/EXEC/WATCH and HELLO 3 included, against a store in memory. Any error reply is fine;
+/// a crash, a trap or a hang is a bug.
+package enum ServerFuzzTarget {
+    /// One server for every input: commands persist between inputs as they would between
+    /// clients, which reaches more states than a fresh store each time.
+    private static let server: ServerContext? = {
+        var options = Options()
+        options.fileSystem = MemoryFileSystem()
+        options.createIfMissing = true
+        guard let store = try? KVStore.open(at: "/fuzz", options: options) else { return nil }
+        var config = ServerConfig()
+        config.storeOptions = options
+        config.transactionLimits.maxCommands = 64
+        config.limits.maxBulkLength = 1 << 20
+        return ServerContext(store: store, config: config)
+    }()
+
+    private static let runs = Atomic<Int>(0)
+
+    package static func run(_ data: UnsafeRawBufferPointer) {
+        // Now and then start over, so millions of inputs do not grow the store without bound.
+        if runs.add(1, ordering: .relaxed).newValue % 4096 == 0, let server {
+            try? server.store.deleteRange(from: [], to: nil)
+        }
+        guard let server, let record = server.clients.register(address: "fuzz:1", localAddress: "fuzz:0", now: server.clock(), authenticated: true) else { return }
+        defer { server.clients.remove(record.id) }
+        var session = Session(record: record, authenticated: true)
+        session.mayWait = true
+        var parser = RESPRequestParser(limits: server.config.limits)
+        var out = RESPReplyWriter(buffer: ByteBuffer())
+        // The first byte picks where the input is cut in two reads.
+        let split = data.isEmpty ? 0 : Int(data[0]) % max(data.count, 1)
+        var buffer = ByteBuffer()
+        for part in [data[0..<split], data[split...]] {
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: part))
+            var commands: [[[UInt8]]] = []
+            let failed = (try? parser.parse(&buffer) { commands.append($0) }) == nil
+            for args in commands.prefix(256) { dispatch(server, &session, args, &out) }
+            out.buffer.clear()
+            if failed { break }
+        }
+        TransactionCommands.end(server, &session)
+    }
+
+    /// What the connection handler does with one command, minus batching and threads.
+    private static func dispatch(_ s: ServerContext, _ c: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter) {
+        let command = s.commands.lookup(args[0])
+        // Side effects outside this process's store are not for fuzzing.
+        if let name = command?.name, name == "shutdown" || name == "client" { return }
+        if c.multi != nil, !TransactionCommands.runsImmediately(command?.name ?? "") {
+            _ = TransactionCommands.enqueue(s, &c, command, args, &out)
+            return
+        }
+        guard let command else { return out.writeErrorReply(CommandError.unknown(args).text) }
+        guard command.arityAllows(args.count) else { return out.writeErrorReply(CommandError.wrongArity(command.name).text) }
+        do {
+            try command.run(s, &c, args, &out)
+        } catch {
+            out.writeErrorReply(error.text)
+        }
+        out.resp3 = c.resp3
+    }
+
+    /// Seed inputs: the shapes a client sends.
+    package static let seeds: [(name: String, bytes: [UInt8])] = [
+        ("hello3", "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+        ("multi", "MULTI\r\nSET a 1\r\nINCR a\r\nAPPEND a x\r\nGET a\r\nEXEC\r\n"),
+        ("watch", "WATCH a b\r\nSET a 2\r\nMULTI\r\nGET a\r\nEXEC\r\nUNWATCH\r\n"),
+        ("execabort", "MULTI\r\nNOPE x\r\nGET\r\nEXEC\r\nDISCARD\r\n"),
+        ("flush-in-multi", "MSET r:1 a r:2 b\r\nMULTI\r\nDELRANGE r:1 r:2\r\nFLUSHDB\r\nSET z 1\r\nEXEC\r\n"),
+        ("bits", "SETBIT b 100 1\r\nBITCOUNT b 0 -1 BIT\r\nBITPOS b 1 2\r\nBITOP NOT c b\r\nLCS b c IDX WITHMATCHLEN\r\n"),
+        ("inline-quotes", "SET \"a\\x00b\" 'c d'\r\nGET \"a\\x00b\"\r\n"),
+        ("reset", "HELLO 3 SETNAME x\r\nMULTI\r\nRESET\r\nINFO commandstats\r\n"),
+    ].map { ($0.0, Array($0.1.utf8)) }
+}
