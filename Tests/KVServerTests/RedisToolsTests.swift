@@ -43,6 +43,36 @@ import Testing
         #expect(piped.stdout == "OK\n2\n2\n")
     }
 
+    /// redis-cli -3 speaks RESP3 (HELLO 3 on connect) and prints maps, nulls and verbatim text.
+    @Test func redisCliResp3OneShotAndPiped() throws {
+        let t = try TestServer("redis-cli-3")
+        let cli = try tool("redis-cli")
+        let port = String(t.port)
+        #expect(try run(cli, ["-3", "-p", port, "SET", "k", "v"]).stdout == "OK\n")
+        #expect(try run(cli, ["-3", "-p", port, "GET", "missing"]).stdout == "\n")
+        #expect(try run(cli, ["-3", "-p", port, "CONFIG", "GET", "maxclients"]).stdout == "maxclients 10000\n")
+        #expect(try run(cli, ["-3", "-p", port, "HELLO", "3"]).stdout.contains("proto 3\n"))
+        #expect(try run(cli, ["-3", "-p", port, "INFO", "server"]).stdout.hasPrefix("# Server\r\nredis_version:"))
+        let piped = try run(cli, ["-3", "-p", port], input: "SET a 1\nMULTI\nINCR a\nGET a\nEXEC\n")
+        #expect(piped.stdout == "OK\nOK\nQUEUED\nQUEUED\n2\n2\n")
+    }
+
+    /// redis-cli -3 on a terminal, with a transaction typed by hand.
+    @Test func redisCliResp3InteractiveTransaction() throws {
+        let t = try TestServer("redis-cli-3-tty")
+        let cli = try tool("redis-cli")
+        let script = try tool("script")
+        var env = ProcessInfo.processInfo.environment
+        env["TERM"] = "dumb"
+        let session = "MULTI\nSET n 41\nINCR n\nEXEC\nGET nothing\nCONFIG GET maxclients\nexit\n"
+        let out = try run(script, ["-qec", "\(cli) -3 -p \(t.port)", "/dev/null"], input: session, environment: env, timeout: 30)
+        let text = out.stdout.replacingOccurrences(of: "\r", with: "")
+        #expect(text.contains("(TX)> "), "\(text)")  // redis-cli marks an open transaction
+        #expect(text.contains("1) OK\n2) (integer) 42"), "\(text)")
+        #expect(text.contains("(nil)"))
+        #expect(text.contains("1# \"maxclients\" => \"10000\""), "\(text)")  // a RESP3 map
+    }
+
     /// redis-cli on a terminal: it asks COMMAND DOCS for its hints and HELP, then runs
     /// what is typed. `script` gives it a pseudo-terminal; TERM=dumb keeps the line editor
     /// from asking the terminal for its cursor position.
