@@ -159,7 +159,7 @@ public final class KVStore: Sendable {
             batch.deleteRange(from: from, to: last)
             batch.delete(last)
         }
-        try KVError.typed { try engine.write(batch, sync: options.sync) }
+        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
     }
 
     private static func tighter(_ a: [UInt8]?, _ b: [UInt8]?, lower: Bool) -> [UInt8]? {
@@ -180,7 +180,7 @@ public final class KVStore: Sendable {
         try check(key: key, value: value)
         var batch = WriteBatch(reservingCapacity: 11 + key.count + value.count)
         batch.put(key, value)
-        try KVError.typed { try engine.write(batch, sync: options.sync) }
+        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
     }
 
     /// Stores `value` under `key` until `Options.clock` reaches `expiresAt` (milliseconds since
@@ -190,7 +190,7 @@ public final class KVStore: Sendable {
         try check(key: key, value: value)
         var batch = WriteBatch()
         batch.put(key, value, expiresAt: expiresAt ?? 0)
-        try KVError.typed { try engine.write(batch, sync: options.sync) }
+        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
     }
 
     /// Removes `key`. Removing a key that does not exist is not an error.
@@ -198,7 +198,7 @@ public final class KVStore: Sendable {
         try check(key: key, value: [])
         var batch = WriteBatch(reservingCapacity: 6 + key.count)
         batch.delete(key)
-        try KVError.typed { try engine.write(batch, sync: options.sync) }
+        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
     }
 
     /// Applies every operation of `batch` atomically.
@@ -214,7 +214,7 @@ public final class KVStore: Sendable {
                     }
                 }
             }
-            try engine.write(batch, sync: options.sync)
+            try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
         }
     }
 

@@ -45,10 +45,14 @@ public struct Options: Sendable {
     public var levelSizeMultiplier = 10
     /// Level-0 file count that starts an L0 → L1 compaction (default 4).
     public var level0CompactionTrigger = 4
-    /// Level-0 file count at which each write is delayed by about a millisecond (default 8).
+    /// Level-0 file count at which writes are slowed to `delayedWriteRate`, and slowed
+    /// further while the count keeps rising (default 8).
     public var level0SlowdownTrigger = 8
     /// Level-0 file count at which writes wait for compaction (default 12).
     public var level0StopTrigger = 12
+    /// Bytes a second writes may go once level 0 reaches the slowdown trigger (default
+    /// 64 MiB/s; it falls as level 0 keeps growing, down to 1/64 of it).
+    public var delayedWriteRate = 64 << 20
 
     // MARK: Limits
 
@@ -84,6 +88,7 @@ public struct Options: Sendable {
             if !ok { throw KVError.invalidArgument(what) }
         }
         try check(writeBufferSize >= 64 << 10, "writeBufferSize must be at least 64 KiB")
+        try check(delayedWriteRate >= 64 << 10, "delayedWriteRate must be at least 64 KiB a second")
         try check(blockSize >= 256 && blockSize <= 64 << 20, "blockSize must be between 256 bytes and 64 MiB")
         try check(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be 0...64")
         try check(prefixFilterLength >= 0, "prefixFilterLength must not be negative")
@@ -103,9 +108,16 @@ public struct WriteOptions: Sendable {
     /// Wait for `fdatasync` before returning, so the write survives power loss (default
     /// false: a write survives a process crash as soon as the call returns).
     public var sync = false
+    /// Fail with `KVError.wouldBlock`, having written nothing, instead of waiting: for a
+    /// caller that must never block, such as an event loop, which then hands the write to a
+    /// thread that may wait. A write would wait while another group commits, when the
+    /// memtable is full (switching it syncs the old log), and while writes are being slowed
+    /// or stopped for compaction.
+    public var nonBlocking = false
 
-    public init(sync: Bool = false) {
+    public init(sync: Bool = false, nonBlocking: Bool = false) {
         self.sync = sync
+        self.nonBlocking = nonBlocking
     }
 }
 

@@ -26,8 +26,13 @@ public struct Statistics: Sendable {
     public var compactionBytesWritten: Int64 = 0
     /// (flush + compaction bytes written) / user bytes written.
     public var writeAmplification: Double = 0
-    /// Writes delayed ~1 ms because level 0 reached the slowdown trigger.
+    /// Write groups delayed to keep writes to the delayed rate (level 0 at or past the
+    /// slowdown trigger, or a flush behind).
     public var slowdowns: Int64 = 0
+    /// The rate writes are held to now, in bytes a second; 0 when they are not slowed.
+    public var delayedWriteRate: Int64 = 0
+    /// Non-blocking writes (`WriteOptions.nonBlocking`) that returned `wouldBlock`.
+    public var writesWouldBlock: Int64 = 0
     /// Times writes stopped until a flush or compaction finished.
     public var stops: Int64 = 0
     /// Total time writers spent delayed or stopped, in seconds.

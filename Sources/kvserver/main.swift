@@ -63,6 +63,18 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("multi-max-bytes"), help: "Most argument bytes one MULTI may queue, e.g. 64mb (the default).")
     var multiMaxBytes: String?
 
+    @Option(name: .customLong("write-buffer-size"), help: "Memtable size before it is written to a table, e.g. 4mb (the default).")
+    var writeBufferSize: String?
+
+    @Option(name: .customLong("delayed-write-rate"), help: "Write rate once compaction falls behind, e.g. 64mb (bytes a second; the default).")
+    var delayedWriteRate: String?
+
+    @Option(name: .customLong("level0-slowdown-trigger"), help: "Level-0 tables at which writes are slowed (default 8).")
+    var level0SlowdownTrigger: Int?
+
+    @Option(name: .customLong("level0-stop-trigger"), help: "Level-0 tables at which writes wait for compaction (default 12).")
+    var level0StopTrigger: Int?
+
     @Option(help: "debug, verbose, notice or warning (default notice).")
     var loglevel: String?
 
@@ -113,6 +125,16 @@ struct KVServerCommand: ParsableCommand {
             guard let n = ConfigFile.parseSize(multiMaxBytes) else { throw ValidationError("--multi-max-bytes: '\(multiMaxBytes)' is not a size") }
             config.transactionLimits.maxBytes = n
         }
+        if let writeBufferSize {
+            guard let n = ConfigFile.parseSize(writeBufferSize) else { throw ValidationError("--write-buffer-size: '\(writeBufferSize)' is not a size") }
+            config.storeOptions.writeBufferSize = n
+        }
+        if let delayedWriteRate {
+            guard let n = ConfigFile.parseSize(delayedWriteRate) else { throw ValidationError("--delayed-write-rate: '\(delayedWriteRate)' is not a size") }
+            config.storeOptions.delayedWriteRate = n
+        }
+        if let level0SlowdownTrigger { config.storeOptions.level0SlowdownTrigger = level0SlowdownTrigger }
+        if let level0StopTrigger { config.storeOptions.level0StopTrigger = level0StopTrigger }
         if let loglevel { level = loglevel }
 
         let logLevel: Logger.Level

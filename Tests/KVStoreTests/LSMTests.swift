@@ -252,6 +252,8 @@ import Testing
         options.level0CompactionTrigger = 2
         options.level0SlowdownTrigger = 3
         options.level0StopTrigger = 4
+        // Slow enough that this writer outruns it: the slowdown engages before the stop.
+        options.delayedWriteRate = 1 << 20
         let pause = PauseSwitch(paused: true)
         options.pauseCompactions = pause
         let store = try KVStore.open(at: dir.path, options: options)

@@ -34,4 +34,16 @@ void kv_rwlock_destroy(void *lock);
 void kv_rwlock_read(void *lock);
 void kv_rwlock_write(void *lock);
 void kv_rwlock_unlock(void *lock);
+/// 1 when the lock was taken, 0 when it is held (or, for a read, a writer waits for it).
+int kv_rwlock_tryread(void *lock);
+int kv_rwlock_trywrite(void *lock);
+
+/// An array of `count` pthread mutexes (the key-lock stripes), with a non-blocking try: an
+/// event loop takes a stripe only if it is free, and hands the command to a thread otherwise.
+void *kv_mutexes_create(size_t count);
+void kv_mutexes_destroy(void *locks, size_t count);
+void kv_mutex_lock(void *locks, size_t i);
+/// 1 when taken, 0 when another thread holds it.
+int kv_mutex_trylock(void *locks, size_t i);
+void kv_mutex_unlock(void *locks, size_t i);
 #endif

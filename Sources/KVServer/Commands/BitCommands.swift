@@ -17,6 +17,7 @@ enum BitCommands {
         let bitError = CommandError.err("bit is not an integer or out of range")
         let on = try Arg.integer(a[3], error: bitError)
         guard on == 0 || on == 1 else { throw bitError }
+        try s.requireThread(forBytes: (bitOffset >> 3) + 1, c)
         try s.locked(a[1], c) { () throws(CommandError) in
             let old = try s.lookup(a[1], c)
             var value = old?.value ?? []
@@ -155,6 +156,7 @@ enum BitCommands {
             var inputs: [[UInt8]] = []
             for key in sources { inputs.append(try s.get(key, c) ?? []) }
             let length = inputs.map(\.count).max() ?? 0
+            try s.requireThread(forBytes: length * inputs.count, c)
             guard length > 0 else {
                 if try s.exists(dest, c) { try s.delete(dest, &c) }
                 return out.writeIntegerReply(0)

@@ -30,6 +30,7 @@ enum LCSCommand {
         guard !o1, !o2, bytes <= s.config.limits.maxBulkLength else {
             throw .err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
         }
+        try s.requireThread(forBytes: bytes, c)
         let width = n + 1
         var table = [UInt32](repeating: 0, count: cells)
         if m > 0 && n > 0 {

@@ -238,6 +238,7 @@ enum StringCommands {
             guard value.count + a[2].count <= s.config.limits.maxBulkLength else {
                 throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
             }
+            try s.requireThread(forBytes: value.count + a[2].count, c)
             value.append(contentsOf: a[2])
             try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
             if old != nil { s.encodings.markRaw(a[1]) }  // Redis appends to a raw copy
@@ -278,6 +279,7 @@ enum StringCommands {
             guard !o, end <= s.config.limits.maxBulkLength else {
                 throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
             }
+            try s.requireThread(forBytes: max(end, value.count), c)
             if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
             value.replaceSubrange(offset..<end, with: patch)
             try s.put(a[1], value, expiresAt: old?.expiresAt, &c)

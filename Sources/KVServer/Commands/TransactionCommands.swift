@@ -63,7 +63,7 @@ enum TransactionCommands {
         let keys = Array(a[1...])
         // Under the keys' stripes, so no write slips between reading a key's expiry and
         // registering the watch. Reads first: one that must wait reruns the whole command.
-        try s.locks.withLocks(keys) { () throws(CommandError) in
+        try s.locked(keys: keys, c) { () throws(CommandError) in
             var expiries: [UInt64?] = []
             for key in keys { expiries.append(try s.lookup(key, c)?.expiresAt) }
             for (key, e) in zip(keys, expiries) { c.watched.add(key, expiresAt: e, registry: s.watches) }
@@ -103,9 +103,9 @@ enum TransactionCommands {
             if cmd.spansKeyspace { wholeKeyspace = true } else { keys.append(contentsOf: cmd.keys(in: args)) }
         }
         if wholeKeyspace {
-            try s.locks.withAllLocks { () throws(CommandError) in try run(s, &c, commands, &out) }
+            try s.lockedAll(c) { () throws(CommandError) in try run(s, &c, commands, &out) }
         } else {
-            try s.locks.withLocks(keys) { () throws(CommandError) in try run(s, &c, commands, &out) }
+            try s.locked(keys: keys, c) { () throws(CommandError) in try run(s, &c, commands, &out) }
         }
         end(s, &c)
     }
@@ -135,7 +135,7 @@ enum TransactionCommands {
         let writes = c.pendingWrites ?? TransactionWrites()
         c.pendingWrites = nil
         do throws(CommandError) {
-            try s.commit(writes)
+            try s.commit(writes, c)
         } catch {
             out.moveWriterIndex(to: start)
             throw error

@@ -6,7 +6,8 @@ public enum ConfigFile {
     public static let directives = [
         "bind", "port", "dir", "appendfsync", "requirepass", "protected-mode", "maxclients",
         "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "loglevel",
-        "multi-max-commands", "multi-max-bytes",
+        "multi-max-commands", "multi-max-bytes", "write-buffer-size", "delayed-write-rate",
+        "level0-slowdown-trigger", "level0-stop-trigger",
     ]
 
     /// Applies the file's directives to `config`; returns `loglevel` if the file sets it.
@@ -61,6 +62,10 @@ public enum ConfigFile {
             case "loglevel": logLevel = try one()
             case "multi-max-commands": config.transactionLimits.maxCommands = try integer()
             case "multi-max-bytes": config.transactionLimits.maxBytes = try integer()
+            case "write-buffer-size": config.storeOptions.writeBufferSize = try integer()
+            case "delayed-write-rate": config.storeOptions.delayedWriteRate = try integer()
+            case "level0-slowdown-trigger": config.storeOptions.level0SlowdownTrigger = try integer()
+            case "level0-stop-trigger": config.storeOptions.level0StopTrigger = try integer()
             default:
                 throw .file(path: path, line: lineNumber, reason: "unknown directive '\(name)' (known: \(directives.joined(separator: ", ")))")
             }

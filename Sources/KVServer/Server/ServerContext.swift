@@ -18,6 +18,8 @@ final class ServerContext: Sendable {
     let startedMillis: UInt64
     let runID: String
     let writeOptions: WriteOptions
+    /// The same, for writes from an event loop: fail with `wouldBlock` rather than wait.
+    let nonBlockingWriteOptions: WriteOptions
     let commands: CommandTable
     let commandStats: CommandStats
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
@@ -33,6 +35,7 @@ final class ServerContext: Sendable {
         var rng = SystemRandomNumberGenerator()
         self.runID = (0..<40).map { _ in String(Int.random(in: 0..<16, using: &rng), radix: 16) }.joined()
         self.writeOptions = WriteOptions(sync: config.fsync == .always)
+        self.nonBlockingWriteOptions = WriteOptions(sync: config.fsync == .always, nonBlocking: true)
         self.commands = CommandTable()
         self.commandStats = CommandStats(commands: commands.all.count)
     }
@@ -88,21 +91,39 @@ final class ServerContext: Sendable {
     // MARK: Writes: straight to the store, or into the running EXEC's batch
 
     /// Runs `body` holding `key`'s stripe, so its read and its write are one step to every
-    /// other command. Inside EXEC the transaction already holds every stripe it needs.
-    func locked<R, E: Error>(_ key: [UInt8], _ session: Session, _ body: () throws(E) -> R) throws(E) -> R {
+    /// other command. Inside EXEC the transaction already holds every stripe it needs. On an
+    /// event loop (`mayWait` false) a stripe another thread holds is not waited for: the
+    /// command moves to a blocking thread (`CommandError.mustWait`).
+    func locked<R>(_ key: [UInt8], _ session: Session, _ body: () throws(CommandError) -> R) throws(CommandError) -> R {
         if session.pendingWrites != nil { return try body() }
-        return try locks.withLock(key, body)
+        if session.mayWait { return try locks.withLock(key, body) }
+        guard let result = try locks.tryWithLock(key, body) else { throw .mustWait }
+        return result
     }
 
-    func locked<R, E: Error>(keys: [[UInt8]], _ session: Session, _ body: () throws(E) -> R) throws(E) -> R {
+    func locked<R>(keys: [[UInt8]], _ session: Session, _ body: () throws(CommandError) -> R) throws(CommandError) -> R {
         if session.pendingWrites != nil { return try body() }
-        return try locks.withLocks(keys, body)
+        if session.mayWait { return try locks.withLocks(keys, body) }
+        guard let result = try locks.tryWithLocks(keys, body) else { throw .mustWait }
+        return result
     }
 
     /// Every key locked: writes over keys nobody named (FLUSHDB, DELRANGE).
-    func lockedAll<R, E: Error>(_ session: Session, _ body: () throws(E) -> R) throws(E) -> R {
+    func lockedAll<R>(_ session: Session, _ body: () throws(CommandError) -> R) throws(CommandError) -> R {
         if session.pendingWrites != nil { return try body() }
-        return try locks.withAllLocks(body)
+        if session.mayWait { return try locks.withAllLocks(body) }
+        guard let result = try locks.tryWithAllLocks(body) else { throw .mustWait }
+        return result
+    }
+
+    /// Values past this size are written from a blocking thread: copying and logging many
+    /// megabytes would hold up the loop's other clients.
+    static let largestInlineWrite = 1 << 20
+
+    /// Throws `mustWait` on an event loop when a command is about to build a value of
+    /// `bytes` (SETRANGE, SETBIT, APPEND, BITOP, LCS's table): large work goes to a thread.
+    func requireThread(forBytes bytes: Int, _ session: Session) throws(CommandError) {
+        if !session.mayWait && bytes > Self.largestInlineWrite { throw .mustWait }
     }
 
     /// Stores `value` with an absolute expiry (nil: none). An expiry at or before now
@@ -131,8 +152,8 @@ final class ServerContext: Sendable {
     /// The caller holds the keys' stripes.
     func apply(_ writes: [KeyWrite], _ session: inout Session) throws(CommandError) {
         let now = clock()
-        encodings.forget(writes.lazy.map(\.key))
         if session.pendingWrites != nil {
+            encodings.forget(writes.lazy.map(\.key))
             for w in writes {
                 switch w {
                 case .put(let k, let v, let e):
@@ -150,18 +171,23 @@ final class ServerContext: Sendable {
             case .delete(let k): batch.delete(k)
             }
         }
-        try commit(batch)
+        try requireThread(forBytes: batch.byteSize, session)
+        try commit(batch, mayWait: session.mayWait)
         watches.touch(writes.lazy.map(\.key))
+        encodings.forget(writes.lazy.map(\.key))
     }
 
     /// Plain SETs and MSETs of many connections, gathered by a `WriteCoalescer`: one batch
-    /// under all their keys' stripes.
-    func writeCoalesced(_ batch: WriteBatch, keys: [[UInt8]]) throws(CommandError) {
-        try locks.withLocks(keys) { () throws(CommandError) in
-            try commit(batch)
-            watches.touch(keys)
-            encodings.forget(keys)
+    /// under all their keys' stripes. With `mayWait` false (on the event loop) it throws
+    /// `mustWait`, having written nothing, where it would wait for a lock or the engine.
+    func writeCoalesced(_ batch: WriteBatch, keys: [[UInt8]], mayWait: Bool) throws(CommandError) {
+        let write = { () throws(CommandError) in
+            try self.commit(batch, mayWait: mayWait)
+            self.watches.touch(keys)
+            self.encodings.forget(keys)
         }
+        if mayWait { return try locks.withLocks(keys, write) }
+        guard try locks.tryWithLocks(keys, write) != nil else { throw .mustWait }
     }
 
     /// Deletes [from, to) (a nil `to`: through the last key) with one range deletion. The
@@ -197,14 +223,17 @@ final class ServerContext: Sendable {
     }
 
     /// Commits an EXEC's writes as one batch and tells the watchers of every key it touched.
-    func commit(_ writes: TransactionWrites) throws(CommandError) {
-        try commit(writes.batch)
+    func commit(_ writes: TransactionWrites, _ session: Session) throws(CommandError) {
+        try requireThread(forBytes: writes.batch.byteSize, session)
+        try commit(writes.batch, mayWait: session.mayWait)
         watches.touch(writes.touched)
     }
 
-    private func commit(_ batch: WriteBatch) throws(CommandError) {
+    /// Writes `batch`; with `mayWait` false, throws `mustWait` (nothing written) where the
+    /// engine would have to wait: a write stall, a memtable switch, another group's commit.
+    private func commit(_ batch: WriteBatch, mayWait: Bool) throws(CommandError) {
         guard !batch.isEmpty else { return }
-        do { try store.write(batch, options: writeOptions) } catch { throw .store(error) }
+        do { try store.write(batch, options: mayWait ? writeOptions : nonBlockingWriteOptions) } catch { throw .store(error) }
         markDirty()
     }
 

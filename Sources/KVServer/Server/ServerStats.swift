@@ -11,6 +11,13 @@ final class ServerStats: Sendable {
     let bytesWritten = Atomic<Int>(0)
     let lastSaveMillis = Atomic<UInt64>(0)
     let walSyncFailures = Atomic<Int>(0)
+    /// Coalesced write batches the engine could not take on the event loop without waiting
+    /// (a slowdown, a stop, a memtable switch, another group's commit), handed to a thread.
+    let writesHeld = Atomic<Int>(0)
+    /// Total time those held batches took, in microseconds.
+    let heldWriteMicros = Atomic<Int>(0)
+    /// Connections waiting for a held batch right now.
+    let clientsHeldNow = Atomic<Int>(0)
 
     /// CONFIG RESETSTAT.
     func reset() {
@@ -19,5 +26,7 @@ final class ServerStats: Sendable {
         keyspaceMisses.store(0, ordering: .relaxed)
         protocolErrors.store(0, ordering: .relaxed)
         offloadedCommands.store(0, ordering: .relaxed)
+        writesHeld.store(0, ordering: .relaxed)
+        heldWriteMicros.store(0, ordering: .relaxed)
     }
 }

@@ -58,25 +58,43 @@ final class WriteCoalescer {
         self.keys = []
         self.waiters = []
         let shared = server
-        // Under the keys' stripes: ordered against read-modify-write commands and EXEC.
-        let write: @Sendable () -> (String?, Int) = {
+        if server.config.fsync != .always {
+            // Straight from the loop when the engine can take it without waiting; nothing is
+            // written if it cannot, and the batch goes to a blocking thread instead.
             let start = RESPConnectionHandler.monotonicNanoseconds()
             do throws(CommandError) {
-                try shared.writeCoalesced(batch, keys: keys)
-                return (nil, RESPConnectionHandler.monotonicNanoseconds() - start)
+                try shared.writeCoalesced(batch, keys: keys, mayWait: false)
+                Self.deliver(waiters, error: nil, nanoseconds: RESPConnectionHandler.monotonicNanoseconds() - start)
+                return
+            } catch where !error.wouldBlock {
+                Self.deliver(waiters, error: error.text, nanoseconds: RESPConnectionHandler.monotonicNanoseconds() - start)
+                return
             } catch {
-                return (error.text, RESPConnectionHandler.monotonicNanoseconds() - start)
+                // Held: the writing connections wait (and stop reading once their queues
+                // fill); every other connection on this loop goes on.
+                shared.stats.writesHeld.add(1, ordering: .relaxed)
+                shared.stats.clientsHeldNow.add(waiters.count, ordering: .relaxed)
             }
         }
-        guard server.config.fsync == .always else {
-            let (error, elapsed) = write()
-            Self.deliver(waiters, error: error, nanoseconds: elapsed)
-            return
+        let held = server.config.fsync != .always
+        // Under the keys' stripes: ordered against read-modify-write commands and EXEC. The
+        // sync of `--fsync always` and a held write wait here, on a blocking thread, where
+        // the group commit also merges this loop's batch with other loops'.
+        let write: @Sendable () -> (String?, Int) = {
+            let start = RESPConnectionHandler.monotonicNanoseconds()
+            var failure: String?
+            do throws(CommandError) {
+                try shared.writeCoalesced(batch, keys: keys, mayWait: true)
+            } catch {
+                failure = error.text
+            }
+            let elapsed = RESPConnectionHandler.monotonicNanoseconds() - start
+            if held { shared.stats.heldWriteMicros.add(elapsed / 1000, ordering: .relaxed) }
+            return (failure, elapsed)
         }
-        // Waiting for fdatasync must not stall the loop: the sync runs on a blocking thread,
-        // where the group commit also merges this loop's batch with other loops'.
         let bound = NIOLoopBound(waiters, eventLoop: eventLoop)
         pool.runIfActive(eventLoop: eventLoop, write).whenComplete { result in
+            if held { shared.stats.clientsHeldNow.subtract(bound.value.count, ordering: .relaxed) }
             switch result {
             case .success(let (error, elapsed)): Self.deliver(bound.value, error: error, nanoseconds: elapsed)
             case .failure: Self.deliver(bound.value, error: "ERR the server is shutting down", nanoseconds: 0)

@@ -461,6 +461,8 @@ extension Engine {
             s.writeAmplification = Double(s.flushBytesWritten + s.compactionBytesWritten) / Double(s.userBytesWritten)
         }
         s.slowdowns = Int64(st.slowdowns.load(ordering: .relaxed))
+        s.delayedWriteRate = Int64(st.delayedRate.load(ordering: .relaxed))
+        s.writesWouldBlock = Int64(st.writesWouldBlock.load(ordering: .relaxed))
         s.stops = Int64(st.stops.load(ordering: .relaxed))
         s.stallSeconds = Double(st.stallMicros.load(ordering: .relaxed)) / 1e6
         s.isStalled = st.stalledNow.load(ordering: .relaxed)

@@ -37,6 +37,8 @@ final class Engine: @unchecked Sendable {
     /// Writers in the last synced group (guarded by `monitor`): a sync leader that sees fewer
     /// queued behind it yields once, so writers just woken from that group can rejoin.
     var lastSyncGroupSize = 0
+    /// The delayed-write rate while compaction is behind (guarded by `monitor`).
+    var writeController: WriteController
     /// `syncLogConcurrently` calls in flight (guarded by `monitor`); the log is not closed
     /// under them.
     var externalSyncs = 0
@@ -85,6 +87,7 @@ final class Engine: @unchecked Sendable {
         self.backgroundWork = Monitor.Condition(monitor)
         self.backgroundDone = Monitor.Condition(monitor)
         self.externalSyncsDone = Monitor.Condition(monitor)
+        self.writeController = WriteController(maxRate: options.delayedWriteRate)
     }
 
     /// Locks the directory, recovers the MANIFEST and the logs, writes what the logs held to a

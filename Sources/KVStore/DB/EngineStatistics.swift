@@ -14,6 +14,12 @@ final class EngineStatistics: Sendable {
     let compactionBytesRead = Atomic<Int>(0)
     let compactionBytesWritten = Atomic<Int>(0)
     let slowdowns = Atomic<Int>(0)
+    /// Total time leaders slept to keep writes to the delayed rate.
+    let delayMicros = Atomic<Int>(0)
+    /// The delayed rate in force, bytes a second (0: writes are not slowed).
+    let delayedRate = Atomic<Int>(0)
+    /// Non-blocking writes refused because they would have waited.
+    let writesWouldBlock = Atomic<Int>(0)
     let stops = Atomic<Int>(0)
     let stallMicros = Atomic<Int>(0)
     let bloomNegatives = Atomic<Int>(0)

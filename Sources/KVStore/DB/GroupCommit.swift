@@ -50,12 +50,19 @@ extension Engine {
     /// then miss the group after it too, and groups alternate between large and small.
     static let chainedSyncGroups = 1
 
-    func write(_ batch: WriteBatch?, sync: Bool) throws {
+    func write(_ batch: WriteBatch?, sync: Bool, nonBlocking: Bool = false) throws {
         let me = PendingWrite(batch: batch, sync: sync, monitor: monitor)
         monitor.lock()
         if closed {
             monitor.unlock()
             throw KVError.closed
+        }
+        if nonBlocking && stickyError == nil && (!writers.isEmpty || leading || mustWaitForRoom(bytes: batch?.byteSize ?? 0)) {
+            // Only a writer that can lead at once, into a memtable with room, at full speed,
+            // goes on; the rest return before joining the queue, having changed nothing.
+            monitor.unlock()
+            statistics.writesWouldBlock.add(1, ordering: .relaxed)
+            throw KVError.wouldBlock
         }
         writers.append(me)
         while !me.done && (writers.first !== me || leading) {
@@ -214,8 +221,42 @@ extension Engine {
         backgroundDone.broadcast()
     }
 
+    /// How far flushing and compaction are behind, in steps: the level-0 files at or past
+    /// the slowdown trigger, plus one while a memtable waits to flush and the next is half
+    /// full (it will stop writers when full). Lock held.
+    private func writeDebt() -> Int {
+        let level0 = versions.current.files[0].count
+        var debt = level0 >= options.level0SlowdownTrigger ? level0 - options.level0SlowdownTrigger + 1 : 0
+        if imm != nil && mem.approximateMemoryUsage >= options.writeBufferSize / 2 { debt += 1 }
+        return debt
+    }
+
+    /// Whether the next leader would wait in `makeRoomForWrite`: slowed, or needing a
+    /// memtable switch (a sync of the old log) or a stop. Lock held.
+    private func mustWaitForRoom(bytes: Int) -> Bool {
+        mem.approximateMemoryUsage >= options.writeBufferSize
+            || writeController.wouldDelay(bytes: bytes, debt: writeDebt(), now: Self.monotonicNanoseconds())
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Bytes the leader's group will carry (it is assembled after room is made).
+    private func queuedBytes() -> Int {
+        var bytes = 0
+        for w in writers {
+            bytes += w.batch?.byteSize ?? 0
+            if bytes >= Self.maxGroupBytes { return Self.maxGroupBytes }
+        }
+        return bytes
+    }
+
     /// Ensures the memtable has room, freezing it when full (or when `force`d and non-empty)
-    /// and applying backpressure when level 0 piles up. Called by the leader with the lock held.
+    /// and holding writes to the delayed rate while compaction is behind. Called by the
+    /// leader with the lock held.
     private func makeRoomForWrite(force: Bool) throws {
         var allowDelay = !force
         var force = force
@@ -236,14 +277,26 @@ extension Engine {
         while true {
             if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }
             let level0 = versions.current.files[0].count
-            if allowDelay && level0 >= options.level0SlowdownTrigger {
-                // Spread the wait over many writes instead of stopping one for seconds.
-                stall("level 0 has \(level0) files (slowdown trigger \(options.level0SlowdownTrigger)): each write delayed 1 ms")
-                statistics.slowdowns.add(1, ordering: .relaxed)
-                monitor.unlock()
-                usleep(1000)
-                monitor.lock()
+            if allowDelay {
+                // Spread the wait over many writes, at a rate that falls while the debt grows,
+                // instead of stopping writers for seconds.
                 allowDelay = false
+                let debt = writeDebt()
+                let wait = writeController.delay(bytes: queuedBytes(), debt: debt, now: Self.monotonicNanoseconds())
+                statistics.delayedRate.store(debt > 0 ? Int(writeController.rate) : 0, ordering: .relaxed)
+                if wait > 0 {
+                    let rate = Int(writeController.rate) >> 10
+                    stall(imm != nil && level0 < options.level0SlowdownTrigger
+                        ? "a memtable is still being flushed while the next fills: writes slowed to \(rate) KiB/s"
+                        : "level 0 has \(level0) files (slowdown trigger \(options.level0SlowdownTrigger)): writes slowed to \(rate) KiB/s")
+                    statistics.slowdowns.add(1, ordering: .relaxed)
+                    statistics.delayMicros.add(Int(wait / 1000), ordering: .relaxed)
+                    monitor.unlock()
+                    var pause = timespec(tv_sec: Int(wait / 1_000_000_000), tv_nsec: Int(wait % 1_000_000_000))
+                    var left = timespec()
+                    while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+                    monitor.lock()
+                }
             } else if !force && mem.approximateMemoryUsage < options.writeBufferSize {
                 return
             } else if imm != nil {
