@@ -111,10 +111,14 @@ bench: bench-deps
 
 # redis-benchmark against kvserver (--fsync everysec) and Debian's redis-server (AOF,
 # everysec), alternating, ROUNDS times; prints medians and ratios (docs/BENCHMARKS.md).
+# Then the never-freeze rows: HEAVY_REQUESTS SETs of 100 and 1,000 bytes at -P 16 with a
+# probe connection timing a GET every 5 ms (Tools/server-bench/heavy-write.sh).
 ROUNDS ?= 3
 REQUESTS ?= 1000000
+HEAVY_REQUESTS ?= 2000000
 server-bench: bench-deps release
 	bash Tools/server-bench/compare.sh $(ROUNDS) $(REQUESTS)
+	bash Tools/server-bench/heavy-write.sh $(ROUNDS) $(HEAVY_REQUESTS) "100 1000"
 
 # The real-client suites alone (after a build): Python clients and the reply oracle, then
 # Redis's own tests.

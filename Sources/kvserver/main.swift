@@ -63,7 +63,7 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("multi-max-bytes"), help: "Most argument bytes one MULTI may queue, e.g. 64mb (the default).")
     var multiMaxBytes: String?
 
-    @Option(name: .customLong("write-buffer-size"), help: "Memtable size before it is written to a table, e.g. 4mb (the default).")
+    @Option(name: .customLong("write-buffer-size"), help: "Memtable size before it is written to a table, e.g. 64mb (the default).")
     var writeBufferSize: String?
 
     @Option(name: .customLong("delayed-write-rate"), help: "Write rate once compaction falls behind, e.g. 64mb (bytes a second; the default).")
