@@ -95,7 +95,7 @@ fuzz: deps
 # The concurrency tests under ThreadSanitizer (own scratch path: a sanitized build).
 tsan: test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter 'Concurrency|syncWALRunsBeside|concurrentIncrements|msetIsSeenWhole|tenThousandPipelined|hostileInput'
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter 'Concurrency|syncWALRunsBeside|concurrentIncrements|msetIsSeenWhole|tenThousandPipelined|hostileInput|TransactionTests|WriteStallTests'
 
 asan: test-deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan

@@ -8,9 +8,13 @@ import Synchronization
 /// MULTI/EXEC/WATCH and HELLO 3 included, against a store in memory. Any error reply is fine;
 /// a crash, a trap or a hang is a bug.
 package enum ServerFuzzTarget {
-    /// One server for every input: commands persist between inputs as they would between
-    /// clients, which reaches more states than a fresh store each time.
-    private static let server: ServerContext? = {
+    /// One server for a run of inputs: commands persist between inputs as they would between
+    /// clients, which reaches more states than a fresh store each time. Every 256 inputs it
+    /// starts over on an empty store in memory: otherwise range deletions pile up (every
+    /// iterator sorts them) and the fuzzer slows to a crawl.
+    private static let current = Mutex<(server: ServerContext?, runs: Int)>((nil, 0))
+
+    private static func makeServer() -> ServerContext? {
         var options = Options()
         options.fileSystem = MemoryFileSystem()
         options.createIfMissing = true
@@ -20,14 +24,16 @@ package enum ServerFuzzTarget {
         config.transactionLimits.maxCommands = 64
         config.limits.maxBulkLength = 1 << 20
         return ServerContext(store: store, config: config)
-    }()
-
-    private static let runs = Atomic<Int>(0)
+    }
 
     package static func run(_ data: UnsafeRawBufferPointer) {
-        // Now and then start over, so millions of inputs do not grow the store without bound.
-        if runs.add(1, ordering: .relaxed).newValue % 4096 == 0, let server {
-            try? server.store.deleteRange(from: [], to: nil)
+        let server: ServerContext? = current.withLock { state in
+            state.runs += 1
+            if state.server == nil || state.runs % 256 == 0 {
+                try? state.server?.store.close()
+                state.server = makeServer()
+            }
+            return state.server
         }
         guard let server, let record = server.clients.register(address: "fuzz:1", localAddress: "fuzz:0", now: server.clock(), authenticated: true) else { return }
         defer { server.clients.remove(record.id) }

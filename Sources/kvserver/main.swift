@@ -9,7 +9,7 @@ import Logging
 struct KVServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvserver",
-        abstract: "Serve a KVStore directory over the Redis protocol (RESP2 and inline commands).",
+        abstract: "Serve a KVStore directory over the Redis protocol (RESP2, RESP3 and inline commands).",
         discussion: """
             redis-cli, redis-benchmark and Redis client libraries work unchanged:
               kvserver --port 6380 --dir ./data &
@@ -51,10 +51,10 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("proto-max-bulk-len"), help: "Largest bulk string accepted, e.g. 512mb (the default).")
     var protoMaxBulkLen: String?
 
-    @Option(name: .customLong("io-threads"), help: "Event-loop threads (default: one per core).")
+    @Option(name: .customLong("io-threads"), help: "Event-loop threads (default 1; 0: one per core).")
     var ioThreads: Int?
 
-    @Option(name: .customLong("block-cache-size"), help: "Block cache size, e.g. 64mb (default 8mb).")
+    @Option(name: .customLong("block-cache-size"), help: "Block cache size, e.g. 64mb (the default).")
     var blockCacheSize: String?
 
     @Option(name: .customLong("multi-max-commands"), help: "Most commands one MULTI may queue (default 100000).")

@@ -509,6 +509,16 @@ case("object-encoding-after-setrange-copy-rename", ok("SETRANGE", "k", "0", "2")
      ok("SET", "k3", "5"), ok("OBJECT", "ENCODING", "k3"), setup=[("SET", "k", "1234")])
 case("object-encoding-negative-int", ok("OBJECT", "ENCODING", "k"), setup=[("SET", "k", "-42")])
 case("object-errors", err("OBJECT", "ENCODING"), err("OBJECT"))
+case("object-encoding-raw-survives-expiry-changes", ok("APPEND", "k", "x"), ok("EXPIRE", "k", "100"),
+     ok("OBJECT", "ENCODING", "k"), ok("PERSIST", "k"), ok("OBJECT", "ENCODING", "k"),
+     ok("GETEX", "k", "EX", "50"), ok("OBJECT", "ENCODING", "k"), setup=[("SET", "k", "hello")])
+case("exec-with-arguments", err("EXEC", "x"), ok("MULTI"), ok("SET", "k", "v"), err("EXEC", "x"), err("EXEC"), ok("GET", "k"))
+case("command-getkeys", ok("COMMAND", "GETKEYS", "SET", "a", "b"), ok("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"),
+     err("COMMAND", "GETKEYS", "nosuch", "k"), err("COMMAND", "GETKEYS", "SET", "k"), err("COMMAND", "GETKEYS"))
+case("command-list-filterby", ok("COMMAND", "LIST", "FILTERBY", "PATTERN", "getr*", rule=Unordered()),
+     ok("COMMAND", "LIST", "FILTERBY", "MODULE", "x"), err("COMMAND", "LIST", "foo"))
+case("client-kill-user", err("CLIENT", "KILL", "USER", "nobody"), ok("CLIENT", "KILL", "USER", "default", "ID", "999999"))
+case("shutdown-abort", err("SHUTDOWN", "ABORT"))
 
 # TIME COMMAND CONFIG INFO SAVE BGSAVE LASTSAVE FUNCTION ---------------------------------------
 case("time", ok("TIME", rule=Seq(DIGITS, DIGITS)), err("TIME", "x"))

@@ -86,7 +86,7 @@ enum ConnectionCommands {
         }
         if let (user, password) = credentials { try authenticate(s, &c, user: user, password: password) }
         guard c.authenticated else {
-            throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+            throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
         }
         if let name { setName(c, name) }
         if let version {
@@ -171,6 +171,7 @@ enum ConnectionCommands {
                 throw .syntax
             }
         }
+        if let user, user != "default" { throw .err("No such user '\(user)'") }
         var killed = 0
         for target in s.clients.all {
             if let id, target.id != id { continue }

@@ -60,7 +60,9 @@ enum KeyCommands {
                 if when <= Int64(clamping: s.clock()) {
                     try s.delete(a[1], &c)
                 } else {
+                    let raw = s.encodings.isRaw(a[1])
                     try s.put(a[1], v.value, expiresAt: UInt64(when), &c)
+                    if raw { s.encodings.markRaw(a[1]) }  // a new expiry, the same object
                 }
                 out.writeIntegerReply(1)
             }
@@ -70,7 +72,9 @@ enum KeyCommands {
     static func persist(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         try s.locked(a[1], c) { () throws(CommandError) in
             guard let v = try s.lookup(a[1], c), v.expiresAt != nil else { return out.writeIntegerReply(0) }
+            let raw = s.encodings.isRaw(a[1])
             try s.put(a[1], v.value, expiresAt: nil, &c)
+            if raw { s.encodings.markRaw(a[1]) }
             out.writeIntegerReply(1)
         }
     }
@@ -144,7 +148,7 @@ enum KeyCommands {
                 "FREQ <key>", "    Return the access frequency index of the <key>. The returned integer is", "    proportional to the logarithm of the recent access frequency of the key.",
                 "IDLETIME <key>", "    Return the idle time of the <key>, that is the approximated number of", "    seconds elapsed since the last access to the key.",
                 "REFCOUNT <key>", "    Return the number of references of the value associated with the specified", "    <key>.",
-                "HELP", "    Print this help.",
+                "HELP", "    Prints this help.",
             ]
             out.writeArrayHeader(lines.count)
             for l in lines { out.writeSimple(l) }

@@ -40,7 +40,7 @@ enum ServerCommands {
     /// reply — the connection closes once in-flight commands are answered.
     static func shutdown(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         for opt in a.dropFirst() {
-            if Arg.isKeyword(opt, "ABORT") { throw .err("There is no shutdown in progress to abort.") }
+            if Arg.isKeyword(opt, "ABORT") { throw .err("No shutdown in progress.") }
             guard Arg.isKeyword(opt, "NOSAVE") || Arg.isKeyword(opt, "SAVE") || Arg.isKeyword(opt, "NOW") || Arg.isKeyword(opt, "FORCE") else {
                 throw .syntax
             }
@@ -97,8 +97,48 @@ enum ServerCommands {
         if Arg.isKeyword(sub, "COUNT") {
             out.writeIntegerReply(table.all.count)
         } else if Arg.isKeyword(sub, "LIST") {
-            out.writeArrayHeader(table.all.count)
-            for cmd in table.all { out.writeBulk(cmd.name) }
+            var names = table.all
+            if a.count > 2 {
+                // FILTERBY MODULE name | ACLCAT category | PATTERN glob
+                guard a.count == 5, Arg.isKeyword(a[2], "FILTERBY") else { throw .syntax }
+                if Arg.isKeyword(a[3], "MODULE") {
+                    names = []
+                } else if Arg.isKeyword(a[3], "ACLCAT") {
+                    let category = Arg.string(a[4]).lowercased()
+                    names = names.filter { $0.group == category || ($0.flags.contains("readonly") && category == "read") || ($0.flags.contains("write") && category == "write") || ($0.flags.contains("fast") && category == "fast") }
+                } else if Arg.isKeyword(a[3], "PATTERN") {
+                    let glob = Glob(Array(Arg.string(a[4]).lowercased().utf8))
+                    names = names.filter { glob.matches(Array($0.name.utf8)) }
+                } else {
+                    throw .syntax
+                }
+            }
+            out.writeArrayHeader(names.count)
+            for cmd in names { out.writeBulk(cmd.name) }
+        } else if Arg.isKeyword(sub, "GETKEYS") {
+            guard a.count >= 3 else { throw .err("wrong number of arguments for 'command|getkeys' command") }
+            let full = Array(a[2...])
+            guard let cmd = table.lookup(full[0]) else { throw .err("Invalid command specified") }
+            guard cmd.arityAllows(full.count) else { throw .err("Invalid number of arguments specified for command") }
+            let keys = cmd.keys(in: full)
+            guard !keys.isEmpty else { throw .err("The command has no key arguments") }
+            out.writeArrayHeader(keys.count)
+            for k in keys { out.writeBulk(k) }
+        } else if Arg.isKeyword(sub, "HELP") {
+            let lines = [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)", "    Return details about all Redis commands.",
+                "COUNT", "    Return the total number of commands in this Redis server.",
+                "LIST", "    Return a list of all commands in this Redis server.",
+                "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all", "    commands are returned.",
+                "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all", "    commands are returned.",
+                "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+                "HELP", "    Prints this help.",
+            ]
+            out.writeArrayHeader(lines.count)
+            for l in lines { out.writeSimple(l) }
         } else if Arg.isKeyword(sub, "INFO") {
             let names = a.count > 2 ? Array(a[2...]) : table.all.map { Array($0.name.utf8) }
             out.writeArrayHeader(names.count)

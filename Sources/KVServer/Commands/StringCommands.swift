@@ -138,6 +138,8 @@ enum StringCommands {
         }
         try s.locked(a[1], c) { () throws(CommandError) in
             guard let old = try s.lookup(a[1], c) else { return out.writeNullBulk() }
+            let raw = s.encodings.isRaw(a[1])
+            defer { if raw { s.encodings.markRaw(a[1]) } }  // a new expiry, the same object
             if let e = newExpiry {
                 try s.put(a[1], old.value, expiresAt: UInt64(clamping: e), &c)
             } else if persist && old.expiresAt != nil {

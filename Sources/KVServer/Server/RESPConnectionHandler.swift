@@ -322,7 +322,14 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         }
         guard command.arityAllows(args.count) else {
             tally.rejected(command.id)
-            out.writeErrorReply(CommandError.wrongArity(command.name).text)
+            // A refused EXEC also ends the transaction, in Redis's words.
+            if command.name == "exec" {
+                TransactionCommands.end(server, &session)
+                self.session = session
+                out.writeErrorReply("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command")
+            } else {
+                out.writeErrorReply(CommandError.wrongArity(command.name).text)
+            }
             return
         }
         let offload = command.execution == .blocking || (command.execution == .write && server.config.fsync == .always)

@@ -202,6 +202,10 @@ enum ServerInfo {
             ("maxmemory", "0"),
             ("maxmemory-policy", "noeviction"),
             ("io-threads", String(c.eventLoopThreads)),
+            ("multi-max-commands", String(c.transactionLimits.maxCommands)),
+            ("multi-max-bytes", String(c.transactionLimits.maxBytes)),
+            ("write-buffer-size", String(c.storeOptions.writeBufferSize)),
+            ("delayed-write-rate", String(c.storeOptions.delayedWriteRate)),
             ("block-cache-size", String(c.storeOptions.blockCacheCapacity)),
         ]
     }
