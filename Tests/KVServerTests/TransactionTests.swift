@@ -183,6 +183,42 @@ import Testing
         #expect(try c.call("MGET", "r:1", "r:2", "r:3") == .array([.null, .text("back"), .text("z")]))
     }
 
+    /// KEYS, SCAN, RANGE, DBSIZE and RANDOMKEY inside EXEC see the transaction's own earlier
+    /// writes, deletions and range deletions, as every read in a Redis transaction does.
+    @Test func keyspaceReadsInsideExecSeeTheTransactionsWrites() throws {
+        let t = try TestServer("multi-keyspace")
+        let c = try t.client()
+        try c.call("MSET", "b", "2", "d", "4", "r:1", "x", "r:2", "y", "z", "26")
+        try c.call("MULTI")
+        try c.call("SET", "a", "1")
+        try c.call("DEL", "d")
+        try c.call("SET", "c", "3")
+        try c.call("DELRANGE", "r:", "r;")
+        try c.call("SET", "r:3", "new")
+        try c.call("KEYS", "*")
+        try c.call("DBSIZE")
+        try c.call("SCAN", "0", "COUNT", "100")
+        try c.call("RANGE", "", "", "REV", "KEYSONLY")
+        try c.call("RANGE", "b", "r:9")
+        let replies = try c.call("EXEC").elements
+        let expected: [RESPValue] = [.text("a"), .text("b"), .text("c"), .text("r:3"), .text("z")]
+        #expect(replies.count == 10)
+        guard replies.count == 10 else { return }
+        #expect(replies[5] == .array(expected))
+        #expect(replies[6] == .integer(5))
+        #expect(replies[7] == .array([.text("0"), .array(expected)]))
+        #expect(replies[8] == .array(expected.reversed()))
+        #expect(replies[9] == .array([.text("b"), .text("2"), .text("c"), .text("3"), .text("r:3"), .text("new")]))
+        // After the commit, the store agrees.
+        #expect(try c.call("KEYS", "*") == .array(expected))
+        // RANDOMKEY inside a transaction that deleted everything but its own key.
+        try c.call("MULTI")
+        try c.call("FLUSHDB")
+        try c.call("SET", "only", "1")
+        try c.call("RANDOMKEY")
+        #expect(try c.call("EXEC").elements.last == .text("only"))
+    }
+
     @Test func queueLimitAbortsWithAClearError() throws {
         let t = try TestServer("multi-limit") { $0.transactionLimits.maxCommands = 3 }
         let c = try t.client()

@@ -177,7 +177,7 @@ enum KeyCommands {
     /// (the two keys of a two-key database come up evenly), at the cost of three seeks, not
     /// a walk. Keys after wide gaps come up more often than keys in dense runs.
     static func randomkey(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let it = try s.iterator()
+        let it = try s.cursor(ReadOptions(), c)
         it.seekToFirst()
         try s.check(it)
         guard it.isValid else { return out.writeNullBulk() }
@@ -209,7 +209,19 @@ enum KeyCommands {
 
     /// Exact: walks the keys (expired ones excluded).
     static func dbsize(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        do { out.writeIntegerReply(try s.store.count()) } catch { throw .store(error) }
+        guard c.pendingWrites.map({ !$0.isEmpty }) ?? false else {
+            do { return out.writeIntegerReply(try s.store.count()) } catch { throw .store(error) }
+        }
+        // Inside EXEC after writes: count what the transaction sees.
+        let it = try s.cursor(ReadOptions(), c)
+        var n = 0
+        it.seekToFirst()
+        while it.isValid {
+            n += 1
+            it.next()
+        }
+        try s.check(it)
+        out.writeIntegerReply(n)
     }
 
     /// FLUSHDB / FLUSHALL [ASYNC|SYNC]: one range deletion over every key, so the cost does

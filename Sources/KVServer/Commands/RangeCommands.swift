@@ -33,7 +33,7 @@ enum RangeCommands {
         // Collect first: the reply's length comes before its elements.
         var body = out.makeBody()
         var n = 0
-        let it = try s.iterator(options)
+        let it = try s.cursor(options, c)
         if reverse { it.seekToLast() } else { it.seekToFirst() }
         while it.isValid && n < limit {
             it.withCurrent { k, v in
@@ -98,7 +98,7 @@ enum RangeCommands {
             let prefix = g.literalPrefix
             if !prefix.isEmpty { options.prefix = prefix }
         }
-        let it = try s.iterator(options)
+        let it = try s.cursor(options, c)
         if let resume {
             it.seek(to: resume + [0])  // the smallest key after the last one returned
         } else {
@@ -128,7 +128,7 @@ enum RangeCommands {
         var options = ReadOptions()
         let prefix = glob.literalPrefix
         if !prefix.isEmpty { options.prefix = prefix }
-        let it = try s.iterator(options)
+        let it = try s.cursor(options, c)
         it.seekToFirst()
         var body = out.makeBody()
         var n = 0

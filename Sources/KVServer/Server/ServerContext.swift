@@ -252,8 +252,15 @@ final class ServerContext: Sendable {
         do { return try store.makeIterator(options) } catch { throw .store(error) }
     }
 
-    func check(_ iterator: KVIterator) throws(CommandError) {
-        do { try iterator.check() } catch { throw .store(error) }
+    /// The keys as `session` sees them: inside EXEC, with the transaction's own writes.
+    func cursor(_ options: ReadOptions = ReadOptions(), _ session: Session) throws(CommandError) -> any KeyCursor {
+        let it = try iterator(options)
+        guard let pending = session.pendingWrites, !pending.isEmpty else { return it }
+        return TransactionCursor(store: it, writes: pending, options: options, now: clock())
+    }
+
+    func check(_ cursor: any KeyCursor) throws(CommandError) {
+        do { try cursor.check() } catch { throw .store(error) }
     }
 
     /// A relative or absolute expiry argument as absolute milliseconds, with Redis's

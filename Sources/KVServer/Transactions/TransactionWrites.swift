@@ -59,6 +59,24 @@ struct TransactionWrites: Sendable {
         touched.append(contentsOf: watchedAndLive)
     }
 
+    /// Whether the transaction has written, deleted or range-deleted `key` (its stored value,
+    /// if any, is no longer what a read of this transaction sees).
+    func overrides(_ key: [UInt8]) -> Bool {
+        latest.index(forKey: key) != nil || deletedRanges.contains { $0.contains(key) }
+    }
+
+    /// The values this transaction wrote and has not deleted since, unexpired, in key order.
+    func liveEntries(now: UInt64) -> [(key: [UInt8], value: [UInt8])] {
+        var entries: [(key: [UInt8], value: [UInt8])] = []
+        for (key, stored) in latest {
+            guard let v = stored, v.expiresAt.map({ $0 > now }) ?? true else { continue }
+            entries.append((key, v.value))
+        }
+        return entries.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    var isEmpty: Bool { latest.isEmpty && deletedRanges.isEmpty }
+
     /// The greatest key this transaction has written a live value to, at or after `from`.
     func lastWrittenKey(from: [UInt8]) -> [UInt8]? {
         var best: [UInt8]?
