@@ -27,7 +27,7 @@ package enum ServerFuzzTarget {
     }
 
     package static func run(_ data: UnsafeRawBufferPointer) {
-        let server: ServerContext? = current.withLock { state in
+        let server: ServerContext? = current.locked { state in
             state.runs += 1
             if state.server == nil || state.runs % 256 == 0 {
                 try? state.server?.store.close()

@@ -17,31 +17,7 @@ results=$work/results.csv
 trap 'kill $probe_pid 2>/dev/null || true; pkill -f "kvserver --port $port" 2>/dev/null || true; redis-cli -p $port shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 probe_pid=0
 
-wait_ready() {
-  for _ in $(seq 1 200); do
-    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
-    sleep 0.05
-  done
-  echo "server on port $port did not start" >&2
-  exit 1
-}
-
-start_server() {  # name datadir
-  mkdir -p "$2"
-  if [ "$1" = kvserver ]; then
-    "$kvserver" --port "$port" --dir "$2" --fsync everysec --loglevel warning &
-  else
-    redis-server --port "$port" --dir "$2" --appendonly yes --appendfsync everysec --save "" \
-      --daemonize no --logfile "$2/redis.log" &
-  fi
-  server_pid=$!
-  wait_ready
-}
-
-stop_server() {
-  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-  wait "$server_pid" 2>/dev/null || true
-}
+. Tools/server-bench/servers.sh
 
 echo "server,size,set_rps,p50_ms,p99_ms,max_ms" > "$results"
 for round in $(seq 1 "$rounds"); do

@@ -43,7 +43,7 @@ enum ConnectionCommands {
             throw CommandError("WRONGPASS invalid username-password pair or user is disabled.")
         }
         c.authenticated = true
-        c.record.state.withLock { $0.authenticated = true }
+        c.record.state.locked { $0.authenticated = true }
     }
 
     /// Compares every byte of the longer input whatever the lengths or contents, so the time
@@ -92,7 +92,7 @@ enum ConnectionCommands {
         if let version {
             c.resp3 = version == 3
             out.resp3 = c.resp3
-            c.record.state.withLock { $0.resp = version }
+            c.record.state.locked { $0.resp = version }
         }
         out.writeMapHeader(7)
         out.writeBulk("server"); out.writeBulk("redis")
@@ -111,7 +111,7 @@ enum ConnectionCommands {
         c.resp3 = false
         out.resp3 = false
         c.authenticated = !s.requiresPassword
-        c.record.state.withLock {
+        c.record.state.locked {
             $0.resp = 2
             $0.name = ""
             $0.authenticated = c.authenticated
@@ -132,7 +132,7 @@ enum ConnectionCommands {
     }
 
     private static func setName(_ c: Session, _ name: [UInt8]) {
-        c.record.state.withLock { $0.name = Arg.string(name) }
+        c.record.state.locked { $0.name = Arg.string(name) }
     }
 
     /// CLIENT KILL addr:port (old form: OK or an error) | CLIENT KILL [ID id] [ADDR addr]
@@ -206,7 +206,7 @@ enum ConnectionCommands {
             out.writeOK()
         } else if Arg.isKeyword(sub, "GETNAME") {
             try arity(n == 2)
-            let name = c.record.state.withLock { $0.name }
+            let name = c.record.state.locked { $0.name }
             if name.isEmpty { out.writeNullBulk() } else { out.writeBulk(name) }
         } else if Arg.isKeyword(sub, "LIST") {
             var clients = s.clients.all
@@ -245,8 +245,8 @@ enum ConnectionCommands {
             guard a[3].allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
                 throw .err("\(Arg.upper(a[2])) cannot contain spaces, newlines or special characters.")
             }
-            if Arg.isKeyword(a[2], "LIB-NAME") { c.record.state.withLock { $0.libraryName = value } }
-            else if Arg.isKeyword(a[2], "LIB-VER") { c.record.state.withLock { $0.libraryVersion = value } }
+            if Arg.isKeyword(a[2], "LIB-NAME") { c.record.state.locked { $0.libraryName = value } }
+            else if Arg.isKeyword(a[2], "LIB-VER") { c.record.state.locked { $0.libraryVersion = value } }
             else { throw .err("Unrecognized option '\(Arg.string(a[2]))'") }
             out.writeOK()
         } else if Arg.isKeyword(sub, "NO-EVICT") || Arg.isKeyword(sub, "NO-TOUCH") {
@@ -264,8 +264,7 @@ enum ConnectionCommands {
                 "KILL <ip:port>|<option> <value> [<option> <value> ...]", "    Kill connections: by ID, ADDR, LADDR, USER or TYPE; SKIPME yes|no.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Record the client library's name or version.",
             ]
-            out.writeArrayHeader(lines.count)
-            for l in lines { out.writeSimple(l) }
+            out.writeHelp(lines)
         } else {
             throw .err("unknown subcommand '\(Arg.string(sub))'. Try CLIENT HELP.")
         }

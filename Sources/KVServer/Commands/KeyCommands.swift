@@ -150,8 +150,7 @@ enum KeyCommands {
                 "REFCOUNT <key>", "    Return the number of references of the value associated with the specified", "    <key>.",
                 "HELP", "    Prints this help.",
             ]
-            out.writeArrayHeader(lines.count)
-            for l in lines { out.writeSimple(l) }
+            out.writeHelp(lines)
             return
         }
         let known = Arg.isKeyword(sub, "ENCODING") || Arg.isKeyword(sub, "REFCOUNT") || Arg.isKeyword(sub, "IDLETIME") || Arg.isKeyword(sub, "FREQ")

@@ -77,8 +77,7 @@ enum ServerCommands {
             out.writeOK()
         } else if Arg.isKeyword(sub, "HELP") {
             let lines = ["CONFIG <subcommand> [<arg> ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "RESETSTAT", "    Reset statistics reported by the INFO command."]
-            out.writeArrayHeader(lines.count)
-            for l in lines { out.writeSimple(l) }
+            out.writeHelp(lines)
         } else {
             throw .err("unknown subcommand '\(Arg.string(sub))'. Try CONFIG HELP.")
         }
@@ -137,8 +136,7 @@ enum ServerCommands {
                 "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
                 "HELP", "    Prints this help.",
             ]
-            out.writeArrayHeader(lines.count)
-            for l in lines { out.writeSimple(l) }
+            out.writeHelp(lines)
         } else if Arg.isKeyword(sub, "INFO") {
             let names = a.count > 2 ? Array(a[2...]) : table.all.map { Array($0.name.utf8) }
             out.writeArrayHeader(names.count)
@@ -179,8 +177,7 @@ enum ServerCommands {
             out.writeArrayHeader(0)
         } else if Arg.isKeyword(sub, "HELP") {
             let lines = ["FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "LIST", "    Return the functions (there are none: kvserver has no scripting).", "FLUSH [ASYNC|SYNC]", "    Delete all functions (a no-op)."]
-            out.writeArrayHeader(lines.count)
-            for l in lines { out.writeSimple(l) }
+            out.writeHelp(lines)
         } else {
             throw .err("unknown subcommand '\(Arg.string(sub))'. Try FUNCTION HELP.")
         }

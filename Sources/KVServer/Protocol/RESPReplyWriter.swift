@@ -35,6 +35,12 @@ struct RESPReplyWriter {
         buffer.writeStaticString("\r\n")
     }
 
+    /// An array of status lines: the reply of the HELP subcommands.
+    mutating func writeHelp(_ lines: [String]) {
+        writeArrayHeader(lines.count)
+        for line in lines { writeSimple(line) }
+    }
+
     /// `+OK`.
     mutating func writeOK() { buffer.writeStaticString("+OK\r\n") }
 

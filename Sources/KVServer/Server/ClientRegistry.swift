@@ -1,3 +1,4 @@
+import KVStore
 import Synchronization
 
 /// What CLIENT LIST and INFO clients report about one connection. The connection's event
@@ -32,18 +33,18 @@ final class ClientRecord: Sendable {
     }
 
     func onKill(_ close: @escaping @Sendable () -> Void) {
-        closer.withLock { $0 = close }
+        closer.locked { $0 = close }
     }
 
     func kill() {
-        closer.withLock { $0 }?()
+        closer.locked { $0 }?()
     }
 
     /// One CLIENT LIST line, in Redis 7.2's field order and names (7.0's, plus the library
     /// fields CLIENT SETINFO records). `current` is the
     /// connection's own session when it lists itself (its MULTI state is not shared).
     func listLine(now: UInt64, current: Session? = nil) -> String {
-        let s = state.withLock { $0 }
+        let s = state.locked { $0 }
         let age = (now &- createdMillis) / 1000
         let idle = (now &- s.lastActiveMillis) / 1000
         let inMulti = current?.multi != nil
@@ -74,7 +75,7 @@ final class ClientRegistry: Sendable {
 
     /// Registers a new connection, or returns nil when `maxclients` are connected.
     func register(address: String, localAddress: String, now: UInt64, authenticated: Bool) -> ClientRecord? {
-        table.withLock { t in
+        table.locked { t in
             guard t.clients.count < maxClients else {
                 t.rejected += 1
                 return nil
@@ -88,15 +89,15 @@ final class ClientRegistry: Sendable {
     }
 
     func remove(_ id: Int) {
-        table.withLock { _ = $0.clients.removeValue(forKey: id) }
+        table.locked { _ = $0.clients.removeValue(forKey: id) }
     }
 
-    var count: Int { table.withLock { $0.clients.count } }
-    var totalAccepted: Int { table.withLock { $0.totalAccepted } }
-    var rejected: Int { table.withLock { $0.rejected } }
+    var count: Int { table.locked { $0.clients.count } }
+    var totalAccepted: Int { table.locked { $0.totalAccepted } }
+    var rejected: Int { table.locked { $0.rejected } }
 
     /// Every connection, oldest first.
     var all: [ClientRecord] {
-        table.withLock { Array($0.clients.values) }.sorted { $0.id < $1.id }
+        table.locked { Array($0.clients.values) }.sorted { $0.id < $1.id }
     }
 }

@@ -1,3 +1,4 @@
+import KVStore
 import Synchronization
 
 /// INFO commandstats: per command, how often it ran, how long it took, and how often it
@@ -22,7 +23,7 @@ final class CommandStats: Sendable {
 
     func add(_ tally: inout CommandTally) {
         guard !tally.touched.isEmpty else { return }
-        counts.withLock { all in
+        counts.locked { all in
             for i in tally.touched where i < all.count {
                 let t = tally.counts[i]
                 all[i].calls += t.calls
@@ -35,10 +36,10 @@ final class CommandStats: Sendable {
         tally.touched.removeAll(keepingCapacity: true)
     }
 
-    var snapshot: [Counts] { counts.withLock { $0 } }
+    var snapshot: [Counts] { counts.locked { $0 } }
 
     func reset() {
-        counts.withLock { all in
+        counts.locked { all in
             for i in all.indices { all[i] = Counts() }
         }
     }

@@ -1,3 +1,4 @@
+import KVStore
 import Synchronization
 
 /// Which keys OBJECT ENCODING must call `raw` though their bytes alone would say `int` or
@@ -14,7 +15,7 @@ final class EncodingHints: Sendable {
     private let count = Atomic<Int>(0)
 
     func markRaw(_ key: [UInt8]) {
-        raw.withLock { set in
+        raw.locked { set in
             guard set.count < Self.capacity else { return }
             set.insert(key)
             count.store(set.count, ordering: .relaxed)
@@ -23,13 +24,13 @@ final class EncodingHints: Sendable {
 
     func isRaw(_ key: [UInt8]) -> Bool {
         guard count.load(ordering: .relaxed) > 0 else { return false }
-        return raw.withLock { $0.contains(key) }
+        return raw.locked { $0.contains(key) }
     }
 
     /// The keys were written by something other than an in-place change.
     func forget(_ keys: some Sequence<[UInt8]>) {
         guard count.load(ordering: .relaxed) > 0 else { return }
-        raw.withLock { set in
+        raw.locked { set in
             for key in keys { set.remove(key) }
             count.store(set.count, ordering: .relaxed)
         }
@@ -38,7 +39,7 @@ final class EncodingHints: Sendable {
     /// Keys in [from, to) (nil `to`: no end) were deleted.
     func forget(from: [UInt8], to: [UInt8]?) {
         guard count.load(ordering: .relaxed) > 0 else { return }
-        raw.withLock { set in
+        raw.locked { set in
             set = set.filter { key in
                 key.lexicographicallyPrecedes(from) || (to.map { !key.lexicographicallyPrecedes($0) } ?? false)
             }

@@ -150,13 +150,13 @@ public final class KVServer: Sendable {
                 }
             }
         }
-        syncTask.withLock { $0 = task }
+        syncTask.locked { $0 = task }
     }
 
     /// Stops accepting connections, lets each connection answer what it has already read,
     /// syncs the log and closes the store. Idempotent; returns once everything is closed.
     public func shutdown() {
-        let proceed = state.withLock { s -> Bool in
+        let proceed = state.locked { s -> Bool in
             guard s == .running else { return false }
             s = .stopping
             return true
@@ -167,7 +167,7 @@ public final class KVServer: Sendable {
         }
         logger.info("shutting down: no new connections; answering in-flight commands")
         try? channel.close().wait()
-        syncTask.withLock { $0?.cancel(); $0 = nil }
+        syncTask.locked { $0?.cancel(); $0 = nil }
         for c in connections.all {
             c.pipeline.fireUserInboundEventTriggered(DrainAndCloseEvent())
         }
@@ -187,7 +187,7 @@ public final class KVServer: Sendable {
             logger.error("closing the store: \(error)")
         }
         try? group.syncShutdownGracefully()
-        state.withLock { $0 = .stopped }
+        state.locked { $0 = .stopped }
         logger.info("bye")
         stopped.leave()
     }

@@ -273,7 +273,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         session = s
         let name = lastCommand
         let now = server.clock()
-        s.record.state.withLock {
+        s.record.state.locked {
             if let name { $0.lastCommand = name }
             $0.lastActiveMillis = now
         }
@@ -432,13 +432,13 @@ final class ConnectionSet: Sendable {
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     func insert(_ channel: any Channel) {
-        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
+        channels.locked { $0[ObjectIdentifier(channel)] = channel }
     }
 
     func remove(_ channel: any Channel) {
-        channels.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        channels.locked { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
     }
 
-    var all: [any Channel] { channels.withLock { Array($0.values) } }
-    var isEmpty: Bool { channels.withLock { $0.isEmpty } }
+    var all: [any Channel] { channels.locked { Array($0.values) } }
+    var isEmpty: Bool { channels.locked { $0.isEmpty } }
 }

@@ -43,11 +43,11 @@ final class ServerContext: Sendable {
     var requiresPassword: Bool { !(config.requirePassword ?? "").isEmpty }
 
     func onShutdownRequest(_ hook: @escaping @Sendable () -> Void) {
-        shutdownHook.withLock { $0 = hook }
+        shutdownHook.locked { $0 = hook }
     }
 
     func requestShutdown() {
-        shutdownHook.withLock { $0 }?()
+        shutdownHook.locked { $0 }?()
     }
 
     // MARK: Storage, with errors as replies
@@ -305,7 +305,7 @@ final class ScanCursors: Sendable {
     }
 
     func save(_ key: [UInt8]) -> UInt64 {
-        table.withLock { t in
+        table.locked { t in
             let id = t.next
             t.next += 1
             t.keys[id] = key
@@ -323,6 +323,6 @@ final class ScanCursors: Sendable {
     }
 
     func resumeKey(_ id: UInt64) -> [UInt8]? {
-        table.withLock { $0.keys[id] }
+        table.locked { $0.keys[id] }
     }
 }

@@ -1,3 +1,4 @@
+import KVStore
 import Synchronization
 
 /// One connection's WATCH: set by whoever writes a watched key, read by its EXEC.
@@ -21,7 +22,7 @@ final class WatchRegistry: Sendable {
     var isEmpty: Bool { watchedKeys.load(ordering: .relaxed) == 0 }
 
     func watch(_ key: [UInt8], by token: WatchToken) {
-        watchers.withLock { map in
+        watchers.locked { map in
             if map[key] == nil { watchedKeys.add(1, ordering: .relaxed) }
             map[key, default: []].append(token)
         }
@@ -29,7 +30,7 @@ final class WatchRegistry: Sendable {
 
     func unwatch(_ keys: [[UInt8]], by token: WatchToken) {
         guard !keys.isEmpty else { return }
-        watchers.withLock { map in
+        watchers.locked { map in
             for key in keys {
                 guard var tokens = map[key] else { continue }
                 tokens.removeAll { $0 === token }
@@ -46,7 +47,7 @@ final class WatchRegistry: Sendable {
     /// Marks every watcher of `keys` dirty.
     func touch(_ keys: some Sequence<[UInt8]>) {
         guard !isEmpty else { return }
-        watchers.withLock { map in
+        watchers.locked { map in
             for key in keys {
                 map[key]?.forEach { $0.markDirty() }
             }
@@ -57,7 +58,7 @@ final class WatchRegistry: Sendable {
     /// deletion to find which of them it removes.
     func watched(from: [UInt8], through: [UInt8]?) -> [[UInt8]] {
         guard !isEmpty else { return [] }
-        return watchers.withLock { map in
+        return watchers.locked { map in
             map.keys.filter { key in
                 !key.lexicographicallyPrecedes(from) && (through.map { !$0.lexicographicallyPrecedes(key) } ?? true)
             }

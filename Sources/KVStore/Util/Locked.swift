@@ -7,7 +7,7 @@ extension Mutex where Value: Sendable {
     /// reported as a race. The mutex's own address is the synchronization token; in ordinary
     /// builds the annotations cost a null check.
     @inline(__always)
-    borrowing func locked<R: Sendable>(_ body: (inout Value) throws -> R) rethrows -> R {
+    package borrowing func locked<R: Sendable>(_ body: (inout Value) throws -> R) rethrows -> R {
         let token = withUnsafePointer(to: self) { UnsafeMutableRawPointer(mutating: $0) }
         return try withLock { (value: inout sending Value) throws -> sending R in
             kv_tsan_acquire(token)
