@@ -107,6 +107,27 @@ import Testing
         #expect(try c.call("EXEC") == .array(nil))
     }
 
+    /// A connection that closes while watching leaves nothing registered behind.
+    @Test func closedConnectionsForgetTheirWatches() throws {
+        let t = try TestServer("watch-close")
+        let probe = try t.client()
+        do {
+            let c = try t.client()
+            try c.call("WATCH", "a", "b", "c")
+            #expect(try probe.call("INFO", "clients").string?.contains("watched_keys:3") == true)
+            try c.call("QUIT")
+        }
+        var cleared = false
+        for _ in 0..<100 {
+            if try probe.call("INFO", "clients").string?.contains("watched_keys:0") == true {
+                cleared = true
+                break
+            }
+            usleep(20_000)
+        }
+        #expect(cleared)
+    }
+
     @Test func unwatchAndUntouchedKeysLetExecRun() throws {
         let t = try TestServer("unwatch")
         let c = try t.client()

@@ -44,6 +44,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private var draining = false
     /// The channel asked to read while we were not ready; read once we are.
     private var readWanted = false
+    /// The connection is gone: a command still running on the pool must not put back state
+    /// (watched keys) that closing has already released.
+    private var inactive = false
 
     init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet, coalescer: WriteCoalescer) {
         self.coalescer = coalescer
@@ -86,6 +89,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        inactive = true
         if var session {
             session.watched.clear(registry: server.watches)
             self.session = session
@@ -371,7 +375,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 handler.tally.ran(command.id, nanoseconds: elapsed, failed: outcome == .failed)
                 var reply = reply
                 handler.out.append(&reply)
-                if let current = handler.session {
+                if handler.inactive {
+                    var orphan = s
+                    orphan.watched.clear(registry: handler.server.watches)
+                } else if let current = handler.session {
                     // Nothing else ran on this connection meanwhile: the command's session is
                     // the connection's, plus the counts published since it left.
                     var updated = s

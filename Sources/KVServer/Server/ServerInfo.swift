@@ -60,6 +60,7 @@ enum ServerInfo {
                     "connected_clients:\(s.clients.count)",
                     "maxclients:\(s.config.maxClients)",
                     "blocked_clients:0",
+                    "watched_keys:\(s.watches.count)",
                 ]
             case "memory":
                 let rss = residentBytes()

@@ -21,6 +21,9 @@ final class WatchRegistry: Sendable {
 
     var isEmpty: Bool { watchedKeys.load(ordering: .relaxed) == 0 }
 
+    /// Keys some connection watches (INFO clients `watched_keys`).
+    var count: Int { watchedKeys.load(ordering: .relaxed) }
+
     func watch(_ key: [UInt8], by token: WatchToken) {
         watchers.locked { map in
             if map[key] == nil { watchedKeys.add(1, ordering: .relaxed) }
