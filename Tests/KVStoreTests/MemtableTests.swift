@@ -58,6 +58,56 @@ import Testing
         #expect(m.reservedBytes >= m.approximateMemoryUsage)
     }
 
+    /// Groups inserted through `add(batch:)` (sorted by key when large, the skip list's finger
+    /// search between consecutive keys) end up exactly as entry-by-entry inserts would: the
+    /// same order, every version, the newest sequence recorded.
+    @Test func batchInsertsInKeyOrderMatchTheModel() {
+        let m = Memtable()
+        var rng = SplitMix64(seed: 29)
+        var model: [([UInt8], UInt64)] = []
+        var sequence: UInt64 = 1
+        var scratch: [Memtable.SortedEntry] = []
+        for group in 0..<200 {
+            var batch = WriteBatch()
+            let size = group % 3 == 0 ? Int.random(in: 1...5, using: &rng) : Int.random(in: 16...120, using: &rng)
+            for _ in 0..<size {
+                // Few distinct keys: many groups hold the same key twice.
+                let key = randomBytes(Int.random(in: 1...6, using: &rng), &rng).map { $0 % 3 }
+                batch.put(key, key)
+                model.append((key, sequence))
+                sequence += 1
+            }
+            let first = sequence - UInt64(size)
+            batch.rep.withUnsafeBytes { m.add(batch: $0, firstSequence: first, scratch: &scratch) }
+            #expect(m.maxSequence == sequence - 1)
+        }
+        model.sort { a, b in
+            if a.0 != b.0 { return a.0.lexicographicallyPrecedes(b.0) }
+            return a.1 > b.1
+        }
+        var node = m.list.first
+        var i = 0
+        while let n = node, i < model.count {
+            let ik = Array(SkipList.internalKey(n))
+            #expect(Array(ik.dropLast(8)) == model[i].0)
+            #expect(ik.withUnsafeBytes { loadFixed64($0.baseAddress! + ik.count - 8) } >> 8 == model[i].1)
+            node = SkipList.next(n, 0)
+            i += 1
+        }
+        #expect(i == model.count && node == nil)
+        // Every key reads its newest version.
+        var newest: [[UInt8]: UInt64] = [:]
+        for (k, seq) in model { newest[k] = max(newest[k] ?? 0, seq) }
+        for (k, _) in newest {
+            let got = k.withUnsafeBytes { m.get($0, hash: hash64($0), sequence: sequence) }
+            guard case let .found(v, _, _) = got else {
+                Issue.record("\(k) missing")
+                continue
+            }
+            #expect(v == k)
+        }
+    }
+
     @Test func largeEntries() {
         let m = Memtable()
         let big = [UInt8](repeating: 7, count: 1 << 20)

@@ -37,6 +37,9 @@ final class Engine: @unchecked Sendable {
     /// Writers in the last synced group (guarded by `monitor`): a sync leader that sees fewer
     /// queued behind it yields once, so writers just woken from that group can rejoin.
     var lastSyncGroupSize = 0
+    /// The commit leader's scratch for sorting a group before the memtable insert (only the
+    /// leader touches it, outside the lock: leaders are serialized by `leading`).
+    @exclusivity(unchecked) var insertScratch: [Memtable.SortedEntry] = []
     /// The delayed-write rate while compaction is behind (guarded by `monitor`).
     var writeController: WriteController
     /// `syncLogConcurrently` calls in flight (guarded by `monitor`); the log is not closed

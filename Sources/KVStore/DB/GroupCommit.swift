@@ -397,13 +397,9 @@ extension Engine {
     }
 
     private func insert(_ batch: WriteBatch, into memtable: Memtable, firstSequence: UInt64) {
-        var sequence = firstSequence
         batch.rep.withUnsafeBytes { rep in
             // Built by WriteBatch and validated by KVStore.write: decoding cannot fail.
-            WriteBatch.forEachValidated(rep) { kind, key, value in
-                memtable.add(sequence: sequence, kind: kind, key: key, value: value)
-                sequence += 1
-            }
+            memtable.add(batch: rep, firstSequence: firstSequence, scratch: &insertScratch)
         }
     }
 }

@@ -51,6 +51,44 @@ final class Memtable: Sendable {
         newestSequence.store(sequence, ordering: .releasing)
     }
 
+    /// Adds a group's entries, numbered from `firstSequence` in batch order. A large group is
+    /// inserted in key order (the skip list's finger makes each search walk only the gap from
+    /// the previous key); sequence numbers keep each entry's place in time whatever the order.
+    func add(batch rep: UnsafeRawBufferPointer, firstSequence: UInt64, scratch: inout [SortedEntry]) {
+        var sequence = firstSequence
+        scratch.removeAll(keepingCapacity: true)
+        WriteBatch.forEachValidated(rep) { kind, key, value in
+            if kind == .rangeDeletion {
+                add(sequence: sequence, kind: kind, key: key, value: value)
+            } else {
+                scratch.append(SortedEntry(key: key, value: value, sequence: sequence, kind: kind))
+            }
+            sequence += 1
+        }
+        if scratch.count >= Self.sortThreshold {
+            scratch.sort { a, b in
+                let c = compareBytes(a.key.baseAddress, a.key.count, b.key.baseAddress, b.key.count)
+                return c != 0 ? c < 0 : a.sequence > b.sequence
+            }
+        }
+        for e in scratch {
+            filter.add(hash64(e.key))  // before the entry can be seen (see MemtableFilter)
+            list.insert(userKey: e.key, trailer: packTrailer(e.sequence, e.kind.rawValue), value: e.value)
+        }
+        if sequence > firstSequence { newestSequence.store(sequence - 1, ordering: .releasing) }
+    }
+
+    /// Groups smaller than this go in batch order (sorting would cost more than it saves).
+    static let sortThreshold = 16
+
+    /// One entry of a group, pointing into the group's batch.
+    struct SortedEntry {
+        let key: UnsafeRawBufferPointer
+        let value: UnsafeRawBufferPointer
+        let sequence: UInt64
+        let kind: ValueKind
+    }
+
     /// The newest entry for `key` with a sequence ≤ `sequence`. `hash` is `hash64(key)`.
     func get(_ key: UnsafeRawBufferPointer, hash: UInt64, sequence: UInt64) -> Lookup {
         guard filter.mayContain(hash) else { return .absent }

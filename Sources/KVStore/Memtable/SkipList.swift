@@ -22,8 +22,11 @@ final class SkipList: @unchecked Sendable {
     private let currentHeight = ManagedAtomic<Int>(1)
     /// Writer-only (inserts are serialized), so exempt from dynamic exclusivity checks.
     @exclusivity(unchecked) private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
-    /// Writer-owned scratch for the predecessors found during an insert.
+    /// Writer-owned: the predecessors, at every level, of the last node inserted (a finger).
     private let prev: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    /// Writer-owned: the last node inserted. An insert of a greater key starts each level's
+    /// search at the finger instead of the head (see `insert`).
+    @exclusivity(unchecked) private var lastInserted: UnsafeRawPointer?
 
     init(arenaBlockSize: Int = Arena.defaultBlockSize) {
         arena = Arena(blockSize: arenaBlockSize)
@@ -84,15 +87,28 @@ final class SkipList: @unchecked Sendable {
 
     /// Adds an entry. The caller guarantees no equal internal key exists (sequence numbers
     /// are unique) and that inserts are serialized.
+    ///
+    /// Inserting keys in ascending order (the commit leader sorts a large group first) is
+    /// cheaper: the predecessors of the previous key, all smaller than this one, are a finger
+    /// into every level, so each level's search starts there rather than at the head, and
+    /// walks only the gap between the two keys. In a 64 MiB memtable that is about half the
+    /// cache misses of a search from the head (docs/BENCHMARKS.md).
     func insert(userKey: UnsafeRawBufferPointer, trailer: UInt64, value: UnsafeRawBufferPointer) {
         // Predecessors at every level, searching from the top.
         let height = currentHeight.load(ordering: .relaxed)
+        let useFinger = lastInserted.map { Self.compare($0, userKey.baseAddress, userKey.count, trailer) < 0 } ?? false
         var x = UnsafeRawPointer(head)
         var level = height - 1
         while true {
-            if let nx = Self.next(x, level), Self.compare(nx, userKey.baseAddress, userKey.count, trailer) < 0 {
+            if useFinger {
+                // The finger at this level is below the key; take it if it is ahead of x.
+                let finger = UnsafeRawPointer(prev[level])
+                if finger != UnsafeRawPointer(head) && (x == UnsafeRawPointer(head) || Self.precedes(x, finger)) {
+                    x = finger
+                }
+            }
+            while let nx = Self.next(x, level), Self.compare(nx, userKey.baseAddress, userKey.count, trailer) < 0 {
                 x = nx
-                continue
             }
             prev[level] = UnsafeMutableRawPointer(mutating: x)
             if level == 0 { break }
@@ -118,6 +134,18 @@ final class SkipList: @unchecked Sendable {
             Self.nextAtomic(node, l).store(UInt(bitPattern: Self.next(prev[l], l)), ordering: .relaxed)
             Self.setNext(prev[l], l, node)
         }
+        // The finger for the next insert: below this node's height the node itself precedes
+        // any greater key; above it, its predecessors still do.
+        for l in 0..<newHeight { prev[l] = node }
+        lastInserted = UnsafeRawPointer(node)
+    }
+
+    /// Whether node `a`'s internal key sorts before node `b`'s.
+    @inline(__always)
+    private static func precedes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> Bool {
+        let kb = internalKey(b)
+        let userCount = kb.count - 8
+        return compare(a, kb.baseAddress, userCount, loadFixed64(kb.baseAddress! + userCount)) < 0
     }
 
     private func randomHeight() -> Int {
