@@ -65,7 +65,8 @@ final class Memtable: Sendable {
             }
             sequence += 1
         }
-        if scratch.count >= Self.sortThreshold {
+        let sorted = scratch.count >= Self.sortThreshold
+        if sorted {
             scratch.sort { a, b in
                 let c = compareBytes(a.key.baseAddress, a.key.count, b.key.baseAddress, b.key.count)
                 return c != 0 ? c < 0 : a.sequence > b.sequence
@@ -73,7 +74,7 @@ final class Memtable: Sendable {
         }
         for e in scratch {
             filter.add(hash64(e.key))  // before the entry can be seen (see MemtableFilter)
-            list.insert(userKey: e.key, trailer: packTrailer(e.sequence, e.kind.rawValue), value: e.value)
+            list.insert(userKey: e.key, trailer: packTrailer(e.sequence, e.kind.rawValue), value: e.value, ascending: sorted)
         }
         if sequence > firstSequence { newestSequence.store(sequence - 1, ordering: .releasing) }
     }

@@ -88,15 +88,16 @@ final class SkipList: @unchecked Sendable {
     /// Adds an entry. The caller guarantees no equal internal key exists (sequence numbers
     /// are unique) and that inserts are serialized.
     ///
-    /// Inserting keys in ascending order (the commit leader sorts a large group first) is
-    /// cheaper: the predecessors of the previous key, all smaller than this one, are a finger
-    /// into every level, so each level's search starts there rather than at the head, and
-    /// walks only the gap between the two keys. In a 64 MiB memtable that is about half the
-    /// cache misses of a search from the head (docs/BENCHMARKS.md).
-    func insert(userKey: UnsafeRawBufferPointer, trailer: UInt64, value: UnsafeRawBufferPointer) {
+    /// `ascending`: the caller is inserting a run of keys in ascending order (the commit
+    /// leader sorts a large group first). The predecessors of the previous key, all smaller
+    /// than this one, are then a finger into every level: each level's search starts there
+    /// rather than at the head and walks only the gap between the two keys, about half the
+    /// cache misses in a 64 MiB memtable (docs/BENCHMARKS.md). Random single inserts search
+    /// from the head: for them the finger would cost a comparison per level and save nothing.
+    func insert(userKey: UnsafeRawBufferPointer, trailer: UInt64, value: UnsafeRawBufferPointer, ascending: Bool = false) {
         // Predecessors at every level, searching from the top.
         let height = currentHeight.load(ordering: .relaxed)
-        let useFinger = lastInserted.map { Self.compare($0, userKey.baseAddress, userKey.count, trailer) < 0 } ?? false
+        let useFinger = ascending && (lastInserted.map { Self.compare($0, userKey.baseAddress, userKey.count, trailer) < 0 } ?? false)
         var x = UnsafeRawPointer(head)
         var level = height - 1
         while true {
