@@ -78,7 +78,7 @@ import Testing
                 sequence += 1
             }
             let first = sequence - UInt64(size)
-            batch.rep.withUnsafeBytes { m.add(batch: $0, firstSequence: first, scratch: &scratch) }
+            batch.rep.withUnsafeBytes { m.add(batch: $0, count: batch.count, firstSequence: first, scratch: &scratch) }
             #expect(m.maxSequence == sequence - 1)
         }
         model.sort { a, b in

@@ -67,14 +67,6 @@ struct CommandTally {
         if failed { counts[id].failed += 1 }
     }
 
-    /// `count` commands that ran together (a coalesced batch of SETs), sharing `nanoseconds`.
-    mutating func ran(_ id: Int, count: Int, nanoseconds: Int, failed: Bool) {
-        guard count > 0, touch(id) else { return }
-        counts[id].calls += count
-        counts[id].nanoseconds += nanoseconds
-        if failed { counts[id].failed += count }
-    }
-
     mutating func rejected(_ id: Int) {
         guard touch(id) else { return }
         counts[id].rejected += 1

@@ -300,8 +300,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         busy = false
         // The commit's time, shared evenly among the writes it carried.
         let share = count > 0 ? nanoseconds / count : 0
-        for id in batchedIDs.prefix(count) { tally.ran(id, count: 1, nanoseconds: share, failed: error != nil) }
-        batchedIDs.removeFirst(min(count, batchedIDs.count))
+        // Nothing was batched while the commit was out: these are exactly its writes.
+        for id in batchedIDs { tally.ran(id, nanoseconds: share, failed: error != nil) }
+        batchedIDs.removeAll(keepingCapacity: true)
         answerBatch(count, error: error)
         process(context: context)
     }

@@ -234,8 +234,9 @@ extension Engine {
     /// Whether the next leader would wait in `makeRoomForWrite`: slowed, or needing a
     /// memtable switch (a sync of the old log) or a stop. Lock held.
     private func mustWaitForRoom(bytes: Int) -> Bool {
-        mem.approximateMemoryUsage >= options.writeBufferSize
-            || writeController.wouldDelay(bytes: bytes, debt: writeDebt(), now: Self.monotonicNanoseconds())
+        if mem.approximateMemoryUsage >= options.writeBufferSize { return true }
+        let debt = writeDebt()
+        return debt > 0 && writeController.wouldDelay(bytes: bytes, debt: debt, now: Self.monotonicNanoseconds())
     }
 
     static func monotonicNanoseconds() -> UInt64 {
@@ -282,6 +283,8 @@ extension Engine {
                 // instead of stopping writers for seconds.
                 allowDelay = false
                 let debt = writeDebt()
+                // At full speed (the common case) a group pays nothing: no clock, no charge.
+                guard debt > 0 || writeController.isSlowing else { continue }
                 let wait = writeController.delay(bytes: queuedBytes(), debt: debt, now: Self.monotonicNanoseconds())
                 statistics.delayedRate.store(debt > 0 ? Int(writeController.rate) : 0, ordering: .relaxed)
                 if wait > 0 {
@@ -399,7 +402,7 @@ extension Engine {
     private func insert(_ batch: WriteBatch, into memtable: Memtable, firstSequence: UInt64) {
         batch.rep.withUnsafeBytes { rep in
             // Built by WriteBatch and validated by KVStore.write: decoding cannot fail.
-            memtable.add(batch: rep, firstSequence: firstSequence, scratch: &insertScratch)
+            memtable.add(batch: rep, count: batch.count, firstSequence: firstSequence, scratch: &insertScratch)
         }
     }
 }

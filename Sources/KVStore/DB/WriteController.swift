@@ -38,6 +38,10 @@ struct WriteController {
         return min(credit + elapsed * rate, rate * Self.burstSeconds)
     }
 
+    /// Writes are being held to a rate (the last charge found a debt): the next charge must
+    /// run even with no debt, to reset the bucket.
+    var isSlowing: Bool { lastDebt > 0 }
+
     /// Whether a group of `bytes` would have to wait now (a non-blocking writer's question;
     /// it changes nothing).
     func wouldDelay(bytes: Int, debt: Int, now: UInt64) -> Bool {

@@ -54,8 +54,15 @@ final class Memtable: Sendable {
     /// Adds a group's entries, numbered from `firstSequence` in batch order. A large group is
     /// inserted in key order (the skip list's finger makes each search walk only the gap from
     /// the previous key); sequence numbers keep each entry's place in time whatever the order.
-    func add(batch rep: UnsafeRawBufferPointer, firstSequence: UInt64, scratch: inout [SortedEntry]) {
+    func add(batch rep: UnsafeRawBufferPointer, count: Int, firstSequence: UInt64, scratch: inout [SortedEntry]) {
         var sequence = firstSequence
+        guard count >= Self.sortThreshold else {
+            WriteBatch.forEachValidated(rep) { kind, key, value in
+                add(sequence: sequence, kind: kind, key: key, value: value)
+                sequence += 1
+            }
+            return
+        }
         scratch.removeAll(keepingCapacity: true)
         WriteBatch.forEachValidated(rep) { kind, key, value in
             if kind == .rangeDeletion {
@@ -65,16 +72,13 @@ final class Memtable: Sendable {
             }
             sequence += 1
         }
-        let sorted = scratch.count >= Self.sortThreshold
-        if sorted {
-            scratch.sort { a, b in
-                let c = compareBytes(a.key.baseAddress, a.key.count, b.key.baseAddress, b.key.count)
-                return c != 0 ? c < 0 : a.sequence > b.sequence
-            }
+        scratch.sort { a, b in
+            let c = compareBytes(a.key.baseAddress, a.key.count, b.key.baseAddress, b.key.count)
+            return c != 0 ? c < 0 : a.sequence > b.sequence
         }
         for e in scratch {
             filter.add(hash64(e.key))  // before the entry can be seen (see MemtableFilter)
-            list.insert(userKey: e.key, trailer: packTrailer(e.sequence, e.kind.rawValue), value: e.value, ascending: sorted)
+            list.insert(userKey: e.key, trailer: packTrailer(e.sequence, e.kind.rawValue), value: e.value, ascending: true)
         }
         if sequence > firstSequence { newestSequence.store(sequence - 1, ordering: .releasing) }
     }
