@@ -8,7 +8,7 @@ let package = Package(
     products: [
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "KVServer", targets: ["KVServer"]),
-        .executable(name: "kvserver", targets: ["kvserver"]),
+        .executable(name: "kvserver", targets: ["KVServerMain"]),
         .library(name: "KVClient", targets: ["KVClient"]),
         .executable(name: "kvctl", targets: ["kvctl"]),
         .executable(name: "kvdemo", targets: ["kvdemo"]),
@@ -50,15 +50,17 @@ let package = Package(
             ],
             path: "Sources/KVServer",
             swiftSettings: strict),
+        // The `kvserver` executable. Its target is not named `kvserver`: beside `KVServer` that
+        // name breaks a checkout (and the build directory) on a case-insensitive file system.
         .executableTarget(
-            name: "kvserver",
+            name: "KVServerMain",
             dependencies: [
                 "KVServer", "KVStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/kvserver",
+            path: "Sources/KVServerMain",
             swiftSettings: strict),
         // A blocking RESP client: kvctl --server, kvbench --server, the server's tests.
         .target(name: "KVClient", path: "Sources/KVClient", swiftSettings: strict),
@@ -77,15 +79,15 @@ let package = Package(
         // The benchmark (BENCHMARKS.md workloads; compare with ../shared/peerbench).
         .executableTarget(
             name: "kvbench",
-            dependencies: ["KVStore", "KVClient", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["KVStore", "KVClient", "KVStoreTesting", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Tools/kvbench", swiftSettings: strict),
         // Child process for the kill -9 tests and the crash driver.
         .executableTarget(
-            name: "kvcrash", dependencies: ["KVStore"], path: "Tools/kvcrash",
+            name: "kvcrash", dependencies: ["KVStore", "KVStoreTesting"], path: "Tools/kvcrash",
             swiftSettings: strict),
         // libFuzzer targets (make fuzz); a corpus replayer in ordinary builds.
         .executableTarget(
-            name: "kvfuzz", dependencies: ["KVStore", "KVServer"], path: "Tools/kvfuzz",
+            name: "kvfuzz", dependencies: ["KVStore", "KVServer", "KVStoreTesting", "KVServerTesting"], path: "Tools/kvfuzz",
             swiftSettings: strict),
         // The README's embedding example, compiled verbatim (a test checks they match).
         .executableTarget(
@@ -93,13 +95,26 @@ let package = Package(
             swiftSettings: strict),
         // Helpers both test targets use (temporary directories, child processes, a clock).
         .target(name: "KVTestSupport", path: "Tests/KVTestSupport", swiftSettings: strict),
+        // Test code the tools share with the tests, kept out of the products: the
+        // fault-injecting file system, the seedable generator, the compaction pause switch
+        // and the libFuzzer entry points (package access to the engine's decoders).
+        .target(
+            name: "KVStoreTesting", dependencies: ["KVStore"], path: "Tests/KVStoreTesting",
+            swiftSettings: strict),
+        .target(
+            name: "KVServerTesting",
+            dependencies: [
+                "KVServer", "KVStore", "KVStoreTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/KVServerTesting", swiftSettings: strict),
         .testTarget(
-            name: "KVStoreTests", dependencies: ["KVStore", "KVTestSupport"], path: "Tests/KVStoreTests",
+            name: "KVStoreTests", dependencies: ["KVStore", "KVStoreTesting", "KVTestSupport"], path: "Tests/KVStoreTests",
             swiftSettings: strict),
         .testTarget(
             name: "KVCtlTests",
             dependencies: [
-                "KVServer", "KVStore", "KVTestSupport",
+                "KVServer", "KVStore", "KVStoreTesting", "KVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/KVCtlTests",
@@ -107,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "KVServerTests",
             dependencies: [
-                "KVServer", "KVStore", "KVClient", "KVTestSupport",
+                "KVServer", "KVStore", "KVClient", "KVStoreTesting", "KVServerTesting", "KVTestSupport",
             ],
             path: "Tests/KVServerTests",
             swiftSettings: strict),

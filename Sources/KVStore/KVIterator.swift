@@ -73,30 +73,33 @@ public final class KVIterator {
     public var skippedEntries: Int { iterator.skippedEntries }
 }
 
-/// The key-value pairs of a range, for `for (key, value) in …` loops. Iteration stops early
-/// at a read error, which is then in `error`.
+/// The key-value pairs of a range, for `for (key, value) in …` loops. A `for` loop cannot
+/// throw, so an error (a damaged block, a store closed before the loop began) ends the loop
+/// early and is left in `error`: check it after the loop.
 public struct KVEntries: Sequence {
-    let make: () -> KVIterator
+    let make: () throws(KVError) -> KVIterator
     let start: [UInt8]?
     let reverse: Bool
     private let failure = ErrorBox()
 
-    init(start: [UInt8]?, reverse: Bool, make: @escaping () -> KVIterator) {
+    init(start: [UInt8]?, reverse: Bool, make: @escaping () throws(KVError) -> KVIterator) {
         self.start = start
         self.reverse = reverse
         self.make = make
     }
 
-    /// The read error that ended the last iteration, if any.
+    /// The error that ended the last iteration, if any.
     public var error: KVError? { failure.error }
 
     public struct Iterator: IteratorProtocol {
-        let iterator: KVIterator
+        /// Nil when the loop could not begin (the error is in the box).
+        let iterator: KVIterator?
         let box: ErrorBox
         let reverse: Bool
         var started = false
 
         public mutating func next() -> (key: [UInt8], value: [UInt8])? {
+            guard let iterator else { return nil }
             if started {
                 if reverse { iterator.previous() } else { iterator.next() }
             }
@@ -110,7 +113,14 @@ public struct KVEntries: Sequence {
     }
 
     public func makeIterator() -> Iterator {
-        let it = make()
+        failure.error = nil
+        let it: KVIterator
+        do {
+            it = try make()
+        } catch {
+            failure.error = error
+            return Iterator(iterator: nil, box: failure, reverse: reverse)
+        }
         if reverse {
             it.seekToLast()
         } else if let start {

@@ -46,7 +46,9 @@ public final class KVStore: Sendable {
         try KVError.typed {
             let sequence = try engine.sequence(for: options.snapshot)
             return try key.withUnsafeBytes {
-                try engine.get($0, sequence: sequence, verify: options.verifyChecksums, nonBlocking: options.nonBlocking)?.value
+                try engine.get(
+                    $0, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
+                    nonBlocking: options.nonBlocking)?.value
             }
         }
     }
@@ -57,7 +59,9 @@ public final class KVStore: Sendable {
         try KVError.typed {
             let sequence = try engine.sequence(for: options.snapshot)
             guard let (value, expiresAt) = try key.withUnsafeBytes({
-                try engine.get($0, sequence: sequence, verify: options.verifyChecksums, nonBlocking: options.nonBlocking)
+                try engine.get(
+                    $0, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
+                    nonBlocking: options.nonBlocking)
             }) else {
                 return nil
             }
@@ -97,7 +101,9 @@ public final class KVStore: Sendable {
     }
 
     /// The pairs with `from` ≤ key < `to` as a `Sequence`, for `for (key, value) in …`.
-    /// Each loop iterates a fresh view; a read error ends it and is left in `error`.
+    /// Each loop iterates a fresh view of the same snapshot. An error ends a loop early and is
+    /// left in the sequence's `error` (a read error, or `KVError.closed` for a loop begun
+    /// after `close()`): check it after the loop.
     public func entries(
         from: [UInt8]? = nil, to: [UInt8]? = nil, reverse: Bool = false, options: ReadOptions = ReadOptions()
     ) throws(KVError) -> KVEntries {
@@ -109,8 +115,8 @@ public final class KVStore: Sendable {
         if let frozen { o.snapshot = frozen }
         _ = try makeIterator(o)  // fail now, not in the loop, if the store is closed
         let opts = o
-        return KVEntries(start: nil, reverse: reverse) {
-            (try? engine.makeIterator(opts)) ?? Self.emptyIterator(engine)
+        return KVEntries(start: nil, reverse: reverse) { () throws(KVError) in
+            try KVError.typed { try engine.makeIterator(opts) }
         }
     }
 
@@ -169,12 +175,6 @@ public final class KVStore: Sendable {
         return lower ? (c >= 0 ? a : b) : (c <= 0 ? a : b)
     }
 
-    private static func emptyIterator(_ engine: Engine) -> KVIterator {
-        let state = engine.readState.locked { $0 }
-        let it = DBIterator(input: MergingIterator([]), sequence: 0, now: 0, tombstones: TombstoneIndex([]), lowerBound: nil, upperBound: nil)
-        return KVIterator(state: state, snapshot: nil, iterator: it)
-    }
-
     /// Stores `value` under `key`, replacing any previous value.
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws(KVError) {
         try check(key: key, value: value)
@@ -189,8 +189,27 @@ public final class KVStore: Sendable {
     public func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?, options: WriteOptions = WriteOptions()) throws(KVError) {
         try check(key: key, value: value)
         var batch = WriteBatch()
-        batch.put(key, value, expiresAt: expiresAt ?? 0)
+        batch.put(key, value, expiresAt: expiresAt)
         try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
+    }
+
+    /// Stores `value` under `key` for `timeToLive` from now by `Options.clock` (rounded up to a
+    /// whole millisecond), as `put(_:_:expiresAt:)`. A zero or negative duration stores a
+    /// value that has already expired.
+    public func put(_ key: [UInt8], _ value: [UInt8], timeToLive: Duration, options: WriteOptions = WriteOptions()) throws(KVError) {
+        try put(key, value, expiresAt: Self.deadline(now: engine.options.clock(), after: timeToLive), options: options)
+    }
+
+    /// `now` plus `duration` in milliseconds, rounded up, saturating; at most `now` for a
+    /// duration that is not positive.
+    static func deadline(now: UInt64, after duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds > 0 || (seconds == 0 && attoseconds > 0) else { return now }
+        let whole = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1000)
+        let fraction = UInt64((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        let milliseconds = whole.partialValue.addingReportingOverflow(fraction)
+        let total = now.addingReportingOverflow(milliseconds.partialValue)
+        return whole.overflow || milliseconds.overflow || total.overflow ? .max : total.partialValue
     }
 
     /// Removes `key`. Removing a key that does not exist is not an error.
@@ -207,8 +226,8 @@ public final class KVStore: Sendable {
         let maxKey = engine.options.maxKeySize
         let maxValue = engine.options.maxValueSize
         try KVError.typed {
-            try batch.rep.withUnsafeBytes { rep in
-                try WriteBatch.forEach(rep, file: "<batch>", offset: 0) { _, key, value in
+            try batch.encoded.withUnsafeBytes { encoded in
+                try WriteBatch.forEach(encoded, file: "<batch>", offset: 0) { _, key, value in
                     guard key.count <= maxKey, value.count <= maxValue else {
                         throw KVError.invalidArgument("batch entry of \(key.count)-byte key and \(value.count)-byte value exceeds maxKeySize \(maxKey) or maxValueSize \(maxValue)")
                     }

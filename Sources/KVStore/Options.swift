@@ -78,7 +78,7 @@ public struct Options: Sendable {
     /// The file system the engine uses; tests substitute a fault-injecting one.
     package var fileSystem: any FileSystem = PosixFileSystem()
     /// Tests hold the background thread's compactions (flushes still run) to provoke stalls.
-    package var pauseCompactions: PauseSwitch?
+    package var compactionHold: (any CompactionHold)?
 
     public init() {}
 
@@ -119,25 +119,4 @@ public struct WriteOptions: Sendable {
         self.sync = sync
         self.nonBlocking = nonBlocking
     }
-}
-
-/// A switch tests use to hold background compactions.
-package final class PauseSwitch: Sendable {
-    private let monitor = Monitor()
-    private let changed: Monitor.Condition
-    nonisolated(unsafe) private var paused = false  // guarded by monitor
-
-    package init(paused: Bool = false) {
-        changed = Monitor.Condition(monitor)
-        self.paused = paused
-    }
-
-    package func set(_ value: Bool) {
-        monitor.withLock {
-            paused = value
-            changed.broadcast()
-        }
-    }
-
-    package var isPaused: Bool { monitor.withLock { paused } }
 }

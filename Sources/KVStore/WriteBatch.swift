@@ -14,67 +14,71 @@ public struct WriteBatch: Sendable, Equatable {
     // `kind u8 | key (varint32 length + bytes) | value (same, puts only)`. Building the batch
     // in its final form means the commit path copies it into the log with no re-encoding.
     static let headerSize = 12
-    var rep: [UInt8]
+    package var encoded: [UInt8]
 
     /// An empty batch.
     public init() {
-        rep = [UInt8](repeating: 0, count: Self.headerSize)
+        encoded = [UInt8](repeating: 0, count: Self.headerSize)
     }
 
-    init(rep: [UInt8]) { self.rep = rep }
+    init(encoded: [UInt8]) { self.encoded = encoded }
 
     /// An empty batch with room for `bytes` of records, so a single put or delete builds it
     /// with one allocation.
     init(reservingCapacity bytes: Int) {
-        rep = []
-        rep.reserveCapacity(Self.headerSize + bytes)
-        rep.append(contentsOf: repeatElement(0, count: Self.headerSize))
+        encoded = []
+        encoded.reserveCapacity(Self.headerSize + bytes)
+        encoded.append(contentsOf: repeatElement(0, count: Self.headerSize))
     }
 
     /// Number of operations in the batch.
     public var count: Int {
-        rep.withUnsafeBytes { Int(loadFixed32($0.baseAddress! + 8)) }
+        encoded.withUnsafeBytes { Int(loadFixed32($0.baseAddress! + 8)) }
     }
 
     public var isEmpty: Bool { count == 0 }
 
     /// Bytes the batch occupies in the log.
-    public var byteSize: Int { rep.count }
+    public var byteSize: Int { encoded.count }
 
     /// Stores `value` under `key`.
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) {
-        rep.append(ValueKind.value.rawValue)
-        rep.appendLengthPrefixed(key)
-        rep.appendLengthPrefixed(value)
+        encoded.append(ValueKind.value.rawValue)
+        encoded.appendLengthPrefixed(key)
+        encoded.appendLengthPrefixed(value)
         setCount(count + 1)
     }
 
     /// Stores `value` under `key` until the store's clock reaches `expiresAt` (milliseconds
     /// since the Unix epoch, see `Options.clock`); from then on the key reads as absent and
-    /// compaction reclaims it. `expiresAt` 0 means no expiry, as `put(_:_:)`.
-    public mutating func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64) {
-        guard expiresAt != 0 else { return put(key, value) }
-        rep.append(ValueKind.expiringValue.rawValue)
-        rep.appendLengthPrefixed(key)
-        rep.appendVarint32(UInt32(value.count + expiryPrefixSize))
-        rep.appendFixed64(expiresAt)
-        rep.append(contentsOf: value)
+    /// compaction reclaims it. Nil: no expiry, as `put(_:_:)` (the convention of
+    /// `KVStore.put(_:_:expiresAt:)` and `StoredValue.expiresAt`). A moment already past,
+    /// 0 included, makes the key read as absent at once.
+    public mutating func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?) {
+        guard let expiresAt else { return put(key, value) }
+        encoded.append(ValueKind.expiringValue.rawValue)
+        encoded.appendLengthPrefixed(key)
+        encoded.appendVarint32(UInt32(value.count + expiryPrefixSize))
+        // 0 is the engine's "no expiry" inside (lookups, iterators): epoch 0 is stored as 1 ms
+        // past it, which has passed just the same.
+        encoded.appendFixed64(max(expiresAt, 1))
+        encoded.append(contentsOf: value)
         setCount(count + 1)
     }
 
     /// Removes `key` (a no-op for a key that does not exist).
     public mutating func delete(_ key: [UInt8]) {
-        rep.append(ValueKind.deletion.rawValue)
-        rep.appendLengthPrefixed(key)
+        encoded.append(ValueKind.deletion.rawValue)
+        encoded.appendLengthPrefixed(key)
         setCount(count + 1)
     }
 
     /// Removes every key in [`start`, `end`) — one record however many keys that is.
     /// An empty range (`start` ≥ `end`) removes nothing.
     public mutating func deleteRange(from start: [UInt8], to end: [UInt8]) {
-        rep.append(ValueKind.rangeDeletion.rawValue)
-        rep.appendLengthPrefixed(start)
-        rep.appendLengthPrefixed(end)
+        encoded.append(ValueKind.rangeDeletion.rawValue)
+        encoded.appendLengthPrefixed(start)
+        encoded.appendLengthPrefixed(end)
         setCount(count + 1)
     }
 
@@ -90,36 +94,36 @@ public struct WriteBatch: Sendable, Equatable {
 
     /// Removes every operation.
     public mutating func removeAll() {
-        rep.removeAll(keepingCapacity: true)
-        rep.append(contentsOf: repeatElement(0, count: Self.headerSize))
+        encoded.removeAll(keepingCapacity: true)
+        encoded.append(contentsOf: repeatElement(0, count: Self.headerSize))
     }
 
     // MARK: Internal
 
-    var sequence: UInt64 {
-        get { rep.withUnsafeBytes { loadFixed64($0.baseAddress!) } }
-        set { rep.withUnsafeMutableBytes { storeFixed64($0.baseAddress!, newValue) } }
+    package var sequence: UInt64 {
+        get { encoded.withUnsafeBytes { loadFixed64($0.baseAddress!) } }
+        set { encoded.withUnsafeMutableBytes { storeFixed64($0.baseAddress!, newValue) } }
     }
 
     private mutating func setCount(_ n: Int) {
-        rep.withUnsafeMutableBytes { storeFixed32($0.baseAddress! + 8, UInt32(n)) }
+        encoded.withUnsafeMutableBytes { storeFixed32($0.baseAddress! + 8, UInt32(n)) }
     }
 
     /// Appends `other`'s operations after this batch's (group commit merges followers'
     /// batches this way; a server merges its clients' writes).
     public mutating func append(contentsOf other: WriteBatch) {
         let n = count + other.count
-        rep.append(contentsOf: other.rep[Self.headerSize...])
+        encoded.append(contentsOf: other.encoded[Self.headerSize...])
         setCount(n)
     }
 
     /// Visits each operation of a batch already known to be well formed (one built by this
     /// type): a single pass with no error paths.
     static func forEachValidated(
-        _ rep: UnsafeRawBufferPointer,
+        _ encoded: UnsafeRawBufferPointer,
         _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) {
-        var reader = ByteReader(rep, offset: headerSize)
+        var reader = ByteReader(encoded, offset: headerSize)
         while let tag = reader.readByte(), let kind = ValueKind(rawValue: tag), let key = reader.readLengthPrefixed() {
             var value = UnsafeRawBufferPointer(start: nil, count: 0)
             if kind != .deletion {
@@ -132,17 +136,17 @@ public struct WriteBatch: Sendable, Equatable {
 
     /// Decodes and visits each operation; throws `KVError.corruption` (located at `file` and
     /// `offset`) if the encoding is inconsistent, before visiting anything.
-    static func forEach(
-        _ rep: UnsafeRawBufferPointer, file: String, offset: Int64,
+    package static func forEach(
+        _ encoded: UnsafeRawBufferPointer, file: String, offset: Int64,
         _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        guard rep.count >= headerSize else {
-            throw KVError.corruption(file: file, offset: offset, reason: "write batch shorter than its header (\(rep.count) bytes)")
+        guard encoded.count >= headerSize else {
+            throw KVError.corruption(file: file, offset: offset, reason: "write batch shorter than its header (\(encoded.count) bytes)")
         }
-        let declared = Int(loadFixed32(rep.baseAddress! + 8))
+        let declared = Int(loadFixed32(encoded.baseAddress! + 8))
         // Validate fully first: a batch is applied all-or-nothing.
         for pass in 0..<2 {
-            var reader = ByteReader(rep, offset: headerSize)
+            var reader = ByteReader(encoded, offset: headerSize)
             var seen = 0
             while !reader.isAtEnd {
                 guard let tag = reader.readByte(), let kind = ValueKind(rawValue: tag) else {

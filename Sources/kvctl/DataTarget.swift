@@ -71,7 +71,7 @@ final class DirectoryTarget: DataTarget {
 
     func write(_ records: [(key: [UInt8], value: [UInt8], expiresAt: UInt64?)]) throws {
         var batch = WriteBatch()
-        for r in records { batch.put(r.key, r.value, expiresAt: r.expiresAt ?? 0) }
+        for r in records { batch.put(r.key, r.value, expiresAt: r.expiresAt) }
         try run { () throws(KVError) in try store.write(batch) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KVServer
 import KVStore
+import KVStoreTesting
 import KVTestSupport
 import Logging
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import KVServer
+import KVServerTesting
 import Testing
 
 /// Replays the committed corpus of the server's fuzz target (`make fuzz`, target `resp`):

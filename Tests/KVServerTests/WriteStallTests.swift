@@ -2,6 +2,7 @@ import Foundation
 import KVClient
 import KVServer
 import KVStore
+import KVStoreTesting
 import KVTestSupport
 import Synchronization
 import Testing
@@ -24,7 +25,7 @@ import Testing
             $0.storeOptions.level0CompactionTrigger = 2
             $0.storeOptions.level0SlowdownTrigger = 3
             $0.storeOptions.level0StopTrigger = 4
-            $0.storeOptions.pauseCompactions = pause
+            $0.storeOptions.compactionHold = pause
         }
         let reader = try t.client()
         try reader.call("SET", "probe", "here")

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct CRC32CTests {
     // Test vectors from RFC 3720 (iSCSI), appendix B.4, as used by LevelDB's crc32c_test.

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct CodingTests {
     @Test func fixedWidthRoundTrip() {

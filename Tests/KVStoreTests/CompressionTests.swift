@@ -1,6 +1,7 @@
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct CompressionTests {
     static let codecs: [Compression] = [.none, .lz4, .zlib]

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// Run under ThreadSanitizer by `make tsan` (it filters on this suite's name).
 @Suite struct ConcurrencyTests {

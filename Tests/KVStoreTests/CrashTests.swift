@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// A real child process writes and reports each acknowledged write; it is killed with SIGKILL
 /// at random moments, and after each kill the store must hold every acknowledged write, with
@@ -46,7 +47,7 @@ import Testing
 
             // Compactions held, so the files seen right after open are what open left.
             var options = Options()
-            options.pauseCompactions = PauseSwitch(paused: true)
+            options.compactionHold = PauseSwitch(paused: true)
             let store = try KVStore.open(at: dir.path, options: options)
             let tables = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") }
             #expect(tables.count == store.statistics().levels.reduce(0) { $0 + $1.files }, "seed \(seed): unreferenced tables left")

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// Power loss and I/O failures, simulated by `MemoryFileSystem`.
 @Suite struct DurabilityTests {

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// Values written with an expiry: hidden from every read path once the clock passes it,
 /// kept across restarts, and reclaimed by compaction.
@@ -120,13 +121,13 @@ import Testing
         var batch = WriteBatch()
         batch.put(bytes("k"), bytes("v"), expiresAt: 5)
         // Shrink the value's length prefix below the 8-byte expiry.
-        var rep = batch.rep
+        var encoded = batch.encoded
         let valueLengthAt = WriteBatch.headerSize + 1 + 1 + 1
-        #expect(rep[valueLengthAt] == 9)
-        rep[valueLengthAt] = 3
-        rep.removeLast(6)
+        #expect(encoded[valueLengthAt] == 9)
+        encoded[valueLengthAt] = 3
+        encoded.removeLast(6)
         let error = thrownError {
-            try rep.withUnsafeBytes { try WriteBatch.forEach($0, file: "000007.log", offset: 64) { _, _, _ in } }
+            try encoded.withUnsafeBytes { try WriteBatch.forEach($0, file: "000007.log", offset: 64) { _, _, _ in } }
         }
         guard case .corruption(let file, let offset, _)? = error else {
             Issue.record("expected corruption, got \(String(describing: error))")

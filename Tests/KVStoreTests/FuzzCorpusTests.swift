@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// Replays the committed fuzz corpora (seeds, and every input that once crashed a decoder)
 /// through the same entry points `make fuzz` drives, so a regression fails `make test`.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct IteratorTests {
     static func key(_ i: Int) -> [UInt8] {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct KVStoreTests {
     @Test func roundTripsEmptyBinaryAndLargeKeysAndValues() throws {

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// The LSM tree as a whole: flushes, compactions, reopen, stalls, damaged MANIFESTs.
 @Suite struct LSMTests {
@@ -255,7 +256,7 @@ import Testing
         // Slow enough that this writer outruns it: the slowdown engages before the stop.
         options.delayedWriteRate = 1 << 20
         let pause = PauseSwitch(paused: true)
-        options.pauseCompactions = pause
+        options.compactionHold = pause
         let store = try KVStore.open(at: dir.path, options: options)
         let written = Atomic<Int>(0)
         let finished = Atomic<Bool>(false)

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct LogTests {
     /// Writes `records` to a fresh log in a memory file system and returns its bytes and the

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct MemtableTests {
     func get(_ m: Memtable, _ key: String, _ seq: UInt64) -> Memtable.Lookup {
@@ -78,7 +79,7 @@ import Testing
                 sequence += 1
             }
             let first = sequence - UInt64(size)
-            batch.rep.withUnsafeBytes { m.add(batch: $0, count: batch.count, firstSequence: first, scratch: &scratch) }
+            batch.encoded.withUnsafeBytes { m.add(batch: $0, count: batch.count, firstSequence: first, scratch: &scratch) }
             #expect(m.maxSequence == sequence - 1)
         }
         model.sort { a, b in

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// `ReadOptions.nonBlocking`: answers from memory or fails with `wouldBlock`, never waits.
 @Suite struct NonBlockingReadTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// Damaged write-ahead logs on the real file system.
 @Suite struct RecoveryTests {
@@ -69,7 +70,7 @@ import Testing
             for i in range { batch.put(bytes("key\(i)"), bytes("value\(i)")) }
             batch.sequence = sequence
             sequence += UInt64(range.count)
-            try writer.add(batch.rep)
+            try writer.add(batch.encoded)
         }
         try writer.close()
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 /// Power loss, I/O failures and damaged files, simulated with `MemoryFileSystem` while
 /// flushes and compactions run. Figures from long runs are in docs/RELIABILITY.md; scale with

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import KVStore
+import KVStoreTesting
 
 @Suite struct TableTests {
     /// Builds a table of `count` keys ("key%08d" → value) in a memory file system.

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Histogram
 import KVStore
+import KVStoreTesting
 
 /// kvbench: the workloads of ../shared/BENCHMARKS.md on KVStore, with the flags, key and value
 /// generators and output line of peerbench, so results compare line by line with LevelDB and

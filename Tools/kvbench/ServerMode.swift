@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import KVClient
 import KVStore
+import KVStoreTesting
 
 /// `kvbench --server HOST:PORT`: the same workloads, keys, values and result line, driven
 /// over RESP against a running kvserver (or any Redis-protocol server) from `--connections`

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Histogram
 import KVStore
+import KVStoreTesting
 
 // The workload definitions of ../shared/BENCHMARKS.md and the header of peerbench.cc, so
 // that kvbench and peerbench measure the same thing line by line: SplitMix64 streams seeded

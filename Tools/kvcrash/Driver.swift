@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import KVStore
+import KVStoreTesting
 
 /// The crash-test driver (`kvcrash drive`): runs `kvcrash stress` against one directory,
 /// kills it with SIGKILL at a random moment, reopens the store and checks every thread's keys
@@ -60,7 +61,7 @@ enum Driver {
             }
             let ops = parseJournal(journal)
             var options = Options()
-            options.pauseCompactions = PauseSwitch(paused: true)
+            options.compactionHold = PauseSwitch(paused: true)
             let actual: [String: String]
             let tableFiles: Int
             let liveTables: Int

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import KVStore
+import KVStoreTesting
 
 /// The stress process of the crash test (`kvcrash stress`): several threads do random puts,
 /// deletes, batches, range deletions and reads on their own slice of the key space, with

@@ -4,6 +4,8 @@ import Glibc
 import Foundation
 import KVServer
 import KVStore
+import KVStoreTesting
+import KVServerTesting
 
 // libFuzzer targets for the decoders of every on-disk format (`make fuzz`).
 //

@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// An error reply: the text after `-`, starting with its code (`ERR`, `WRONGPASS`, …).
-struct CommandError: Error {
-    let text: String
+package struct CommandError: Error {
+    package let text: String
     /// Not an answer: a non-blocking read needed the disk, so the command must run again
     /// on a thread that may wait. Commands read before they write, so nothing has changed.
     var wouldBlock = false
@@ -27,7 +27,7 @@ struct CommandError: Error {
     static let overflow = CommandError.err("increment or decrement would overflow")
 
     /// Redis's reply to a command it does not know, quoting the first arguments.
-    static func unknown(_ args: [[UInt8]]) -> CommandError {
+    package static func unknown(_ args: [[UInt8]]) -> CommandError {
         // Redis quotes arguments until the list reaches 128 bytes, each cut to what is left.
         var shown: [UInt8] = []
         for a in args.dropFirst() where shown.count < 128 {
@@ -38,7 +38,7 @@ struct CommandError: Error {
         return .err("unknown command '\(String(decoding: (args.first ?? []).prefix(128), as: UTF8.self))', with args beginning with: \(String(decoding: shown, as: UTF8.self))")
     }
 
-    static func wrongArity(_ name: String) -> CommandError {
+    package static func wrongArity(_ name: String) -> CommandError {
         .err("wrong number of arguments for '\(name)' command")
     }
 
@@ -77,35 +77,43 @@ enum Execution: Sendable {
 }
 
 /// The per-connection state a command may read or change.
-struct Session: Sendable {
+package struct Session: Sendable {
     let record: ClientRecord
     var authenticated: Bool
     /// Set by QUIT (and protocol errors): close once the replies so far are written.
     var closeAfterReply = false
     /// False on the event loop: reads must not wait for the disk (`ReadOptions.nonBlocking`);
     /// a command whose read would, reruns on a blocking thread, where this is true.
-    var mayWait = false
+    package var mayWait = false
     /// Keyspace hits and misses since the connection last published its counters.
     var hits = 0
     var misses = 0
     /// The connection speaks RESP3 (after `HELLO 3`).
-    var resp3 = false
+    package var resp3 = false
     /// Between MULTI and EXEC/DISCARD: the queued commands.
     var multi: QueuedTransaction?
     var watched = WatchedKeys()
     /// While EXEC runs its commands: their writes, which they read back and EXEC commits as
     /// one batch. Its key locks are already held, so commands take none.
     var pendingWrites: TransactionWrites?
+
+    /// Between MULTI and EXEC/DISCARD.
+    package var inTransaction: Bool { multi != nil }
+
+    package init(record: ClientRecord, authenticated: Bool) {
+        self.record = record
+        self.authenticated = authenticated
+    }
 }
 
-typealias CommandFunction = @Sendable (
+package typealias CommandFunction = @Sendable (
     _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter
 ) throws(CommandError) -> Void
 
 /// One command: what COMMAND and COMMAND DOCS report about it, and its implementation.
-struct Command: Sendable {
+package struct Command: Sendable {
     /// Lowercase, as COMMAND reports it.
-    let name: String
+    package let name: String
     /// Position in `CommandTable.all`, for per-command statistics (set by the table).
     var id = -1
     /// Redis's arity: N means exactly N arguments (the name included), -N at least N.
@@ -126,7 +134,7 @@ struct Command: Sendable {
     /// Reads or writes keys it does not name (FLUSHDB, DELRANGE, SCAN, KEYS …): inside EXEC
     /// it needs every key locked, not just named ones.
     let spansKeyspace: Bool
-    let run: CommandFunction
+    package let run: CommandFunction
     /// For a pure write that needs no read (plain SET, MSET): adds its effect to a batch and
     /// returns true, so the connection can commit a pipelined run of them together. False
     /// when these arguments need the full command (options, or an error to report).
@@ -164,7 +172,7 @@ struct Command: Sendable {
         return stride(from: firstKey, through: last, by: step).map { args[$0] }
     }
 
-    func arityAllows(_ count: Int) -> Bool {
+    package func arityAllows(_ count: Int) -> Bool {
         arity >= 0 ? count == arity : count >= -arity
     }
 }

@@ -9,16 +9,16 @@ import KVStore
 /// one engine batch. WATCH is Redis's optimistic lock: a write to a watched key by anyone
 /// (the coalesced SETs, expiry, FLUSHDB and DELRANGE included) marks the watcher's token, and
 /// EXEC answers a null reply instead of running.
-enum TransactionCommands {
+package enum TransactionCommands {
     /// Commands a connection in MULTI runs at once instead of queueing (Redis's list).
-    static func runsImmediately(_ name: String) -> Bool {
+    package static func runsImmediately(_ name: String) -> Bool {
         name == "exec" || name == "discard" || name == "multi" || name == "watch" || name == "quit" || name == "reset"
     }
 
     /// Queues a command sent after MULTI: `+QUEUED`, or the error that will make EXEC answer
     /// EXECABORT (unknown command, wrong arity, not authenticated, not allowed in a
     /// transaction, over the queue limit). False when refused.
-    static func enqueue(_ s: ServerContext, _ c: inout Session, _ command: Command?, _ args: [[UInt8]], _ out: inout RESPReplyWriter) -> Bool {
+    package static func enqueue(_ s: ServerContext, _ c: inout Session, _ command: Command?, _ args: [[UInt8]], _ out: inout RESPReplyWriter) -> Bool {
         guard c.multi != nil else { return false }
         let refusal: String?
         if let command {
@@ -143,7 +143,7 @@ enum TransactionCommands {
     }
 
     /// Leaves MULTI and forgets the watched keys (EXEC, DISCARD, RESET).
-    static func end(_ s: ServerContext, _ c: inout Session) {
+    package static func end(_ s: ServerContext, _ c: inout Session) {
         c.multi = nil
         c.watched.clear(registry: s.watches)
     }

@@ -8,12 +8,12 @@ import NIOCore
 /// ones that differ are the null (`$-1`/`*-1` against `_`), maps (`*2n` against `%n`), sets
 /// (`*n` against `~n`) and verbatim text (a bulk string against `=len\r\ntxt:…`). Commands
 /// say which they mean, and the writer picks the bytes, as Redis's `addReply*` functions do.
-struct RESPReplyWriter {
-    var buffer: ByteBuffer
+package struct RESPReplyWriter {
+    package var buffer: ByteBuffer
     /// The connection negotiated RESP3 (`HELLO 3`).
-    var resp3: Bool
+    package var resp3: Bool
 
-    init(buffer: ByteBuffer, resp3: Bool = false) {
+    package init(buffer: ByteBuffer, resp3: Bool = false) {
         self.buffer = buffer
         self.resp3 = resp3
     }
@@ -45,7 +45,7 @@ struct RESPReplyWriter {
     mutating func writeOK() { buffer.writeStaticString("+OK\r\n") }
 
     /// `-text` — an error reply; CR and LF in `text` become spaces so the frame stays whole.
-    mutating func writeErrorReply(_ text: String) { buffer.writeErrorReply(text) }
+    package mutating func writeErrorReply(_ text: String) { buffer.writeErrorReply(text) }
 
     /// `:n`.
     mutating func writeIntegerReply(_ value: Int) {

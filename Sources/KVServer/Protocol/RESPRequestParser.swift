@@ -35,7 +35,7 @@ public struct RESPLimits: Sendable {
 /// sender of a large command costs linear, not quadratic, work. Nothing is sized from a
 /// length the client declares: an argument array grows as arguments arrive, and a bulk
 /// string's bytes are copied out of the buffer only when complete.
-struct RESPRequestParser {
+package struct RESPRequestParser {
     var limits: RESPLimits
     /// Set by the connection once the client has authenticated (or when no password is set).
     var authenticated = true
@@ -44,7 +44,7 @@ struct RESPRequestParser {
     /// Arguments still to come in the multibulk being read; 0 when between commands.
     private var remaining = 0
 
-    init(limits: RESPLimits) {
+    package init(limits: RESPLimits) {
         self.limits = limits
     }
 
@@ -62,7 +62,7 @@ struct RESPRequestParser {
     ///
     /// One pass over the readable bytes through a raw pointer: the per-byte work of a
     /// pipelined batch should be scanning, not reference counting of buffer views.
-    mutating func parse(_ buffer: inout ByteBuffer, limit: Int = .max, _ emit: ([[UInt8]]) -> Void) throws(RESPProtocolError) {
+    package mutating func parse(_ buffer: inout ByteBuffer, limit: Int = .max, _ emit: ([[UInt8]]) -> Void) throws(RESPProtocolError) {
         let outcome = buffer.withUnsafeReadableBytes { raw in scan(raw, limit: limit, emit) }
         buffer.moveReaderIndex(forwardBy: outcome.consumed)
         if let error = outcome.error { throw error }

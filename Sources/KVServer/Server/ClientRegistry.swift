@@ -4,7 +4,7 @@ import Synchronization
 /// What CLIENT LIST and INFO clients report about one connection. The connection's event
 /// loop updates it per command; CLIENT LIST reads it from another connection, so the mutable
 /// part sits behind a lock (uncontended in the common case: one writer, rare readers).
-final class ClientRecord: Sendable {
+package final class ClientRecord: Sendable {
     struct State {
         var name = ""
         var libraryName = ""
@@ -16,7 +16,7 @@ final class ClientRecord: Sendable {
         var resp = 2
     }
 
-    let id: Int
+    package let id: Int
     let address: String
     let localAddress: String
     let createdMillis: UInt64
@@ -58,7 +58,7 @@ final class ClientRecord: Sendable {
 }
 
 /// The live connections: ids, the maxclients check, CLIENT LIST.
-final class ClientRegistry: Sendable {
+package final class ClientRegistry: Sendable {
     private struct Table {
         var nextID = 1
         var clients: [Int: ClientRecord] = [:]
@@ -74,7 +74,7 @@ final class ClientRegistry: Sendable {
     }
 
     /// Registers a new connection, or returns nil when `maxclients` are connected.
-    func register(address: String, localAddress: String, now: UInt64, authenticated: Bool) -> ClientRecord? {
+    package func register(address: String, localAddress: String, now: UInt64, authenticated: Bool) -> ClientRecord? {
         table.locked { t in
             guard t.clients.count < maxClients else {
                 t.rejected += 1
@@ -88,7 +88,7 @@ final class ClientRegistry: Sendable {
         }
     }
 
-    func remove(_ id: Int) {
+    package func remove(_ id: Int) {
         table.locked { _ = $0.clients.removeValue(forKey: id) }
     }
 

@@ -4,15 +4,15 @@ import Synchronization
 /// What every command shares: the store, the settings, the key locks, the clients and the
 /// counters. Immutable or internally synchronized, so any event loop or blocking thread may
 /// use it.
-final class ServerContext: Sendable {
-    let store: KVStore
-    let config: ServerConfig
+package final class ServerContext: Sendable {
+    package let store: KVStore
+    package let config: ServerConfig
     /// Milliseconds since the Unix epoch: the same clock the store judges expiry by.
-    let clock: @Sendable () -> UInt64
+    package let clock: @Sendable () -> UInt64
     let locks = KeyLocks()
     let watches = WatchRegistry()
     let encodings = EncodingHints()
-    let clients: ClientRegistry
+    package let clients: ClientRegistry
     let stats = ServerStats()
     let cursors = ScanCursors()
     let startedMillis: UInt64
@@ -20,13 +20,13 @@ final class ServerContext: Sendable {
     let writeOptions: WriteOptions
     /// The same, for writes from an event loop: fail with `wouldBlock` rather than wait.
     let nonBlockingWriteOptions: WriteOptions
-    let commands: CommandTable
+    package let commands: CommandTable
     let commandStats: CommandStats
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
     /// Something was written since the last everysec sync.
     private let dirty = Atomic<Bool>(false)
 
-    init(store: KVStore, config: ServerConfig) {
+    package init(store: KVStore, config: ServerConfig) {
         self.store = store
         self.config = config
         self.clock = config.storeOptions.clock

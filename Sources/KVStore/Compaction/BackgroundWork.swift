@@ -44,30 +44,30 @@ private final class BottommostChecker {
 }
 
 // The single background thread: flushes first, then manual compaction requests, then
-// leveled compaction by score. It holds the monitor only to pick work and install results;
+// leveled compaction by score. It holds the mutex only to pick work and install results;
 // table building and merging run without it.
 extension Engine {
     func startBackgroundThread() {
-        monitor.withLock { backgroundRunning = true }
+        mutex.withLock { backgroundRunning = true }
         let thread = Thread { [self] in backgroundMain() }
         thread.name = "kvstore-background"
         thread.start()
     }
 
     private func backgroundMain() {
-        monitor.lock()
+        mutex.lock()
         while !shuttingDown {
-            if stickyError == nil, imm != nil {
+            if stickyError == nil, immutableMemtable != nil {
                 runFlush()
             } else if stickyError == nil, let manual = manualCompaction {
                 runManualCompaction(manual)
-            } else if stickyError == nil, !(options.pauseCompactions?.isPaused ?? false),
+            } else if stickyError == nil, !(options.compactionHold?.holdsCompactions ?? false),
                       let c = Compaction.pick(versions.current, compactPointers: versions.compactPointers, options: options)
             {
                 runCompaction(c)
             } else {
                 backgroundDone.broadcast()
-                if options.pauseCompactions?.isPaused ?? false {
+                if options.compactionHold?.holdsCompactions ?? false {
                     backgroundWork.wait(seconds: 0.01)
                 } else {
                     backgroundWork.wait()
@@ -83,12 +83,12 @@ extension Engine {
             manualCompaction = nil
         }
         backgroundDone.broadcast()
-        monitor.unlock()
+        mutex.unlock()
     }
 
     /// Allocates an output file number that obsolete-file deletion will leave alone.
     private func allocateOutput() -> UInt64 {
-        monitor.withLock {
+        mutex.withLock {
             let n = versions.newFileNumber()
             pendingOutputs.insert(n)
             return n
@@ -104,13 +104,13 @@ extension Engine {
 
     // MARK: Flush
 
-    /// Writes `imm` as a level-0 table and retires its log. Lock held on entry and exit.
+    /// Writes `immutableMemtable` as a level-0 table and retires its log. Lock held on entry and exit.
     private func runFlush() {
-        guard let memtable = imm else { return }
-        // Rotation waits for `imm` to clear, so `logNumber` is still the log that follows it.
+        guard let memtable = immutableMemtable else { return }
+        // Rotation waits for `immutableMemtable` to clear, so `logNumber` is still the log that follows it.
         let retiredBelow = logNumber
         let snapshot = smallestSnapshot()
-        monitor.unlock()
+        mutex.unlock()
         var outputs: [FileMetaData] = []
         var failure: KVError?
         let started = ContinuousClock.now
@@ -130,7 +130,7 @@ extension Engine {
         } catch {
             failure = error as? KVError ?? .invalidArgument("\(error)")
         }
-        monitor.lock()
+        mutex.lock()
         defer { for f in outputs { pendingOutputs.remove(f.number) } }
         if let failure {
             setStickyError(failure, while: "flushing the memtable")
@@ -142,12 +142,12 @@ extension Engine {
         edit.addedTombstones = memtable.rangeTombstones
         do {
             versions.lastSequence = lastSequence.load(ordering: .acquiring)
-            try versions.logAndApply(edit, monitor: monitor)
+            try versions.logAndApply(edit, mutex: mutex)
         } catch {
             setStickyError(error as? KVError ?? .invalidArgument("\(error)"), while: "recording a flush in the MANIFEST")
             return
         }
-        imm = nil
+        immutableMemtable = nil
         publishReadState()
         let d = ContinuousClock.now - started
         infoLog.log("flushed memtable to \(outputs.map { FileNames.table($0.number) }) (\(outputs.first?.size ?? 0) bytes) in \(d)")
@@ -171,7 +171,7 @@ extension Engine {
             edit.addFile(c.outputLevel, f)
             edit.compactPointers.append((c.level, f.largest))
             do {
-                try versions.logAndApply(edit, monitor: monitor)
+                try versions.logAndApply(edit, mutex: mutex)
             } catch {
                 setStickyError(error as? KVError ?? .invalidArgument("\(error)"), while: "recording a trivial move")
                 return
@@ -183,7 +183,7 @@ extension Engine {
         }
         let snapshot = smallestSnapshot()
         let tombstones = versions.current.rangeTombstones
-        monitor.unlock()
+        mutex.unlock()
         var outputs: [FileMetaData] = []
         var failure: KVError?
         let started = ContinuousClock.now
@@ -201,9 +201,9 @@ extension Engine {
             job.tombstones = tombstones
             job.now = options.clock()
             job.yieldPoint = { [self] in
-                monitor.lock()
-                if imm != nil && stickyError == nil && !shuttingDown { runFlush() }
-                monitor.unlock()
+                mutex.lock()
+                if immutableMemtable != nil && stickyError == nil && !shuttingDown { runFlush() }
+                mutex.unlock()
             }
             let result = try job.run()
             try fileSystem.syncDirectory(directory)
@@ -214,7 +214,7 @@ extension Engine {
         } catch {
             failure = error as? KVError ?? .invalidArgument("\(error)")
         }
-        monitor.lock()
+        mutex.lock()
         defer { for f in outputs { pendingOutputs.remove(f.number) } }
         if let failure {
             setStickyError(failure, while: "compacting level \(c.level)")
@@ -227,7 +227,7 @@ extension Engine {
             edit.compactPointers.append((c.level, largest))
         }
         do {
-            try versions.logAndApply(edit, monitor: monitor)
+            try versions.logAndApply(edit, mutex: mutex)
         } catch {
             setStickyError(error as? KVError ?? .invalidArgument("\(error)"), while: "recording a compaction")
             return
@@ -247,7 +247,7 @@ extension Engine {
         let version = versions.current
         let candidates = version.rangeTombstones.tombstones.filter { $0.sequence <= snapshot }
         guard !candidates.isEmpty else { return }
-        monitor.unlock()
+        mutex.unlock()
         var removable: [UInt64] = []
         for t in candidates {
             var covers = false
@@ -276,12 +276,12 @@ extension Engine {
             }
             if !covers { removable.append(t.sequence) }
         }
-        monitor.lock()
+        mutex.lock()
         guard !removable.isEmpty, stickyError == nil else { return }
         var edit = VersionEdit()
         edit.removedTombstones = removable
         do {
-            try versions.logAndApply(edit, monitor: monitor)
+            try versions.logAndApply(edit, mutex: mutex)
             publishReadState()
             infoLog.log("dropped \(removable.count) range tombstones that no longer cover anything")
         } catch {
@@ -319,7 +319,7 @@ extension Engine {
                 var c = Compaction.make(versions.current, level: level, inputs: inputs)
                 c.allowTrivialMove = false
                 runCompaction(c)
-                if imm != nil { runFlush() }  // a flush waiting meanwhile goes first
+                if immutableMemtable != nil { runFlush() }  // a flush waiting meanwhile goes first
             }
         }
         // The deepest level in place: only the files there now, each rewritten once.
@@ -337,7 +337,7 @@ extension Engine {
             } else {
                 runCompaction(Compaction.inPlace(versions.current, level: deepest, inputs: inputs))
             }
-            if imm != nil { runFlush() }
+            if immutableMemtable != nil { runFlush() }
         }
         manual.error = stickyError
     }
@@ -365,7 +365,7 @@ extension Engine {
             }
         }
         guard !doomed.isEmpty else { return }
-        monitor.unlock()
+        mutex.unlock()
         for d in doomed {
             if let n = d.table { tableCache.evict(n) }
             do {
@@ -374,7 +374,7 @@ extension Engine {
                 infoLog.log("could not delete obsolete \(d.name): \(error)")
             }
         }
-        monitor.lock()
+        mutex.lock()
     }
 
     // MARK: Requests from callers
@@ -382,9 +382,9 @@ extension Engine {
     /// Freezes the memtable (if it holds anything) and waits until it is a table.
     func flushMemtable() throws {
         try write(nil, sync: false)
-        monitor.lock()
-        defer { monitor.unlock() }
-        while imm != nil && stickyError == nil && !shuttingDown { backgroundDone.wait() }
+        mutex.lock()
+        defer { mutex.unlock() }
+        while immutableMemtable != nil && stickyError == nil && !shuttingDown { backgroundDone.wait() }
         if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }
     }
 
@@ -393,8 +393,8 @@ extension Engine {
     func compactRange(begin: [UInt8]?, end: [UInt8]?) throws {
         try flushMemtable()
         let manual = ManualCompaction(begin: begin, end: end)
-        monitor.lock()
-        defer { monitor.unlock() }
+        mutex.lock()
+        defer { mutex.unlock() }
         // Waits end on an error or shutdown too: the background thread takes no manual work
         // after a failure, and none after close.
         func stopped() throws {
@@ -422,11 +422,11 @@ extension Engine {
 
     /// Blocks until no flush or compaction is due (tests and benchmarks use it).
     func waitForBackgroundWork() {
-        monitor.lock()
-        defer { monitor.unlock() }
+        mutex.lock()
+        defer { mutex.unlock() }
         while stickyError == nil && !shuttingDown
-            && (imm != nil || manualCompaction != nil
-                || (!(options.pauseCompactions?.isPaused ?? false) && versions.current.needsCompaction))
+            && (immutableMemtable != nil || manualCompaction != nil
+                || (!(options.compactionHold?.holdsCompactions ?? false) && versions.current.needsCompaction))
         {
             backgroundWork.signal()
             backgroundDone.wait()
@@ -435,7 +435,7 @@ extension Engine {
 
     func statisticsSnapshot() -> Statistics {
         var s = Statistics()
-        monitor.withLock {
+        mutex.withLock {
             let v = versions.current
             for level in 0..<Version.levelCount {
                 let files = v.files[level]
@@ -444,7 +444,7 @@ extension Engine {
                 let score = level == 0 ? Double(files.count) / Double(options.level0CompactionTrigger) : Double(bytes) / Double(target)
                 s.levels.append(.init(level: level, files: files.count, bytes: bytes, targetBytes: target, score: score))
             }
-            s.memtableBytes = Int64(mem.reservedBytes + (imm?.reservedBytes ?? 0))
+            s.memtableBytes = Int64(activeMemtable.reservedBytes + (immutableMemtable?.reservedBytes ?? 0))
         }
         let st = statistics
         s.userBytesWritten = Int64(st.userBytesWritten.load(ordering: .relaxed))

@@ -4,13 +4,13 @@ import Synchronization
 /// The store's state and the code that changes it. `KVStore` is its public face.
 ///
 /// Locking (why `@unchecked Sendable` is sound):
-/// - `monitor` guards `writers`, `stickyError`, `closed`, `mem`/`imm`, `versions`,
+/// - `mutex` guards `writers`, `stickyError`, `closed`, `activeMemtable`/`immutableMemtable`, `versions`,
 ///   `pendingOutputs`, `manualCompaction` and the background thread's flags.
 /// - Only the current commit leader (the head of `writers`) touches `log` and inserts into
-///   `mem`, partly with `monitor` released; leadership passes under the lock, so those
+///   `activeMemtable`, partly with `mutex` released; leadership passes under the lock, so those
 ///   accesses are serialized.
 /// - `lastSequence` is atomic: readers load it without the lock to pick their snapshot.
-/// - `readState` has its own small lock so readers never wait on `monitor`.
+/// - `readState` has its own small lock so readers never wait on `mutex`.
 /// - Memtables are read lock-free (see `SkipList`); versions and tables are immutable.
 final class Engine: @unchecked Sendable {
     let directory: String
@@ -22,36 +22,36 @@ final class Engine: @unchecked Sendable {
     let blockCache: BlockCache
     let tableCache: TableCache
 
-    let monitor = Monitor()
+    let mutex = ConditionMutex()
     /// Broadcast when `writers` becomes empty (close waits for it).
-    let queueDrained: Monitor.Condition
+    let queueDrained: ConditionMutex.Condition
     /// Signalled when there may be background work.
-    let backgroundWork: Monitor.Condition
+    let backgroundWork: ConditionMutex.Condition
     /// Broadcast when the background thread finished a unit of work (stalled writers wait).
-    let backgroundDone: Monitor.Condition
+    let backgroundDone: ConditionMutex.Condition
 
     var writers: [PendingWrite] = []
     /// A commit leader is at work. Usually that is the head of `writers`, but a leader may go
     /// on to lead the next group on its head's behalf, so the head must not lead meanwhile.
     var leading = false
-    /// Writers in the last synced group (guarded by `monitor`): a sync leader that sees fewer
+    /// Writers in the last synced group (guarded by `mutex`): a sync leader that sees fewer
     /// queued behind it yields once, so writers just woken from that group can rejoin.
     var lastSyncGroupSize = 0
     /// The commit leader's scratch for sorting a group before the memtable insert (only the
     /// leader touches it, outside the lock: leaders are serialized by `leading`).
     @exclusivity(unchecked) var insertScratch: [Memtable.SortedEntry] = []
-    /// The delayed-write rate while compaction is behind (guarded by `monitor`).
+    /// The delayed-write rate while compaction is behind (guarded by `mutex`).
     var writeController: WriteController
-    /// `syncLogConcurrently` calls in flight (guarded by `monitor`); the log is not closed
+    /// `syncLogConcurrently` calls in flight (guarded by `mutex`); the log is not closed
     /// under them.
     var externalSyncs = 0
-    let externalSyncsDone: Monitor.Condition
+    let externalSyncsDone: ConditionMutex.Condition
     var stickyError: KVError?
     var closed = false
     let isClosed = Atomic<Bool>(false)
 
-    var mem: Memtable
-    var imm: Memtable?
+    var activeMemtable: Memtable
+    var immutableMemtable: Memtable?
     var log: LogWriter
     var logNumber: UInt64
     let versions: VersionSet
@@ -83,13 +83,13 @@ final class Engine: @unchecked Sendable {
         self.statistics = statistics
         self.blockCache = blockCache
         self.tableCache = tableCache
-        let mem = Memtable(writeBufferSize: options.writeBufferSize)
-        self.mem = mem
-        self.readState = Mutex(ReadState(mem: mem, imm: nil, version: versions.current))
-        self.queueDrained = Monitor.Condition(monitor)
-        self.backgroundWork = Monitor.Condition(monitor)
-        self.backgroundDone = Monitor.Condition(monitor)
-        self.externalSyncsDone = Monitor.Condition(monitor)
+        let activeMemtable = Memtable(writeBufferSize: options.writeBufferSize)
+        self.activeMemtable = activeMemtable
+        self.readState = Mutex(ReadState(activeMemtable: activeMemtable, immutableMemtable: nil, version: versions.current))
+        self.queueDrained = ConditionMutex.Condition(mutex)
+        self.backgroundWork = ConditionMutex.Condition(mutex)
+        self.backgroundDone = ConditionMutex.Condition(mutex)
+        self.externalSyncsDone = ConditionMutex.Condition(mutex)
         self.writeController = WriteController(maxRate: options.delayedWriteRate)
     }
 
@@ -145,7 +145,7 @@ final class Engine: @unchecked Sendable {
                 directory: directory, options: options, infoLog: infoLog, lock: lock, versions: versions,
                 log: log, logNumber: logNumber, lastSequence: versions.lastSequence, report: recovery.report,
                 statistics: statistics, blockCache: blockCache, tableCache: tableCache)
-            engine.monitor.withLock { engine.deleteObsoleteFiles() }
+            engine.mutex.withLock { engine.deleteObsoleteFiles() }
             engine.startBackgroundThread()
             return engine
         } catch {
@@ -154,9 +154,9 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Replaces the read state after `mem`, `imm` or the version changed. Monitor held.
+    /// Replaces the read state after `activeMemtable`, `immutableMemtable` or the version changed. ConditionMutex held.
     func publishReadState() {
-        let state = ReadState(mem: mem, imm: imm, version: versions.current)
+        let state = ReadState(activeMemtable: activeMemtable, immutableMemtable: immutableMemtable, version: versions.current)
         readState.locked { $0 = state }
     }
 
@@ -164,7 +164,10 @@ final class Engine: @unchecked Sendable {
 
     /// The value of `key` as of `sequence` (default: the latest published write).
     /// The value and expiry (0 = none) of `key`, or nil when absent, deleted or expired.
-    func get(_ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true, nonBlocking: Bool = false) throws -> (value: [UInt8], expiresAt: UInt64)? {
+    func get(
+        _ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true, fillCache: Bool = true,
+        nonBlocking: Bool = false
+    ) throws -> (value: [UInt8], expiresAt: UInt64)? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // State first, then the sequence: the state's memtables and files are pinned, so
         // nothing at or below the sequence can be compacted away under this read. (Sequence
@@ -172,9 +175,9 @@ final class Engine: @unchecked Sendable {
         let (state, latest) = readState.locked { ($0, lastSequence.load(ordering: .acquiring)) }
         let sequence = snapshot ?? latest
         let hash = hash64(key)
-        var result = state.mem.get(key, hash: hash, sequence: sequence)
-        if case .absent = result, let imm = state.imm {
-            result = imm.get(key, hash: hash, sequence: sequence)
+        var result = state.activeMemtable.get(key, hash: hash, sequence: sequence)
+        if case .absent = result, let immutableMemtable = state.immutableMemtable {
+            result = immutableMemtable.get(key, hash: hash, sequence: sequence)
         }
         if case .absent = result {
             let count = key.count + 8
@@ -183,19 +186,19 @@ final class Engine: @unchecked Sendable {
                 if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
                 storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
                 return try state.version.get(
-                    UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, nonBlocking: nonBlocking,
+                    UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
                     seekCompactionDue: &seekCompactionDue)
             }
-            if seekCompactionDue { monitor.withLock { backgroundWork.signal() } }
+            if seekCompactionDue { mutex.withLock { backgroundWork.signal() } }
         }
         guard case let .found(value, found, expiresAt) = result else { return nil }
         // An expired value is the key's newest version, so it hides the older ones: nil.
         if expiresAt != 0 && expiresAt <= options.clock() { return nil }
         // A range deletion newer than the entry (and visible to this read) hides it.
-        if state.mem.hasRangeTombstones || state.imm?.hasRangeTombstones == true || !state.version.rangeTombstones.isEmpty {
+        if state.activeMemtable.hasRangeTombstones || state.immutableMemtable?.hasRangeTombstones == true || !state.version.rangeTombstones.isEmpty {
             var cover = state.version.rangeTombstones.coveringSequence(key, atOrBelow: sequence)
-            cover = max(cover, coveringSequence(in: state.mem.rangeTombstones, key, atOrBelow: sequence))
-            if let imm = state.imm { cover = max(cover, coveringSequence(in: imm.rangeTombstones, key, atOrBelow: sequence)) }
+            cover = max(cover, coveringSequence(in: state.activeMemtable.rangeTombstones, key, atOrBelow: sequence))
+            if let immutableMemtable = state.immutableMemtable { cover = max(cover, coveringSequence(in: immutableMemtable.rangeTombstones, key, atOrBelow: sequence)) }
             if cover > found { return nil }
         }
         return (value, expiresAt)
@@ -204,9 +207,9 @@ final class Engine: @unchecked Sendable {
     // MARK: Close
 
     func close() throws {
-        monitor.lock()
+        mutex.lock()
         if closed {
-            monitor.unlock()
+            mutex.unlock()
             return
         }
         closed = true
@@ -219,7 +222,7 @@ final class Engine: @unchecked Sendable {
         backgroundWork.broadcast()
         while backgroundRunning { backgroundDone.wait() }
         let failed = stickyError
-        monitor.unlock()
+        mutex.unlock()
 
         defer {
             versions.closeManifest()

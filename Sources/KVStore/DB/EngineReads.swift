@@ -34,8 +34,8 @@ extension Engine {
             }
         }
         // Sources newest first: memtables, level-0 files newest first, then one per level.
-        var children: [any InternalIterator] = [MemtableIterator(state.mem)]
-        if let imm = state.imm { children.append(MemtableIterator(imm)) }
+        var children: [any InternalIterator] = [MemtableIterator(state.activeMemtable)]
+        if let immutableMemtable = state.immutableMemtable { children.append(MemtableIterator(immutableMemtable)) }
         let verify = options.verifyChecksums
         let fill = options.fillCache
         for f in state.version.files[0].reversed() where f.overlaps(lower, upper) {
@@ -47,8 +47,8 @@ extension Engine {
                 children.append(LevelIterator(files: files, tableCache: tableCache, verify: verify, fillCache: fill, prefixHash: prefixHashValue, prefixLength: prefixLength))
             }
         }
-        var tombstones = state.version.rangeTombstones.tombstones + state.mem.rangeTombstones
-        if let imm = state.imm { tombstones += imm.rangeTombstones }
+        var tombstones = state.version.rangeTombstones.tombstones + state.activeMemtable.rangeTombstones
+        if let immutableMemtable = state.immutableMemtable { tombstones += immutableMemtable.rangeTombstones }
         tombstones.removeAll { $0.sequence > sequence }
         let iterator = DBIterator(
             input: MergingIterator(children), sequence: sequence, now: self.options.clock(), tombstones: TombstoneIndex(tombstones),

@@ -10,23 +10,23 @@ final class PendingWrite {
     var done = false
     var error: KVError?
     /// Created only if the writer has to wait (a lone writer leads at once and never does);
-    /// created, waited on and signalled with the engine's monitor held.
-    private(set) var wakeUp: Monitor.Condition?
-    private unowned let monitor: Monitor
+    /// created, waited on and signalled with the engine's mutex held.
+    private(set) var wakeUp: ConditionMutex.Condition?
+    private unowned let mutex: ConditionMutex
 
-    init(batch: WriteBatch?, sync: Bool, monitor: Monitor) {
+    init(batch: WriteBatch?, sync: Bool, mutex: ConditionMutex) {
         self.batch = batch
         self.sync = sync
-        self.monitor = monitor
+        self.mutex = mutex
     }
 
-    /// Waits for a signal. The caller holds the monitor.
+    /// Waits for a signal. The caller holds the mutex.
     func wait() {
-        if wakeUp == nil { wakeUp = Monitor.Condition(monitor) }
+        if wakeUp == nil { wakeUp = ConditionMutex.Condition(mutex) }
         wakeUp!.wait()
     }
 
-    /// Wakes the writer if it is waiting. The caller holds the monitor, or set `done` under
+    /// Wakes the writer if it is waiting. The caller holds the mutex, or set `done` under
     /// it earlier (after which nothing writes `wakeUp`: the writer no longer waits).
     func signal() { wakeUp?.signal() }
 }
@@ -51,16 +51,16 @@ extension Engine {
     static let chainedSyncGroups = 1
 
     func write(_ batch: WriteBatch?, sync: Bool, nonBlocking: Bool = false) throws {
-        let me = PendingWrite(batch: batch, sync: sync, monitor: monitor)
-        monitor.lock()
+        let me = PendingWrite(batch: batch, sync: sync, mutex: mutex)
+        mutex.lock()
         if closed {
-            monitor.unlock()
+            mutex.unlock()
             throw KVError.closed
         }
         if nonBlocking && stickyError == nil && (!writers.isEmpty || leading || mustWaitForRoom(bytes: batch?.byteSize ?? 0)) {
             // Only a writer that can lead at once, into a memtable with room, at full speed,
             // goes on; the rest return before joining the queue, having changed nothing.
-            monitor.unlock()
+            mutex.unlock()
             statistics.writesWouldBlock.add(1, ordering: .relaxed)
             throw KVError.wouldBlock
         }
@@ -69,7 +69,7 @@ extension Engine {
             me.wait()
         }
         if me.done {
-            monitor.unlock()
+            mutex.unlock()
             if let error = me.error { throw error }
             return
         }
@@ -82,13 +82,13 @@ extension Engine {
             let e = error as? KVError ?? .invalidArgument("\(error)")
             finishGroup(count: 1, error: e)
             wakeNextLeader()
-            monitor.unlock()
+            mutex.unlock()
             throw e
         }
         guard batch != nil else {
             finishGroup(count: 1, error: nil)
             wakeNextLeader()
-            monitor.unlock()
+            mutex.unlock()
             return
         }
         let failure = commitHeadGroup()
@@ -111,7 +111,7 @@ extension Engine {
             if groupFailure != nil { break }
         }
         wakeNextLeader()
-        monitor.unlock()
+        mutex.unlock()
         if let failure { throw failure }
     }
 
@@ -127,9 +127,9 @@ extension Engine {
             // lets them join this fdatasync instead of waiting for the next (measured with
             // 8 threads of synced writes: see docs/BENCHMARKS.md; no yield gave 33,000 writes/s
             // against 36,000–39,000, three yields did no better).
-            monitor.unlock()
+            mutex.unlock()
             sched_yield()
-            monitor.lock()
+            mutex.lock()
         }
         let group = assembleGroup()
         var combined = group.count == 1 ? group[group.startIndex].batch! : mergedBatch(group)
@@ -138,12 +138,12 @@ extension Engine {
         let first = lastSequence.load(ordering: .relaxed) + 1
         combined.sequence = first
         let last = first + UInt64(combined.count) - 1
-        let memtable = mem
-        monitor.unlock()
+        let memtable = activeMemtable
+        mutex.unlock()
 
         var failure: KVError?
         do {
-            try log.add(combined.rep)
+            try log.add(combined.encoded)
             if needSync {
                 try log.sync()
                 statistics.walSyncs.add(1, ordering: .relaxed)
@@ -159,7 +159,7 @@ extension Engine {
             statistics.userBytesWritten.add(combined.byteSize - WriteBatch.headerSize, ordering: .relaxed)
         }
 
-        monitor.lock()
+        mutex.lock()
         if let failure {
             // Sticky: the log's state is unknown, so no later write may claim success.
             setStickyError(failure, while: "appending to \(log.path)")
@@ -170,9 +170,9 @@ extension Engine {
         if !followers.isEmpty {
             // Woken outside the lock: each wake is a system call, and a follower woken inside
             // would only block on the lock.
-            monitor.unlock()
+            mutex.unlock()
             for w in followers { w.signal() }
-            monitor.lock()
+            mutex.lock()
         }
         return failure
     }
@@ -184,18 +184,18 @@ extension Engine {
     /// retired meanwhile was synced when it was retired. A memtable switch or close waits
     /// for it before closing the log it syncs.
     func syncLogConcurrently() throws {
-        monitor.lock()
+        mutex.lock()
         if closed {
-            monitor.unlock()
+            mutex.unlock()
             throw KVError.closed
         }
         if let stickyError {
-            monitor.unlock()
+            mutex.unlock()
             throw KVError.readOnly(reason: stickyError.description)
         }
         let target = log
         externalSyncs += 1
-        monitor.unlock()
+        mutex.unlock()
         var failure: KVError?
         do {
             try target.sync()
@@ -205,11 +205,11 @@ extension Engine {
         } catch {
             failure = .invalidArgument("\(error)")
         }
-        monitor.lock()
+        mutex.lock()
         externalSyncs -= 1
         if externalSyncs == 0 { externalSyncsDone.broadcast() }
         if let failure { setStickyError(failure, while: "syncing \(target.path)") }
-        monitor.unlock()
+        mutex.unlock()
         if let failure { throw failure }
     }
 
@@ -227,14 +227,14 @@ extension Engine {
     private func writeDebt() -> Int {
         let level0 = versions.current.files[0].count
         var debt = level0 >= options.level0SlowdownTrigger ? level0 - options.level0SlowdownTrigger + 1 : 0
-        if imm != nil && mem.approximateMemoryUsage >= options.writeBufferSize / 2 { debt += 1 }
+        if immutableMemtable != nil && activeMemtable.approximateMemoryUsage >= options.writeBufferSize / 2 { debt += 1 }
         return debt
     }
 
     /// Whether the next leader would wait in `makeRoomForWrite`: slowed, or needing a
     /// memtable switch (a sync of the old log) or a stop. Lock held.
     private func mustWaitForRoom(bytes: Int) -> Bool {
-        if mem.approximateMemoryUsage >= options.writeBufferSize { return true }
+        if activeMemtable.approximateMemoryUsage >= options.writeBufferSize { return true }
         let debt = writeDebt()
         return debt > 0 && writeController.wouldDelay(bytes: bytes, debt: debt, now: Self.monotonicNanoseconds())
     }
@@ -289,20 +289,20 @@ extension Engine {
                 statistics.delayedRate.store(debt > 0 ? Int(writeController.rate) : 0, ordering: .relaxed)
                 if wait > 0 {
                     let rate = Int(writeController.rate) >> 10
-                    stall(imm != nil && level0 < options.level0SlowdownTrigger
+                    stall(immutableMemtable != nil && level0 < options.level0SlowdownTrigger
                         ? "a memtable is still being flushed while the next fills: writes slowed to \(rate) KiB/s"
                         : "level 0 has \(level0) files (slowdown trigger \(options.level0SlowdownTrigger)): writes slowed to \(rate) KiB/s")
                     statistics.slowdowns.add(1, ordering: .relaxed)
                     statistics.delayMicros.add(Int(wait / 1000), ordering: .relaxed)
-                    monitor.unlock()
+                    mutex.unlock()
                     var pause = timespec(tv_sec: Int(wait / 1_000_000_000), tv_nsec: Int(wait % 1_000_000_000))
                     var left = timespec()
                     while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
-                    monitor.lock()
+                    mutex.lock()
                 }
-            } else if !force && mem.approximateMemoryUsage < options.writeBufferSize {
+            } else if !force && activeMemtable.approximateMemoryUsage < options.writeBufferSize {
                 return
-            } else if imm != nil {
+            } else if immutableMemtable != nil {
                 stall("memtable full while the previous one is still being flushed: writes wait")
                 if !stopped { statistics.stops.add(1, ordering: .relaxed); stopped = true }
                 backgroundDone.wait()
@@ -312,7 +312,7 @@ extension Engine {
                 backgroundWork.signal()
                 backgroundDone.wait()
             } else {
-                if force && mem.isEmpty { return }
+                if force && activeMemtable.isEmpty { return }
                 try switchMemtable()
                 force = false
             }
@@ -337,8 +337,8 @@ extension Engine {
             throw error
         }
         logNumber = number
-        imm = mem
-        mem = Memtable(writeBufferSize: options.writeBufferSize)
+        immutableMemtable = activeMemtable
+        activeMemtable = Memtable(writeBufferSize: options.writeBufferSize)
         publishReadState()
         backgroundWork.signal()
     }
@@ -365,7 +365,7 @@ extension Engine {
 
     private func mergedBatch(_ group: ArraySlice<PendingWrite>) -> WriteBatch {
         var merged = WriteBatch()
-        merged.rep.reserveCapacity(group.reduce(0) { $0 + ($1.batch?.byteSize ?? 0) })
+        merged.encoded.reserveCapacity(group.reduce(0) { $0 + ($1.batch?.byteSize ?? 0) })
         for w in group { if let b = w.batch { merged.append(contentsOf: b) } }
         return merged
     }
@@ -400,9 +400,9 @@ extension Engine {
     }
 
     private func insert(_ batch: WriteBatch, into memtable: Memtable, firstSequence: UInt64) {
-        batch.rep.withUnsafeBytes { rep in
+        batch.encoded.withUnsafeBytes { encoded in
             // Built by WriteBatch and validated by KVStore.write: decoding cannot fail.
-            memtable.add(batch: rep, count: batch.count, firstSequence: firstSequence, scratch: &insertScratch)
+            memtable.add(batch: encoded, count: batch.count, firstSequence: firstSequence, scratch: &insertScratch)
         }
     }
 }

@@ -5,10 +5,10 @@ import Glibc
 /// The human-readable `LOG` file: recovery decisions, dropped tails, failures. The previous
 /// run's log is kept as `LOG.old`. Failing to write it never fails the store.
 ///
-/// `@unchecked Sendable`: `file` is only touched with `monitor` held (a pthread mutex, since
+/// `@unchecked Sendable`: `file` is only touched with `mutex` held (a pthread mutex, since
 /// the handle is not Sendable and so cannot live in a `Mutex`).
 final class InfoLog: @unchecked Sendable {
-    private let monitor = Monitor()
+    private let mutex = ConditionMutex()
     private var file: WritableFile?
 
     init(fileSystem: any FileSystem, directory: String) {
@@ -31,13 +31,13 @@ final class InfoLog: @unchecked Sendable {
                 + format2(Int(tmValue.tm_min), 2) + ":" + format2(Int(tmValue.tm_sec), 2) + "."
                 + format2(now.tv_nsec / 1000, 6) + "Z")
         let line = Array((stamp + " " + message + "\n").utf8)
-        monitor.withLock {
+        mutex.withLock {
             _ = try? line.withUnsafeBytes { try file?.append($0) }
         }
     }
 
     func close() {
-        monitor.withLock {
+        mutex.withLock {
             try? file?.close()
             file = nil
         }

@@ -1,8 +1,14 @@
 /// A range deletion: every key in [start, end) with a sequence below `sequence` is deleted.
-struct RangeTombstone: Sendable, Equatable {
+package struct RangeTombstone: Sendable, Equatable {
     var start: [UInt8]
     var end: [UInt8]
     var sequence: UInt64
+
+    package init(start: [UInt8], end: [UInt8], sequence: UInt64) {
+        self.start = start
+        self.end = end
+        self.sequence = sequence
+    }
 }
 
 /// Range tombstones cut into disjoint fragments, each with the sequences of the tombstones

@@ -2,13 +2,13 @@
 /// a whole (under the engine's `readState` lock) whenever any of them changes, so a reader
 /// takes one reference and sees a consistent set for the whole read.
 final class ReadState: Sendable {
-    let mem: Memtable
-    let imm: Memtable?
+    let activeMemtable: Memtable
+    let immutableMemtable: Memtable?
     let version: Version
 
-    init(mem: Memtable, imm: Memtable?, version: Version) {
-        self.mem = mem
-        self.imm = imm
+    init(activeMemtable: Memtable, immutableMemtable: Memtable?, version: Version) {
+        self.activeMemtable = activeMemtable
+        self.immutableMemtable = immutableMemtable
         self.version = version
     }
 }

@@ -73,7 +73,7 @@ struct Recovery {
                     throw KVError.corruption(file: path, offset: offset, reason: "write batch of \(record.count) bytes is shorter than its header")
                 }
                 let sequence = record.withUnsafeBytes { loadFixed64($0.baseAddress!) }
-                let count = UInt64(WriteBatch(rep: record).count)
+                let count = UInt64(WriteBatch(encoded: record).count)
                 // The engine never logs an empty batch or sequence 0; such a record (even with
                 // a valid checksum) is not ours, and its arithmetic would overflow.
                 guard count > 0, sequence > 0, sequence <= maxSequenceNumber - count else {
@@ -110,8 +110,8 @@ struct Recovery {
     private mutating func apply(_ record: [UInt8], path: String, offset: Int64) throws {
         var sequence = record.withUnsafeBytes { loadFixed64($0.baseAddress!) }
         let limitKey = options.maxKeySize
-        try record.withUnsafeBytes { rep in
-            try WriteBatch.forEach(rep, file: path, offset: offset) { kind, key, value in
+        try record.withUnsafeBytes { encoded in
+            try WriteBatch.forEach(encoded, file: path, offset: offset) { kind, key, value in
                 guard key.count <= limitKey else {
                     throw KVError.corruption(file: path, offset: offset, reason: "key of \(key.count) bytes")
                 }

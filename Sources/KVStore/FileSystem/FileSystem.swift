@@ -60,15 +60,15 @@ package protocol ReadableFile: AnyObject, Sendable {
 extension ReadableFile {
     /// In-memory and fault-injecting files are not mapped: every read goes through `read`,
     /// where faults are injected.
-    func map() -> MappedRegion? { nil }
+    package func map() -> MappedRegion? { nil }
 
     /// Files held in memory never wait.
-    func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+    package func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
         try read(at: offset, into: buffer)
     }
 
     /// Reads `count` bytes at `offset`, or fewer at end of file.
-    func read(at offset: Int64, count: Int) throws -> [UInt8] {
+    package func read(at offset: Int64, count: Int) throws -> [UInt8] {
         var n = 0
         let bytes = try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
             n = try read(at: offset, into: UnsafeMutableRawBufferPointer(buf))
@@ -77,7 +77,7 @@ extension ReadableFile {
         return bytes
     }
 
-    func readAll() throws -> [UInt8] {
+    package func readAll() throws -> [UInt8] {
         try read(at: 0, count: Int(try size()))
     }
 }
@@ -88,18 +88,18 @@ package protocol FileLock: AnyObject, Sendable {
 }
 
 /// Path helpers: the engine uses plain `/`-separated strings.
-enum Path {
-    static func join(_ dir: String, _ name: String) -> String {
+package enum Path {
+    package static func join(_ dir: String, _ name: String) -> String {
         dir.hasSuffix("/") ? dir + name : dir + "/" + name
     }
 
-    static func parent(_ path: String) -> String {
+    package static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])
     }
 
-    static func name(_ path: String) -> String {
+    package static func name(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }

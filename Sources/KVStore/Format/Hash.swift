@@ -1,7 +1,7 @@
 /// MurmurHash64A over bytes. The Bloom filters store bit positions derived from it, so it is
 /// part of the table format and must never change for format version 1.
 @inline(__always)
-func hash64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0x5bd1_e995) -> UInt64 {
+package func hash64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0x5bd1_e995) -> UInt64 {
     let m: UInt64 = 0xc6a4_a793_5bd1_e995
     let r: UInt64 = 47
     let n = bytes.count

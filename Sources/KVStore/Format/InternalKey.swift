@@ -8,7 +8,7 @@ import Glibc
 
 /// What an entry records about its key. Stored in the low byte of the trailer and as the
 /// tag of each `WriteBatch` record; the numbers are part of the on-disk format.
-enum ValueKind: UInt8 {
+package enum ValueKind: UInt8 {
     case deletion = 0
     case value = 1
     /// Only in write batches (key = start, value = end); never an internal-key kind.
@@ -31,7 +31,7 @@ func splitExpiring(_ stored: UnsafeRawBufferPointer) -> (expiresAt: UInt64, payl
 }
 
 /// Sequence numbers are 56 bits: the trailer keeps the low byte for the kind.
-let maxSequenceNumber: UInt64 = (1 << 56) - 1
+package let maxSequenceNumber: UInt64 = (1 << 56) - 1
 
 @inline(__always)
 func packTrailer(_ sequence: UInt64, _ kind: UInt8) -> UInt64 {
@@ -103,7 +103,7 @@ func compareInternalKeys(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointe
 
 /// The user-key part of an internal key.
 @inline(__always)
-func userKey(_ internalKey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+package func userKey(_ internalKey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
     UnsafeRawBufferPointer(rebasing: internalKey[..<max(0, internalKey.count - 8)])
 }
 
@@ -120,14 +120,14 @@ func makeInternalKey(_ userKey: UnsafeRawBufferPointer, _ trailer: UInt64, into 
     out.appendFixed64(trailer)
 }
 
-func makeInternalKey(_ userKey: [UInt8], _ sequence: UInt64, _ kind: UInt8) -> [UInt8] {
+package func makeInternalKey(_ userKey: [UInt8], _ sequence: UInt64, _ kind: UInt8) -> [UInt8] {
     var out: [UInt8] = []
     userKey.withUnsafeBytes { makeInternalKey($0, packTrailer(sequence, kind), into: &out) }
     return out
 }
 
 /// What a memtable or table holds for a key at a read's sequence.
-enum LookupResult {
+package enum LookupResult {
     /// `expiresAt` is 0 for a value without expiry; the caller compares it with its clock.
     case found([UInt8], sequence: UInt64, expiresAt: UInt64)
     case deleted(sequence: UInt64)

@@ -75,9 +75,9 @@ package enum Inspection {
         do {
             while let (offset, payload) = try reader.next() {
                 var record = InspectedLogRecord(offset: offset, sequence: 0, operations: [])
-                try payload.withUnsafeBytes { rep in
-                    record.sequence = rep.count >= 8 ? loadFixed64(rep.baseAddress!) : 0
-                    try WriteBatch.forEach(rep, file: path, offset: offset) { kind, key, value in
+                try payload.withUnsafeBytes { encoded in
+                    record.sequence = encoded.count >= 8 ? loadFixed64(encoded.baseAddress!) : 0
+                    try WriteBatch.forEach(encoded, file: path, offset: offset) { kind, key, value in
                         record.operations.append(operation(kind, key, value))
                     }
                 }

@@ -54,17 +54,17 @@ final class Memtable: Sendable {
     /// Adds a group's entries, numbered from `firstSequence` in batch order. A large group is
     /// inserted in key order (the skip list's finger makes each search walk only the gap from
     /// the previous key); sequence numbers keep each entry's place in time whatever the order.
-    func add(batch rep: UnsafeRawBufferPointer, count: Int, firstSequence: UInt64, scratch: inout [SortedEntry]) {
+    func add(batch encoded: UnsafeRawBufferPointer, count: Int, firstSequence: UInt64, scratch: inout [SortedEntry]) {
         var sequence = firstSequence
         guard count >= Self.sortThreshold else {
-            WriteBatch.forEachValidated(rep) { kind, key, value in
+            WriteBatch.forEachValidated(encoded) { kind, key, value in
                 add(sequence: sequence, kind: kind, key: key, value: value)
                 sequence += 1
             }
             return
         }
         scratch.removeAll(keepingCapacity: true)
-        WriteBatch.forEachValidated(rep) { kind, key, value in
+        WriteBatch.forEachValidated(encoded) { kind, key, value in
             if kind == .rangeDeletion {
                 add(sequence: sequence, kind: kind, key: key, value: value)
             } else {

@@ -7,7 +7,7 @@ import Glibc
 ///
 /// The bytes are either an allocation the block owns (a decompressed block, or one read with
 /// `pread`) or a view into a table's memory mapping, kept alive through `owner`.
-final class Block: Sendable {
+package final class Block: Sendable {
     // Immutable raw storage: `nonisolated(unsafe)` because raw pointers are not Sendable,
     // but nothing writes through it after init.
     nonisolated(unsafe) let bytes: UnsafeRawBufferPointer
@@ -20,7 +20,7 @@ final class Block: Sendable {
     let fileOffset: Int64
 
     /// Copies `contents` (the block with its restart array) and validates the trailer.
-    convenience init(contents: [UInt8], file: String, fileOffset: Int64) throws {
+    package convenience init(contents: [UInt8], file: String, fileOffset: Int64) throws {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 8)
         contents.withUnsafeBytes { storage.copyMemory(from: $0) }
         try self.init(taking: storage, count: contents.count, file: file, fileOffset: fileOffset)
@@ -83,7 +83,7 @@ final class Block: Sendable {
 ///
 /// A malformed entry makes the cursor invalid and sets `error` (never a trap or over-read).
 /// Copies of a cursor share its key buffer: move only one of them.
-struct BlockCursor {
+package struct BlockCursor {
     private(set) var block: Block
     /// Offset of the current entry; `block.restartsOffset` when not valid.
     private(set) var current: Int
@@ -97,7 +97,7 @@ struct BlockCursor {
     private var valueCount = 0
     private(set) var error: KVError?
 
-    init(_ block: Block) {
+    package init(_ block: Block) {
         self.block = block
         current = block.restartsOffset
         nextOffset = block.restartsOffset
@@ -128,7 +128,7 @@ struct BlockCursor {
     // — retaining its block and key buffer — on every step (measured: a third of readseq's
     // cycles went to that retain/release). A mutating call works in place.
 
-    var isValid: Bool {
+    package var isValid: Bool {
         mutating get { current < block.restartsOffset && error == nil }
     }
 
@@ -140,18 +140,18 @@ struct BlockCursor {
         try body(keyBuffer.bytes)
     }
 
-    mutating func seekToFirst() {
+    package mutating func seekToFirst() {
         seekToRestart(0)
         _ = parseNext()
     }
 
-    mutating func seekToLast() {
+    package mutating func seekToLast() {
         seekToRestart(block.restartCount - 1)
         while parseNext() && nextOffset < block.restartsOffset {}
     }
 
     /// First entry with key ≥ `target` (an internal key).
-    mutating func seek(_ target: UnsafeRawBufferPointer) {
+    package mutating func seek(_ target: UnsafeRawBufferPointer) {
         // Binary search for the last restart point whose key is < target.
         var lo = 0
         var hi = block.restartCount - 1
@@ -173,12 +173,12 @@ struct BlockCursor {
         }
     }
 
-    mutating func next() {
+    package mutating func next() {
         guard isValid else { return }
         _ = parseNext()
     }
 
-    mutating func previous() {
+    package mutating func previous() {
         guard isValid else { return }
         let original = current
         // Find the restart point before the current entry, then scan up to it.

@@ -6,7 +6,7 @@
 ///
 /// Every `restartInterval` entries the key is stored whole (a restart point), so a reader can
 /// binary-search the restarts and scan at most `restartInterval` entries.
-struct BlockBuilder {
+package struct BlockBuilder {
     let restartInterval: Int
     private(set) var buffer: [UInt8] = []
     private var restarts: [UInt32] = [0]
@@ -14,7 +14,7 @@ struct BlockBuilder {
     private(set) var entries = 0
     private var lastKey: [UInt8] = []
 
-    init(restartInterval: Int) {
+    package init(restartInterval: Int) {
         self.restartInterval = restartInterval
     }
 
@@ -28,7 +28,7 @@ struct BlockBuilder {
         try lastKey.withUnsafeBytes(body)
     }
 
-    mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+    package mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         var shared = 0
         if counter < restartInterval {
             let limit = min(lastKey.count, key.count)
@@ -52,7 +52,7 @@ struct BlockBuilder {
     }
 
     /// Appends the restart array and returns the finished block; call `reset` before reuse.
-    mutating func finish() -> [UInt8] {
+    package mutating func finish() -> [UInt8] {
         finishInPlace()
         return buffer
     }

@@ -1,8 +1,8 @@
 /// Settings that shape a table file.
-struct TableOptions: Sendable {
-    var blockSize = 4096
+package struct TableOptions: Sendable {
+    package var blockSize = 4096
     var restartInterval = 16
-    var compression: Compression = .lz4
+    package var compression: Compression = .lz4
     var bloomBitsPerKey = 10
     var prefixFilterLength = 0
 
@@ -13,7 +13,7 @@ struct TableOptions: Sendable {
         prefixFilterLength = options.prefixFilterLength
     }
 
-    init() {}
+    package init() {}
 }
 
 /// Writes a sorted run of internal keys as a table file (docs/FORMATS.md, "Tables"):
@@ -27,7 +27,7 @@ struct TableOptions: Sendable {
 /// One thread owns a builder (the flush or the compaction writing it), so its state is
 /// exempt from dynamic exclusivity checks: `add` runs once per entry written, and the checks
 /// cost about 5% of compaction's cycles (measured with perf during overwrite).
-final class TableBuilder {
+package final class TableBuilder {
     let file: WritableFile
     let options: TableOptions
     @exclusivity(unchecked) private var data: BlockBuilder
@@ -42,7 +42,7 @@ final class TableBuilder {
     @exclusivity(unchecked) private var handleScratch: [UInt8] = []
     private(set) var finished = false
 
-    init(file: WritableFile, options: TableOptions) {
+    package init(file: WritableFile, options: TableOptions) {
         self.file = file
         self.options = options
         data = BlockBuilder(restartInterval: options.restartInterval)
@@ -61,7 +61,7 @@ final class TableBuilder {
     /// Bytes the file will hold so far (written plus buffered, excluding the open block).
     var estimatedFileSize: UInt64 { offset + UInt64(data.estimatedSize) }
 
-    func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+    package func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
         precondition(!finished)
         if properties.entries == 0 { properties.smallestKey = Array(key) }
         let user = userKey(key)
@@ -94,7 +94,7 @@ final class TableBuilder {
     }
 
     /// Writes the remaining blocks and the footer, syncs and closes the file.
-    func finish() throws -> TableProperties {
+    package func finish() throws -> TableProperties {
         precondition(!finished)
         finished = true
         try flushDataBlock()

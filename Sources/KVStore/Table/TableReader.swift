@@ -7,20 +7,26 @@
 /// place. Without one, or for background reads (compaction, which reads every block once and
 /// should not grow the process's resident pages), a block is read with one `pread` into a
 /// buffer that becomes the block itself when it is stored uncompressed.
-final class TableReader: Sendable {
+package final class TableReader: Sendable {
     let file: any ReadableFile
     let mapping: MappedRegion?
     let fileNumber: UInt64
     let fileSize: UInt64
     let index: Block
     let filter: [UInt8]
-    let properties: TableProperties
+    package let properties: TableProperties
     let blockCache: BlockCache?
     let statistics: EngineStatistics?
 
     var path: String { file.path }
 
-    typealias Lookup = LookupResult
+    package typealias Lookup = LookupResult
+
+    /// A table read on its own, outside any store (no block cache, no statistics): the
+    /// fuzz targets and the tests open one this way.
+    package convenience init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, mapping: MappedRegion? = nil) throws {
+        try self.init(file: file, fileNumber: fileNumber, fileSize: fileSize, blockCache: nil, statistics: nil, mapping: mapping)
+    }
 
     init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, statistics: EngineStatistics?,
          mapping: MappedRegion? = nil) throws {
@@ -153,7 +159,10 @@ final class TableReader: Sendable {
 
     /// The newest entry for the user key of `lookupKey` (an internal key whose trailer is
     /// `seekTrailer(sequence)`) at or below that sequence, in this table.
-    func get(_ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64, verify: Bool = true, nonBlocking: Bool = false) throws -> Lookup {
+    package func get(
+        _ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64, verify: Bool = true, fillCache: Bool = true,
+        nonBlocking: Bool = false
+    ) throws -> Lookup {
         if !filter.isEmpty {
             let may = filter.withUnsafeBytes { BloomFilter.mayContain($0, hash: userKeyHash) }
             if !may {
@@ -166,7 +175,7 @@ final class TableReader: Sendable {
         if let e = indexCursor.error { throw e }
         guard indexCursor.isValid else { return absentAfterFilter() }
         let handle = try decodeHandle(indexCursor.value)
-        let block = try dataBlock(handle, verify: verify, nonBlocking: nonBlocking)
+        let block = try dataBlock(handle, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
         var cursor = BlockCursor(block)
         cursor.seek(lookupKey)
         if let e = cursor.error { throw e }
@@ -203,7 +212,7 @@ final class TableReader: Sendable {
     }
 
     /// `mapped: false` for background reads (see the type's comment).
-    func makeIterator(verify: Bool = true, fillCache: Bool = true, mapped: Bool = true) -> TableIterator {
+    package func makeIterator(verify: Bool = true, fillCache: Bool = true, mapped: Bool = true) -> TableIterator {
         TableIterator(table: self, verify: verify, fillCache: fillCache, mapped: mapped)
     }
 }
@@ -214,7 +223,7 @@ final class TableReader: Sendable {
 /// this is the innermost loop of every scan and compaction, and the iterator is confined to
 /// one thread by contract, so the checks and the struct copies an optional forces would only
 /// cost time (measured: a third of readseq's cycles went to retain/release and access checks).
-final class TableIterator: InternalIterator {
+package final class TableIterator: InternalIterator {
     private(set) var table: TableReader
     private let verify: Bool
     private let fillCache: Bool
@@ -243,19 +252,19 @@ final class TableIterator: InternalIterator {
         error = nil
     }
 
-    var isValid: Bool { hasData && data.isValid }
+    package var isValid: Bool { hasData && data.isValid }
     /// The data cursor's own key buffer: valid until this iterator moves.
     var key: UnsafeRawBufferPointer { data.keyBytes }
     var value: UnsafeRawBufferPointer { data.value }
     var maxSequenceHere: UInt64 { table.properties.largestSequence }
 
-    func seekToFirst() {
+    package func seekToFirst() {
         indexCursor.seekToFirst()
         loadBlock { $0.seekToFirst() }
         skipEmptyBlocks(forward: true)
     }
 
-    func seekToLast() {
+    package func seekToLast() {
         indexCursor.seekToLast()
         loadBlock { $0.seekToLast() }
         skipEmptyBlocks(forward: false)
@@ -267,13 +276,13 @@ final class TableIterator: InternalIterator {
         skipEmptyBlocks(forward: true)
     }
 
-    func next() {
+    package func next() {
         guard hasData else { return }
         data.next()
         skipEmptyBlocks(forward: true)
     }
 
-    func previous() {
+    package func previous() {
         guard hasData else { return }
         data.previous()
         skipEmptyBlocks(forward: false)

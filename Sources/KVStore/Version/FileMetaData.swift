@@ -1,5 +1,5 @@
 /// A live table: its number, size and key range (internal keys).
-struct FileMetaData: Sendable, Equatable {
+package struct FileMetaData: Sendable, Equatable {
     var number: UInt64
     var size: UInt64
     var smallest: [UInt8]
@@ -7,6 +7,18 @@ struct FileMetaData: Sendable, Equatable {
     /// Sequence range of the entries (range-tombstone garbage collection uses it).
     var smallestSequence: UInt64 = 0
     var largestSequence: UInt64 = maxSequenceNumber
+
+    package init(
+        number: UInt64, size: UInt64, smallest: [UInt8], largest: [UInt8],
+        smallestSequence: UInt64 = 0, largestSequence: UInt64 = maxSequenceNumber
+    ) {
+        self.number = number
+        self.size = size
+        self.smallest = smallest
+        self.largest = largest
+        self.smallestSequence = smallestSequence
+        self.largestSequence = largestSequence
+    }
 
     var smallestUserKey: ArraySlice<UInt8> { smallest.dropLast(8) }
     var largestUserKey: ArraySlice<UInt8> { largest.dropLast(8) }

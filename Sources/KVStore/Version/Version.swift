@@ -127,7 +127,7 @@ final class Version: Sendable {
     /// newest first, then one file per deeper level. `seekCompactionDue` turns true when
     /// this lookup exhausted the seek budget of the first file it consulted in vain.
     func get(_ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64? = nil, tableCache: TableCache, verify: Bool,
-             nonBlocking: Bool = false, seekCompactionDue: inout Bool) throws -> TableReader.Lookup {
+             fillCache: Bool = true, nonBlocking: Bool = false, seekCompactionDue: inout Bool) throws -> TableReader.Lookup {
         let key = userKey(lookupKey)
         let hash = userKeyHash ?? hash64(key)
         // The first file consulted; charged once a second one is consulted.
@@ -146,7 +146,7 @@ final class Version: Sendable {
         for (i, f) in files[0].enumerated().reversed() where f.contains(userKey: key) {
             consult(0, i)
             let result = try table(0, i, tableCache, nonBlocking: nonBlocking)
-                .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
+                .get(lookupKey, userKeyHash: hash, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
             if case .absent = result { continue }
             return result
         }
@@ -167,7 +167,7 @@ final class Version: Sendable {
             guard lo < level.count, level[lo].contains(userKey: key) else { continue }
             consult(levelNumber, lo)
             let result = try table(levelNumber, lo, tableCache, nonBlocking: nonBlocking)
-                .get(lookupKey, userKeyHash: hash, verify: verify, nonBlocking: nonBlocking)
+                .get(lookupKey, userKeyHash: hash, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
             if case .absent = result { continue }
             return result
         }

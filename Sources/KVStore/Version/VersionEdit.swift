@@ -1,17 +1,19 @@
 /// A change to the set of live files, as recorded in the MANIFEST (docs/FORMATS.md,
 /// "MANIFEST"). Each field is a tagged record so unknown future fields are detected.
-struct VersionEdit: Sendable, Equatable {
-    var logNumber: UInt64?
-    var nextFileNumber: UInt64?
-    var lastSequence: UInt64?
-    var compactPointers: [(level: Int, key: [UInt8])] = []
+package struct VersionEdit: Sendable, Equatable {
+    package var logNumber: UInt64?
+    package var nextFileNumber: UInt64?
+    package var lastSequence: UInt64?
+    package var compactPointers: [(level: Int, key: [UInt8])] = []
     var deletedFiles: [(level: Int, number: UInt64)] = []
     var newFiles: [(level: Int, file: FileMetaData)] = []
-    var addedTombstones: [RangeTombstone] = []
+    package var addedTombstones: [RangeTombstone] = []
     /// Range tombstones (named by sequence) that no longer cover anything.
-    var removedTombstones: [UInt64] = []
+    package var removedTombstones: [UInt64] = []
 
-    static func == (a: VersionEdit, b: VersionEdit) -> Bool {
+    package init() {}
+
+    package static func == (a: VersionEdit, b: VersionEdit) -> Bool {
         a.logNumber == b.logNumber && a.nextFileNumber == b.nextFileNumber && a.lastSequence == b.lastSequence
             && a.compactPointers.elementsEqual(b.compactPointers) { $0.level == $1.level && $0.key == $1.key }
             && a.deletedFiles.elementsEqual(b.deletedFiles) { $0.level == $1.level && $0.number == $1.number }
@@ -30,10 +32,10 @@ struct VersionEdit: Sendable, Equatable {
         case removedTombstone = 8
     }
 
-    mutating func addFile(_ level: Int, _ file: FileMetaData) { newFiles.append((level, file)) }
-    mutating func deleteFile(_ level: Int, _ number: UInt64) { deletedFiles.append((level, number)) }
+    package mutating func addFile(_ level: Int, _ file: FileMetaData) { newFiles.append((level, file)) }
+    package mutating func deleteFile(_ level: Int, _ number: UInt64) { deletedFiles.append((level, number)) }
 
-    func encode() -> [UInt8] {
+    package func encode() -> [UInt8] {
         var out: [UInt8] = []
         if let v = logNumber { out.appendVarint32(Tag.logNumber.rawValue); out.appendVarint64(v) }
         if let v = nextFileNumber { out.appendVarint32(Tag.nextFileNumber.rawValue); out.appendVarint64(v) }
@@ -71,7 +73,7 @@ struct VersionEdit: Sendable, Equatable {
         return out
     }
 
-    static func decode(_ bytes: [UInt8], file: String, offset: Int64) throws -> VersionEdit {
+    package static func decode(_ bytes: [UInt8], file: String, offset: Int64) throws -> VersionEdit {
         func bad(_ what: String) -> KVError {
             .corruption(file: file, offset: offset, reason: "version edit: \(what)")
         }

@@ -1,8 +1,8 @@
 /// The history of the live file set: the current `Version`, the counters that go with it,
 /// and the MANIFEST that makes them durable.
 ///
-/// Not thread-safe: the engine calls it with its monitor held, except that `logAndApply`
-/// releases the monitor around the MANIFEST write (only the background thread, or `open`
+/// Not thread-safe: the engine calls it with its mutex held, except that `logAndApply`
+/// releases the mutex around the MANIFEST write (only the background thread, or `open`
 /// before it starts, ever calls it, so the MANIFEST writer itself is never shared).
 final class VersionSet {
     let directory: String
@@ -147,8 +147,8 @@ final class VersionSet {
     }
 
     /// Records `edit` durably in the MANIFEST and makes the result current. Called with
-    /// `monitor` held; releases it during the append and sync.
-    func logAndApply(_ edit: VersionEdit, monitor: Monitor) throws {
+    /// `mutex` held; releases it during the append and sync.
+    func logAndApply(_ edit: VersionEdit, mutex: ConditionMutex) throws {
         var edit = edit
         if let v = edit.logNumber { precondition(v >= logNumber) }
         edit.nextFileNumber = nextFileNumber
@@ -159,7 +159,7 @@ final class VersionSet {
         let next = Version(files: files, tombstones: tombstones, options: options)
         guard let manifest else { throw KVError.invalidArgument("no MANIFEST open") }
         let record = edit.encode()
-        monitor.unlock()
+        mutex.unlock()
         var failure: Error?
         do {
             try manifest.add(record)
@@ -167,7 +167,7 @@ final class VersionSet {
         } catch {
             failure = error
         }
-        monitor.lock()
+        mutex.lock()
         if let failure { throw failure }
         if let v = edit.logNumber { logNumber = v }
         for p in edit.compactPointers { compactPointers[p.level] = p.key }

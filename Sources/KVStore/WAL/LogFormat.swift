@@ -10,7 +10,7 @@
 // every file is a HEADER naming the format version, the file's purpose and its number, so a
 // future format, or a file renamed into the wrong place, can be told apart.
 
-enum LogFormat {
+package enum LogFormat {
     static let blockSize = 32 * 1024
     static let headerSize = 7
 
@@ -28,7 +28,7 @@ enum LogFormat {
     static let fileHeaderPayloadSize = 4 + 1 + 1 + 8
 
     /// What a log file holds; recorded in its header.
-    enum Purpose: UInt8 {
+    package enum Purpose: UInt8 {
         case writeAheadLog = 1
         case manifest = 2
     }

@@ -13,7 +13,7 @@
 /// - A bad spot followed by any valid record is **corruption in the middle**: the bytes after
 ///   it were once written completely, so skipping would silently lose acknowledged data.
 ///   `next()` throws `KVError.corruption` with the file and the offset of the bad spot.
-struct LogReader {
+package struct LogReader {
     struct TornTail: Equatable, Sendable {
         /// Offset of the first byte dropped (the start of the incomplete logical record).
         var offset: Int64
@@ -47,7 +47,7 @@ struct LogReader {
         self.bytes = try file.readAll()
     }
 
-    init(bytes: [UInt8], path: String, purpose: LogFormat.Purpose) {
+    package init(bytes: [UInt8], path: String, purpose: LogFormat.Purpose) {
         self.path = path
         self.purpose = purpose
         self.bytes = bytes
@@ -56,7 +56,7 @@ struct LogReader {
     var fileLength: Int64 { Int64(bytes.count) }
 
     /// The next logical record and the offset of its first fragment, or nil at the end.
-    mutating func next() throws -> (offset: Int64, payload: [UInt8])? {
+    package mutating func next() throws -> (offset: Int64, payload: [UInt8])? {
         guard !finished else { return nil }
         if bytes.isEmpty {
             // Not even a header: created, then lost before anything reached the disk. Report

@@ -3,7 +3,7 @@
 /// Each `add` stages the record's fragments in a reused buffer and hands them to the file in
 /// one `write(2)`: group commit makes one record per group, so that is one system call per
 /// group. Not thread-safe: the commit leader owns it.
-final class LogWriter {
+package final class LogWriter {
     let file: WritableFile
     let fileNumber: UInt64
     // Owned by the commit leader (one at a time): exempt from dynamic exclusivity checks,
@@ -12,7 +12,7 @@ final class LogWriter {
     @exclusivity(unchecked) private var staging: [UInt8] = []
 
     /// Wraps `file`; writes the file header if the file is empty.
-    init(file: WritableFile, fileNumber: UInt64, purpose: LogFormat.Purpose) throws {
+    package init(file: WritableFile, fileNumber: UInt64, purpose: LogFormat.Purpose) throws {
         self.file = file
         self.fileNumber = fileNumber
         self.blockOffset = Int(file.size % Int64(LogFormat.blockSize))
@@ -47,7 +47,7 @@ final class LogWriter {
         try flushStaging()
     }
 
-    func add(_ record: [UInt8]) throws {
+    package func add(_ record: [UInt8]) throws {
         try record.withUnsafeBytes { try add($0) }
     }
 

@@ -4,6 +4,7 @@ import Testing
 
 @_exported import KVTestSupport
 @testable import KVStore
+import KVStoreTesting
 
 func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
     (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }

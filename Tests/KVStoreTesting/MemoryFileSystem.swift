@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KVStore
 import Synchronization
 
 /// Operations `MemoryFileSystem` can be told to fail.

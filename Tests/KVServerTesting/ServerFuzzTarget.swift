@@ -1,4 +1,6 @@
 import KVStore
+import KVServer
+import KVStoreTesting
 import NIOCore
 import Synchronization
 
@@ -60,7 +62,7 @@ package enum ServerFuzzTarget {
         let command = s.commands.lookup(args[0])
         // Side effects outside this process's store are not for fuzzing.
         if let name = command?.name, name == "shutdown" || name == "client" { return }
-        if c.multi != nil, !TransactionCommands.runsImmediately(command?.name ?? "") {
+        if c.inTransaction, !TransactionCommands.runsImmediately(command?.name ?? "") {
             _ = TransactionCommands.enqueue(s, &c, command, args, &out)
             return
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KVStore
 
 /// Entry points for the libFuzzer targets (`Tools/kvfuzz`, `make fuzz`) and for the tests that
 /// replay their corpora. Each takes arbitrary bytes and runs one decoder over them as hard as
@@ -22,8 +23,8 @@ package enum FuzzTargets {
     static func writeAheadLog(_ data: UnsafeRawBufferPointer) {
         var reader = LogReader(bytes: Array(data), path: "fuzz.log", purpose: .writeAheadLog)
         while let (offset, record) = try? reader.next() {
-            _ = try? record.withUnsafeBytes { rep in
-                try WriteBatch.forEach(rep, file: "fuzz.log", offset: offset) { _, _, _ in }
+            _ = try? record.withUnsafeBytes { encoded in
+                try WriteBatch.forEach(encoded, file: "fuzz.log", offset: offset) { _, _, _ in }
             }
         }
     }
@@ -45,7 +46,7 @@ package enum FuzzTargets {
         guard let file = try? fs.openWritable("/f/000001.sst", truncate: true) else { return }
         try? file.append(data)
         guard let readable = try? fs.openReadable("/f/000001.sst"),
-              let table = try? TableReader(file: readable, fileNumber: 1, fileSize: UInt64(data.count), blockCache: nil, statistics: nil)
+              let table = try? TableReader(file: readable, fileNumber: 1, fileSize: UInt64(data.count))
         else { return }
         for verify in [false, true] {
             let it = table.makeIterator(verify: verify, fillCache: false)
@@ -74,7 +75,7 @@ package enum FuzzTargets {
         try? file.close()
         guard let readable = try? fs.openReadable(path), let mapping = readable.map(),
               let table = try? TableReader(
-                file: readable, fileNumber: 1, fileSize: UInt64(data.count), blockCache: nil, statistics: nil, mapping: mapping)
+                file: readable, fileNumber: 1, fileSize: UInt64(data.count), mapping: mapping)
         else { return }
         let it = table.makeIterator(verify: false, fillCache: false)
         var steps = 0
@@ -110,11 +111,11 @@ package enum FuzzTargets {
             b.delete(Array("banana".utf8))
             b.deleteRange(from: Array("c".utf8), to: Array("d".utf8))
             b.sequence = 1
-            try? w.add(b.rep)
+            try? w.add(b.encoded)
             var big = WriteBatch()
             big.put(Array("big".utf8), [UInt8](repeating: 0x61, count: 40_000))
             big.sequence = 4
-            try? w.add(big.rep)
+            try? w.add(big.encoded)
             out.append(("wal", "batches", fs.contents(of: "/s/000001.log") ?? []))
         }
         // MANIFEST: a snapshot edit with files, pointers and tombstones.

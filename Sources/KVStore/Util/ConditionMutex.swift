@@ -8,7 +8,7 @@ import Glibc
 ///
 /// `@unchecked Sendable`: the pthread objects are designed for cross-thread use; callers
 /// guard their own state with `lock()`/`unlock()` or `withLock`.
-final class Monitor: @unchecked Sendable {
+final class ConditionMutex: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     init() {
@@ -31,13 +31,13 @@ final class Monitor: @unchecked Sendable {
         return try body()
     }
 
-    /// A condition variable tied to this monitor's mutex.
+    /// A condition variable tied to this mutex's mutex.
     final class Condition: @unchecked Sendable {
         private let cond: UnsafeMutablePointer<pthread_cond_t>
-        private unowned let monitor: Monitor
+        private unowned let mutex: ConditionMutex
 
-        init(_ monitor: Monitor) {
-            self.monitor = monitor
+        init(_ mutex: ConditionMutex) {
+            self.mutex = mutex
             cond = .allocate(capacity: 1)
             pthread_cond_init(cond, nil)
         }
@@ -47,8 +47,8 @@ final class Monitor: @unchecked Sendable {
             cond.deallocate()
         }
 
-        /// Waits; the caller holds the monitor's lock (re-acquired on return).
-        func wait() { pthread_cond_wait(cond, monitor.mutex) }
+        /// Waits; the caller holds the mutex's lock (re-acquired on return).
+        func wait() { pthread_cond_wait(cond, mutex.mutex) }
 
         /// Waits at most `seconds`; returns false on timeout.
         @discardableResult
@@ -59,7 +59,7 @@ final class Monitor: @unchecked Sendable {
             var deadline = timespec()
             deadline.tv_sec = Int(total)
             deadline.tv_nsec = Int((total - Double(Int(total))) * 1e9)
-            return pthread_cond_timedwait(cond, monitor.mutex, &deadline) == 0
+            return pthread_cond_timedwait(cond, mutex.mutex, &deadline) == 0
         }
 
         func signal() { pthread_cond_signal(cond) }

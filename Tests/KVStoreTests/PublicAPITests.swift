@@ -1,0 +1,92 @@
+import Foundation
+import KVTestSupport
+import Testing
+
+@testable import KVStore
+
+/// The public API does what its documentation says: errors surface, options are honoured,
+/// one convention for expiry.
+@Suite struct PublicAPITests {
+    @Test func entriesBegunAfterCloseReportClosedInsteadOfLookingEmpty() throws {
+        let dir = TemporaryDirectory("api-entries")
+        let store = try KVStore.open(at: dir.path)
+        try store.put("a", "1")
+        try store.put("b", "2")
+        let entries = try store.entries()
+        #expect(entries.map { String(decoding: $0.key, as: UTF8.self) } == ["a", "b"])
+        #expect(entries.error == nil)
+        try store.close()
+        var seen = 0
+        for _ in entries { seen += 1 }
+        #expect(seen == 0)
+        #expect(entries.error == .closed)
+        #expect(throws: KVError.closed) { _ = try store.entries() }
+    }
+
+    @Test func getWithoutFillCacheLeavesTheBlockCacheAsItWas() throws {
+        let dir = TemporaryDirectory("api-fillcache")
+        var options = LSMTests.smallOptions()
+        options.blockCacheCapacity = 4 << 20
+        do {
+            let store = try KVStore.open(at: dir.path, options: options)
+            for i in 0..<2000 { try store.put(bytes("key\(i)"), bytes(String(repeating: "v\(i)", count: 8))) }
+            try store.close()
+        }
+        // Reopened: the cache starts empty and the data is all in tables.
+        let store = try KVStore.open(at: dir.path, options: options)
+        let before = store.statistics()
+        var noFill = ReadOptions()
+        noFill.fillCache = false
+        for i in stride(from: 0, to: 2000, by: 7) {
+            #expect(try store.get(bytes("key\(i)"), options: noFill) == bytes(String(repeating: "v\(i)", count: 8)))
+            #expect(try store.lookup(bytes("key\(i + 1)"), options: noFill) != nil)
+        }
+        let after = store.statistics()
+        #expect(after.blockCacheBytes == before.blockCacheBytes)
+        #expect(after.blockCacheMisses > before.blockCacheMisses)  // the reads did go to the tables
+        // The same reads with the default fill the cache.
+        for i in stride(from: 0, to: 2000, by: 7) { _ = try store.get(bytes("key\(i)")) }
+        #expect(store.statistics().blockCacheBytes > before.blockCacheBytes)
+        try store.close()
+    }
+
+    @Test func timeToLiveCountsFromTheStoresClock() throws {
+        let dir = TemporaryDirectory("api-ttl")
+        let clock = ManualClock()
+        var options = Options()
+        options.clock = clock.clock
+        let store = try KVStore.open(at: dir.path, options: options)
+        try store.put(bytes("session"), bytes("token"), timeToLive: .seconds(2))
+        try store.put(bytes("short"), bytes("x"), timeToLive: .nanoseconds(1))  // rounds up to 1 ms
+        try store.put(bytes("gone"), bytes("x"), timeToLive: .seconds(-1))
+        #expect(try store.lookup(bytes("session")) == StoredValue(value: bytes("token"), expiresAt: clock.now + 2000))
+        #expect(try store.lookup(bytes("short"))?.expiresAt == clock.now + 1)
+        #expect(try store.get(bytes("gone")) == nil)
+        clock.advance(by: 1999)
+        #expect(try store.get(bytes("session")) == bytes("token"))
+        #expect(try store.get(bytes("short")) == nil)
+        clock.advance(by: 1)
+        #expect(try store.get(bytes("session")) == nil)
+        try store.close()
+        #expect(KVStore.deadline(now: 10, after: .milliseconds(1.5)) == 12)
+        #expect(KVStore.deadline(now: .max - 5, after: .seconds(1)) == .max)
+        #expect(KVStore.deadline(now: 10, after: .seconds(Int64.max)) == .max)
+    }
+
+    @Test func writeBatchExpiryUsesNilForNone() throws {
+        let dir = TemporaryDirectory("api-batch-expiry")
+        let clock = ManualClock()
+        var options = Options()
+        options.clock = clock.clock
+        let store = try KVStore.open(at: dir.path, options: options)
+        var batch = WriteBatch()
+        batch.put(bytes("forever"), bytes("1"), expiresAt: nil)
+        batch.put(bytes("epoch"), bytes("2"), expiresAt: 0)
+        batch.put(bytes("later"), bytes("3"), expiresAt: clock.now + 50)
+        try store.write(batch)
+        #expect(try store.lookup(bytes("forever")) == StoredValue(value: bytes("1"), expiresAt: nil))
+        #expect(try store.get(bytes("epoch")) == nil)  // 0 is a moment long past, not "no expiry"
+        #expect(try store.lookup(bytes("later"))?.expiresAt == clock.now + 50)
+        try store.close()
+    }
+}
