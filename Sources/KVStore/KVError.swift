@@ -63,4 +63,9 @@ extension KVError {
             throw KVError.invalidArgument("unexpected error: \(error)")
         }
     }
+
+    /// `error` as a `KVError` (every error the engine throws is one).
+    static func from(_ error: any Error) -> KVError {
+        error as? KVError ?? .invalidArgument("unexpected error: \(error)")
+    }
 }

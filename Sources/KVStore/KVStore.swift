@@ -143,28 +143,20 @@ public final class KVStore: Sendable {
     }
 
     /// Removes every key in [`from`, `to`) with one write, however many keys that is; a nil
-    /// `to` reaches through the last key. Reads, iterators and compaction honour it; scans
-    /// jump over the deleted range.
+    /// `to` removes every key from `from` on. Either way it is one record, atomic against
+    /// every other write: a key written before it is gone, a key written after it stays.
+    /// Reads, iterators and compaction honour it; scans jump over the deleted range.
     public func deleteRange(from: [UInt8], to: [UInt8]?, options: WriteOptions = WriteOptions()) throws(KVError) {
-        var batch = WriteBatch()
         if let to {
             guard compareArrays(from, to) <= 0 else {
                 throw .invalidArgument("deleteRange: start sorts after end")
             }
             try check(key: from, value: to)
-            batch.deleteRange(from: from, to: to)
         } else {
-            // A range deletion needs an end: delete up to the last key, and it on its own,
-            // in one batch.
-            let it = try makeIterator()
-            it.seekToLast()
-            try it.check()
-            guard it.isValid else { return }
-            let last = it.key
-            guard compareArrays(last, from) >= 0 else { return }
-            batch.deleteRange(from: from, to: last)
-            batch.delete(last)
+            try check(key: from, value: [])
         }
+        var batch = WriteBatch()
+        batch.deleteRange(from: from, to: to)
         try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
     }
 

@@ -28,14 +28,33 @@ public final class Snapshot: Sendable {
     deinit { release() }
 }
 
-/// The live snapshots' sequences (a multiset: two snapshots may share one).
+/// The sequence numbers reads are taken at: the last published write, and the live
+/// snapshots (a multiset: two snapshots may share one).
+///
+/// `lastSequence` is an atomic the write leader publishes after each group and readers load
+/// without a lock. The snapshot counts sit behind their own lock, which `register` and
+/// `oldest` both hold while they read `lastSequence`, so a snapshot can never be registered
+/// below a cutoff the background thread has just computed.
 final class SnapshotList: Sendable {
     private let counts = Mutex<[UInt64: Int]>([:])
+    private let last: Atomic<UInt64>
 
-    /// Reads the current sequence and registers it in one step (see `oldest(orLatest:)`).
-    func register(_ current: () -> UInt64) -> UInt64 {
+    init(lastSequence: UInt64) {
+        last = Atomic(lastSequence)
+    }
+
+    /// The sequence of the last write whose group has finished.
+    var lastSequence: UInt64 { last.load(ordering: .acquiring) }
+
+    /// Called by the write leader once a group's writes are all in the memtable.
+    func publish(_ sequence: UInt64) {
+        last.store(sequence, ordering: .releasing)
+    }
+
+    /// Reads the current sequence and registers a snapshot at it, in one step.
+    func register() -> UInt64 {
         counts.locked { c in
-            let sequence = current()
+            let sequence = last.load(ordering: .acquiring)
             c[sequence, default: 0] += 1
             return sequence
         }
@@ -47,11 +66,12 @@ final class SnapshotList: Sendable {
         }
     }
 
-    /// The oldest live snapshot's sequence, or `latest()` if that is older or there is none —
-    /// evaluated under the lock `register` holds, so the two cannot interleave.
-    func oldest(orLatest latest: () -> UInt64) -> UInt64 {
+    /// The oldest sequence any reader may still need: the oldest live snapshot's, else the
+    /// last published — evaluated under the lock `register` holds, so the two cannot
+    /// interleave.
+    func oldest() -> UInt64 {
         counts.locked { c in
-            let now = latest()
+            let now = last.load(ordering: .acquiring)
             return min(c.keys.min() ?? now, now)
         }
     }

@@ -14,7 +14,7 @@ extension KVStore {
     /// Every live table, level by level (level 0 newest last), with its key range.
     public func tables() throws(KVError) -> [TableFileInfo] {
         guard !engine.isClosed.load(ordering: .acquiring) else { throw .closed }
-        let version = engine.readState.locked { $0.version }
+        let version = engine.memtables.current.version
         var out: [TableFileInfo] = []
         for (level, files) in version.files.enumerated() {
             for f in files {

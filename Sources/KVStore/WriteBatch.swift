@@ -73,12 +73,18 @@ public struct WriteBatch: Sendable, Equatable {
         setCount(count + 1)
     }
 
-    /// Removes every key in [`start`, `end`) — one record however many keys that is.
-    /// An empty range (`start` ≥ `end`) removes nothing.
-    public mutating func deleteRange(from start: [UInt8], to end: [UInt8]) {
-        encoded.append(ValueKind.rangeDeletion.rawValue)
-        encoded.appendLengthPrefixed(start)
-        encoded.appendLengthPrefixed(end)
+    /// Removes every key in [`start`, `end`) — one record however many keys that is. A nil
+    /// `end` removes every key from `start` on, however large: the record needs no last key,
+    /// so nothing has to be read first. An empty range (`start` ≥ `end`) removes nothing.
+    public mutating func deleteRange(from start: [UInt8], to end: [UInt8]?) {
+        if let end {
+            encoded.append(ValueKind.rangeDeletion.rawValue)
+            encoded.appendLengthPrefixed(start)
+            encoded.appendLengthPrefixed(end)
+        } else {
+            encoded.append(ValueKind.rangeDeletionToEnd.rawValue)
+            encoded.appendLengthPrefixed(start)
+        }
         setCount(count + 1)
     }
 
@@ -126,7 +132,7 @@ public struct WriteBatch: Sendable, Equatable {
         var reader = ByteReader(encoded, offset: headerSize)
         while let tag = reader.readByte(), let kind = ValueKind(rawValue: tag), let key = reader.readLengthPrefixed() {
             var value = UnsafeRawBufferPointer(start: nil, count: 0)
-            if kind != .deletion {
+            if kind.hasValue {
                 guard let v = reader.readLengthPrefixed() else { return }
                 value = v
             }
@@ -156,7 +162,7 @@ public struct WriteBatch: Sendable, Equatable {
                     throw KVError.corruption(file: file, offset: offset, reason: "write batch: bad key length")
                 }
                 var value = UnsafeRawBufferPointer(start: nil, count: 0)
-                if kind != .deletion {
+                if kind.hasValue {
                     guard let v = reader.readLengthPrefixed() else {
                         throw KVError.corruption(file: file, offset: offset, reason: "write batch: bad value length")
                     }

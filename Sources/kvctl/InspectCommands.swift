@@ -125,7 +125,7 @@ struct InspectWAL: ParsableCommand {
                 Terminal.out("offset \(r.offset)  sequence \(r.sequence)  \(r.operations.count) operation\(r.operations.count == 1 ? "" : "s")")
                 for op in r.operations {
                     var s = "  \(op.kind.rawValue) \(enc.encode(op.key))"
-                    if let v = op.value { s += op.kind == .deleteRange ? " .. \(enc.encode(v))" : " = \(enc.encode(v))" }
+                    if let v = op.value { s += op.kind == .deleteRange ? " .. \(enc.encode(v))" : " = \(enc.encode(v))" } else if op.kind == .deleteRange { s += " .. end" }
                     if let e = op.expiresAt { s += "  (expires at \(e) ms)" }
                     Terminal.out(s)
                 }
@@ -213,7 +213,7 @@ struct InspectManifest: ParsableCommand {
                 }.joined(separator: ",") + "]")
                 parts.append("\"deleted_files\":[" + e.deletedFiles.map { "{\"level\":\($0.level),\"file\":\(jsonString(tableName($0.number)))}" }.joined(separator: ",") + "]")
                 parts.append("\"range_deletions\":[" + e.addedRangeDeletions.map {
-                    "{\"start\":\(jsonString(enc.encode($0.start))),\"end\":\(jsonString(enc.encode($0.end))),\"sequence\":\($0.sequence)}"
+                    "{\"start\":\(jsonString(enc.encode($0.start))),\"end\":\($0.end.map { jsonString(enc.encode($0)) } ?? "null"),\"sequence\":\($0.sequence)}"
                 }.joined(separator: ",") + "]")
                 Terminal.out("{" + parts.joined(separator: ",") + "}")
             } else {
@@ -224,7 +224,7 @@ struct InspectManifest: ParsableCommand {
                 Terminal.out(head)
                 for f in e.newFiles { Terminal.out("  + L\(f.level) \(tableName(f.number)) \(f.size) bytes [\(enc.encode(f.smallestKey)) .. \(enc.encode(f.largestKey))]") }
                 for d in e.deletedFiles { Terminal.out("  - L\(d.level) \(tableName(d.number))") }
-                for r in e.addedRangeDeletions { Terminal.out("  range deletion [\(enc.encode(r.start)) .. \(enc.encode(r.end))) @\(r.sequence)") }
+                for r in e.addedRangeDeletions { Terminal.out("  range deletion [\(enc.encode(r.start)) .. \(r.end.map { enc.encode($0) + ")" } ?? "end]") @\(r.sequence)") }
                 for r in e.removedRangeDeletions { Terminal.out("  range deletion @\(r) retired") }
             }
         }

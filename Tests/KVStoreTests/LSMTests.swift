@@ -118,8 +118,14 @@ import KVStoreTesting
                 model[k] = nil
             case 560..<570:
                 let (lo, hi) = randomRange()
-                try store.deleteRange(from: lo, to: hi)
-                model = model.filter { !inRange($0.key, lo, hi) }
+                if Int.random(in: 0..<4, using: &rng) == 0 {
+                    // Open-ended: every key from `lo` on.
+                    try store.deleteRange(from: lo, to: nil)
+                    model = model.filter { $0.key.lexicographicallyPrecedes(lo) }
+                } else {
+                    try store.deleteRange(from: lo, to: hi)
+                    model = model.filter { !inRange($0.key, lo, hi) }
+                }
                 ranges += 1
             case 570..<650:
                 var batch = WriteBatch()

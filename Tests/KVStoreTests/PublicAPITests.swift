@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import KVTestSupport
 import Testing
 
@@ -87,6 +88,81 @@ import Testing
         #expect(try store.lookup(bytes("forever")) == StoredValue(value: bytes("1"), expiresAt: nil))
         #expect(try store.get(bytes("epoch")) == nil)  // 0 is a moment long past, not "no expiry"
         #expect(try store.lookup(bytes("later"))?.expiresAt == clock.now + 50)
+        try store.close()
+    }
+
+    /// The deletion is one point in history. A writer alternates a low and a high key of the
+    /// range; whatever survives must be exactly the writes after some point (a suffix of the
+    /// writer's order). Reading the last key and then deleting up to it (as before) let the
+    /// high keys written in between survive while the low ones went.
+    @Test func openEndedDeleteRangeIsOneAtomicWrite() throws {
+        let dir = TemporaryDirectory("api-open-range")
+        let store = try KVStore.open(at: dir.path, options: LSMTests.smallOptions())
+        for round in 0..<20 {
+            let prefix = "r\(round)/"
+            let completed = Atomic<Int>(0)
+            let stop = Atomic<Bool>(false)
+            let writer = Thread {
+                var i = 0
+                while !stop.load(ordering: .acquiring) && i < 200_000 {
+                    let key = i % 2 == 0 ? "a\(String(format: "%07d", i))" : "z\(String(format: "%07d", i))"
+                    try? store.put(bytes(prefix + key), bytes("\(i)"))
+                    i += 1
+                    completed.store(i, ordering: .releasing)
+                }
+            }
+            writer.start()
+            while completed.load(ordering: .acquiring) < 200 { usleep(100) }
+            let before = completed.load(ordering: .acquiring)
+            try store.deleteRange(from: bytes(prefix), to: nil)
+            stop.store(true, ordering: .releasing)
+            while !writer.isFinished { usleep(100) }
+            let written = completed.load(ordering: .acquiring)
+            var survivors: [Int] = []
+            for (_, value) in try store.entries(from: bytes(prefix), to: bytes("r\(round)0")) {
+                survivors.append(Int(String(decoding: value, as: UTF8.self))!)
+            }
+            survivors.sort()
+            // Everything written before the call began is gone, and the survivors are
+            // exactly the last writes: no gap.
+            #expect(survivors.allSatisfy { $0 >= before }, "round \(round)")
+            if let first = survivors.first {
+                #expect(survivors == Array(first..<written), "round \(round): survivors \(survivors.prefix(8))… of \(written)")
+            }
+        }
+        try store.close()
+    }
+
+    @Test func openEndedDeleteRangeHoldsThroughRecoveryFlushAndCompaction() throws {
+        let dir = TemporaryDirectory("api-open-range-durable")
+        let options = LSMTests.smallOptions()
+        let keys = (0..<3000).map { "key\(String(format: "%05d", $0))" }
+        var store = try KVStore.open(at: dir.path, options: options)
+        for k in keys { try store.put(bytes(k), bytes("v-" + k)) }
+        try store.flush()
+        try store.deleteRange(from: bytes("key01000"), to: nil)
+        try store.put(bytes("key02500"), bytes("after"))  // written after: it stays
+        func check(_ stage: String) throws {
+            #expect(try store.get(bytes("key00999")) == bytes("v-key00999"), "\(stage)")
+            #expect(try store.get(bytes("key01000")) == nil, "\(stage)")
+            #expect(try store.get(bytes("key02999")) == nil, "\(stage)")
+            #expect(try store.get(bytes("key02500")) == bytes("after"), "\(stage)")
+            let visible = try store.scan().map { String(decoding: $0.key, as: UTF8.self) }
+            #expect(visible == Array(keys[0..<1000]) + ["key02500"], "\(stage)")
+            let backwards = try store.scan(reverse: true).map { String(decoding: $0.key, as: UTF8.self) }
+            #expect(backwards == visible.reversed(), "\(stage)")
+        }
+        try check("live")
+        try store.close()
+        store = try KVStore.open(at: dir.path, options: options)  // replayed from the WAL
+        try check("after replay")
+        try store.flush()  // the tombstone goes to the MANIFEST
+        try store.close()
+        store = try KVStore.open(at: dir.path, options: options)
+        try check("from the MANIFEST")
+        try store.compactRange()
+        try check("after compaction")
+        #expect(try store.count() == 1001)
         try store.close()
     }
 }

@@ -190,8 +190,8 @@ package final class ServerContext: Sendable {
         guard try locks.tryWithLocks(keys, write) != nil else { throw .mustWait }
     }
 
-    /// Deletes [from, to) (a nil `to`: through the last key) with one range deletion. The
-    /// caller holds every stripe (`lockedAll`).
+    /// Deletes [from, to) (a nil `to`: every key from `from` on) with one range deletion.
+    /// The caller holds every stripe (`lockedAll`).
     func deleteRange(from: [UInt8], to: [UInt8]?, _ session: inout Session) throws(CommandError) {
         // Watchers learn only of keys that existed (Redis's FLUSHDB rule: a stale or absent
         // watched key has not changed).
@@ -201,20 +201,8 @@ package final class ServerContext: Sendable {
             if try exists(key, session) { removedWatched.append(key) }
         }
         if session.pendingWrites != nil {
-            if let to {
-                guard from.lexicographicallyPrecedes(to) else { return }
-                session.pendingWrites!.deleteRange(from: from, to: to, includingEnd: false, watchedAndLive: removedWatched)
-                return
-            }
-            // Open-ended: through the greatest key, the store's or this transaction's.
-            let it = try iterator()
-            it.seekToLast()
-            try check(it)
-            let storeLast: [UInt8]? = it.isValid ? it.key : nil
-            let mine = session.pendingWrites!.lastWrittenKey(from: from)
-            guard let last = [storeLast, mine].compactMap({ $0 }).max(by: { $0.lexicographicallyPrecedes($1) }),
-                  !last.lexicographicallyPrecedes(from) else { return }
-            session.pendingWrites!.deleteRange(from: from, to: last, includingEnd: true, watchedAndLive: removedWatched)
+            if let to, !from.lexicographicallyPrecedes(to) { return }
+            session.pendingWrites!.deleteRange(from: from, to: to, watchedAndLive: removedWatched)
             return
         }
         do { try store.deleteRange(from: from, to: to, options: writeOptions) } catch { throw .store(error) }

@@ -11,12 +11,12 @@ struct TransactionWrites: Sendable {
 
     private struct DeletedRange: Sendable {
         let from: [UInt8]
-        let end: [UInt8]
-        let includingEnd: Bool
+        /// Nil: every key from `from` on.
+        let end: [UInt8]?
 
         func contains(_ key: [UInt8]) -> Bool {
             guard !key.lexicographicallyPrecedes(from) else { return false }
-            return key.lexicographicallyPrecedes(end) || (includingEnd && key == end)
+            return end.map { key.lexicographicallyPrecedes($0) } ?? true
         }
     }
     private(set) var batch = WriteBatch()
@@ -47,13 +47,12 @@ struct TransactionWrites: Sendable {
         touched.append(key)
     }
 
-    /// Deletes [from, end) — or [from, end] with `includingEnd` — and with it this
+    /// Deletes [from, end) — every key from `from` on when `end` is nil — and with it this
     /// transaction's earlier writes in the range. `watchedAndLive` are the watched keys the
     /// deletion removes.
-    mutating func deleteRange(from: [UInt8], to end: [UInt8], includingEnd: Bool, watchedAndLive: [[UInt8]]) {
-        let range = DeletedRange(from: from, end: end, includingEnd: includingEnd)
-        if from.lexicographicallyPrecedes(end) { batch.deleteRange(from: from, to: end) }
-        if includingEnd { batch.delete(end) }
+    mutating func deleteRange(from: [UInt8], to end: [UInt8]?, watchedAndLive: [[UInt8]]) {
+        let range = DeletedRange(from: from, end: end)
+        if end.map({ from.lexicographicallyPrecedes($0) }) ?? true { batch.deleteRange(from: from, to: end) }
         for key in latest.keys where range.contains(key) { latest[key] = .some(nil) }
         deletedRanges.append(range)
         touched.append(contentsOf: watchedAndLive)
@@ -78,11 +77,4 @@ struct TransactionWrites: Sendable {
     var isEmpty: Bool { latest.isEmpty && deletedRanges.isEmpty }
 
     /// The greatest key this transaction has written a live value to, at or after `from`.
-    func lastWrittenKey(from: [UInt8]) -> [UInt8]? {
-        var best: [UInt8]?
-        for (key, value) in latest where value != nil && !key.lexicographicallyPrecedes(from) {
-            if best.map({ $0.lexicographicallyPrecedes(key) }) ?? true { best = key }
-        }
-        return best
-    }
 }

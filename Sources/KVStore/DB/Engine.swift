@@ -1,96 +1,77 @@
-import Foundation
 import Synchronization
 
-/// The store's state and the code that changes it. `KVStore` is its public face.
+/// The store's parts, wired together; `KVStore` is its public face.
 ///
-/// Locking (why `@unchecked Sendable` is sound):
-/// - `mutex` guards `writers`, `stickyError`, `closed`, `activeMemtable`/`immutableMemtable`, `versions`,
-///   `pendingOutputs`, `manualCompaction` and the background thread's flags.
-/// - Only the current commit leader (the head of `writers`) touches `log` and inserts into
-///   `activeMemtable`, partly with `mutex` released; leadership passes under the lock, so those
-///   accesses are serialized.
-/// - `lastSequence` is atomic: readers load it without the lock to pick their snapshot.
-/// - `readState` has its own small lock so readers never wait on `mutex`.
-/// - Memtables are read lock-free (see `SkipList`); versions and tables are immutable.
-final class Engine: @unchecked Sendable {
+/// ```
+///   put/delete/write ──▶ WriteQueue ──(group: one WAL record, one fdatasync)──▶ WAL
+///                            │ inserts, freezes when full
+///                            ▼
+///   get/iterators ◀───── MemtableSet (active, frozen, version) ◀── installs ──┐
+///                            │ frozen memtable                               │
+///                            ▼                                               │
+///                    BackgroundScheduler ── Flusher ──▶ level-0 table ──┐    │
+///                            │                                          ├─▶ LiveFiles
+///                            └────────────── Compactor ──▶ level N+1 ───┘  (VersionSet,
+///                                                                           MANIFEST)
+/// ```
+///
+/// Each part owns its state and says how it is locked: the `WriteQueue` (writers, the WAL),
+/// the `MemtableSet` (what readers see), the `BackgroundScheduler` (requests, the thread) and
+/// the `LiveFiles` (the version set, confined to the background thread). The engine itself
+/// holds only immutable references and `isClosed`, so it is `Sendable` as it stands.
+final class Engine: Sendable {
     let directory: String
     let options: Options
-    let fileSystem: any FileSystem
     let infoLog: InfoLog
     let recoveryReport: RecoveryReport
     let statistics: EngineStatistics
     let blockCache: BlockCache
     let tableCache: TableCache
-
-    let mutex = ConditionMutex()
-    /// Broadcast when `writers` becomes empty (close waits for it).
-    let queueDrained: ConditionMutex.Condition
-    /// Signalled when there may be background work.
-    let backgroundWork: ConditionMutex.Condition
-    /// Broadcast when the background thread finished a unit of work (stalled writers wait).
-    let backgroundDone: ConditionMutex.Condition
-
-    var writers: [PendingWrite] = []
-    /// A commit leader is at work. Usually that is the head of `writers`, but a leader may go
-    /// on to lead the next group on its head's behalf, so the head must not lead meanwhile.
-    var leading = false
-    /// Writers in the last synced group (guarded by `mutex`): a sync leader that sees fewer
-    /// queued behind it yields once, so writers just woken from that group can rejoin.
-    var lastSyncGroupSize = 0
-    /// The commit leader's scratch for sorting a group before the memtable insert (only the
-    /// leader touches it, outside the lock: leaders are serialized by `leading`).
-    @exclusivity(unchecked) var insertScratch: [Memtable.SortedEntry] = []
-    /// The delayed-write rate while compaction is behind (guarded by `mutex`).
-    var writeController: WriteController
-    /// `syncLogConcurrently` calls in flight (guarded by `mutex`); the log is not closed
-    /// under them.
-    var externalSyncs = 0
-    let externalSyncsDone: ConditionMutex.Condition
-    var stickyError: KVError?
-    var closed = false
-    let isClosed = Atomic<Bool>(false)
-
-    var activeMemtable: Memtable
-    var immutableMemtable: Memtable?
-    var log: LogWriter
-    var logNumber: UInt64
-    let versions: VersionSet
-    var pendingOutputs: Set<UInt64> = []
-    var manualCompaction: ManualCompaction?
-    var shuttingDown = false
-    var backgroundRunning = false
-
-    let lastSequence: Atomic<UInt64>
-    let readState: Mutex<ReadState>
-    let snapshots = SnapshotList()
+    let snapshots: SnapshotList
+    let memtables: MemtableSet
+    let writes: WriteQueue
+    let scheduler: BackgroundScheduler
+    private let latch: FailureLatch
+    /// Used by `close` only, after the background thread has stopped.
+    nonisolated(unsafe) private let files: LiveFiles
     private let lock: FileLock
+    let isClosed = Atomic<Bool>(false)
+    private let closing = Mutex<Bool>(false)
 
     private init(
-        directory: String, options: Options, infoLog: InfoLog, lock: FileLock, versions: VersionSet,
-        log: LogWriter, logNumber: UInt64, lastSequence: UInt64, report: RecoveryReport,
-        statistics: EngineStatistics, blockCache: BlockCache, tableCache: TableCache
+        directory: String, options: Options, infoLog: InfoLog, lock: FileLock, versions: VersionSet, log: LogWriter,
+        report: RecoveryReport, statistics: EngineStatistics, blockCache: BlockCache, tableCache: TableCache
     ) {
         self.directory = directory
         self.options = options
-        self.fileSystem = options.fileSystem
         self.infoLog = infoLog
         self.lock = lock
-        self.versions = versions
-        self.log = log
-        self.logNumber = logNumber
-        self.lastSequence = Atomic(lastSequence)
         self.recoveryReport = report
         self.statistics = statistics
         self.blockCache = blockCache
         self.tableCache = tableCache
-        let activeMemtable = Memtable(writeBufferSize: options.writeBufferSize)
-        self.activeMemtable = activeMemtable
-        self.readState = Mutex(ReadState(activeMemtable: activeMemtable, immutableMemtable: nil, version: versions.current))
-        self.queueDrained = ConditionMutex.Condition(mutex)
-        self.backgroundWork = ConditionMutex.Condition(mutex)
-        self.backgroundDone = ConditionMutex.Condition(mutex)
-        self.externalSyncsDone = ConditionMutex.Condition(mutex)
-        self.writeController = WriteController(maxRate: options.delayedWriteRate)
+        let snapshots = SnapshotList(lastSequence: versions.lastSequence)
+        let memtables = MemtableSet(
+            active: Memtable(writeBufferSize: options.writeBufferSize), logNumber: log.fileNumber, version: versions.current)
+        let latch = FailureLatch(infoLog: infoLog)
+        let files = LiveFiles(
+            versions: versions, memtables: memtables, tableCache: tableCache, options: options, directory: directory, infoLog: infoLog)
+        let flusher = Flusher(
+            files: files, memtables: memtables, snapshots: snapshots, options: options, directory: directory,
+            statistics: statistics, infoLog: infoLog)
+        let compactor = Compactor(
+            files: files, snapshots: snapshots, options: options, directory: directory, tableCache: tableCache,
+            statistics: statistics, infoLog: infoLog)
+        let scheduler = BackgroundScheduler(
+            flusher: flusher, compactor: compactor, memtables: memtables, latch: latch, hold: options.compactionHold)
+        self.snapshots = snapshots
+        self.memtables = memtables
+        self.latch = latch
+        self.files = files
+        self.scheduler = scheduler
+        self.writes = WriteQueue(
+            log: log, options: options, directory: directory, memtables: memtables, scheduler: scheduler, latch: latch,
+            snapshots: snapshots, fileNumbers: versions.fileNumbers, statistics: statistics)
     }
 
     /// Locks the directory, recovers the MANIFEST and the logs, writes what the logs held to a
@@ -117,18 +98,13 @@ final class Engine: @unchecked Sendable {
             // What the logs held becomes a level-0 table, so the old logs can go.
             var edit = VersionEdit()
             if !recovery.memtable.isEmpty {
-                var job = CompactionJob(
-                    input: MemtableIterator(recovery.memtable), fileSystem: fs, directory: directory,
-                    tableOptions: TableOptions(options), smallestSnapshot: versions.lastSequence,
-                    targetFileSize: nil, grandparents: [], maxGrandparentOverlap: 0,
-                    isBottommostForKey: { _ in false }, allocateFileNumber: { versions.newFileNumber() })
-                job.tombstones = TombstoneIndex(recovery.memtable.rangeTombstones)
-                let result = try job.run()
-                edit.addedTombstones = recovery.memtable.rangeTombstones
-                try fs.syncDirectory(directory)
-                for f in result.files { edit.addFile(0, f) }
+                let output = try FlushJob(
+                    memtable: recovery.memtable, fileSystem: fs, directory: directory, tableOptions: TableOptions(options),
+                    smallestSnapshot: versions.lastSequence, now: 0, allocateFileNumber: { versions.newFileNumber() }
+                ).run()
+                edit = output.edit
                 statistics.flushes.add(1, ordering: .relaxed)
-                statistics.flushBytesWritten.add(Int(result.bytesWritten), ordering: .relaxed)
+                statistics.flushBytesWritten.add(Int(output.bytesWritten), ordering: .relaxed)
             }
             let logNumber = versions.newFileNumber()
             let logPath = Path.join(directory, FileNames.log(logNumber))
@@ -142,11 +118,10 @@ final class Engine: @unchecked Sendable {
                     + "\(recovery.report.operationsReplayed) operations, last sequence \(versions.lastSequence); "
                     + "writing \(FileNames.log(logNumber)), \(FileNames.manifest(versions.manifestNumber))")
             let engine = Engine(
-                directory: directory, options: options, infoLog: infoLog, lock: lock, versions: versions,
-                log: log, logNumber: logNumber, lastSequence: versions.lastSequence, report: recovery.report,
-                statistics: statistics, blockCache: blockCache, tableCache: tableCache)
-            engine.mutex.withLock { engine.deleteObsoleteFiles() }
-            engine.startBackgroundThread()
+                directory: directory, options: options, infoLog: infoLog, lock: lock, versions: versions, log: log,
+                report: recovery.report, statistics: statistics, blockCache: blockCache, tableCache: tableCache)
+            engine.files.deleteObsoleteFiles()
+            engine.scheduler.start()
             return engine
         } catch {
             lock.unlock()
@@ -154,85 +129,101 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Replaces the read state after `activeMemtable`, `immutableMemtable` or the version changed. ConditionMutex held.
-    func publishReadState() {
-        let state = ReadState(activeMemtable: activeMemtable, immutableMemtable: immutableMemtable, version: versions.current)
-        readState.locked { $0 = state }
+    // MARK: Writes and maintenance
+
+    func write(_ batch: WriteBatch, sync: Bool, nonBlocking: Bool) throws(KVError) {
+        try writes.write(batch, sync: sync, nonBlocking: nonBlocking)
     }
 
-    // MARK: Reads
+    func syncLogConcurrently() throws(KVError) {
+        try writes.syncLogConcurrently()
+    }
 
-    /// The value of `key` as of `sequence` (default: the latest published write).
-    /// The value and expiry (0 = none) of `key`, or nil when absent, deleted or expired.
-    func get(
-        _ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true, fillCache: Bool = true,
-        nonBlocking: Bool = false
-    ) throws -> (value: [UInt8], expiresAt: UInt64)? {
-        guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
-        // State first, then the sequence: the state's memtables and files are pinned, so
-        // nothing at or below the sequence can be compacted away under this read. (Sequence
-        // first would let a flush drop a version the read needs before it takes the state.)
-        let (state, latest) = readState.locked { ($0, lastSequence.load(ordering: .acquiring)) }
-        let sequence = snapshot ?? latest
-        let hash = hash64(key)
-        var result = state.activeMemtable.get(key, hash: hash, sequence: sequence)
-        if case .absent = result, let immutableMemtable = state.immutableMemtable {
-            result = immutableMemtable.get(key, hash: hash, sequence: sequence)
+    /// Freezes the memtable (if it holds anything) and waits until it is a table.
+    func flushMemtable() throws(KVError) {
+        try writes.write(nil, sync: false)
+        while true {
+            let epoch = scheduler.progressEpoch
+            if let error = latch.readOnlyError { throw error }
+            if memtables.current.immutableMemtable == nil { return }
+            if isClosed.load(ordering: .acquiring) { throw .closed }
+            scheduler.waitForProgress(after: epoch)
         }
-        if case .absent = result {
-            let count = key.count + 8
-            var seekCompactionDue = false
-            result = try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
-                if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
-                storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
-                return try state.version.get(
-                    UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
-                    seekCompactionDue: &seekCompactionDue)
-            }
-            if seekCompactionDue { mutex.withLock { backgroundWork.signal() } }
-        }
-        guard case let .found(value, found, expiresAt) = result else { return nil }
-        // An expired value is the key's newest version, so it hides the older ones: nil.
-        if expiresAt != 0 && expiresAt <= options.clock() { return nil }
-        // A range deletion newer than the entry (and visible to this read) hides it.
-        if state.activeMemtable.hasRangeTombstones || state.immutableMemtable?.hasRangeTombstones == true || !state.version.rangeTombstones.isEmpty {
-            var cover = state.version.rangeTombstones.coveringSequence(key, atOrBelow: sequence)
-            cover = max(cover, coveringSequence(in: state.activeMemtable.rangeTombstones, key, atOrBelow: sequence))
-            if let immutableMemtable = state.immutableMemtable { cover = max(cover, coveringSequence(in: immutableMemtable.rangeTombstones, key, atOrBelow: sequence)) }
-            if cover > found { return nil }
-        }
-        return (value, expiresAt)
+    }
+
+    /// Flushes, then compacts every level's files overlapping [begin, end] down the levels,
+    /// as LevelDB's CompactRange (see `Compactor.compactRange`).
+    func compactRange(begin: [UInt8]?, end: [UInt8]?) throws(KVError) {
+        try flushMemtable()
+        try scheduler.compactRange(begin: begin, end: end)
+    }
+
+    /// Blocks until no flush or compaction is due (tests and benchmarks use it).
+    func waitForBackgroundWork() {
+        scheduler.waitUntilIdle()
     }
 
     // MARK: Close
 
-    func close() throws {
-        mutex.lock()
-        if closed {
-            mutex.unlock()
-            return
-        }
-        closed = true
+    /// Lets queued writes finish, stops the background thread, syncs and closes the log and
+    /// the MANIFEST, and releases the directory. A second call does nothing.
+    func close() throws(KVError) {
+        guard !closing.locked({ c in defer { c = true }; return c }) else { return }
         isClosed.store(true, ordering: .releasing)
-        // Let queued writers finish: they were accepted before close began; and syncs in
-        // flight, which use the log.
-        while !writers.isEmpty || leading { queueDrained.wait() }
-        while externalSyncs > 0 { externalSyncsDone.wait() }
-        shuttingDown = true
-        backgroundWork.broadcast()
-        while backgroundRunning { backgroundDone.wait() }
-        let failed = stickyError
-        mutex.unlock()
-
+        writes.stopAccepting()
+        scheduler.shutdown()
         defer {
-            versions.closeManifest()
+            files.versions.closeManifest()
             infoLog.log("closed")
             infoLog.close()
             lock.unlock()
         }
-        defer { try? log.close() }
-        if failed == nil {
-            try log.sync()
+        try writes.closeLog()
+    }
+
+    // MARK: Figures
+
+    func statisticsSnapshot() -> Statistics {
+        var s = Statistics()
+        let state = memtables.current
+        let v = state.version
+        for level in 0..<Version.levelCount {
+            let files = v.files[level]
+            let bytes = Version.bytes(files)
+            let target = level == 0 ? Int64(options.level0CompactionTrigger * options.writeBufferSize) : Version.maxBytes(level, options)
+            let score = level == 0 ? Double(files.count) / Double(options.level0CompactionTrigger) : Double(bytes) / Double(target)
+            s.levels.append(.init(level: level, files: files.count, bytes: bytes, targetBytes: target, score: score))
         }
+        s.memtableBytes = Int64(state.activeMemtable.reservedBytes + (state.immutableMemtable?.reservedBytes ?? 0))
+        let st = statistics
+        s.userBytesWritten = Int64(st.userBytesWritten.load(ordering: .relaxed))
+        s.walBytesWritten = Int64(st.walBytesWritten.load(ordering: .relaxed))
+        s.walSyncs = Int64(st.walSyncs.load(ordering: .relaxed))
+        s.flushes = Int64(st.flushes.load(ordering: .relaxed))
+        s.flushBytesWritten = Int64(st.flushBytesWritten.load(ordering: .relaxed))
+        s.compactions = Int64(st.compactions.load(ordering: .relaxed))
+        s.trivialMoves = Int64(st.trivialMoves.load(ordering: .relaxed))
+        s.seekCompactions = Int64(st.seekCompactions.load(ordering: .relaxed))
+        s.compactionBytesRead = Int64(st.compactionBytesRead.load(ordering: .relaxed))
+        s.compactionBytesWritten = Int64(st.compactionBytesWritten.load(ordering: .relaxed))
+        if s.userBytesWritten > 0 {
+            s.writeAmplification = Double(s.flushBytesWritten + s.compactionBytesWritten) / Double(s.userBytesWritten)
+        }
+        s.slowdowns = Int64(st.slowdowns.load(ordering: .relaxed))
+        s.delayedWriteRate = Int64(st.delayedRate.load(ordering: .relaxed))
+        s.writesWouldBlock = Int64(st.writesWouldBlock.load(ordering: .relaxed))
+        s.stops = Int64(st.stops.load(ordering: .relaxed))
+        s.stallSeconds = Double(st.stallMicros.load(ordering: .relaxed)) / 1e6
+        s.isStalled = st.stalledNow.load(ordering: .relaxed)
+        s.lastStallReason = st.lastStallReason.locked { $0 }
+        s.blockCacheHits = Int64(blockCache.hitCount)
+        s.blockCacheMisses = Int64(blockCache.missCount)
+        s.blockCacheBytes = Int64(blockCache.usage)
+        s.bloomNegatives = Int64(st.bloomNegatives.load(ordering: .relaxed))
+        s.bloomFalsePositives = Int64(st.bloomFalsePositives.load(ordering: .relaxed))
+        s.tableReaderBytes = Int64(tableCache.readerMemory)
+        s.openTables = tableCache.openTables
+        s.lastSequence = snapshots.lastSequence
+        return s
     }
 }

@@ -1,10 +1,11 @@
-/// A range deletion: every key in [start, end) with a sequence below `sequence` is deleted.
+/// A range deletion: every key in [start, end) with a sequence below `sequence` is deleted;
+/// a nil `end` is past every key.
 package struct RangeTombstone: Sendable, Equatable {
     var start: [UInt8]
-    var end: [UInt8]
+    var end: [UInt8]?
     var sequence: UInt64
 
-    package init(start: [UInt8], end: [UInt8], sequence: UInt64) {
+    package init(start: [UInt8], end: [UInt8]?, sequence: UInt64) {
         self.start = start
         self.end = end
         self.sequence = sequence
@@ -18,7 +19,8 @@ package struct RangeTombstone: Sendable, Equatable {
 struct TombstoneIndex: Sendable {
     struct Fragment: Sendable {
         var start: [UInt8]
-        var end: [UInt8]
+        /// Nil: past every key (only the last fragment).
+        var end: [UInt8]?
         var sequences: [UInt64]  // descending
     }
 
@@ -29,22 +31,23 @@ struct TombstoneIndex: Sendable {
 
     init(_ tombstones: [RangeTombstone]) {
         self.tombstones = tombstones
-        let live = tombstones.filter { compareArrays($0.start, $0.end) < 0 }
+        let live = tombstones.filter { t in t.end.map { compareArrays(t.start, $0) < 0 } ?? true }
         guard !live.isEmpty else { return }
-        var points = live.flatMap { [$0.start, $0.end] }
+        var points = live.flatMap { t in [t.start] + (t.end.map { [$0] } ?? []) }
         points.sort { compareArrays($0, $1) < 0 }
         var unique: [[UInt8]] = []
         for p in points where unique.last.map({ compareArrays($0, p) != 0 }) ?? true { unique.append(p) }
         let byStart = live.sorted { compareArrays($0.start, $1.start) < 0 }
         var next = 0
         var active: [RangeTombstone] = []
-        for i in 0..<(unique.count - 1) {
-            let lo = unique[i], hi = unique[i + 1]
+        // The last point starts a fragment without end: only open-ended tombstones reach it.
+        for i in 0..<unique.count {
+            let lo = unique[i], hi = i + 1 < unique.count ? unique[i + 1] : nil
             while next < byStart.count && compareArrays(byStart[next].start, lo) <= 0 {
                 active.append(byStart[next])
                 next += 1
             }
-            active.removeAll { compareArrays($0.end, lo) <= 0 }
+            active.removeAll { t in t.end.map { compareArrays($0, lo) <= 0 } ?? false }
             if !active.isEmpty {
                 fragments.append(Fragment(start: lo, end: hi, sequences: active.map(\.sequence).sorted(by: >)))
             }
@@ -57,7 +60,7 @@ struct TombstoneIndex: Sendable {
         var hi = fragments.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            let beyond = fragments[mid].end.withUnsafeBytes { compareBytes($0.baseAddress, $0.count, key.baseAddress, key.count) <= 0 }
+            let beyond = fragments[mid].end?.withUnsafeBytes { compareBytes($0.baseAddress, $0.count, key.baseAddress, key.count) <= 0 } ?? false
             if beyond { lo = mid + 1 } else { hi = mid }
         }
         guard lo < fragments.count else { return nil }
@@ -82,7 +85,7 @@ func coveringSequence(in tombstones: [RangeTombstone], _ key: UnsafeRawBufferPoi
     var best: UInt64 = 0
     for t in tombstones where t.sequence <= sequence && t.sequence > best {
         let afterStart = t.start.withUnsafeBytes { compareBytes($0.baseAddress, $0.count, key.baseAddress, key.count) <= 0 }
-        let beforeEnd = t.end.withUnsafeBytes { compareBytes(key.baseAddress, key.count, $0.baseAddress, $0.count) < 0 }
+        let beforeEnd = t.end?.withUnsafeBytes { compareBytes(key.baseAddress, key.count, $0.baseAddress, $0.count) < 0 } ?? true
         if afterStart && beforeEnd { best = t.sequence }
     }
     return best

@@ -10,7 +10,7 @@
 /// the full rate. So a burst meets a gradually lower write rate, and the stop trigger (a full
 /// wait for compaction) is reached only if compaction cannot keep up even with slowed writes.
 ///
-/// Guarded by the engine's mutex.
+/// Owned by the `WriteQueue`, under its lock.
 struct WriteController {
     /// The rate a slowdown starts at (`Options.delayedWriteRate`).
     let maxRate: Double

@@ -17,6 +17,15 @@ package enum ValueKind: UInt8 {
     /// followed by the user's bytes. Once the clock reaches `expiresAt` every read treats it
     /// as a deletion, and compaction turns it into one (or drops it).
     case expiringValue = 3
+    /// Only in write batches (key = start, no value): a range deletion with no end, to the
+    /// end of the keyspace; never an internal-key kind.
+    case rangeDeletionToEnd = 4
+
+    /// A range deletion of either shape (write batches only).
+    var isRangeDeletion: Bool { self == .rangeDeletion || self == .rangeDeletionToEnd }
+
+    /// Whether a write-batch record of this kind carries a value after its key.
+    var hasValue: Bool { self != .deletion && self != .rangeDeletionToEnd }
 }
 
 /// Bytes an expiring value carries before the user's value.

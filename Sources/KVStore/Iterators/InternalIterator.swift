@@ -20,13 +20,19 @@ protocol InternalIterator: AnyObject {
     /// than `sequence`, moves forward toward `target` (an internal key) and returns true.
     /// A source made of several files moves at most to the start of its next file, whose
     /// data may be newer.
-    func skipForward(to target: UnsafeRawBufferPointer, olderThan sequence: UInt64) -> Bool
+    func skipForward(to target: UnsafeRawBufferPointer?, olderThan sequence: UInt64) -> Bool
 }
 
 extension InternalIterator {
-    func skipForward(to target: UnsafeRawBufferPointer, olderThan sequence: UInt64) -> Bool {
+    /// Moves to `target` (nil: past the end) if everything here is older than `sequence`.
+    func skipForward(to target: UnsafeRawBufferPointer?, olderThan sequence: UInt64) -> Bool {
         guard isValid, maxSequenceHere < sequence else { return false }
-        seek(target)
+        if let target {
+            seek(target)
+        } else {
+            seekToLast()
+            next()
+        }
         return true
     }
 }

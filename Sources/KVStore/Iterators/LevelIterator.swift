@@ -66,14 +66,15 @@ final class LevelIterator: InternalIterator {
         skipBackward()
     }
 
-    func skipForward(to target: UnsafeRawBufferPointer, olderThan sequence: UInt64) -> Bool {
+    func skipForward(to target: UnsafeRawBufferPointer?, olderThan sequence: UInt64) -> Bool {
         guard isValid, files[index].largestSequence < sequence else { return false }
-        if files[index].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) < 0 {
-            // The target lies beyond this file: stop at the next file, which may be newer.
+        if let target, files[index].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) >= 0 {
+            table?.seek(target)
+        } else {
+            // The target lies beyond this file (or there is none): stop at the next file,
+            // which may be newer.
             open(index + 1)
             table?.seekToFirst()
-        } else {
-            table?.seek(target)
         }
         advanceForward()
         return true

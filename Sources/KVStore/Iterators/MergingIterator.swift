@@ -164,20 +164,22 @@ final class MergingIterator: InternalIterator {
     }
 
     /// Moves every child positioned inside [start, end) whose data there is all older than
-    /// `sequence` to `end`: a range deletion hides all of it, so it need not be stepped
+    /// `sequence` to `end` (nil: past its last entry): a range deletion hides all of it, so it need not be stepped
     /// through. Forward direction only; the merge order is rebuilt afterwards.
-    func skipCovered(start: UnsafeRawBufferPointer, end: [UInt8], sequence: UInt64) {
+    func skipCovered(start: UnsafeRawBufferPointer, end: [UInt8]?, sequence: UInt64) {
         guard forward else { return }
         var target: [UInt8] = []
-        end.withUnsafeBytes { makeInternalKey($0, seekTrailer(maxSequenceNumber), into: &target) }
+        end?.withUnsafeBytes { makeInternalKey($0, seekTrailer(maxSequenceNumber), into: &target) }
         var moved = false
         for c in owners where c.isValid {
             let u = userKey(c.key)
             let inside = compareBytes(u.baseAddress, u.count, start.baseAddress, start.count) >= 0
-                && end.withUnsafeBytes { compareBytes(u.baseAddress, u.count, $0.baseAddress, $0.count) < 0 }
-            if inside && target.withUnsafeBytes({ c.skipForward(to: $0, olderThan: sequence) }) {
-                moved = true
-            }
+                && (end?.withUnsafeBytes { compareBytes(u.baseAddress, u.count, $0.baseAddress, $0.count) < 0 } ?? true)
+            guard inside else { continue }
+            let skipped = end == nil
+                ? c.skipForward(to: nil, olderThan: sequence)
+                : target.withUnsafeBytes { c.skipForward(to: $0, olderThan: sequence) }
+            if skipped { moved = true }
         }
         if moved { rebuildHeap() }
     }

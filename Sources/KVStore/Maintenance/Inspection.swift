@@ -7,7 +7,7 @@ package struct InspectedOperation: Sendable {
     package enum Kind: String, Sendable { case put, delete, deleteRange = "delete-range", putWithExpiry = "put-expiring" }
     package var kind: Kind
     package var key: [UInt8]
-    /// The value of a put, or the end key of a range deletion.
+    /// The value of a put, or the end key of a range deletion (nil: to the end of the keys).
     package var value: [UInt8]?
     package var expiresAt: UInt64?
 }
@@ -39,7 +39,8 @@ package struct InspectedEdit: Sendable {
     package var lastSequence: UInt64?
     package var newFiles: [TableFileInfo] = []
     package var deletedFiles: [(level: Int, number: UInt64)] = []
-    package var addedRangeDeletions: [(start: [UInt8], end: [UInt8], sequence: UInt64)] = []
+    /// `end` nil: to the end of the keys.
+    package var addedRangeDeletions: [(start: [UInt8], end: [UInt8]?, sequence: UInt64)] = []
     package var removedRangeDeletions: [UInt64] = []
 }
 
@@ -97,6 +98,7 @@ package enum Inspection {
         case .value: return InspectedOperation(kind: .put, key: Array(key), value: Array(value))
         case .deletion: return InspectedOperation(kind: .delete, key: Array(key), value: nil)
         case .rangeDeletion: return InspectedOperation(kind: .deleteRange, key: Array(key), value: Array(value))
+        case .rangeDeletionToEnd: return InspectedOperation(kind: .deleteRange, key: Array(key), value: nil)
         case .expiringValue:
             let (e, payload) = splitExpiring(value) ?? (0, value)
             return InspectedOperation(kind: .putWithExpiry, key: Array(key), value: Array(payload), expiresAt: e)
@@ -168,7 +170,7 @@ package enum Inspection {
         case .value?: return "put"
         case .deletion?: return "delete"
         case .expiringValue?: return "put-expiring"
-        case .rangeDeletion?, nil: return "unknown"
+        case .rangeDeletion?, .rangeDeletionToEnd?, nil: return "unknown"
         }
     }
 }

@@ -94,7 +94,7 @@ package enum Repairer {
                     let (kind, value): (ValueKind, [UInt8]) = switch op.kind {
                     case .put: (.value, op.value ?? [])
                     case .delete: (.deletion, [])
-                    case .deleteRange: (.rangeDeletion, op.value ?? [])
+                    case .deleteRange: op.value.map { (.rangeDeletion, $0) } ?? (.rangeDeletionToEnd, [])
                     case .putWithExpiry: (.expiringValue, expiring(op.expiresAt ?? 0, op.value ?? []))
                     }
                     op.key.withUnsafeBytes { k in value.withUnsafeBytes { v in memtable.add(sequence: sequence, kind: kind, key: k, value: v) } }

@@ -40,8 +40,8 @@ final class Memtable: Sendable {
     var hasRangeTombstones: Bool { anyTombstones.load(ordering: .acquiring) }
 
     func add(sequence: UInt64, kind: ValueKind, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        if kind == .rangeDeletion {
-            let t = RangeTombstone(start: Array(key), end: Array(value), sequence: sequence)
+        if kind.isRangeDeletion {
+            let t = RangeTombstone(start: Array(key), end: kind == .rangeDeletion ? Array(value) : nil, sequence: sequence)
             tombstones.locked { $0.append(t) }
             anyTombstones.store(true, ordering: .releasing)
         } else {
@@ -65,7 +65,7 @@ final class Memtable: Sendable {
         }
         scratch.removeAll(keepingCapacity: true)
         WriteBatch.forEachValidated(encoded) { kind, key, value in
-            if kind == .rangeDeletion {
+            if kind.isRangeDeletion {
                 add(sequence: sequence, kind: kind, key: key, value: value)
             } else {
                 scratch.append(SortedEntry(key: key, value: value, sequence: sequence, kind: kind))
@@ -109,7 +109,7 @@ final class Memtable: Sendable {
             guard let (expiresAt, payload) = splitExpiring(SkipList.value(node)) else { return .absent }
             return .found(Array(payload), sequence: trailer >> 8, expiresAt: expiresAt)
         case .deletion: return .deleted(sequence: trailer >> 8)
-        case .rangeDeletion, nil: return .absent
+        case .rangeDeletion, .rangeDeletionToEnd, nil: return .absent
         }
     }
 }

@@ -196,7 +196,7 @@ package final class TableReader: Sendable {
                 }
                 return .found(Array(payload), sequence: t >> 8, expiresAt: expiresAt)
             case .deletion: return .deleted(sequence: t >> 8)
-            case .rangeDeletion, nil: return .absent
+            case .rangeDeletion, .rangeDeletionToEnd, nil: return .absent
             }
         }
         if shortExpiring {

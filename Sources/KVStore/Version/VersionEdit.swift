@@ -30,6 +30,8 @@ package struct VersionEdit: Sendable, Equatable {
         case newFile = 6
         case rangeTombstone = 7
         case removedTombstone = 8
+        /// A range tombstone with no end (to the end of the keys).
+        case openRangeTombstone = 9
     }
 
     package mutating func addFile(_ level: Int, _ file: FileMetaData) { newFiles.append((level, file)) }
@@ -61,9 +63,14 @@ package struct VersionEdit: Sendable, Equatable {
             out.appendVarint64(f.file.largestSequence)
         }
         for t in addedTombstones {
-            out.appendVarint32(Tag.rangeTombstone.rawValue)
-            out.appendLengthPrefixed(t.start)
-            out.appendLengthPrefixed(t.end)
+            if let end = t.end {
+                out.appendVarint32(Tag.rangeTombstone.rawValue)
+                out.appendLengthPrefixed(t.start)
+                out.appendLengthPrefixed(end)
+            } else {
+                out.appendVarint32(Tag.openRangeTombstone.rawValue)
+                out.appendLengthPrefixed(t.start)
+            }
             out.appendVarint64(t.sequence)
         }
         for seq in removedTombstones {
@@ -119,6 +126,11 @@ package struct VersionEdit: Sendable, Equatable {
                         throw bad("truncated range tombstone")
                     }
                     e.addedTombstones.append(RangeTombstone(start: Array(start), end: Array(end), sequence: seq))
+                case .openRangeTombstone:
+                    guard let start = r.readLengthPrefixed(), let seq = r.readVarint64() else {
+                        throw bad("truncated range tombstone")
+                    }
+                    e.addedTombstones.append(RangeTombstone(start: Array(start), end: nil, sequence: seq))
                 case .removedTombstone:
                     guard let seq = r.readVarint64() else { throw bad("truncated removed tombstone") }
                     e.removedTombstones.append(seq)

@@ -1,16 +1,41 @@
+import Synchronization
+
+/// File numbers for new logs, tables and MANIFESTs. Shared: the write leader takes log
+/// numbers while the background thread takes table numbers, so it is an atomic counter.
+final class FileNumbers: Sendable {
+    private let next = Atomic<UInt64>(2)
+
+    /// A number no file has had.
+    func allocate() -> UInt64 { next.add(1, ordering: .relaxed).oldValue }
+
+    /// The next number `allocate` would hand out (recorded in the MANIFEST).
+    var peek: UInt64 { next.load(ordering: .relaxed) }
+
+    /// Never hand out `n` or anything below it (recovery: numbers files already have).
+    func markUsed(_ n: UInt64) {
+        var current = next.load(ordering: .relaxed)
+        while current <= n {
+            let (exchanged, original) = next.compareExchange(expected: current, desired: n + 1, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+}
+
 /// The history of the live file set: the current `Version`, the counters that go with it,
 /// and the MANIFEST that makes them durable.
 ///
-/// Not thread-safe: the engine calls it with its mutex held, except that `logAndApply`
-/// releases the mutex around the MANIFEST write (only the background thread, or `open`
-/// before it starts, ever calls it, so the MANIFEST writer itself is never shared).
+/// No locking of its own: `open` uses it before the background thread starts, and from
+/// then on only the background thread does (through `LiveFiles`). Other threads read the
+/// published `Version` (`MemtableSet`), never this object; file numbers are the shared
+/// `FileNumbers` counter.
 final class VersionSet {
     let directory: String
     let options: Options
     private var fs: any FileSystem { options.fileSystem }
 
     private(set) var current: Version
-    var nextFileNumber: UInt64 = 2
+    let fileNumbers = FileNumbers()
     /// Last sequence recorded in the MANIFEST (the engine's atomic is the live figure).
     var lastSequence: UInt64 = 0
     /// Logs numbered below this hold nothing that is not in tables.
@@ -32,14 +57,9 @@ final class VersionSet {
         current = Version.empty(options)
     }
 
-    func newFileNumber() -> UInt64 {
-        defer { nextFileNumber += 1 }
-        return nextFileNumber
-    }
+    func newFileNumber() -> UInt64 { fileNumbers.allocate() }
 
-    func markFileNumberUsed(_ n: UInt64) {
-        if nextFileNumber <= n { nextFileNumber = n + 1 }
-    }
+    func markFileNumberUsed(_ n: UInt64) { fileNumbers.markUsed(n) }
 
     // MARK: Recovery
 
@@ -65,7 +85,7 @@ final class VersionSet {
             let edit = try VersionEdit.decode(record, file: path, offset: offset)
             try apply(edit, to: &files, tombstones: &tombstones, file: path, offset: offset)
             if let v = edit.logNumber { logNumber = v; sawLog = true }
-            if let v = edit.nextFileNumber { nextFileNumber = v; sawNext = true }
+            if let v = edit.nextFileNumber { if v > 0 { markFileNumberUsed(v - 1) }; sawNext = true }
             if let v = edit.lastSequence { lastSequence = v; sawSequence = true }
             for p in edit.compactPointers { compactPointers[p.level] = p.key }
         }
@@ -115,7 +135,7 @@ final class VersionSet {
         let number = newFileNumber()
         var snapshot = VersionEdit()
         snapshot.logNumber = logNumber
-        snapshot.nextFileNumber = nextFileNumber
+        snapshot.nextFileNumber = fileNumbers.peek
         snapshot.lastSequence = lastSequence
         for (level, key) in compactPointers.enumerated() where !key.isEmpty {
             snapshot.compactPointers.append((level, key))
@@ -146,32 +166,24 @@ final class VersionSet {
         try fs.syncDirectory(directory)
     }
 
-    /// Records `edit` durably in the MANIFEST and makes the result current. Called with
-    /// `mutex` held; releases it during the append and sync.
-    func logAndApply(_ edit: VersionEdit, mutex: ConditionMutex) throws {
+    /// Records `edit` durably in the MANIFEST and makes the result current; returns it, for
+    /// the caller to publish to readers.
+    func logAndApply(_ edit: VersionEdit) throws -> Version {
         var edit = edit
         if let v = edit.logNumber { precondition(v >= logNumber) }
-        edit.nextFileNumber = nextFileNumber
+        edit.nextFileNumber = fileNumbers.peek
         edit.lastSequence = lastSequence
         var files = current.files
         var tombstones = current.rangeTombstones.tombstones
         try apply(edit, to: &files, tombstones: &tombstones, file: "<edit>", offset: 0)
         let next = Version(files: files, tombstones: tombstones, options: options)
-        guard let manifest else { throw KVError.invalidArgument("no MANIFEST open") }
-        let record = edit.encode()
-        mutex.unlock()
-        var failure: Error?
-        do {
-            try manifest.add(record)
-            try manifest.sync()
-        } catch {
-            failure = error
-        }
-        mutex.lock()
-        if let failure { throw failure }
+        guard let manifest else { throw KVError.closed }
+        try manifest.add(edit.encode())
+        try manifest.sync()
         if let v = edit.logNumber { logNumber = v }
         for p in edit.compactPointers { compactPointers[p.level] = p.key }
         install(next)
+        return next
     }
 
     private func install(_ version: Version) {

@@ -1,11 +1,54 @@
-/// Iterators, snapshots and size estimates: the read side beyond point lookups.
+/// The read side: point lookups, snapshots, iterators and size estimates. Reads take no
+/// lock but the `MemtableSet`'s, for one load of what they read.
 extension Engine {
+    /// The value of `key` as of `sequence` (default: the latest published write).
+    /// The value and expiry (0 = none) of `key`, or nil when absent, deleted or expired.
+    func get(
+        _ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true, fillCache: Bool = true,
+        nonBlocking: Bool = false
+    ) throws -> (value: [UInt8], expiresAt: UInt64)? {
+        guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
+        // State first, then the sequence: the state's memtables and files are pinned, so
+        // nothing at or below the sequence can be compacted away under this read. (Sequence
+        // first would let a flush drop a version the read needs before it takes the state.)
+        let (state, latest) = memtables.withCurrent { ($0, snapshots.lastSequence) }
+        let sequence = snapshot ?? latest
+        let hash = hash64(key)
+        var result = state.activeMemtable.get(key, hash: hash, sequence: sequence)
+        if case .absent = result, let immutableMemtable = state.immutableMemtable {
+            result = immutableMemtable.get(key, hash: hash, sequence: sequence)
+        }
+        if case .absent = result {
+            let count = key.count + 8
+            var seekCompactionDue = false
+            result = try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+                if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
+                storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
+                return try state.version.get(
+                    UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
+                    seekCompactionDue: &seekCompactionDue)
+            }
+            if seekCompactionDue { scheduler.signalWork() }
+        }
+        guard case let .found(value, found, expiresAt) = result else { return nil }
+        // An expired value is the key's newest version, so it hides the older ones: nil.
+        if expiresAt != 0 && expiresAt <= options.clock() { return nil }
+        // A range deletion newer than the entry (and visible to this read) hides it.
+        if state.activeMemtable.hasRangeTombstones || state.immutableMemtable?.hasRangeTombstones == true || !state.version.rangeTombstones.isEmpty {
+            var cover = state.version.rangeTombstones.coveringSequence(key, atOrBelow: sequence)
+            cover = max(cover, coveringSequence(in: state.activeMemtable.rangeTombstones, key, atOrBelow: sequence))
+            if let immutableMemtable = state.immutableMemtable { cover = max(cover, coveringSequence(in: immutableMemtable.rangeTombstones, key, atOrBelow: sequence)) }
+            if cover > found { return nil }
+        }
+        return (value, expiresAt)
+    }
+
     func takeSnapshot() throws -> Snapshot {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // Read and register in one step under the list's lock, which the background thread
         // also takes to compute its cutoff: otherwise a compaction could compute a cutoff
         // above the sequence read here before it is registered, and drop what it needs.
-        let sequence = snapshots.register { lastSequence.load(ordering: .acquiring) }
+        let sequence = snapshots.register()
         return Snapshot(sequence: sequence, list: snapshots)
     }
 
@@ -19,7 +62,7 @@ extension Engine {
     func makeIterator(_ options: ReadOptions) throws -> KVIterator {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // State first, then the sequence (see `Engine.get`).
-        let (state, latest) = readState.locked { ($0, lastSequence.load(ordering: .acquiring)) }
+        let (state, latest) = memtables.withCurrent { ($0, snapshots.lastSequence) }
         let sequence = try self.sequence(for: options.snapshot) ?? latest
         var lower = options.lowerBound
         var upper = options.upperBound
@@ -60,7 +103,7 @@ extension Engine {
     /// GetApproximateSizes): memtables are not counted.
     func approximateSize(from start: [UInt8]?, to end: [UInt8]?) throws -> Int64 {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
-        let version = readState.locked { $0.version }
+        let version = memtables.current.version
         var total: Int64 = 0
         for level in version.files {
             for f in level where f.overlaps(start, end) {

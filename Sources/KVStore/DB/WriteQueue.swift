@@ -4,13 +4,13 @@ import Glibc
 
 /// One caller's write waiting in the commit queue. A nil batch asks the leader to freeze
 /// the memtable (a flush request).
-final class PendingWrite {
+private final class PendingWrite {
     let batch: WriteBatch?
     let sync: Bool
     var done = false
     var error: KVError?
     /// Created only if the writer has to wait (a lone writer leads at once and never does);
-    /// created, waited on and signalled with the engine's mutex held.
+    /// created, waited on and signalled with the queue's mutex held.
     private(set) var wakeUp: ConditionMutex.Condition?
     private unowned let mutex: ConditionMutex
 
@@ -31,16 +31,81 @@ final class PendingWrite {
     func signal() { wakeUp?.signal() }
 }
 
-// Group commit (LevelDB's write queue): every writer joins a FIFO queue; the writer at the
-// head is the leader. The leader makes room (freezing a full memtable, or waiting when
-// level 0 is piling up), takes the batches queued behind it, assigns one range of sequence
-// numbers, appends them to the WAL as one record, calls fdatasync at most once if any of them
-// asked for sync, inserts them into the memtable, publishes the new last sequence and wakes
-// the followers it served. A lone writer is its own leader and never hands off to another
-// thread. While the leader does I/O the lock is released, so new writers can queue up and form
-// the next group; a sync leader then leads that next group too (once) instead of waking its
-// head, and `leading` keeps that head from starting meanwhile.
-extension Engine {
+/// Group commit (LevelDB's write queue) and the write-ahead log.
+///
+/// Every writer joins a FIFO queue; the writer at the head is the leader. The leader makes
+/// room (freezing a full memtable, or waiting when level 0 is piling up), takes the batches
+/// queued behind it, assigns one range of sequence numbers, appends them to the WAL as one
+/// record, calls fdatasync at most once if any of them asked for sync, inserts them into the
+/// memtable, publishes the new last sequence and wakes the followers it served. A lone writer
+/// is its own leader and never hands off to another thread. While the leader does I/O the
+/// lock is released, so new writers can queue up and form the next group; a sync leader then
+/// leads that next group too (once) instead of waking its head, and `leading` keeps that head
+/// from starting meanwhile.
+///
+/// Locking (why `@unchecked Sendable` is sound): `mutex` guards `writers`, `leading`,
+/// `lastSyncGroupSize`, `closed`, `externalSyncs`, `writeController` and the `log` reference.
+/// Only the leader appends to `log`, inserts into the active memtable and uses
+/// `insertScratch`, partly with `mutex` released; leadership passes under the lock, so those
+/// accesses are serialized. The leader takes the scheduler's lock (to wait for the background
+/// thread) and the `MemtableSet`'s (to read and freeze memtables), never the other way round.
+final class WriteQueue: @unchecked Sendable {
+    private let mutex = ConditionMutex()
+    /// Broadcast when `writers` becomes empty (close waits for it).
+    private let queueDrained: ConditionMutex.Condition
+    /// Broadcast when the last `syncLogConcurrently` in flight returns.
+    private let externalSyncsDone: ConditionMutex.Condition
+
+    private var writers: [PendingWrite] = []
+    /// A commit leader is at work. Usually that is the head of `writers`, but a leader may go
+    /// on to lead the next group on its head's behalf, so the head must not lead meanwhile.
+    private var leading = false
+    /// Writers in the last synced group: a sync leader that sees fewer queued behind it
+    /// yields once, so writers just woken from that group can rejoin.
+    private var lastSyncGroupSize = 0
+    /// The commit leader's scratch for sorting a group before the memtable insert (only the
+    /// leader touches it, outside the lock: leaders are serialized by `leading`).
+    @exclusivity(unchecked) private var insertScratch: [Memtable.SortedEntry] = []
+    /// The delayed-write rate while compaction is behind.
+    private var writeController: WriteController
+    /// `syncLogConcurrently` calls in flight; the log is not closed under them.
+    private var externalSyncs = 0
+    private var closed = false
+    private var log: LogWriter
+    /// The memtable groups go into: the `MemtableSet`'s active one, kept here too because
+    /// only the leader replaces it (so reading it needs no lock).
+    private var active: Memtable
+
+    private let options: Options
+    private let directory: String
+    private let fileSystem: any FileSystem
+    private let memtables: MemtableSet
+    private let scheduler: BackgroundScheduler
+    private let latch: FailureLatch
+    private let snapshots: SnapshotList
+    private let fileNumbers: FileNumbers
+    private let statistics: EngineStatistics
+
+    init(
+        log: LogWriter, options: Options, directory: String, memtables: MemtableSet, scheduler: BackgroundScheduler,
+        latch: FailureLatch, snapshots: SnapshotList, fileNumbers: FileNumbers, statistics: EngineStatistics
+    ) {
+        self.log = log
+        self.active = memtables.current.activeMemtable
+        self.options = options
+        self.directory = directory
+        self.fileSystem = options.fileSystem
+        self.memtables = memtables
+        self.scheduler = scheduler
+        self.latch = latch
+        self.snapshots = snapshots
+        self.fileNumbers = fileNumbers
+        self.statistics = statistics
+        writeController = WriteController(maxRate: options.delayedWriteRate)
+        queueDrained = ConditionMutex.Condition(mutex)
+        externalSyncsDone = ConditionMutex.Condition(mutex)
+    }
+
     /// Largest group the leader assembles, in bytes of batch data.
     static let maxGroupBytes = 1 << 20
     /// Synced groups a sync leader leads after its own before it hands over (measured with 8
@@ -50,14 +115,14 @@ extension Engine {
     /// then miss the group after it too, and groups alternate between large and small.
     static let chainedSyncGroups = 1
 
-    func write(_ batch: WriteBatch?, sync: Bool, nonBlocking: Bool = false) throws {
+    func write(_ batch: WriteBatch?, sync: Bool, nonBlocking: Bool = false) throws(KVError) {
         let me = PendingWrite(batch: batch, sync: sync, mutex: mutex)
         mutex.lock()
         if closed {
             mutex.unlock()
             throw KVError.closed
         }
-        if nonBlocking && stickyError == nil && (!writers.isEmpty || leading || mustWaitForRoom(bytes: batch?.byteSize ?? 0)) {
+        if nonBlocking && !latch.isSet && (!writers.isEmpty || leading || mustWaitForRoom(bytes: batch?.byteSize ?? 0)) {
             // Only a writer that can lead at once, into a memtable with room, at full speed,
             // goes on; the rest return before joining the queue, having changed nothing.
             mutex.unlock()
@@ -79,11 +144,10 @@ extension Engine {
         do {
             try makeRoomForWrite(force: batch == nil)
         } catch {
-            let e = error as? KVError ?? .invalidArgument("\(error)")
-            finishGroup(count: 1, error: e)
+            finishGroup(count: 1, error: error)
             wakeNextLeader()
             mutex.unlock()
-            throw e
+            throw error
         }
         guard batch != nil else {
             finishGroup(count: 1, error: nil)
@@ -102,7 +166,7 @@ extension Engine {
             do {
                 try makeRoomForWrite(force: false)
             } catch {
-                finishGroup(count: 1, error: error as? KVError ?? .invalidArgument("\(error)"))
+                finishGroup(count: 1, error: error)
                 head.signal()
                 break
             }
@@ -135,10 +199,10 @@ extension Engine {
         var combined = group.count == 1 ? group[group.startIndex].batch! : mergedBatch(group)
         let needSync = group.contains { $0.sync }
         if needSync { lastSyncGroupSize = group.count }
-        let first = lastSequence.load(ordering: .relaxed) + 1
+        let first = snapshots.lastSequence + 1
         combined.sequence = first
         let last = first + UInt64(combined.count) - 1
-        let memtable = activeMemtable
+        let memtable = active  // only the leader freezes: stable
         mutex.unlock()
 
         var failure: KVError?
@@ -148,10 +212,8 @@ extension Engine {
                 try log.sync()
                 statistics.walSyncs.add(1, ordering: .relaxed)
             }
-        } catch let error as KVError {
-            failure = error
         } catch {
-            failure = .invalidArgument("\(error)")
+            failure = KVError.from(error)
         }
         if failure == nil {
             insert(combined, into: memtable, firstSequence: first)
@@ -162,9 +224,9 @@ extension Engine {
         mutex.lock()
         if let failure {
             // Sticky: the log's state is unknown, so no later write may claim success.
-            setStickyError(failure, while: "appending to \(log.path)")
+            scheduler.fail(failure, while: "appending to \(log.path)")
         } else {
-            lastSequence.store(last, ordering: .releasing)
+            snapshots.publish(last)
         }
         let followers = finishGroup(count: group.count, error: failure)
         if !followers.isEmpty {
@@ -183,15 +245,15 @@ extension Engine {
     /// and fdatasync makes durable everything written to the file before it started; a log
     /// retired meanwhile was synced when it was retired. A memtable switch or close waits
     /// for it before closing the log it syncs.
-    func syncLogConcurrently() throws {
+    func syncLogConcurrently() throws(KVError) {
         mutex.lock()
         if closed {
             mutex.unlock()
             throw KVError.closed
         }
-        if let stickyError {
+        if let error = latch.readOnlyError {
             mutex.unlock()
-            throw KVError.readOnly(reason: stickyError.description)
+            throw error
         }
         let target = log
         externalSyncs += 1
@@ -200,41 +262,31 @@ extension Engine {
         do {
             try target.sync()
             statistics.walSyncs.add(1, ordering: .relaxed)
-        } catch let error as KVError {
-            failure = error
         } catch {
-            failure = .invalidArgument("\(error)")
+            failure = KVError.from(error)
         }
         mutex.lock()
         externalSyncs -= 1
         if externalSyncs == 0 { externalSyncsDone.broadcast() }
-        if let failure { setStickyError(failure, while: "syncing \(target.path)") }
+        if let failure { scheduler.fail(failure, while: "syncing \(target.path)") }
         mutex.unlock()
         if let failure { throw failure }
-    }
-
-    /// Called with the lock held. Records the first failure; later writes report it.
-    func setStickyError(_ error: KVError, while doing: String) {
-        guard stickyError == nil else { return }
-        stickyError = error
-        infoLog.log("error \(doing), store is now read-only: \(error)")
-        backgroundDone.broadcast()
     }
 
     /// How far flushing and compaction are behind, in steps: the level-0 files at or past
     /// the slowdown trigger, plus one while a memtable waits to flush and the next is half
     /// full (it will stop writers when full). Lock held.
     private func writeDebt() -> Int {
-        let level0 = versions.current.files[0].count
+        let level0 = memtables.level0FileCount
         var debt = level0 >= options.level0SlowdownTrigger ? level0 - options.level0SlowdownTrigger + 1 : 0
-        if immutableMemtable != nil && activeMemtable.approximateMemoryUsage >= options.writeBufferSize / 2 { debt += 1 }
+        if memtables.hasImmutable && active.approximateMemoryUsage >= options.writeBufferSize / 2 { debt += 1 }
         return debt
     }
 
     /// Whether the next leader would wait in `makeRoomForWrite`: slowed, or needing a
     /// memtable switch (a sync of the old log) or a stop. Lock held.
     private func mustWaitForRoom(bytes: Int) -> Bool {
-        if activeMemtable.approximateMemoryUsage >= options.writeBufferSize { return true }
+        if active.approximateMemoryUsage >= options.writeBufferSize { return true }
         let debt = writeDebt()
         return debt > 0 && writeController.wouldDelay(bytes: bytes, debt: debt, now: Self.monotonicNanoseconds())
     }
@@ -258,7 +310,12 @@ extension Engine {
     /// Ensures the memtable has room, freezing it when full (or when `force`d and non-empty)
     /// and holding writes to the delayed rate while compaction is behind. Called by the
     /// leader with the lock held.
-    private func makeRoomForWrite(force: Bool) throws {
+    private func makeRoomForWrite(force: Bool) throws(KVError) {
+        // The common case, at full speed with room: no lock, no clock, no retain.
+        if !force && !latch.isSet && active.approximateMemoryUsage < options.writeBufferSize
+            && !writeController.isSlowing && writeDebt() == 0 {
+            return
+        }
         var allowDelay = !force
         var force = force
         var stopped = false
@@ -276,8 +333,11 @@ extension Engine {
             statistics.lastStallReason.locked { $0 = reason }
         }
         while true {
-            if let failure = stickyError { throw KVError.readOnly(reason: failure.description) }
-            let level0 = versions.current.files[0].count
+            // Read before the state it decides on, so a step that finishes meanwhile is seen.
+            let epoch = scheduler.progressEpoch
+            if let error = latch.readOnlyError { throw error }
+            let level0 = memtables.level0FileCount
+            let frozenWaiting = memtables.hasImmutable
             if allowDelay {
                 // Spread the wait over many writes, at a rate that falls while the debt grows,
                 // instead of stopping writers for seconds.
@@ -289,7 +349,7 @@ extension Engine {
                 statistics.delayedRate.store(debt > 0 ? Int(writeController.rate) : 0, ordering: .relaxed)
                 if wait > 0 {
                     let rate = Int(writeController.rate) >> 10
-                    stall(immutableMemtable != nil && level0 < options.level0SlowdownTrigger
+                    stall(frozenWaiting && level0 < options.level0SlowdownTrigger
                         ? "a memtable is still being flushed while the next fills: writes slowed to \(rate) KiB/s"
                         : "level 0 has \(level0) files (slowdown trigger \(options.level0SlowdownTrigger)): writes slowed to \(rate) KiB/s")
                     statistics.slowdowns.add(1, ordering: .relaxed)
@@ -300,28 +360,36 @@ extension Engine {
                     while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
                     mutex.lock()
                 }
-            } else if !force && activeMemtable.approximateMemoryUsage < options.writeBufferSize {
+            } else if !force && active.approximateMemoryUsage < options.writeBufferSize {
                 return
-            } else if immutableMemtable != nil {
+            } else if frozenWaiting {
                 stall("memtable full while the previous one is still being flushed: writes wait")
                 if !stopped { statistics.stops.add(1, ordering: .relaxed); stopped = true }
-                backgroundDone.wait()
+                waitForBackground(after: epoch)
             } else if level0 >= options.level0StopTrigger {
                 stall("level 0 has \(level0) files (stop trigger \(options.level0StopTrigger)): writes wait for compaction")
                 if !stopped { statistics.stops.add(1, ordering: .relaxed); stopped = true }
-                backgroundWork.signal()
-                backgroundDone.wait()
+                scheduler.signalWork()
+                waitForBackground(after: epoch)
             } else {
-                if force && activeMemtable.isEmpty { return }
+                if force && active.isEmpty { return }
                 try switchMemtable()
                 force = false
             }
         }
     }
 
+    /// Lock held on entry and exit; released while the background thread works (the leader
+    /// keeps `leading`, so no other writer leads meanwhile; new ones queue).
+    private func waitForBackground(after epoch: UInt64) {
+        mutex.unlock()
+        scheduler.waitForProgress(after: epoch)
+        mutex.lock()
+    }
+
     /// Freezes the memtable and starts a new log. Lock held.
-    private func switchMemtable() throws {
-        let number = versions.newFileNumber()
+    private func switchMemtable() throws(KVError) {
+        let number = fileNumbers.allocate()
         let path = Path.join(directory, FileNames.log(number))
         do {
             // The old log is synced first: a synced write in the new log then implies the old
@@ -332,15 +400,15 @@ extension Engine {
             while externalSyncs > 0 { externalSyncsDone.wait() }  // one may be syncing the old log
             try? log.close()
             log = newLog
-        } catch let error as KVError {
-            setStickyError(error, while: "starting log \(path)")
-            throw error
+        } catch {
+            let failure = KVError.from(error)
+            scheduler.fail(failure, while: "starting log \(path)")
+            throw failure
         }
-        logNumber = number
-        immutableMemtable = activeMemtable
-        activeMemtable = Memtable(writeBufferSize: options.writeBufferSize)
-        publishReadState()
-        backgroundWork.signal()
+        let fresh = Memtable(writeBufferSize: options.writeBufferSize)
+        memtables.freeze(replacingWith: fresh, logNumber: number)
+        active = fresh
+        scheduler.signalWork()
     }
 
     /// The leader plus the writers queued behind it, within the size limit. A group never
@@ -396,6 +464,28 @@ extension Engine {
             next.signal()
         } else {
             queueDrained.broadcast()
+        }
+    }
+
+    // MARK: Close
+
+    /// Refuses new writes and waits for the queued ones (accepted before close began) and
+    /// for syncs in flight, which use the log.
+    func stopAccepting() {
+        mutex.withLock {
+            closed = true
+            while !writers.isEmpty || leading { queueDrained.wait() }
+            while externalSyncs > 0 { externalSyncsDone.wait() }
+        }
+    }
+
+    /// After `stopAccepting`: makes the log durable (unless the store failed, when its state
+    /// is unknown) and closes it.
+    func closeLog() throws(KVError) {
+        let log = mutex.withLock { self.log }
+        defer { try? log.close() }
+        if !latch.isSet {
+            do { try log.sync() } catch { throw KVError.from(error) }
         }
     }
 
