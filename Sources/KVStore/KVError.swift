@@ -49,23 +49,3 @@ public enum KVError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-extension KVError {
-    /// Runs `body`, turning any non-`KVError` into an I/O-free internal description. The engine
-    /// throws only `KVError` internally; this adapts untyped `throws` to the typed public API.
-    @inline(__always)
-    static func typed<T>(_ body: () throws -> T) throws(KVError) -> T {
-        do {
-            return try body()
-        } catch let error as KVError {
-            throw error
-        } catch {
-            throw KVError.invalidArgument("unexpected error: \(error)")
-        }
-    }
-
-    /// `error` as a `KVError` (every error the engine throws is one).
-    static func from(_ error: any Error) -> KVError {
-        error as? KVError ?? .invalidArgument("unexpected error: \(error)")
-    }
-}

@@ -42,7 +42,7 @@ public final class KVIterator {
 
     /// Calls `body` with views of the current key and value, without copying them. The views
     /// are valid only inside `body`. Only when `isValid`.
-    public func withCurrent<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public func withCurrent<R, E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try iterator.withCurrent(body)
     }
 

@@ -32,52 +32,48 @@ public final class KVStore: Sendable {
     /// - Throws: `KVError.locked` if another store has the directory open,
     ///   `KVError.corruption` if a log is damaged in the middle, `KVError.io` on system errors.
     public static func open(at path: String, options: Options = Options()) throws(KVError) -> KVStore {
-        let engine = try KVError.typed { try Engine.open(directory: path, options: options) }
+        let engine = try Engine.open(directory: path, options: options)
         return KVStore(engine: engine)
     }
 
     /// The value stored under `key`, or nil.
     public func get(_ key: [UInt8]) throws(KVError) -> [UInt8]? {
-        try KVError.typed { try key.withUnsafeBytes { try engine.get($0)?.value } }
+        try key.withBytes { (key) throws(KVError) in try engine.get(key)?.value }
     }
 
     /// The value stored under `key` as `options.snapshot` (or the latest state) sees it.
     public func get(_ key: [UInt8], options: ReadOptions) throws(KVError) -> [UInt8]? {
-        try KVError.typed {
-            let sequence = try engine.sequence(for: options.snapshot)
-            return try key.withUnsafeBytes {
-                try engine.get(
-                    $0, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
-                    nonBlocking: options.nonBlocking)?.value
-            }
+        let sequence = try engine.sequence(for: options.snapshot)
+        return try key.withBytes { (key) throws(KVError) in
+            try engine.get(
+                key, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
+                nonBlocking: options.nonBlocking)?.value
         }
     }
 
     /// The value stored under `key` together with its expiry, or nil when the key is absent
     /// or expired.
     public func lookup(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws(KVError) -> StoredValue? {
-        try KVError.typed {
-            let sequence = try engine.sequence(for: options.snapshot)
-            guard let (value, expiresAt) = try key.withUnsafeBytes({
-                try engine.get(
-                    $0, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
-                    nonBlocking: options.nonBlocking)
-            }) else {
-                return nil
-            }
-            return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt)
+        let sequence = try engine.sequence(for: options.snapshot)
+        guard let (value, expiresAt) = try key.withBytes({ (key) throws(KVError) in
+            try engine.get(
+                key, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
+                nonBlocking: options.nonBlocking)
+        }) else {
+            return nil
         }
+        return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt)
     }
 
     /// A consistent view of the store as of now; pass it in `ReadOptions.snapshot`.
     public func snapshot() throws(KVError) -> Snapshot {
-        try KVError.typed { try engine.takeSnapshot() }
+        try engine.takeSnapshot()
     }
 
     /// An ordered cursor over the keys, within `options`' bounds and snapshot. Not positioned:
     /// call `seekToFirst()`, `seekToLast()` or `seek(to:)` first.
     public func makeIterator(_ options: ReadOptions = ReadOptions()) throws(KVError) -> KVIterator {
-        try KVError.typed { try engine.makeIterator(options) }
+        try engine.makeIterator(options)
     }
 
     /// Up to `limit` key-value pairs with `from` ≤ key < `to`, in key order (or reverse).
@@ -116,7 +112,7 @@ public final class KVStore: Sendable {
         _ = try makeIterator(o)  // fail now, not in the loop, if the store is closed
         let opts = o
         return KVEntries(start: nil, reverse: reverse) { () throws(KVError) in
-            try KVError.typed { try engine.makeIterator(opts) }
+            try engine.makeIterator(opts)
         }
     }
 
@@ -139,7 +135,7 @@ public final class KVStore: Sendable {
     /// Approximate bytes of table data holding keys in [`from`, `to`), from the tables' index
     /// blocks (as LevelDB's `GetApproximateSizes`); data still in memtables is not counted.
     public func approximateSize(from: [UInt8]? = nil, to: [UInt8]? = nil) throws(KVError) -> Int64 {
-        try KVError.typed { try engine.approximateSize(from: from, to: to) }
+        try engine.approximateSize(from: from, to: to)
     }
 
     /// Removes every key in [`from`, `to`) with one write, however many keys that is; a nil
@@ -157,7 +153,7 @@ public final class KVStore: Sendable {
         }
         var batch = WriteBatch()
         batch.deleteRange(from: from, to: to)
-        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
     private static func tighter(_ a: [UInt8]?, _ b: [UInt8]?, lower: Bool) -> [UInt8]? {
@@ -172,7 +168,7 @@ public final class KVStore: Sendable {
         try check(key: key, value: value)
         var batch = WriteBatch(reservingCapacity: 11 + key.count + value.count)
         batch.put(key, value)
-        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
     /// Stores `value` under `key` until `Options.clock` reaches `expiresAt` (milliseconds since
@@ -182,7 +178,7 @@ public final class KVStore: Sendable {
         try check(key: key, value: value)
         var batch = WriteBatch()
         batch.put(key, value, expiresAt: expiresAt)
-        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
     /// Stores `value` under `key` for `timeToLive` from now by `Options.clock` (rounded up to a
@@ -209,7 +205,7 @@ public final class KVStore: Sendable {
         try check(key: key, value: [])
         var batch = WriteBatch(reservingCapacity: 6 + key.count)
         batch.delete(key)
-        try KVError.typed { try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking) }
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
     /// Applies every operation of `batch` atomically.
@@ -217,34 +213,32 @@ public final class KVStore: Sendable {
         guard !batch.isEmpty else { return }
         let maxKey = engine.options.maxKeySize
         let maxValue = engine.options.maxValueSize
-        try KVError.typed {
-            try batch.encoded.withUnsafeBytes { encoded in
-                try WriteBatch.forEach(encoded, file: "<batch>", offset: 0) { _, key, value in
-                    guard key.count <= maxKey, value.count <= maxValue else {
-                        throw KVError.invalidArgument("batch entry of \(key.count)-byte key and \(value.count)-byte value exceeds maxKeySize \(maxKey) or maxValueSize \(maxValue)")
-                    }
+        try batch.encoded.withBytes { (encoded) throws(KVError) in
+            try WriteBatch.forEach(encoded, file: "<batch>", offset: 0) { (_, key, value) throws(KVError) in
+                guard key.count <= maxKey, value.count <= maxValue else {
+                    throw KVError.invalidArgument("batch entry of \(key.count)-byte key and \(value.count)-byte value exceeds maxKeySize \(maxKey) or maxValueSize \(maxValue)")
                 }
             }
-            try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
         }
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
     /// Makes every write acknowledged so far durable against power loss: one `fdatasync` of
     /// the log. Writers are not held up while it runs (a server's once-a-second sync uses it).
     public func syncWAL() throws(KVError) {
-        try KVError.typed { try engine.syncLogConcurrently() }
+        try engine.syncLogConcurrently()
     }
 
     /// Writes the memtable to a level-0 table now (if it holds anything) and waits for that.
     public func flush() throws(KVError) {
-        try KVError.typed { try engine.flushMemtable() }
+        try engine.flushMemtable()
     }
 
     /// Compacts every table overlapping the user-key range [`from`, `to`] (nil = unbounded)
     /// down the levels, dropping overwritten and deleted data that no snapshot needs, as
     /// LevelDB's `CompactRange`. Flushes the memtable first. Blocks until done.
     public func compactRange(from: [UInt8]? = nil, to: [UInt8]? = nil) throws(KVError) {
-        try KVError.typed { try engine.compactRange(begin: from, end: to) }
+        try engine.compactRange(begin: from, end: to)
     }
 
     /// Counters and per-level figures; `statistics().report` is a readable summary.
@@ -260,7 +254,7 @@ public final class KVStore: Sendable {
     /// Waits for queued writes, syncs the log and releases the directory. Later calls throw
     /// `KVError.closed`. Closing twice is harmless. Also happens when the store is deinitialized.
     public func close() throws(KVError) {
-        try KVError.typed { try engine.close() }
+        try engine.close()
     }
 
     private func check(key: [UInt8], value: [UInt8]) throws(KVError) {

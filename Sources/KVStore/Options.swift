@@ -83,8 +83,8 @@ public struct Options: Sendable {
     public init() {}
 
     /// Throws `KVError.invalidArgument` for settings the engine cannot work with.
-    func validate() throws {
-        func check(_ ok: Bool, _ what: String) throws {
+    func validate() throws(KVError) {
+        func check(_ ok: Bool, _ what: String) throws(KVError) {
             if !ok { throw KVError.invalidArgument(what) }
         }
         try check(writeBufferSize >= 64 << 10, "writeBufferSize must be at least 64 KiB")

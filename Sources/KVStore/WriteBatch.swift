@@ -144,8 +144,8 @@ public struct WriteBatch: Sendable, Equatable {
     /// `offset`) if the encoding is inconsistent, before visiting anything.
     package static func forEach(
         _ encoded: UnsafeRawBufferPointer, file: String, offset: Int64,
-        _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
-    ) throws {
+        _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(KVError) -> Void
+    ) throws(KVError) {
         guard encoded.count >= headerSize else {
             throw KVError.corruption(file: file, offset: offset, reason: "write batch shorter than its header (\(encoded.count) bytes)")
         }

@@ -111,7 +111,7 @@ struct InspectWAL: ParsableCommand {
     func run() throws {
         let enc = try encoding.byteEncoding()
         let log: InspectedLog
-        do { log = try Inspection.log(file) } catch let e as KVError { throw KVCtlError.from(e) }
+        do { log = try Inspection.log(file) } catch { throw KVCtlError.from(error) }
         for r in log.records {
             if json {
                 let ops = r.operations.map { op in
@@ -152,7 +152,7 @@ struct InspectSST: ParsableCommand {
     func run() throws {
         let enc = try encoding.byteEncoding()
         let t: InspectedTable
-        do { t = try Inspection.table(file, entries: entries) } catch let e as KVError { throw KVCtlError.from(e) }
+        do { t = try Inspection.table(file, entries: entries) } catch { throw KVCtlError.from(error) }
         let p = t.properties
         let props: [(String, String)] = [
             ("file_size", "\(t.size)"), ("entries", "\(p.entries)"), ("deletions", "\(p.deletions)"),
@@ -201,7 +201,7 @@ struct InspectManifest: ParsableCommand {
     func run() throws {
         let enc = try encoding.byteEncoding()
         let m: InspectedManifest
-        do { m = try Inspection.manifest(file) } catch let e as KVError { throw KVCtlError.from(e) }
+        do { m = try Inspection.manifest(file) } catch { throw KVCtlError.from(error) }
         for e in m.edits {
             if json {
                 var parts = ["\"offset\":\(e.offset)"]

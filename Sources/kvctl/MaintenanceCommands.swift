@@ -47,7 +47,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         let dir = try target.requireDirectory("verify")
         let report: VerifyReport
-        do { report = try Verifier.verify(directory: dir) } catch let e as KVError { throw KVCtlError.from(e) }
+        do { report = try Verifier.verify(directory: dir) } catch { throw KVCtlError.from(error) }
         if json {
             let findings = report.findings.map {
                 "{\"file\":\(jsonString($0.file)),\"offset\":\($0.offset),\"reason\":\(jsonString($0.reason)),\"corruption\":\($0.isCorruption)}"
@@ -87,7 +87,7 @@ struct Repair: ParsableCommand {
     func run() throws {
         let dir = try target.requireDirectory("repair")
         let report: RepairReport
-        do { report = try Repairer.repair(directory: dir) } catch let e as KVError { throw KVCtlError.from(e) }
+        do { report = try Repairer.repair(directory: dir) } catch { throw KVCtlError.from(error) }
         for t in report.tablesKept { Terminal.out("kept \(t)") }
         for t in report.tablesSalvaged { Terminal.out("salvaged \(t.file): \(t.entriesKept) entries kept, \(t.blocksLost) damaged blocks lost (original in lost/)") }
         for t in report.tablesLost { Terminal.out(Terminal.red("lost ") + "\(t.file): \(t.reason) (moved to lost/)") }

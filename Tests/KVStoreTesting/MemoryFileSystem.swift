@@ -142,7 +142,7 @@ package final class MemoryFileSystem: FileSystem {
 
     // MARK: FileSystem
 
-    package func createDirectory(_ path: String) throws {
+    package func createDirectory(_ path: String) throws(KVError) {
         _ = state.locked { $0.directories.insert(path) }
     }
 
@@ -150,8 +150,8 @@ package final class MemoryFileSystem: FileSystem {
         state.locked { $0.entries[path] != nil || $0.directories.contains(path) }
     }
 
-    package func children(of directory: String) throws -> [String] {
-        try state.locked { s in
+    package func children(of directory: String) throws(KVError) -> [String] {
+        try state.locked { (s) throws(KVError) in
             guard s.directories.contains(directory) else {
                 throw KVError.io(operation: "opendir", path: directory, errno: ENOENT)
             }
@@ -159,8 +159,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    package func fileSize(_ path: String) throws -> Int64 {
-        try state.locked { s in
+    package func fileSize(_ path: String) throws(KVError) -> Int64 {
+        try state.locked { (s) throws(KVError) in
             guard let id = s.entries[path], let node = s.nodes[id] else {
                 throw KVError.io(operation: "stat", path: path, errno: ENOENT)
             }
@@ -168,8 +168,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    package func openWritable(_ path: String, truncate: Bool) throws -> WritableFile {
-        let (id, generation, size) = try state.locked { s in
+    package func openWritable(_ path: String, truncate: Bool) throws(KVError) -> WritableFile {
+        let (id, generation, size) = try state.locked { (s) throws(KVError) in
             if let code = s.fault(.open, path) { throw KVError.io(operation: "open", path: path, errno: code) }
             guard s.directories.contains(Path.parent(path)) else {
                 throw KVError.io(operation: "open", path: path, errno: ENOENT)
@@ -189,16 +189,16 @@ package final class MemoryFileSystem: FileSystem {
         return MemoryWritableFile(fs: self, id: id, path: path, generation: generation, size: size)
     }
 
-    package func openReadable(_ path: String) throws -> ReadableFile {
-        try state.locked { s in
+    package func openReadable(_ path: String) throws(KVError) -> ReadableFile {
+        try state.locked { (s) throws(KVError) in
             if let code = s.fault(.open, path) { throw KVError.io(operation: "open", path: path, errno: code) }
             guard let id = s.entries[path] else { throw KVError.io(operation: "open", path: path, errno: ENOENT) }
             return MemoryReadableFile(fs: self, id: id, path: path, generation: s.generation)
         }
     }
 
-    package func rename(_ from: String, to: String) throws {
-        try state.locked { s in
+    package func rename(_ from: String, to: String) throws(KVError) {
+        try state.locked { (s) throws(KVError) in
             if let code = s.fault(.rename, from) { throw KVError.io(operation: "rename to \(to)", path: from, errno: code) }
             guard let id = s.entries.removeValue(forKey: from) else {
                 throw KVError.io(operation: "rename to \(to)", path: from, errno: ENOENT)
@@ -207,8 +207,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    package func remove(_ path: String) throws {
-        try state.locked { s in
+    package func remove(_ path: String) throws(KVError) {
+        try state.locked { (s) throws(KVError) in
             if let code = s.fault(.remove, path) { throw KVError.io(operation: "unlink", path: path, errno: code) }
             guard s.entries.removeValue(forKey: path) != nil else {
                 throw KVError.io(operation: "unlink", path: path, errno: ENOENT)
@@ -216,8 +216,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    package func truncate(_ path: String, to size: Int64) throws {
-        try state.locked { s in
+    package func truncate(_ path: String, to size: Int64) throws(KVError) {
+        try state.locked { (s) throws(KVError) in
             if let code = s.fault(.truncate, path) { throw KVError.io(operation: "truncate", path: path, errno: code) }
             guard let id = s.entries[path] else { throw KVError.io(operation: "truncate", path: path, errno: ENOENT) }
             let n = Int(size)
@@ -227,8 +227,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    package func syncDirectory(_ directory: String) throws {
-        try state.locked { s in
+    package func syncDirectory(_ directory: String) throws(KVError) {
+        try state.locked { (s) throws(KVError) in
             if let code = s.fault(.syncDirectory, directory) {
                 throw KVError.io(operation: "fsync directory", path: directory, errno: code)
             }
@@ -239,8 +239,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    package func lock(_ path: String) throws -> FileLock {
-        try state.locked { s in
+    package func lock(_ path: String) throws(KVError) -> FileLock {
+        try state.locked { (s) throws(KVError) in
             guard s.locks.insert(path).inserted else { throw KVError.locked(directory: Path.parent(path)) }
             if s.entries[path] == nil {
                 s.nodes[s.nextID] = Node()
@@ -253,8 +253,8 @@ package final class MemoryFileSystem: FileSystem {
 
     // MARK: Handle plumbing
 
-    fileprivate func append(id: Int, path: String, generation: Int, _ bytes: UnsafeRawBufferPointer) throws {
-        try state.locked { s in
+    fileprivate func append(id: Int, path: String, generation: Int, _ bytes: UnsafeRawBufferPointer) throws(KVError) {
+        try state.locked { (s) throws(KVError) in
             guard s.generation == generation, s.nodes[id] != nil else {
                 throw KVError.io(operation: "write", path: path, errno: EIO)
             }
@@ -266,8 +266,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    fileprivate func sync(id: Int, path: String, generation: Int) throws {
-        try state.locked { s in
+    fileprivate func sync(id: Int, path: String, generation: Int) throws(KVError) {
+        try state.locked { (s) throws(KVError) in
             guard s.generation == generation, s.nodes[id] != nil else {
                 throw KVError.io(operation: "fdatasync", path: path, errno: EIO)
             }
@@ -276,8 +276,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    fileprivate func read(id: Int, path: String, generation: Int, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try state.locked { s in
+    fileprivate func read(id: Int, path: String, generation: Int, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(KVError) -> Int {
+        try state.locked { (s) throws(KVError) in
             guard s.generation == generation, let node = s.nodes[id] else {
                 throw KVError.io(operation: "pread", path: path, errno: EIO)
             }
@@ -292,8 +292,8 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
-    fileprivate func size(id: Int, path: String) throws -> Int64 {
-        try state.locked { s in
+    fileprivate func size(id: Int, path: String) throws(KVError) -> Int64 {
+        try state.locked { (s) throws(KVError) in
             guard let node = s.nodes[id] else { throw KVError.io(operation: "fstat", path: path, errno: EBADF) }
             return Int64(node.data.count)
         }
@@ -322,18 +322,18 @@ private final class MemoryWritableFile: WritableFile {
         self.size = size
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    func append(_ bytes: UnsafeRawBufferPointer) throws(KVError) {
         guard !closed else { throw KVError.io(operation: "write (file closed)", path: path, errno: EBADF) }
         try fs.append(id: id, path: path, generation: generation, bytes)
         size += Int64(bytes.count)
     }
 
-    func sync() throws {
+    func sync() throws(KVError) {
         guard !closed else { throw KVError.io(operation: "fdatasync (file closed)", path: path, errno: EBADF) }
         try fs.sync(id: id, path: path, generation: generation)
     }
 
-    func close() throws { closed = true }
+    func close() throws(KVError) { closed = true }
 }
 
 /// All stored properties are lets; the file system serializes access to the bytes.
@@ -350,9 +350,9 @@ private final class MemoryReadableFile: ReadableFile {
         self.generation = generation
     }
 
-    func size() throws -> Int64 { try fs.size(id: id, path: path) }
+    func size() throws(KVError) -> Int64 { try fs.size(id: id, path: path) }
 
-    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(KVError) -> Int {
         try fs.read(id: id, path: path, generation: generation, at: offset, into: buffer)
     }
 }

@@ -50,10 +50,13 @@ final class TransactionCursor: KeyCursor {
         }
     }
 
-    func withCurrent<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    func withCurrent<R, E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         if fromMine == true {
             let entry = mine[index]
-            return try entry.key.withUnsafeBytes { k in try entry.value.withUnsafeBytes { v in try body(k, v) } }
+            // `withUnsafeBufferPointer` keeps the body's error type (`withUnsafeBytes` would widen it).
+            return try entry.key.withUnsafeBufferPointer { (k) throws(E) in
+                try entry.value.withUnsafeBufferPointer { (v) throws(E) in try body(UnsafeRawBufferPointer(k), UnsafeRawBufferPointer(v)) }
+            }
         }
         return try store.withCurrent(body)
     }

@@ -195,8 +195,8 @@ final class BackgroundScheduler: @unchecked Sendable {
             do {
                 try compactor.compactRange(begin: request.begin, end: request.end)
             } catch {
-                failure = KVError.from(error)
-                latch.record(failure!, while: "compacting a requested range")
+                failure = error
+                latch.record(error, while: "compacting a requested range")
             }
             mutex.withLock {
                 request.error = failure ?? latch.failure
@@ -208,7 +208,7 @@ final class BackgroundScheduler: @unchecked Sendable {
                 try compactor.run(c)
                 try compactor.afterStep()
             } catch {
-                latch.record(KVError.from(error), while: "compacting level \(c.level)")
+                latch.record(error, while: "compacting level \(c.level)")
             }
         }
     }
@@ -218,7 +218,7 @@ final class BackgroundScheduler: @unchecked Sendable {
             try flusher.flush()
             try compactor.afterStep()
         } catch {
-            latch.record(KVError.from(error), while: "flushing the memtable")
+            latch.record(error, while: "flushing the memtable")
         }
     }
 

@@ -38,7 +38,7 @@ final class LiveFiles {
 
     /// Records `edit` in the MANIFEST and shows the new version to readers. A flush passes
     /// `retiringImmutable`, which makes readers drop the frozen memtable in the same step.
-    func commit(_ edit: VersionEdit, retiringImmutable: Bool = false) throws {
+    func commit(_ edit: VersionEdit, retiringImmutable: Bool = false) throws(KVError) {
         let version = try versions.logAndApply(edit)
         if retiringImmutable {
             memtables.retireImmutable(installing: version)

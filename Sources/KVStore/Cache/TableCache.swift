@@ -23,7 +23,7 @@ final class TableCache: Sendable {
 
     /// The open table `number`, opening it if needed (with `nonBlocking`, throwing
     /// `KVError.wouldBlock` instead: opening reads the footer, index and filter).
-    func table(_ number: UInt64, size: UInt64, nonBlocking: Bool = false) throws -> TableReader {
+    func table(_ number: UInt64, size: UInt64, nonBlocking: Bool = false) throws(KVError) -> TableReader {
         if let t = lru.locked({ $0.get(number) }) { return t }
         if nonBlocking { throw KVError.wouldBlock }
         let path = Path.join(directory, FileNames.table(number))

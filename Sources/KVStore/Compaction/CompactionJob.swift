@@ -42,7 +42,7 @@ struct CompactionJob {
         var entriesDropped = 0
     }
 
-    func run() throws -> Result {
+    func run() throws(KVError) -> Result {
         var result = Result()
         var builder: TableBuilder?
         var outputNumber: UInt64 = 0
@@ -56,7 +56,7 @@ struct CompactionJob {
         var seenKey = false
         var rewritten: [UInt8] = []  // an expired value's key, re-kinded as a deletion
 
-        func finishOutput() throws {
+        func finishOutput() throws(KVError) {
             guard let b = builder else { return }
             builder = nil
             let properties = try b.finish()
@@ -66,7 +66,7 @@ struct CompactionJob {
             result.bytesWritten += Int64(b.fileSize)
         }
 
-        do {
+        do throws(KVError) {
             input.seekToFirst()
             while input.isValid {
                 let key = input.key
@@ -123,7 +123,7 @@ struct CompactionJob {
                 } else {
                     // Every reader from now on sees an expired value as absent (the clock only
                     // moves on), so a deletion at the same sequence reads the same.
-                    func emit(_ outKey: UnsafeRawBufferPointer, _ outValue: UnsafeRawBufferPointer) throws {
+                    func emit(_ outKey: UnsafeRawBufferPointer, _ outValue: UnsafeRawBufferPointer) throws(KVError) {
                         if builder == nil {
                             outputNumber = allocateFileNumber()
                             let path = Path.join(directory, FileNames.table(outputNumber))
@@ -136,7 +136,7 @@ struct CompactionJob {
                     }
                     if expired {
                         makeInternalKey(user, packTrailer(sequence, ValueKind.deletion.rawValue), into: &rewritten)
-                        try rewritten.withUnsafeBytes { try emit($0, UnsafeRawBufferPointer(start: nil, count: 0)) }
+                        try rewritten.withBytes { (k) throws(KVError) in try emit(k, UnsafeRawBufferPointer(start: nil, count: 0)) }
                     } else {
                         try emit(key, input.value)
                     }

@@ -37,7 +37,7 @@ final class Compactor {
 
     /// Runs one compaction: a trivial move when the input can go down a level as it is,
     /// else a merge into new tables.
-    func run(_ c: Compaction) throws {
+    func run(_ c: Compaction) throws(KVError) {
         if c.seekTriggered {
             statistics.seekCompactions.add(1, ordering: .relaxed)
             infoLog.log("seek compaction of \(c.inputs.map { FileNames.table($0.number) }.joined(separator: ", ")) at level \(c.level)")
@@ -57,8 +57,9 @@ final class Compactor {
         let started = ContinuousClock.now
         var outputs: [FileMetaData] = []
         defer { files.release(outputs) }
-        let children: [any InternalIterator] = try c.allInputs.map {
-            try tableCache.table($0.number, size: $0.size).makeIterator(verify: true, fillCache: false, mapped: false)
+        var children: [any InternalIterator] = []
+        for f in c.allInputs {
+            children.append(try tableCache.table(f.number, size: f.size).makeIterator(verify: true, fillCache: false, mapped: false))
         }
         let checker = BottommostChecker(levels: c.deeperLevels)
         var job = CompactionJob(
@@ -90,7 +91,7 @@ final class Compactor {
     /// then rewrites that level's files in place, so overwritten and deleted entries (and
     /// range deletions) are dropped everywhere, as RocksDB's CompactRange with bottommost
     /// compaction. Stops early (without error) once `mayContinue` turns false.
-    func compactRange(begin: [UInt8]?, end: [UInt8]?) throws {
+    func compactRange(begin: [UInt8]?, end: [UInt8]?) throws(KVError) {
         var deepest = 0
         for level in 0..<Version.levelCount where !files.current.overlappingFiles(level, begin, end).isEmpty {
             deepest = level
@@ -139,7 +140,7 @@ final class Compactor {
 
     /// What follows every finished compaction: obsolete files go, and tombstones that cover
     /// nothing any more.
-    func afterStep() throws {
+    func afterStep() throws(KVError) {
         // After a failure the MANIFEST's state is uncertain: delete nothing (reopening does it).
         guard mayContinue() else { return }
         files.deleteObsoleteFiles()
@@ -148,7 +149,7 @@ final class Compactor {
 
     /// Removes range tombstones that every reader sees and that no longer cover any entry
     /// (compaction dropped what they hid). An unreadable table keeps them.
-    private func collectRangeTombstones() throws {
+    private func collectRangeTombstones() throws(KVError) {
         let version = files.current
         guard !version.rangeTombstones.isEmpty else { return }
         let snapshot = snapshots.oldest()

@@ -76,7 +76,7 @@ final class Engine: Sendable {
 
     /// Locks the directory, recovers the MANIFEST and the logs, writes what the logs held to a
     /// level-0 table, starts a fresh log and MANIFEST, and starts the background thread.
-    static func open(directory: String, options: Options) throws -> Engine {
+    static func open(directory: String, options: Options) throws(KVError) -> Engine {
         try options.validate()
         let fs = options.fileSystem
         if !fs.fileExists(directory) {

@@ -6,7 +6,7 @@ extension Engine {
     func get(
         _ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true, fillCache: Bool = true,
         nonBlocking: Bool = false
-    ) throws -> (value: [UInt8], expiresAt: UInt64)? {
+    ) throws(KVError) -> (value: [UInt8], expiresAt: UInt64)? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // State first, then the sequence: the state's memtables and files are pinned, so
         // nothing at or below the sequence can be compacted away under this read. (Sequence
@@ -21,13 +21,21 @@ extension Engine {
         if case .absent = result {
             let count = key.count + 8
             var seekCompactionDue = false
-            result = try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+            // The allocation's closure is `rethrows` (untyped): the error leaves it by hand.
+            var failure: KVError?
+            result = withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
                 if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
                 storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
-                return try state.version.get(
-                    UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
-                    seekCompactionDue: &seekCompactionDue)
+                do throws(KVError) {
+                    return try state.version.get(
+                        UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, fillCache: fillCache,
+                        nonBlocking: nonBlocking, seekCompactionDue: &seekCompactionDue)
+                } catch {
+                    failure = error
+                    return .absent
+                }
             }
+            if let failure { throw failure }
             if seekCompactionDue { scheduler.signalWork() }
         }
         guard case let .found(value, found, expiresAt) = result else { return nil }
@@ -43,7 +51,7 @@ extension Engine {
         return (value, expiresAt)
     }
 
-    func takeSnapshot() throws -> Snapshot {
+    func takeSnapshot() throws(KVError) -> Snapshot {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // Read and register in one step under the list's lock, which the background thread
         // also takes to compute its cutoff: otherwise a compaction could compute a cutoff
@@ -52,14 +60,14 @@ extension Engine {
         return Snapshot(sequence: sequence, list: snapshots)
     }
 
-    func sequence(for snapshot: Snapshot?) throws -> UInt64? {
+    func sequence(for snapshot: Snapshot?) throws(KVError) -> UInt64? {
         guard let snapshot else { return nil }
         guard snapshot.list === snapshots else { throw KVError.invalidArgument("snapshot belongs to another store") }
         guard !snapshot.isReleased else { throw KVError.invalidArgument("snapshot was released") }
         return snapshot.sequence
     }
 
-    func makeIterator(_ options: ReadOptions) throws -> KVIterator {
+    func makeIterator(_ options: ReadOptions) throws(KVError) -> KVIterator {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // State first, then the sequence (see `Engine.get`).
         let (state, latest) = memtables.withCurrent { ($0, snapshots.lastSequence) }
@@ -101,7 +109,7 @@ extension Engine {
 
     /// Bytes of table data between the keys, estimated from index blocks (LevelDB's
     /// GetApproximateSizes): memtables are not counted.
-    func approximateSize(from start: [UInt8]?, to end: [UInt8]?) throws -> Int64 {
+    func approximateSize(from start: [UInt8]?, to end: [UInt8]?) throws(KVError) -> Int64 {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         let version = memtables.current.version
         var total: Int64 = 0

@@ -15,7 +15,7 @@ struct Recovery {
     private(set) var report = RecoveryReport()
     let memtable: Memtable
 
-    init(directory: String, options: Options, infoLog: InfoLog, versions: VersionSet) throws {
+    init(directory: String, options: Options, infoLog: InfoLog, versions: VersionSet) throws(KVError) {
         self.directory = directory
         self.options = options
         self.infoLog = infoLog
@@ -58,7 +58,7 @@ struct Recovery {
         logNumbers = logs.filter { $0 >= versions.logNumber }.sorted()
     }
 
-    mutating func run() throws {
+    mutating func run() throws(KVError) {
         let fs = options.fileSystem
         var expected: UInt64?  // next sequence number the history requires
         for (index, number) in logNumbers.enumerated() {
@@ -107,11 +107,11 @@ struct Recovery {
         report.lastSequence = versions.lastSequence
     }
 
-    private mutating func apply(_ record: [UInt8], path: String, offset: Int64) throws {
+    private mutating func apply(_ record: [UInt8], path: String, offset: Int64) throws(KVError) {
         var sequence = record.withUnsafeBytes { loadFixed64($0.baseAddress!) }
         let limitKey = options.maxKeySize
-        try record.withUnsafeBytes { encoded in
-            try WriteBatch.forEach(encoded, file: path, offset: offset) { kind, key, value in
+        try record.withBytes { (encoded) throws(KVError) in
+            try WriteBatch.forEach(encoded, file: path, offset: offset) { (kind, key, value) throws(KVError) in
                 guard key.count <= limitKey else {
                     throw KVError.corruption(file: path, offset: offset, reason: "key of \(key.count) bytes")
                 }
@@ -124,7 +124,7 @@ struct Recovery {
     }
 
     /// Moves logs past a sequence gap into `lost/` (durably) and reports them.
-    private mutating func setAside(_ numbers: [UInt64], expected: UInt64, found: UInt64) throws {
+    private mutating func setAside(_ numbers: [UInt64], expected: UInt64, found: UInt64) throws(KVError) {
         let fs = options.fileSystem
         let lost = Path.join(directory, FileNames.lostDirectory)
         try fs.createDirectory(lost)

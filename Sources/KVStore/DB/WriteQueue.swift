@@ -213,7 +213,7 @@ final class WriteQueue: @unchecked Sendable {
                 statistics.walSyncs.add(1, ordering: .relaxed)
             }
         } catch {
-            failure = KVError.from(error)
+            failure = error
         }
         if failure == nil {
             insert(combined, into: memtable, firstSequence: first)
@@ -263,7 +263,7 @@ final class WriteQueue: @unchecked Sendable {
             try target.sync()
             statistics.walSyncs.add(1, ordering: .relaxed)
         } catch {
-            failure = KVError.from(error)
+            failure = error
         }
         mutex.lock()
         externalSyncs -= 1
@@ -401,7 +401,7 @@ final class WriteQueue: @unchecked Sendable {
             try? log.close()
             log = newLog
         } catch {
-            let failure = KVError.from(error)
+            let failure = error
             scheduler.fail(failure, while: "starting log \(path)")
             throw failure
         }
@@ -485,7 +485,7 @@ final class WriteQueue: @unchecked Sendable {
         let log = mutex.withLock { self.log }
         defer { try? log.close() }
         if !latch.isSet {
-            do { try log.sync() } catch { throw KVError.from(error) }
+            try log.sync()
         }
     }
 

@@ -33,7 +33,7 @@ final class MappedLogFile: WritableFile {
     /// Takes `fd` (open read-write on an empty file). Returns nil, leaving `fd` open, if the
     /// file system cannot reserve space (`fallocate` unsupported): the caller then appends
     /// with `write(2)`.
-    init?(fd: Int32, path: String) throws {
+    init?(fd: Int32, path: String) throws(KVError) {
         self.fd = fd
         self.path = path
         do {
@@ -55,7 +55,7 @@ final class MappedLogFile: WritableFile {
         }
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    func append(_ bytes: UnsafeRawBufferPointer) throws(KVError) {
         guard fd >= 0 else { throw KVError.io(operation: "append (file closed)", path: path, errno: EBADF) }
         guard !bytes.isEmpty else { return }
         let end = size + Int64(bytes.count)
@@ -66,13 +66,13 @@ final class MappedLogFile: WritableFile {
         size = end
     }
 
-    func sync() throws {
+    func sync() throws(KVError) {
         guard fd >= 0 else { throw KVError.io(operation: "fdatasync (file closed)", path: path, errno: EBADF) }
         guard fdatasync(fd) == 0 else { throw KVError.io(operation: "fdatasync", path: path, errno: errno) }
     }
 
     /// Unmaps and trims the reserved zeros, so a closed log ends at its last record.
-    func close() throws {
+    func close() throws(KVError) {
         guard fd >= 0 else { return }
         if let map { munmap(map, mapLength) }
         map = nil
@@ -87,7 +87,7 @@ final class MappedLogFile: WritableFile {
 
     /// Reserves and maps a region from the page holding `size` that holds `end`, in whole
     /// chunks. False if the file system does not support `fallocate`.
-    private func extend(toHold end: Int64) throws -> Bool {
+    private func extend(toHold end: Int64) throws(KVError) -> Bool {
         let start = size / Self.pageSize * Self.pageSize
         let needed = Int(max(end - start, 1))
         let length = (needed + Self.chunk - 1) / Self.chunk * Self.chunk

@@ -14,7 +14,7 @@ package struct PosixFileSystem: FileSystem {
     /// the kernel's flock semantics (e.g. on NFS, where flock may map to fcntl locks).
     private static let lockedPaths = Mutex<Set<String>>([])
 
-    package func createDirectory(_ path: String) throws {
+    package func createDirectory(_ path: String) throws(KVError) {
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw KVError.io(operation: "mkdir", path: path, errno: errno)
         }
@@ -24,7 +24,7 @@ package struct PosixFileSystem: FileSystem {
         access(path, F_OK) == 0
     }
 
-    package func children(of directory: String) throws -> [String] {
+    package func children(of directory: String) throws(KVError) -> [String] {
         guard let dir = opendir(directory) else {
             throw KVError.io(operation: "opendir", path: directory, errno: errno)
         }
@@ -39,7 +39,7 @@ package struct PosixFileSystem: FileSystem {
         return names
     }
 
-    package func fileSize(_ path: String) throws -> Int64 {
+    package func fileSize(_ path: String) throws(KVError) -> Int64 {
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw KVError.io(operation: "stat", path: path, errno: errno)
@@ -47,7 +47,7 @@ package struct PosixFileSystem: FileSystem {
         return Int64(st.st_size)
     }
 
-    package func openWritable(_ path: String, truncate: Bool) throws -> WritableFile {
+    package func openWritable(_ path: String, truncate: Bool) throws(KVError) -> WritableFile {
         let flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0)
         let fd = retryEINTR { open(path, flags, 0o644) }
         guard fd >= 0 else { throw KVError.io(operation: "open", path: path, errno: errno) }
@@ -62,7 +62,7 @@ package struct PosixFileSystem: FileSystem {
 
     /// A new write-ahead log, appended through a memory mapping (`MappedLogFile`) where the
     /// file system can reserve space, else with `write(2)`.
-    package func createLog(_ path: String) throws -> WritableFile {
+    package func createLog(_ path: String) throws(KVError) -> WritableFile {
         let fd = retryEINTR { open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw KVError.io(operation: "open", path: path, errno: errno) }
         do {
@@ -75,36 +75,36 @@ package struct PosixFileSystem: FileSystem {
         return try openWritable(path, truncate: true)
     }
 
-    package func openReadable(_ path: String) throws -> ReadableFile {
+    package func openReadable(_ path: String) throws(KVError) -> ReadableFile {
         let fd = retryEINTR { open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw KVError.io(operation: "open", path: path, errno: errno) }
         return PosixReadableFile(fd: fd, path: path)
     }
 
-    package func rename(_ from: String, to: String) throws {
+    package func rename(_ from: String, to: String) throws(KVError) {
         guard Glibc.rename(from, to) == 0 else {
             throw KVError.io(operation: "rename to \(to)", path: from, errno: errno)
         }
     }
 
-    package func remove(_ path: String) throws {
+    package func remove(_ path: String) throws(KVError) {
         guard unlink(path) == 0 else { throw KVError.io(operation: "unlink", path: path, errno: errno) }
     }
 
-    package func truncate(_ path: String, to size: Int64) throws {
+    package func truncate(_ path: String, to size: Int64) throws(KVError) {
         guard Glibc.truncate(path, off_t(size)) == 0 else {
             throw KVError.io(operation: "truncate", path: path, errno: errno)
         }
     }
 
-    package func syncDirectory(_ directory: String) throws {
+    package func syncDirectory(_ directory: String) throws(KVError) {
         let fd = retryEINTR { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw KVError.io(operation: "open directory", path: directory, errno: errno) }
         defer { Glibc.close(fd) }
         guard fsync(fd) == 0 else { throw KVError.io(operation: "fsync directory", path: directory, errno: errno) }
     }
 
-    package func lock(_ path: String) throws -> FileLock {
+    package func lock(_ path: String) throws(KVError) -> FileLock {
         let inserted = Self.lockedPaths.locked { $0.insert(path).inserted }
         guard inserted else { throw KVError.locked(directory: Path.parent(path)) }
         let fd = retryEINTR { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
@@ -151,7 +151,7 @@ final class PosixWritableFile: WritableFile {
         if fd >= 0 { Glibc.close(fd) }
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    func append(_ bytes: UnsafeRawBufferPointer) throws(KVError) {
         guard fd >= 0 else { throw KVError.io(operation: "write (file closed)", path: path, errno: EBADF) }
         var done = 0
         while done < bytes.count {
@@ -167,12 +167,12 @@ final class PosixWritableFile: WritableFile {
         size += Int64(done)
     }
 
-    func sync() throws {
+    func sync() throws(KVError) {
         guard fd >= 0 else { throw KVError.io(operation: "fdatasync (file closed)", path: path, errno: EBADF) }
         guard fdatasync(fd) == 0 else { throw KVError.io(operation: "fdatasync", path: path, errno: errno) }
     }
 
-    func close() throws {
+    func close() throws(KVError) {
         guard fd >= 0 else { return }
         let r = Glibc.close(fd)
         fd = -1
@@ -197,13 +197,13 @@ final class PosixReadableFile: ReadableFile {
         return MappedRegion(fd: fd, count: Int(size))
     }
 
-    func size() throws -> Int64 {
+    func size() throws(KVError) -> Int64 {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw KVError.io(operation: "fstat", path: path, errno: errno) }
         return Int64(st.st_size)
     }
 
-    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(KVError) -> Int {
         var done = 0
         while done < buffer.count {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
@@ -221,7 +221,7 @@ final class PosixReadableFile: ReadableFile {
     /// partial read (part of the range cached) counts as not cached; so does a kernel or file
     /// system without RWF_NOWAIT (EOPNOTSUPP, ENOSYS), which just sends such reads to a
     /// thread that may wait.
-    func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+    func readIfCached(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(KVError) -> Int? {
         while true {
             let n = kv_pread_nowait(fd, buffer.baseAddress, buffer.count, offset)
             if n < 0 {

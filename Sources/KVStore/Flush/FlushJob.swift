@@ -23,7 +23,7 @@ struct FlushJob {
     }
 
     /// Writes and syncs the tables and their directory entries.
-    func run() throws -> Output {
+    func run() throws(KVError) -> Output {
         var job = CompactionJob(
             input: MemtableIterator(memtable), fileSystem: fileSystem, directory: directory,
             tableOptions: tableOptions, smallestSnapshot: smallestSnapshot, targetFileSize: nil,

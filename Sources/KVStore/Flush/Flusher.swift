@@ -24,7 +24,7 @@ final class Flusher {
     }
 
     /// Flushes the frozen memtable, if there is one.
-    func flush() throws {
+    func flush() throws(KVError) {
         let state = memtables.current
         guard let memtable = state.immutableMemtable else { return }
         // No new memtable is frozen until this one is retired, so the active memtable's log

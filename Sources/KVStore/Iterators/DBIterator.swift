@@ -36,12 +36,12 @@ final class DBIterator {
 
     var error: KVError? { corruption ?? input.error }
 
-    func withCurrent<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    func withCurrent<R, E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         if forward {
             let v = input.value
             return try body(userKey(input.key), expiresAt == 0 ? v : UnsafeRawBufferPointer(rebasing: v[expiryPrefixSize...]))
         }
-        return try savedKey.withUnsafeBytes { k in try savedValue.withUnsafeBytes { v in try body(k, v) } }
+        return try savedKey.withBytes { (k) throws(E) in try savedValue.withBytes { (v) throws(E) in try body(k, v) } }
     }
 
     // MARK: Positioning

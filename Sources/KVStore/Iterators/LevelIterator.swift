@@ -100,7 +100,7 @@ final class LevelIterator: InternalIterator {
                 table = made
             }
         } catch {
-            self.error = error as? KVError ?? .invalidArgument("\(error)")
+            self.error = error
         }
     }
 

@@ -70,21 +70,21 @@ package struct InspectedTable: Sendable {
 
 package enum Inspection {
     /// Decodes every record of a WAL file.
-    package static func log(_ path: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> InspectedLog {
+    package static func log(_ path: String, fileSystem: any FileSystem = PosixFileSystem()) throws(KVError) -> InspectedLog {
         var reader = try LogReader(file: fileSystem.openReadable(path), purpose: .writeAheadLog)
         var out = InspectedLog(path: path)
         do {
             while let (offset, payload) = try reader.next() {
                 var record = InspectedLogRecord(offset: offset, sequence: 0, operations: [])
-                try payload.withUnsafeBytes { encoded in
+                try payload.withBytes { (encoded) throws(KVError) in
                     record.sequence = encoded.count >= 8 ? loadFixed64(encoded.baseAddress!) : 0
-                    try WriteBatch.forEach(encoded, file: path, offset: offset) { kind, key, value in
+                    try WriteBatch.forEach(encoded, file: path, offset: offset) { (kind, key, value) throws(KVError) in
                         record.operations.append(operation(kind, key, value))
                     }
                 }
                 out.records.append(record)
             }
-        } catch let error as KVError {
+        } catch {
             out.corruption = error
         }
         out.fileNumber = reader.fileNumber
@@ -106,7 +106,7 @@ package enum Inspection {
     }
 
     /// Decodes every edit of a MANIFEST file.
-    package static func manifest(_ path: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> InspectedManifest {
+    package static func manifest(_ path: String, fileSystem: any FileSystem = PosixFileSystem()) throws(KVError) -> InspectedManifest {
         var reader = try LogReader(file: fileSystem.openReadable(path), purpose: .manifest)
         var out = InspectedManifest(path: path)
         do {
@@ -122,7 +122,7 @@ package enum Inspection {
                 edit.removedRangeDeletions = e.removedTombstones
                 out.edits.append(edit)
             }
-        } catch let error as KVError {
+        } catch {
             out.corruption = error
         }
         return out
@@ -130,7 +130,7 @@ package enum Inspection {
 
     /// Reads a table's properties and index, and with `entries` every entry (checksums
     /// verified); a damaged block throws `KVError.corruption` naming file and offset.
-    package static func table(_ path: String, entries wantEntries: Bool, fileSystem: any FileSystem = PosixFileSystem()) throws -> InspectedTable {
+    package static func table(_ path: String, entries wantEntries: Bool, fileSystem: any FileSystem = PosixFileSystem()) throws(KVError) -> InspectedTable {
         let file = try fileSystem.openReadable(path)
         let size = UInt64(try file.size())
         let table = try TableReader(file: file, fileNumber: 0, fileSize: size, blockCache: nil, statistics: nil)

@@ -22,7 +22,7 @@ package struct RepairReport: Sendable {
 /// and fully compacted, which orders every key's versions by sequence number again (tables
 /// from different levels can overlap in level 0) and rebuilds the levels.
 package enum Repairer {
-    package static func repair(directory: String, options: Options = Options()) throws -> RepairReport {
+    package static func repair(directory: String, options: Options = Options()) throws(KVError) -> RepairReport {
         let fs = options.fileSystem
         var report = RepairReport()
         do {
@@ -38,7 +38,7 @@ package enum Repairer {
         return report
     }
 
-    private static func rebuild(directory: String, options: Options, fs: any FileSystem, report: inout RepairReport) throws {
+    private static func rebuild(directory: String, options: Options, fs: any FileSystem, report: inout RepairReport) throws(KVError) {
         func path(_ name: String) -> String { Path.join(directory, name) }
         let names = try fs.children(of: directory).sorted()
         var tables: [UInt64] = []
@@ -60,7 +60,7 @@ package enum Repairer {
             return nextNumber
         }
         let lost = path(FileNames.lostDirectory)
-        func setAside(_ name: String) throws {
+        func setAside(_ name: String) throws(KVError) {
             if !fs.fileExists(lost) { try fs.createDirectory(lost) }
             try fs.rename(path(name), to: Path.join(lost, name))
         }
@@ -137,7 +137,7 @@ package enum Repairer {
                     report.tablesSalvaged.append((path(name), entries, blocksLost))
                     try setAside(name)
                 }
-            } catch let error as KVError {
+            } catch {
                 report.tablesLost.append((path(name), "\(error)"))
                 try setAside(name)
             }
@@ -172,7 +172,7 @@ package enum Repairer {
     /// Writes every entry of `input` to table `number`; nil if there were none.
     private static func writeTable(
         from input: any InternalIterator, number: UInt64, directory: String, fs: any FileSystem, tableOptions: TableOptions
-    ) throws -> FileMetaData? {
+    ) throws(KVError) -> FileMetaData? {
         let builder = TableBuilder(file: try fs.openWritable(Path.join(directory, FileNames.table(number)), truncate: true), options: tableOptions)
         var smallest: [UInt8]?
         var largest: [UInt8] = []
@@ -196,7 +196,7 @@ package enum Repairer {
     /// Copies every entry of every readable data block of `table` into table `number`.
     private static func copyReadable(
         _ table: TableReader, number: UInt64, directory: String, fs: any FileSystem, tableOptions: TableOptions
-    ) throws -> (entries: Int, meta: FileMetaData?, blocksLost: Int) {
+    ) throws(KVError) -> (entries: Int, meta: FileMetaData?, blocksLost: Int) {
         let builder = TableBuilder(file: try fs.openWritable(Path.join(directory, FileNames.table(number)), truncate: true), options: tableOptions)
         var smallest: [UInt8]?
         var largest: [UInt8] = []
@@ -223,7 +223,7 @@ package enum Repairer {
                     largest = k
                     entries += 1
                 }
-            } catch is KVError {
+            } catch {
                 blocksLost += 1
             }
             index.next()
@@ -241,7 +241,7 @@ package enum Repairer {
     }
 
     /// Key range and sequences of an intact table, from its entries.
-    private static func scanMeta(_ table: TableReader) throws -> FileMetaData {
+    private static func scanMeta(_ table: TableReader) throws(KVError) -> FileMetaData {
         let it = table.makeIterator(verify: true, fillCache: false)
         it.seekToFirst()
         var smallest: [UInt8] = []

@@ -26,7 +26,7 @@ package struct VerifyReport: Sendable {
 /// directory, checking every checksum and decoding everything, and reports each problem
 /// with file and offset. Read-only; it does not open the store.
 package enum Verifier {
-    package static func verify(directory: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> VerifyReport {
+    package static func verify(directory: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws(KVError) -> VerifyReport {
         var report = VerifyReport()
         let names = try fs.children(of: directory).sorted()
         func path(_ name: String) -> String { Path.join(directory, name) }
@@ -47,7 +47,7 @@ package enum Verifier {
                     if let t = log.tornTail {
                         report.findings.append(VerifyFinding(file: path(name), offset: 0, reason: "torn tail: \(t)", isCorruption: false))
                     }
-                } catch let e as KVError {
+                } catch let e {
                     corrupt(e, path(name))
                 }
             case .manifest?:
@@ -55,7 +55,7 @@ package enum Verifier {
                 do {
                     let m = try Inspection.manifest(path(name), fileSystem: fs)
                     if let e = m.corruption { corrupt(e, path(name)) }
-                } catch let e as KVError {
+                } catch let e {
                     corrupt(e, path(name))
                 }
             case .current?:
@@ -90,7 +90,7 @@ package enum Verifier {
             index.seekToFirst()
             while index.isValid {
                 report.blocksChecked += 1
-                do {
+                do throws(KVError) {
                     let block = try table.dataBlock(try table.decodeHandle(index.value), verify: true, fillCache: false)
                     var cursor = BlockCursor(block)
                     cursor.seekToFirst()
@@ -99,16 +99,14 @@ package enum Verifier {
                         cursor.next()
                     }
                     if let e = cursor.error { throw e }
-                } catch let e as KVError {
+                } catch let e {
                     corrupt(e, path)
                 }
                 index.next()
             }
             if let e = index.error { corrupt(e, path) }
-        } catch let e as KVError {
+        } catch let e {
             corrupt(e, path)
-        } catch {
-            corrupt(.invalidArgument("\(error)"), path)
         }
     }
 }

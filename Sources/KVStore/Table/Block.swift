@@ -20,7 +20,7 @@ package final class Block: Sendable {
     let fileOffset: Int64
 
     /// Copies `contents` (the block with its restart array) and validates the trailer.
-    package convenience init(contents: [UInt8], file: String, fileOffset: Int64) throws {
+    package convenience init(contents: [UInt8], file: String, fileOffset: Int64) throws(KVError) {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 8)
         contents.withUnsafeBytes { storage.copyMemory(from: $0) }
         try self.init(taking: storage, count: contents.count, file: file, fileOffset: fileOffset)
@@ -28,7 +28,7 @@ package final class Block: Sendable {
 
     /// Takes ownership of `storage` (freed with the block, or here if the block is invalid), of
     /// which the first `count` bytes are the block.
-    init(taking storage: UnsafeMutableRawBufferPointer, count: Int, file: String, fileOffset: Int64) throws {
+    init(taking storage: UnsafeMutableRawBufferPointer, count: Int, file: String, fileOffset: Int64) throws(KVError) {
         bytes = UnsafeRawBufferPointer(rebasing: storage[0..<count])
         owner = nil
         (restartCount, restartsOffset) = try Self.validate(bytes, file: file, fileOffset: fileOffset, freeing: storage)
@@ -37,7 +37,7 @@ package final class Block: Sendable {
     }
 
     /// Views `bytes` in place; `owner` keeps them alive (a table's mapping).
-    init(borrowing bytes: UnsafeRawBufferPointer, owner: any AnyObject & Sendable, file: String, fileOffset: Int64) throws {
+    init(borrowing bytes: UnsafeRawBufferPointer, owner: any AnyObject & Sendable, file: String, fileOffset: Int64) throws(KVError) {
         self.bytes = bytes
         self.owner = owner
         (restartCount, restartsOffset) = try Self.validate(bytes, file: file, fileOffset: fileOffset, freeing: nil)
@@ -47,7 +47,7 @@ package final class Block: Sendable {
 
     private static func validate(
         _ bytes: UnsafeRawBufferPointer, file: String, fileOffset: Int64, freeing storage: UnsafeMutableRawBufferPointer?
-    ) throws -> (count: Int, restartsOffset: Int) {
+    ) throws(KVError) -> (count: Int, restartsOffset: Int) {
         let n = bytes.count
         guard n >= 4 else {
             storage?.deallocate()
@@ -136,7 +136,7 @@ package struct BlockCursor {
         mutating get { UnsafeRawBufferPointer(start: block.bytes.baseAddress! + valueStart, count: valueCount) }
     }
 
-    mutating func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+    mutating func withKey<T, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
         try body(keyBuffer.bytes)
     }
 

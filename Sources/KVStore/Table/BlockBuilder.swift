@@ -24,8 +24,8 @@ package struct BlockBuilder {
     var estimatedSize: Int { buffer.count + restarts.count * 4 + 4 }
 
     /// The key most recently added, viewed without a copy.
-    func withLastKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        try lastKey.withUnsafeBytes(body)
+    func withLastKey<T, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
+        try lastKey.withBytes(body)
     }
 
     package mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {

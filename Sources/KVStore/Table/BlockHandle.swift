@@ -44,11 +44,11 @@ struct TableFooter: Equatable, Sendable {
     }
 
     /// Parses the last `size` bytes of a table; `fileOffset` locates errors.
-    static func decode(_ bytes: [UInt8], file: String, fileOffset: Int64) throws -> TableFooter {
+    static func decode(_ bytes: [UInt8], file: String, fileOffset: Int64) throws(KVError) -> TableFooter {
         guard bytes.count == size else {
             throw KVError.corruption(file: file, offset: fileOffset, reason: "table footer is \(bytes.count) bytes, expected \(size)")
         }
-        return try bytes.withUnsafeBytes { raw in
+        return try bytes.withBytes { (raw) throws(KVError) in
             let p = raw.baseAddress!
             guard loadFixed64(p + 56) == magic else {
                 throw KVError.corruption(file: file, offset: fileOffset + 56, reason: "bad table magic number (not a KVStore table)")

@@ -61,7 +61,7 @@ package final class TableBuilder {
     /// Bytes the file will hold so far (written plus buffered, excluding the open block).
     var estimatedFileSize: UInt64 { offset + UInt64(data.estimatedSize) }
 
-    package func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+    package func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(KVError) {
         precondition(!finished)
         if properties.entries == 0 { properties.smallestKey = Array(key) }
         let user = userKey(key)
@@ -94,18 +94,18 @@ package final class TableBuilder {
     }
 
     /// Writes the remaining blocks and the footer, syncs and closes the file.
-    package func finish() throws -> TableProperties {
+    package func finish() throws(KVError) -> TableProperties {
         precondition(!finished)
         finished = true
         try flushDataBlock()
         properties.largestKey = lastKeyOfTable
         let filter = options.bloomBitsPerKey > 0 ? BloomFilter.build(hashes: keyHashes, bitsPerKey: options.bloomBitsPerKey) : []
-        let filterHandle = try filter.withUnsafeBytes { try writeBlock($0, compressible: false) }
+        let filterHandle = try filter.withBytes { (bytes) throws(KVError) in try writeBlock(bytes, compressible: false) }
         properties.filterSize = UInt64(filter.count)
         var indexBlock = index.finish()
         properties.indexSize = UInt64(indexBlock.count)
-        let propertiesHandle = try properties.encode().withUnsafeBytes { try writeBlock($0, compressible: false) }
-        let indexHandle = try indexBlock.withUnsafeBytes { try writeBlock($0, compressible: false) }
+        let propertiesHandle = try properties.encode().withBytes { (bytes) throws(KVError) in try writeBlock(bytes, compressible: false) }
+        let indexHandle = try indexBlock.withBytes { (bytes) throws(KVError) in try writeBlock(bytes, compressible: false) }
         indexBlock.removeAll()
         let footer = TableFooter(filter: filterHandle, properties: propertiesHandle, index: indexHandle)
         pending.append(contentsOf: footer.encode())
@@ -124,13 +124,13 @@ package final class TableBuilder {
 
     @exclusivity(unchecked) private var lastKeyOfTable: [UInt8] = []
 
-    private func flushDataBlock() throws {
+    private func flushDataBlock() throws(KVError) {
         guard !data.isEmpty else { return }
         lastKeyOfTable.removeAll(keepingCapacity: true)
         data.withLastKey { lastKeyOfTable.append(contentsOf: $0) }
         data.finishInPlace()
         properties.rawDataSize += UInt64(data.buffer.count)
-        let handle = try data.buffer.withUnsafeBytes { try writeBlock($0, compressible: true) }
+        let handle = try data.buffer.withBytes { (bytes) throws(KVError) in try writeBlock(bytes, compressible: true) }
         properties.storedDataSize += handle.size
         properties.dataBlocks += 1
         data.reset()
@@ -141,7 +141,7 @@ package final class TableBuilder {
     }
 
     /// Appends `contents` (compressed when it saves at least 12.5%) and its trailer.
-    private func writeBlock(_ contents: UnsafeRawBufferPointer, compressible: Bool) throws -> BlockHandle {
+    private func writeBlock(_ contents: UnsafeRawBufferPointer, compressible: Bool) throws(KVError) -> BlockHandle {
         var type = Compression.none
         compressed.removeAll(keepingCapacity: true)
         if compressible && options.compression != .none {
@@ -171,9 +171,9 @@ package final class TableBuilder {
         pending.appendFixed32(CRC32C.mask(crc))
     }
 
-    private func flushPending() throws {
+    private func flushPending() throws(KVError) {
         guard !pending.isEmpty else { return }
-        try pending.withUnsafeBytes { try file.append($0) }
+        try pending.withBytes { (bytes) throws(KVError) in try file.append(bytes) }
         pending.removeAll(keepingCapacity: true)
     }
 }

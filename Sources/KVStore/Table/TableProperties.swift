@@ -37,8 +37,8 @@ public struct TableProperties: Sendable, Equatable {
         return out
     }
 
-    static func decode(_ bytes: [UInt8], file: String, offset: Int64) throws -> TableProperties {
-        try bytes.withUnsafeBytes { raw in
+    static func decode(_ bytes: [UInt8], file: String, offset: Int64) throws(KVError) -> TableProperties {
+        try bytes.withBytes { (raw) throws(KVError) in
             var r = ByteReader(raw)
             func bad(_ what: String) -> KVError {
                 .corruption(file: file, offset: offset, reason: "properties block: \(what)")

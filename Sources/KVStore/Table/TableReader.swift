@@ -24,12 +24,12 @@ package final class TableReader: Sendable {
 
     /// A table read on its own, outside any store (no block cache, no statistics): the
     /// fuzz targets and the tests open one this way.
-    package convenience init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, mapping: MappedRegion? = nil) throws {
+    package convenience init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, mapping: MappedRegion? = nil) throws(KVError) {
         try self.init(file: file, fileNumber: fileNumber, fileSize: fileSize, blockCache: nil, statistics: nil, mapping: mapping)
     }
 
     init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, statistics: EngineStatistics?,
-         mapping: MappedRegion? = nil) throws {
+         mapping: MappedRegion? = nil) throws(KVError) {
         self.file = file
         self.mapping = mapping
         self.fileNumber = fileNumber
@@ -57,14 +57,14 @@ package final class TableReader: Sendable {
     }
 
     /// Reads, checks and decompresses a block read once at open (index, filter, properties).
-    static func readBlock(_ file: any ReadableFile, _ handle: BlockHandle) throws -> [UInt8] {
+    static func readBlock(_ file: any ReadableFile, _ handle: BlockHandle) throws(KVError) -> [UInt8] {
         let size = Int(handle.size)
         let total = size + BlockHandle.trailerSize
         let raw = try file.read(at: Int64(handle.offset), count: total)
         guard raw.count == total else {
             throw KVError.corruption(file: file.path, offset: Int64(handle.offset), reason: "block cut short: \(raw.count) of \(total) bytes (truncated table)")
         }
-        return try raw.withUnsafeBytes { r in
+        return try raw.withBytes { (r) throws(KVError) in
             let type = try checkTrailer(r, size: size, verify: true, offset: handle.offset, path: file.path)
             return try Codec.decompress(type, UnsafeRawBufferPointer(rebasing: r[0..<size]), file: file.path, offset: Int64(handle.offset))
         }
@@ -73,7 +73,7 @@ package final class TableReader: Sendable {
     /// A data block, from the cache when possible. `mapped: false` reads with `pread` even when
     /// the table is mapped.
     func dataBlock(_ handle: BlockHandle, verify: Bool = true, fillCache: Bool = true, nonBlocking: Bool = false,
-                   mapped: Bool = true) throws -> Block {
+                   mapped: Bool = true) throws(KVError) -> Block {
         let key = BlockCacheKey(file: fileNumber, offset: handle.offset)
         if let cache = blockCache, let cached = cache.get(key) { return cached }
         let block: Block
@@ -86,7 +86,7 @@ package final class TableReader: Sendable {
         return block
     }
 
-    private func mappedBlock(_ handle: BlockHandle, _ mapping: MappedRegion, verify: Bool, nonBlocking: Bool) throws -> Block {
+    private func mappedBlock(_ handle: BlockHandle, _ mapping: MappedRegion, verify: Bool, nonBlocking: Bool) throws(KVError) -> Block {
         let offset = Int(handle.offset)
         let size = Int(handle.size)
         let total = size + BlockHandle.trailerSize
@@ -106,7 +106,7 @@ package final class TableReader: Sendable {
     }
 
     /// One `pread` into a fresh buffer; an uncompressed block keeps that buffer.
-    private func readDataBlock(_ handle: BlockHandle, verify: Bool, nonBlocking: Bool) throws -> Block {
+    private func readDataBlock(_ handle: BlockHandle, verify: Bool, nonBlocking: Bool) throws(KVError) -> Block {
         let size = Int(handle.size)
         let total = size + BlockHandle.trailerSize
         let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 8)
@@ -133,7 +133,7 @@ package final class TableReader: Sendable {
     }
 
     /// Verifies the checksum (if asked) of `raw` = block ++ trailer and returns its compression.
-    private static func checkTrailer(_ raw: UnsafeRawBufferPointer, size: Int, verify: Bool, offset: UInt64, path: String) throws -> Compression {
+    private static func checkTrailer(_ raw: UnsafeRawBufferPointer, size: Int, verify: Bool, offset: UInt64, path: String) throws(KVError) -> Compression {
         let base = raw.baseAddress!
         if verify {
             let stored = CRC32C.unmask(loadFixed32(base + size + 1))
@@ -149,7 +149,7 @@ package final class TableReader: Sendable {
         return type
     }
 
-    func decodeHandle(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
+    func decodeHandle(_ value: UnsafeRawBufferPointer) throws(KVError) -> BlockHandle {
         var r = ByteReader(value)
         guard let h = BlockHandle.decode(&r), h.offset < fileSize, h.size < fileSize else {
             throw KVError.corruption(file: file.path, offset: index.fileOffset, reason: "bad block handle in index")
@@ -162,7 +162,7 @@ package final class TableReader: Sendable {
     package func get(
         _ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64, verify: Bool = true, fillCache: Bool = true,
         nonBlocking: Bool = false
-    ) throws -> Lookup {
+    ) throws(KVError) -> Lookup {
         if !filter.isEmpty {
             let may = filter.withUnsafeBytes { BloomFilter.mayContain($0, hash: userKeyHash) }
             if !may {
@@ -297,10 +297,8 @@ package final class TableIterator: InternalIterator {
             data.reset(to: block)
             position(&data)
             hasData = true
-        } catch let e as KVError {
+        } catch let e {
             error = e
-        } catch {
-            self.error = .invalidArgument("\(error)")
         }
     }
 

@@ -7,9 +7,9 @@ extension Mutex where Value: Sendable {
     /// reported as a race. The mutex's own address is the synchronization token; in ordinary
     /// builds the annotations cost a null check.
     @inline(__always)
-    package borrowing func locked<R: Sendable>(_ body: (inout Value) throws -> R) rethrows -> R {
+    package borrowing func locked<R: Sendable, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         let token = withUnsafePointer(to: self) { UnsafeMutableRawPointer(mutating: $0) }
-        return try withLock { (value: inout sending Value) throws -> sending R in
+        return try withLock { (value: inout sending Value) throws(E) -> sending R in
             kv_tsan_acquire(token)
             defer { kv_tsan_release(token) }
             return try body(&value)

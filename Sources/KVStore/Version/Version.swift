@@ -55,7 +55,7 @@ final class Version: Sendable {
     }
 
     /// The open table for file `index` of `level`.
-    func table(_ level: Int, _ index: Int, _ tableCache: TableCache, nonBlocking: Bool = false) throws -> TableReader {
+    func table(_ level: Int, _ index: Int, _ tableCache: TableCache, nonBlocking: Bool = false) throws(KVError) -> TableReader {
         if let t = pinned?[level][index].load() { return t }
         let f = files[level][index]
         let t = try tableCache.table(f.number, size: f.size, nonBlocking: nonBlocking)
@@ -127,7 +127,7 @@ final class Version: Sendable {
     /// newest first, then one file per deeper level. `seekCompactionDue` turns true when
     /// this lookup exhausted the seek budget of the first file it consulted in vain.
     func get(_ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64? = nil, tableCache: TableCache, verify: Bool,
-             fillCache: Bool = true, nonBlocking: Bool = false, seekCompactionDue: inout Bool) throws -> TableReader.Lookup {
+             fillCache: Bool = true, nonBlocking: Bool = false, seekCompactionDue: inout Bool) throws(KVError) -> TableReader.Lookup {
         let key = userKey(lookupKey)
         let hash = userKeyHash ?? hash64(key)
         // The first file consulted; charged once a second one is consulted.

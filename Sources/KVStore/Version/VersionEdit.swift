@@ -80,14 +80,14 @@ package struct VersionEdit: Sendable, Equatable {
         return out
     }
 
-    package static func decode(_ bytes: [UInt8], file: String, offset: Int64) throws -> VersionEdit {
+    package static func decode(_ bytes: [UInt8], file: String, offset: Int64) throws(KVError) -> VersionEdit {
         func bad(_ what: String) -> KVError {
             .corruption(file: file, offset: offset, reason: "version edit: \(what)")
         }
-        return try bytes.withUnsafeBytes { raw in
+        return try bytes.withBytes { (raw) throws(KVError) in
             var r = ByteReader(raw)
             var e = VersionEdit()
-            func level() throws -> Int {
+            func level() throws(KVError) -> Int {
                 guard let l = r.readVarint32(), l < UInt32(Version.levelCount) else { throw bad("bad level") }
                 return Int(l)
             }

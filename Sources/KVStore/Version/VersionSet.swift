@@ -67,7 +67,7 @@ final class VersionSet {
 
     /// Loads CURRENT and its MANIFEST. A torn last edit (a crash mid-append) is dropped: it was
     /// never acknowledged, since an edit takes effect only after its sync.
-    func recover() throws {
+    func recover() throws(KVError) {
         let current = try fs.openReadable(currentPath).readAll()
         let text = String(decoding: current, as: UTF8.self)
         guard text.hasSuffix("\n"), case let .manifest(number)? = FileNames.parse(String(text.dropLast())) else {
@@ -102,7 +102,7 @@ final class VersionSet {
 
     private func apply(
         _ edit: VersionEdit, to files: inout [[FileMetaData]], tombstones: inout [RangeTombstone], file: String, offset: Int64
-    ) throws {
+    ) throws(KVError) {
         if !edit.removedTombstones.isEmpty {
             let removed = Set(edit.removedTombstones)
             tombstones.removeAll { removed.contains($0.sequence) }
@@ -127,7 +127,7 @@ final class VersionSet {
 
     /// Writes a fresh MANIFEST holding the whole current state plus `edit`, then points
     /// CURRENT at it (temp file, fsync, rename, fsync directory). Used at open.
-    func writeNewManifest(applying edit: VersionEdit) throws {
+    func writeNewManifest(applying edit: VersionEdit) throws(KVError) {
         var files = current.files
         var tombstones = current.rangeTombstones.tombstones
         try apply(edit, to: &files, tombstones: &tombstones, file: "<new manifest>", offset: 0)
@@ -156,10 +156,10 @@ final class VersionSet {
         install(Version(files: files, tombstones: tombstones, options: options))
     }
 
-    private func setCurrent(_ number: UInt64) throws {
+    private func setCurrent(_ number: UInt64) throws(KVError) {
         let temp = Path.join(directory, FileNames.temp(number))
         let file = try fs.openWritable(temp, truncate: true)
-        try Array((FileNames.manifest(number) + "\n").utf8).withUnsafeBytes { try file.append($0) }
+        try Array((FileNames.manifest(number) + "\n").utf8).withBytes { (bytes) throws(KVError) in try file.append(bytes) }
         try file.sync()
         try file.close()
         try fs.rename(temp, to: currentPath)
@@ -168,7 +168,7 @@ final class VersionSet {
 
     /// Records `edit` durably in the MANIFEST and makes the result current; returns it, for
     /// the caller to publish to readers.
-    func logAndApply(_ edit: VersionEdit) throws -> Version {
+    func logAndApply(_ edit: VersionEdit) throws(KVError) -> Version {
         var edit = edit
         if let v = edit.logNumber { precondition(v >= logNumber) }
         edit.nextFileNumber = fileNumbers.peek

@@ -41,7 +41,7 @@ package struct LogReader {
     private var finished = false
 
     /// Reads the whole file (logs are bounded by the memtable size; MANIFESTs are small).
-    init(file: ReadableFile, purpose: LogFormat.Purpose) throws {
+    init(file: ReadableFile, purpose: LogFormat.Purpose) throws(KVError) {
         self.path = file.path
         self.purpose = purpose
         self.bytes = try file.readAll()
@@ -56,7 +56,7 @@ package struct LogReader {
     var fileLength: Int64 { Int64(bytes.count) }
 
     /// The next logical record and the offset of its first fragment, or nil at the end.
-    package mutating func next() throws -> (offset: Int64, payload: [UInt8])? {
+    package mutating func next() throws(KVError) -> (offset: Int64, payload: [UInt8])? {
         guard !finished else { return nil }
         if bytes.isEmpty {
             // Not even a header: created, then lost before anything reached the disk. Report
@@ -173,7 +173,7 @@ package struct LogReader {
         }
     }
 
-    private mutating func checkFileHeader(_ payload: [UInt8]) throws {
+    private mutating func checkFileHeader(_ payload: [UInt8]) throws(KVError) {
         guard payload.count == LogFormat.fileHeaderPayloadSize, Array(payload[0..<4]) == LogFormat.magic else {
             throw KVError.corruption(file: path, offset: 0, reason: "not a KVStore log: bad magic")
         }
@@ -193,7 +193,7 @@ package struct LogReader {
     }
 
     /// Classifies a bad spot: corruption if any valid record follows, else a torn tail.
-    private mutating func badSpot(at offset: Int, restartAt recordStart: Int, _ reason: String) throws -> (offset: Int64, payload: [UInt8])? {
+    private mutating func badSpot(at offset: Int, restartAt recordStart: Int, _ reason: String) throws(KVError) -> (offset: Int64, payload: [UInt8])? {
         if !sawHeader {
             // Only a header cut short (or never written: zeros) is a torn start; anything
             // else without a valid header is not one of our logs.

@@ -12,7 +12,7 @@ package final class LogWriter {
     @exclusivity(unchecked) private var staging: [UInt8] = []
 
     /// Wraps `file`; writes the file header if the file is empty.
-    package init(file: WritableFile, fileNumber: UInt64, purpose: LogFormat.Purpose) throws {
+    package init(file: WritableFile, fileNumber: UInt64, purpose: LogFormat.Purpose) throws(KVError) {
         self.file = file
         self.fileNumber = fileNumber
         self.blockOffset = Int(file.size % Int64(LogFormat.blockSize))
@@ -27,7 +27,7 @@ package final class LogWriter {
     var path: String { file.path }
     var size: Int64 { file.size }
 
-    func add(_ record: UnsafeRawBufferPointer) throws {
+    func add(_ record: UnsafeRawBufferPointer) throws(KVError) {
         var rest = record
         var first = true
         repeat {
@@ -47,13 +47,13 @@ package final class LogWriter {
         try flushStaging()
     }
 
-    package func add(_ record: [UInt8]) throws {
-        try record.withUnsafeBytes { try add($0) }
+    package func add(_ record: [UInt8]) throws(KVError) {
+        try record.withBytes { (bytes) throws(KVError) in try add(bytes) }
     }
 
-    func sync() throws { try file.sync() }
+    func sync() throws(KVError) { try file.sync() }
 
-    func close() throws { try file.close() }
+    func close() throws(KVError) { try file.close() }
 
     private func stage(type: LogFormat.RecordType, _ fragment: UnsafeRawBufferPointer) {
         staging.appendFixed32(LogFormat.checksum(type: type.rawValue, fragment))
@@ -64,8 +64,8 @@ package final class LogWriter {
         blockOffset += LogFormat.headerSize + fragment.count
     }
 
-    private func flushStaging() throws {
+    private func flushStaging() throws(KVError) {
         defer { staging.removeAll(keepingCapacity: staging.capacity <= 1 << 20) }
-        try staging.withUnsafeBytes { try file.append($0) }
+        try staging.withBytes { (bytes) throws(KVError) in try file.append(bytes) }
     }
 }
