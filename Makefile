@@ -12,7 +12,7 @@ DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean
+.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs
 
 all: build
 
@@ -56,6 +56,7 @@ demo: release
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory example
 	bash Tools/clients/run.sh
 	bash Tools/redis-tests/against-kvserver.sh
 
@@ -129,3 +130,16 @@ client-tests: test-deps
 
 clean:
 	rm -rf .build .build-tsan .build-asan
+
+# A separate package (Examples/AsyncExample) that depends on the KVStore library product by
+# path and runs the async API: it must build without warnings and print "ok".
+example: deps
+	mkdir -p .build && ln -sfn "$(CURDIR)" .build/KVStore
+	$(SWIFT) build --package-path Examples/AsyncExample --scratch-path .build/examples
+	.build/examples/debug/AsyncExample
+
+# The library's DocC documentation (Sources/KVStore/KVStore.docc), warnings as errors; CI runs it.
+docs: deps
+	rm -rf .build/docs && mkdir -p .build/docs
+	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target KVStore \
+	  --warnings-as-errors --output-path .build/docs/KVStore.doccarchive

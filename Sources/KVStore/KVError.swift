@@ -26,6 +26,7 @@ public enum KVError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The directory already holds a store and `errorIfExists` is true.
     case alreadyExists(path: String)
 
+    /// What went wrong and where, in one line.
     public var description: String {
         switch self {
         case let .corruption(file, offset, reason):

@@ -57,8 +57,10 @@ public final class KVIterator {
         key.withUnsafeBytes { iterator.seek($0) }
     }
 
+    /// Moves to the next key; invalid after the last one.
     public func next() { iterator.next() }
 
+    /// Moves to the previous key; invalid before the first one.
     public func previous() { iterator.previous() }
 
     /// The read error that ended the iteration, if any.
@@ -91,6 +93,7 @@ public struct KVEntries: Sequence {
     /// The error that ended the last iteration, if any.
     public var error: KVError? { failure.error }
 
+    /// Walks one view of the range; made by `makeIterator()`.
     public struct Iterator: IteratorProtocol {
         /// Nil when the loop could not begin (the error is in the box).
         let iterator: KVIterator?
@@ -98,6 +101,7 @@ public struct KVEntries: Sequence {
         let reverse: Bool
         var started = false
 
+        /// The next pair, or nil at the end of the range or at an error (then in `error`).
         public mutating func next() -> (key: [UInt8], value: [UInt8])? {
             guard let iterator else { return nil }
             if started {
@@ -112,6 +116,7 @@ public struct KVEntries: Sequence {
         }
     }
 
+    /// A fresh walk over the range, from the sequence's snapshot.
     public func makeIterator() -> Iterator {
         failure.error = nil
         let it: KVIterator

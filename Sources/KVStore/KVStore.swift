@@ -12,6 +12,8 @@
 /// made with `WriteOptions(sync: true)`. One process at a time may open a directory.
 public final class KVStore: Sendable {
     let engine: Engine
+    /// Where async calls block (see `KVStoreAsync.swift`); no thread until one needs it.
+    let blocking = BlockingExecutor()
 
     /// The directory the store lives in.
     public var path: String { engine.directory }
@@ -25,6 +27,7 @@ public final class KVStore: Sendable {
 
     deinit {
         try? engine.close()
+        blocking.shutdown()
     }
 
     /// Opens the store in `path`, creating it if `options.createIfMissing` (the default).
@@ -43,25 +46,25 @@ public final class KVStore: Sendable {
 
     /// The value stored under `key` as `options.snapshot` (or the latest state) sees it.
     public func get(_ key: [UInt8], options: ReadOptions) throws(KVError) -> [UInt8]? {
-        let sequence = try engine.sequence(for: options.snapshot)
-        return try key.withBytes { (key) throws(KVError) in
-            try engine.get(
-                key, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
-                nonBlocking: options.nonBlocking)?.value
-        }
+        try key.withBytes { (key) throws(KVError) in try read(key, options)?.value }
     }
 
     /// The value stored under `key` together with its expiry, or nil when the key is absent
     /// or expired.
     public func lookup(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws(KVError) -> StoredValue? {
+        try key.withBytes { (key) throws(KVError) in try lookup(key, options) }
+    }
+
+    /// The point read behind `get` and `lookup`, over the key's bytes where they are.
+    func read(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> (value: [UInt8], expiresAt: UInt64)? {
         let sequence = try engine.sequence(for: options.snapshot)
-        guard let (value, expiresAt) = try key.withBytes({ (key) throws(KVError) in
-            try engine.get(
-                key, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
-                nonBlocking: options.nonBlocking)
-        }) else {
-            return nil
-        }
+        return try engine.get(
+            key, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
+            nonBlocking: options.nonBlocking)
+    }
+
+    func lookup(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> StoredValue? {
+        guard let (value, expiresAt) = try read(key, options) else { return nil }
         return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt)
     }
 
@@ -156,7 +159,7 @@ public final class KVStore: Sendable {
         try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
-    private static func tighter(_ a: [UInt8]?, _ b: [UInt8]?, lower: Bool) -> [UInt8]? {
+    static func tighter(_ a: [UInt8]?, _ b: [UInt8]?, lower: Bool) -> [UInt8]? {
         guard let a else { return b }
         guard let b else { return a }
         let c = compareArrays(a, b)
@@ -254,10 +257,11 @@ public final class KVStore: Sendable {
     /// Waits for queued writes, syncs the log and releases the directory. Later calls throw
     /// `KVError.closed`. Closing twice is harmless. Also happens when the store is deinitialized.
     public func close() throws(KVError) {
+        defer { blocking.shutdown() }
         try engine.close()
     }
 
-    private func check(key: [UInt8], value: [UInt8]) throws(KVError) {
+    func check(key: some Collection<UInt8>, value: some Collection<UInt8>) throws(KVError) {
         guard key.count <= engine.options.maxKeySize else {
             throw .invalidArgument("key of \(key.count) bytes exceeds maxKeySize \(engine.options.maxKeySize)")
         }

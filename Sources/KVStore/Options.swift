@@ -42,6 +42,7 @@ public struct Options: Sendable {
     public var targetFileSize = 2 << 20
     /// Level-1 size target; each deeper level is `levelSizeMultiplier` times larger (default 10 MiB).
     public var maxBytesForLevelBase = 10 << 20
+    /// How many times larger each level's size target is than the one above (default 10).
     public var levelSizeMultiplier = 10
     /// Level-0 file count that starts an L0 → L1 compaction (default 4).
     public var level0CompactionTrigger = 4
@@ -80,6 +81,7 @@ public struct Options: Sendable {
     /// Tests hold the background thread's compactions (flushes still run) to provoke stalls.
     package var compactionHold: (any CompactionHold)?
 
+    /// The defaults.
     public init() {}
 
     /// Throws `KVError.invalidArgument` for settings the engine cannot work with.
@@ -115,6 +117,7 @@ public struct WriteOptions: Sendable {
     /// or stopped for compaction.
     public var nonBlocking = false
 
+    /// Per-write settings; the defaults are neither synced nor non-blocking.
     public init(sync: Bool = false, nonBlocking: Bool = false) {
         self.sync = sync
         self.nonBlocking = nonBlocking

@@ -22,6 +22,7 @@ public struct ReadOptions: Sendable {
     /// and hands the misses to a thread that may wait. Point lookups only (`get`, `lookup`).
     public var nonBlocking = false
 
+    /// Per-read settings; every parameter defaults to the property's default.
     public init(
         snapshot: Snapshot? = nil, lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil, prefix: [UInt8]? = nil,
         verifyChecksums: Bool = true, fillCache: Bool = true

@@ -1,8 +1,12 @@
 /// A snapshot of what the store holds and has done since it was opened.
 public struct Statistics: Sendable {
+    /// One level of the tree.
     public struct Level: Sendable {
+        /// The level's number, 0 the newest.
         public var level: Int
+        /// Table files at the level.
         public var files: Int
+        /// Bytes of those files.
         public var bytes: Int64
         /// The level's size target (level 0: file-count trigger × write buffer, for reference).
         public var targetBytes: Int64
@@ -10,19 +14,28 @@ public struct Statistics: Sendable {
         public var score: Double
     }
 
+    /// Every level, from 0 down.
     public var levels: [Level] = []
     /// Bytes of keys and values the application wrote.
     public var userBytesWritten: Int64 = 0
+    /// Bytes appended to write-ahead logs.
     public var walBytesWritten: Int64 = 0
+    /// `fdatasync` calls on write-ahead logs.
     public var walSyncs: Int64 = 0
+    /// Memtables written out as level-0 tables.
     public var flushes: Int64 = 0
+    /// Bytes of tables those flushes wrote.
     public var flushBytesWritten: Int64 = 0
+    /// Compactions that merged tables into new ones.
     public var compactions: Int64 = 0
+    /// Compactions that moved a table down a level without rewriting it.
     public var trivialMoves: Int64 = 0
     /// Compactions started because point reads kept consulting a file in vain (of
     /// `compactions` + `trivialMoves`).
     public var seekCompactions: Int64 = 0
+    /// Bytes of tables compactions read.
     public var compactionBytesRead: Int64 = 0
+    /// Bytes of tables compactions wrote.
     public var compactionBytesWritten: Int64 = 0
     /// (flush + compaction bytes written) / user bytes written.
     public var writeAmplification: Double = 0
@@ -39,8 +52,11 @@ public struct Statistics: Sendable {
     public var stallSeconds: Double = 0
     /// Whether writers are delayed or stopped right now, and the last reason they were.
     public var isStalled = false
+    /// Why writers were last delayed or stopped, or nil if they never were.
     public var lastStallReason: String?
+    /// Data-block reads the block cache answered.
     public var blockCacheHits: Int64 = 0
+    /// Data-block reads that went to the table file.
     public var blockCacheMisses: Int64 = 0
     /// Table lookups the Bloom filter answered "absent" without reading a block.
     public var bloomNegatives: Int64 = 0
@@ -49,13 +65,18 @@ public struct Statistics: Sendable {
     /// Memory used by memtables (active and flushing), the block cache, and open tables'
     /// filters and index blocks, in bytes.
     public var memtableBytes: Int64 = 0
+    /// Bytes of uncompressed blocks in the block cache.
     public var blockCacheBytes: Int64 = 0
+    /// Bytes of open tables' filters and index blocks.
     public var tableReaderBytes: Int64 = 0
+    /// Table files open in the table cache.
     public var openTables: Int = 0
+    /// The sequence number of the last acknowledged write.
     public var lastSequence: UInt64 = 0
     /// Total bytes of live table files.
     public var liveTableBytes: Int64 { levels.reduce(0) { $0 + $1.bytes } }
 
+    /// All zero.
     public init() {}
 
     /// A human-readable report, like LevelDB's `leveldb.stats` property.

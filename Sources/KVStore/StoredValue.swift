@@ -6,6 +6,7 @@ public struct StoredValue: Sendable, Equatable {
     /// `Options.clock`; nil when it never expires.
     public var expiresAt: UInt64?
 
+    /// A value and its expiry (nil: none).
     public init(value: [UInt8], expiresAt: UInt64? = nil) {
         self.value = value
         self.expiresAt = expiresAt

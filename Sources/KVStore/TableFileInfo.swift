@@ -1,12 +1,18 @@
 /// One live table file: where it sits in the tree and what it holds.
 public struct TableFileInfo: Sendable, Equatable {
+    /// The level the table is at (0 the newest).
     public var level: Int
     /// The file number: the file is `NNNNNN.sst` in the store's directory.
     public var number: UInt64
+    /// The file's size in bytes.
     public var size: UInt64
+    /// The smallest user key the table holds.
     public var smallestKey: [UInt8]
+    /// The largest user key the table holds.
     public var largestKey: [UInt8]
+    /// The oldest entry's sequence number.
     public var smallestSequence: UInt64
+    /// The newest entry's sequence number.
     public var largestSequence: UInt64
 }
 

@@ -36,6 +36,7 @@ public struct WriteBatch: Sendable, Equatable {
         encoded.withUnsafeBytes { Int(loadFixed32($0.baseAddress! + 8)) }
     }
 
+    /// Whether the batch holds no operation.
     public var isEmpty: Bool { count == 0 }
 
     /// Bytes the batch occupies in the log.
@@ -111,7 +112,7 @@ public struct WriteBatch: Sendable, Equatable {
         set { encoded.withUnsafeMutableBytes { storeFixed64($0.baseAddress!, newValue) } }
     }
 
-    private mutating func setCount(_ n: Int) {
+    mutating func setCount(_ n: Int) {
         encoded.withUnsafeMutableBytes { storeFixed32($0.baseAddress! + 8, UInt32(n)) }
     }
 

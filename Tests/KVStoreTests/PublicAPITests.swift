@@ -165,4 +165,37 @@ import Testing
         #expect(try store.count() == 1001)
         try store.close()
     }
+
+    @Test func keysAndValuesFromAnyCollectionOfBytes() throws {
+        let dir = TemporaryDirectory("api-bytes")
+        let store = try KVStore.open(at: dir.path)
+        let data = Data("user:1".utf8)
+        try store.put(data, Data("alice".utf8))
+        #expect(try store.get(Array("user:1".utf8)) == bytes("alice"))
+        #expect(try store.get(data) == bytes("alice"))
+        #expect(try store.get("user:1".utf8) == bytes("alice"))
+        let framed: [UInt8] = Array("..user:1..".utf8)
+        #expect(try store.get(framed[2..<8]) == bytes("alice"))  // a slice, read in place
+        #expect(try store.string(forKey: "user:1") == "alice")
+        #expect(try store.string(forKey: "user:2") == nil)
+        // A collection without contiguous storage is gathered once.
+        let lazyKey = "user:1".utf8.lazy.map { $0 }
+        #expect(try store.get(lazyKey) == bytes("alice"))
+        var batch = WriteBatch()
+        batch.put("user:2".utf8, Data("bob".utf8))
+        batch.put(framed[2..<8], "ALICE".utf8, expiresAt: nil)
+        batch.delete(Data("user:3".utf8))
+        try store.write(batch)
+        #expect(try store.string(forKey: "user:2") == "bob")
+        #expect(try store.lookup(Data("user:1".utf8)) == StoredValue(value: bytes("ALICE")))
+        try store.delete("user:2".utf8)
+        #expect(try store.get(Data("user:2".utf8)) == nil)
+        var options = Options()
+        options.maxKeySize = 4
+        try store.close()
+        let other = TemporaryDirectory("api-bytes-small")
+        let small = try KVStore.open(at: other.path, options: options)
+        #expect(throws: KVError.self) { try small.put(Data("toolong".utf8), Data()) }
+        try small.close()
+    }
 }

@@ -10,6 +10,7 @@ public enum Compression: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     /// zlib/deflate at level 6 (smaller, slower).
     case zlib = 2
 
+    /// The codec's name: `none`, `lz4` or `zlib`.
     public var description: String {
         switch self {
         case .none: return "none"

@@ -1,25 +1,25 @@
 /// Facts about a table, stored in its properties block (docs/FORMATS.md, "Properties block").
-public struct TableProperties: Sendable, Equatable {
-    public var entries: UInt64 = 0
-    public var deletions: UInt64 = 0
-    public var rawKeyBytes: UInt64 = 0
-    public var rawValueBytes: UInt64 = 0
-    public var dataBlocks: UInt64 = 0
+package struct TableProperties: Sendable, Equatable {
+    package var entries: UInt64 = 0
+    package var deletions: UInt64 = 0
+    package var rawKeyBytes: UInt64 = 0
+    package var rawValueBytes: UInt64 = 0
+    package var dataBlocks: UInt64 = 0
     /// Bytes of data blocks before and after compression.
-    public var rawDataSize: UInt64 = 0
-    public var storedDataSize: UInt64 = 0
-    public var filterSize: UInt64 = 0
-    public var indexSize: UInt64 = 0
-    public var smallestKey: [UInt8] = []  // internal keys
-    public var largestKey: [UInt8] = []
-    public var smallestSequence: UInt64 = .max
-    public var largestSequence: UInt64 = 0
-    public var compression: Compression = .none
-    public var bloomBitsPerKey: UInt32 = 0
+    package var rawDataSize: UInt64 = 0
+    package var storedDataSize: UInt64 = 0
+    package var filterSize: UInt64 = 0
+    package var indexSize: UInt64 = 0
+    package var smallestKey: [UInt8] = []  // internal keys
+    package var largestKey: [UInt8] = []
+    package var smallestSequence: UInt64 = .max
+    package var largestSequence: UInt64 = 0
+    package var compression: Compression = .none
+    package var bloomBitsPerKey: UInt32 = 0
     /// When > 0, the filter also holds every key's first `prefixFilterLength` bytes.
-    public var prefixFilterLength: UInt32 = 0
+    package var prefixFilterLength: UInt32 = 0
 
-    public init() {}
+    package init() {}
 
     static let version: UInt8 = 1
 
