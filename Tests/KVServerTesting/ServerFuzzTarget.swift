@@ -59,7 +59,7 @@ package enum ServerFuzzTarget {
 
     /// What the connection handler does with one command, minus batching and threads.
     private static func dispatch(_ s: ServerContext, _ c: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter) {
-        let command = s.commands.lookup(args[0])
+        let command = CommandTable.standard.lookup(args[0])
         // Side effects outside this process's store are not for fuzzing.
         if let name = command?.name, name == "shutdown" || name == "client" { return }
         if c.inTransaction, !TransactionCommands.runsImmediately(command?.name ?? "") {

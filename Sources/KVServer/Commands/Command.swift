@@ -5,61 +5,6 @@ import NIOCore
 import Glibc
 #endif
 
-/// An error reply: the text after `-`, starting with its code (`ERR`, `WRONGPASS`, …).
-package struct CommandError: Error {
-    package let text: String
-    /// Not an answer: a non-blocking read needed the disk, so the command must run again
-    /// on a thread that may wait. Commands read before they write, so nothing has changed.
-    var wouldBlock = false
-
-    init(_ text: String) { self.text = text }
-
-    static let mustWait: CommandError = {
-        var e = CommandError("ERR internal: read would block")
-        e.wouldBlock = true
-        return e
-    }()
-
-    static func err(_ message: String) -> CommandError { CommandError("ERR " + message) }
-    static let syntax = CommandError.err("syntax error")
-    static let notInteger = CommandError.err("value is not an integer or out of range")
-    static let notFloat = CommandError.err("value is not a valid float")
-    static let overflow = CommandError.err("increment or decrement would overflow")
-
-    /// Redis's reply to a command it does not know, quoting the first arguments.
-    package static func unknown(_ args: [[UInt8]]) -> CommandError {
-        // Redis quotes arguments until the list reaches 128 bytes, each cut to what is left.
-        var shown: [UInt8] = []
-        for a in args.dropFirst() where shown.count < 128 {
-            shown.append(UInt8(ascii: "'"))
-            shown.append(contentsOf: a.prefix(128 - shown.count + 1))
-            shown.append(contentsOf: Array("' ".utf8))
-        }
-        return .err("unknown command '\(String(decoding: (args.first ?? []).prefix(128), as: UTF8.self))', with args beginning with: \(String(decoding: shown, as: UTF8.self))")
-    }
-
-    package static func wrongArity(_ name: String) -> CommandError {
-        .err("wrong number of arguments for '\(name)' command")
-    }
-
-    /// An engine failure as a reply. A store that turned read-only after a failed write is
-    /// Redis's MISCONF situation: the client learns writes are refused, and why.
-    static func store(_ error: KVError) -> CommandError {
-        switch error {
-        case .readOnly(let reason):
-            return CommandError("MISCONF the store refuses writes after a failed write (\(reason)); fix the cause and restart kvserver")
-        case .invalidArgument(let what):
-            return .err(what)
-        case .closed:
-            return .err("the store is shutting down")
-        case .wouldBlock:
-            return .mustWait
-        default:
-            return .err("storage error: \(error)")
-        }
-    }
-}
-
 /// How a command runs relative to the connection's event loop.
 enum Execution: Sendable {
     /// Cheap: runs on the event loop (GET, SET under `everysec`, PING …). Its reads are
@@ -74,36 +19,6 @@ enum Execution: Sendable {
     /// May walk many keys or do I/O (SCAN, KEYS, RANGE, FLUSHDB, SAVE, INFO): always on a
     /// blocking thread.
     case blocking
-}
-
-/// The per-connection state a command may read or change.
-package struct Session: Sendable {
-    let record: ClientRecord
-    var authenticated: Bool
-    /// Set by QUIT (and protocol errors): close once the replies so far are written.
-    var closeAfterReply = false
-    /// False on the event loop: reads must not wait for the disk (`ReadOptions.nonBlocking`);
-    /// a command whose read would, reruns on a blocking thread, where this is true.
-    package var mayWait = false
-    /// Keyspace hits and misses since the connection last published its counters.
-    var hits = 0
-    var misses = 0
-    /// The connection speaks RESP3 (after `HELLO 3`).
-    package var resp3 = false
-    /// Between MULTI and EXEC/DISCARD: the queued commands.
-    var multi: QueuedTransaction?
-    var watched = WatchedKeys()
-    /// While EXEC runs its commands: their writes, which they read back and EXEC commits as
-    /// one batch. Its key locks are already held, so commands take none.
-    var pendingWrites: TransactionWrites?
-
-    /// Between MULTI and EXEC/DISCARD.
-    package var inTransaction: Bool { multi != nil }
-
-    package init(record: ClientRecord, authenticated: Bool) {
-        self.record = record
-        self.authenticated = authenticated
-    }
 }
 
 package typealias CommandFunction = @Sendable (
@@ -180,6 +95,29 @@ package struct Command: Sendable {
 // MARK: Argument parsing shared by the commands
 
 enum Arg {
+    /// A relative or absolute expiry argument as absolute milliseconds, with Redis's
+    /// overflow checks. `name` is the command's name for the error message; `now` is the
+    /// server's clock.
+    static func expiry(
+        _ arg: [UInt8], milliseconds: Bool, absolute: Bool, name: String, allowNonPositive: Bool, now: UInt64
+    ) throws(CommandError) -> Int64 {
+        let invalid = CommandError.err("invalid expire time in '\(name)' command")
+        let n = try Arg.integer(arg)
+        if !allowNonPositive && n <= 0 { throw invalid }
+        var ms = Int64(n)
+        if !milliseconds {
+            let (m, o) = ms.multipliedReportingOverflow(by: 1000)
+            if o { throw invalid }
+            ms = m
+        }
+        if !absolute {
+            let (a, o) = ms.addingReportingOverflow(Int64(clamping: now))
+            if o { throw invalid }
+            ms = a
+        }
+        return ms
+    }
+
     /// Case-insensitive ASCII comparison of an argument with an uppercase keyword.
     static func isKeyword(_ arg: [UInt8], _ keyword: StaticString) -> Bool {
         guard arg.count == keyword.utf8CodeUnitCount else { return false }

@@ -1,10 +1,14 @@
 /// Every command the server knows, by name. Lookup is case-insensitive.
 package struct CommandTable: Sendable {
+    /// The server's commands. Built once; the connection handler dispatches through it, and
+    /// COMMAND, EXEC and INFO read it.
+    package static let standard = CommandTable()
+
     let all: [Command]
     /// Hash of the uppercase name → index into `all` (names are verified on lookup).
     private let byHash: [UInt64: Int]
 
-    init() {
+    private init() {
         all = Self.commands.sorted { $0.name < $1.name }.enumerated().map { i, c in
             var c = c
             c.id = i

@@ -38,7 +38,7 @@ enum KeyCommands {
     /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT].
     static func expire(milliseconds: Bool, absolute: Bool, name: String) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
-            let when = try s.expiry(a[2], milliseconds: milliseconds, absolute: absolute, name: name, allowNonPositive: true)
+            let when = try Arg.expiry(a[2], milliseconds: milliseconds, absolute: absolute, name: name, allowNonPositive: true, now: s.clock())
             var nx = false, xx = false, gt = false, lt = false
             for opt in a[3...] {
                 if Arg.isKeyword(opt, "NX") { nx = true }

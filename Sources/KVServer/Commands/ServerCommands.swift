@@ -86,7 +86,7 @@ enum ServerCommands {
     /// COMMAND, COMMAND COUNT | LIST | INFO name… | DOCS [name…] — the shapes Redis 7 uses,
     /// which redis-cli reads for its hints and client libraries for key positions.
     static func command(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let table = s.commands
+        let table = CommandTable.standard
         guard a.count > 1 else {
             out.writeArrayHeader(table.all.count)
             for cmd in table.all { writeInfo(cmd, &out) }

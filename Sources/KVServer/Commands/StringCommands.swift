@@ -45,7 +45,7 @@ enum StringCommands {
                 if let kind = expiryKind, kind != (ms, absolute) { throw .syntax }
                 guard !keepTTL, i + 1 < a.count else { throw .syntax }
                 expiryKind = (ms, absolute)
-                expiresAt = try s.expiry(a[i + 1], milliseconds: ms, absolute: absolute, name: "set", allowNonPositive: false)
+                expiresAt = try Arg.expiry(a[i + 1], milliseconds: ms, absolute: absolute, name: "set", allowNonPositive: false, now: s.clock())
                 i += 1
             }
             if Arg.isKeyword(opt, "NX"), !xx { nx = true }
@@ -92,7 +92,7 @@ enum StringCommands {
     /// SETEX key seconds value / PSETEX key milliseconds value
     static func setex(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
-            let e = try s.expiry(a[2], milliseconds: milliseconds, absolute: false, name: milliseconds ? "psetex" : "setex", allowNonPositive: false)
+            let e = try Arg.expiry(a[2], milliseconds: milliseconds, absolute: false, name: milliseconds ? "psetex" : "setex", allowNonPositive: false, now: s.clock())
             try s.locked(a[1], c) { () throws(CommandError) in
                 try s.put(a[1], a[3], expiresAt: UInt64(clamping: e), &c)
             }
@@ -133,7 +133,7 @@ enum StringCommands {
                 else if Arg.isKeyword(opt, "EXAT") { (ms, absolute) = (false, true) }
                 else if Arg.isKeyword(opt, "PXAT") { (ms, absolute) = (true, true) }
                 else { throw .syntax }
-                newExpiry = try s.expiry(a[3], milliseconds: ms, absolute: absolute, name: "getex", allowNonPositive: false)
+                newExpiry = try Arg.expiry(a[3], milliseconds: ms, absolute: absolute, name: "getex", allowNonPositive: false, now: s.clock())
             }
         }
         try s.locked(a[1], c) { () throws(CommandError) in

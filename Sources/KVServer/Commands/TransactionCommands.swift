@@ -81,7 +81,7 @@ package enum TransactionCommands {
     static func needsBlockingThread(_ s: ServerContext, _ c: Session) -> Bool {
         guard let queued = c.multi, !queued.failed else { return false }
         for args in queued.commands {
-            guard let cmd = s.commands.lookup(args[0]) else { continue }
+            guard let cmd = CommandTable.standard.lookup(args[0]) else { continue }
             if cmd.execution == .blocking || (cmd.execution == .write && s.config.fsync == .always) { return true }
         }
         return false
@@ -98,7 +98,7 @@ package enum TransactionCommands {
         var wholeKeyspace = false
         for args in queued.commands {
             // Queued only if known; a table without it is a programming error, not input.
-            guard let cmd = s.commands.lookup(args[0]) else { continue }
+            guard let cmd = CommandTable.standard.lookup(args[0]) else { continue }
             commands.append((cmd, args))
             if cmd.spansKeyspace { wholeKeyspace = true } else { keys.append(contentsOf: cmd.keys(in: args)) }
         }

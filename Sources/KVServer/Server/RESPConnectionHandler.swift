@@ -27,6 +27,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private let connections: ConnectionSet
     private let coalescer: WriteCoalescer
+    private let commands = CommandTable.standard
     /// Arguments above the engine's key or value limit go through the full command, so the
     /// error reaches that client alone instead of failing everyone's merged batch.
     private let batchableArgumentLimit: Int
@@ -59,7 +60,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         parser.authenticated = !server.requiresPassword
         self.parser = parser
         self.out = RESPReplyWriter(buffer: ByteBuffer())
-        self.tally = CommandTally(commands: server.commands.all.count)
+        self.tally = CommandTally(commands: CommandTable.standard.all.count)
     }
 
     // MARK: Lifecycle
@@ -204,7 +205,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             if pending.isEmpty && protocolError == nil && (inbound?.readableBytes ?? 0) > 0 { parseAvailable() }
             guard let args = pending.popFirst() else { break }
             commandsRun += 1
-            let command = server.commands.lookup(args[0])
+            let command = commands.lookup(args[0])
             if var s = session, s.multi != nil, !TransactionCommands.runsImmediately(command?.name ?? "") {
                 // After MULTI: queued, not run (no batch is open: MULTI itself ended it).
                 lastCommand = command?.name
@@ -289,7 +290,11 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private func commitBatch(context: ChannelHandlerContext) {
         busy = true
         let count = batchedCommands
-        coalescer.enqueue(batch, keys: batchKeys, commands: count, handler: self, context: context)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        coalescer.enqueue(batch, keys: batchKeys, commands: count) { error, nanoseconds in
+            let (handler, context) = bound.value
+            handler.batchCommitted(count, error: error, nanoseconds: nanoseconds, context: context)
+        }
         batch.removeAll()
         batchKeys.removeAll(keepingCapacity: true)
         batchedCommands = 0
@@ -340,10 +345,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         let offload = command.execution == .blocking || (command.execution == .write && server.config.fsync == .always)
             || (command.name == "exec" && TransactionCommands.needsBlockingThread(server, session))
         if !offload {
-            let start = Self.monotonicNanoseconds()
+            let start = MonotonicClock.nanoseconds()
             let outcome = Self.execute(command, server, &session, args, &out)
             if outcome != .mustWait {
-                tally.ran(command.id, nanoseconds: Self.monotonicNanoseconds() - start, failed: outcome == .failed)
+                tally.ran(command.id, nanoseconds: MonotonicClock.nanoseconds() - start, failed: outcome == .failed)
                 finish(session, context: context)
                 return
             }
@@ -363,9 +368,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             var s = sessionCopy
             s.mayWait = true
             var reply = RESPReplyWriter(buffer: allocator.buffer(capacity: 256), resp3: resp3)
-            let start = Self.monotonicNanoseconds()
+            let start = MonotonicClock.nanoseconds()
             let outcome = Self.execute(command, shared, &s, args, &reply)
-            let elapsed = Self.monotonicNanoseconds() - start
+            let elapsed = MonotonicClock.nanoseconds() - start
             s.mayWait = false
             return (reply, s, outcome, elapsed)
         }.whenComplete { result in
@@ -422,12 +427,6 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             out.writeErrorReply(error.text)
             return .failed
         }
-    }
-
-    static func monotonicNanoseconds() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
     }
 
     private static func describe(_ address: SocketAddress) -> String {

@@ -15,9 +15,9 @@ import Synchronization
 /// runs there too.
 final class WriteCoalescer {
     private struct Waiter {
-        let handler: RESPConnectionHandler
-        let context: ChannelHandlerContext
         let count: Int
+        /// Told the commit's outcome: an error reply or nil, and the time it took.
+        let committed: (_ error: String?, _ nanoseconds: Int) -> Void
     }
 
     private let eventLoop: any EventLoop
@@ -34,13 +34,17 @@ final class WriteCoalescer {
         self.pool = pool
     }
 
-    /// Adds one connection's writes; `handler.batchCommitted` is called once they are durable
-    /// to the configured degree (or failed).
-    func enqueue(_ writes: WriteBatch, keys writeKeys: [[UInt8]], commands: Int, handler: RESPConnectionHandler, context: ChannelHandlerContext) {
+    /// Adds one connection's writes (`commands` commands' worth); `committed` is called on
+    /// this loop once they are durable to the configured degree, or failed, with its share of
+    /// the commit's time. The coalescer knows nothing of connections: only this callback.
+    func enqueue(
+        _ writes: WriteBatch, keys writeKeys: [[UInt8]], commands: Int,
+        committed: @escaping (_ error: String?, _ nanoseconds: Int) -> Void
+    ) {
         eventLoop.preconditionInEventLoop()
         batch.append(contentsOf: writes)
         keys.append(contentsOf: writeKeys)
-        waiters.append(Waiter(handler: handler, context: context, count: commands))
+        waiters.append(Waiter(count: commands, committed: committed))
         if !scheduled {
             scheduled = true
             // Runs after the loop has handled every socket that was readable this turn.
@@ -61,13 +65,13 @@ final class WriteCoalescer {
         if server.config.fsync != .always {
             // Straight from the loop when the engine can take it without waiting; nothing is
             // written if it cannot, and the batch goes to a blocking thread instead.
-            let start = RESPConnectionHandler.monotonicNanoseconds()
+            let start = MonotonicClock.nanoseconds()
             do throws(CommandError) {
                 try shared.writeCoalesced(batch, keys: keys, mayWait: false)
-                Self.deliver(waiters, error: nil, nanoseconds: RESPConnectionHandler.monotonicNanoseconds() - start)
+                Self.deliver(waiters, error: nil, nanoseconds: MonotonicClock.nanoseconds() - start)
                 return
             } catch where !error.wouldBlock {
-                Self.deliver(waiters, error: error.text, nanoseconds: RESPConnectionHandler.monotonicNanoseconds() - start)
+                Self.deliver(waiters, error: error.text, nanoseconds: MonotonicClock.nanoseconds() - start)
                 return
             } catch {
                 // Held: the writing connections wait (and stop reading once their queues
@@ -81,14 +85,14 @@ final class WriteCoalescer {
         // sync of `--fsync always` and a held write wait here, on a blocking thread, where
         // the group commit also merges this loop's batch with other loops'.
         let write: @Sendable () -> (String?, Int) = {
-            let start = RESPConnectionHandler.monotonicNanoseconds()
+            let start = MonotonicClock.nanoseconds()
             var failure: String?
             do throws(CommandError) {
                 try shared.writeCoalesced(batch, keys: keys, mayWait: true)
             } catch {
                 failure = error.text
             }
-            let elapsed = RESPConnectionHandler.monotonicNanoseconds() - start
+            let elapsed = MonotonicClock.nanoseconds() - start
             if held { shared.stats.heldWriteMicros.add(elapsed / 1000, ordering: .relaxed) }
             return (failure, elapsed)
         }
@@ -108,7 +112,7 @@ final class WriteCoalescer {
         let total = waiters.reduce(0) { $0 + $1.count }
         for w in waiters {
             let share = total > 0 ? nanoseconds * w.count / total : 0
-            w.handler.batchCommitted(w.count, error: error, nanoseconds: share, context: w.context)
+            w.committed(error, share)
         }
     }
 }

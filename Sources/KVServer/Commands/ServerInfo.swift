@@ -136,7 +136,7 @@ enum ServerInfo {
                 ]
             case "commandstats":
                 lines = ["# Commandstats"]
-                for (cmd, c) in zip(s.commands.all, s.commandStats.snapshot) where c.calls > 0 || c.rejected > 0 {
+                for (cmd, c) in zip(CommandTable.standard.all, s.commandStats.snapshot) where c.calls > 0 || c.rejected > 0 {
                     let usec = c.nanoseconds / 1000
                     let perCall = c.calls > 0 ? Double(c.nanoseconds) / 1000 / Double(c.calls) : 0
                     lines.append("cmdstat_\(cmd.name):calls=\(c.calls),usec=\(usec),usec_per_call=\(String(format2: perCall)),rejected_calls=\(c.rejected),failed_calls=\(c.failed)")

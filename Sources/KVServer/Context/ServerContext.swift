@@ -20,8 +20,7 @@ package final class ServerContext: Sendable {
     let writeOptions: WriteOptions
     /// The same, for writes from an event loop: fail with `wouldBlock` rather than wait.
     let nonBlockingWriteOptions: WriteOptions
-    package let commands: CommandTable
-    let commandStats: CommandStats
+    let commandStats = CommandStats()
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
     /// Something was written since the last everysec sync.
     private let dirty = Atomic<Bool>(false)
@@ -36,8 +35,6 @@ package final class ServerContext: Sendable {
         self.runID = (0..<40).map { _ in String(Int.random(in: 0..<16, using: &rng), radix: 16) }.joined()
         self.writeOptions = WriteOptions(sync: config.fsync == .always)
         self.nonBlockingWriteOptions = WriteOptions(sync: config.fsync == .always, nonBlocking: true)
-        self.commands = CommandTable()
-        self.commandStats = CommandStats(commands: commands.all.count)
     }
 
     var requiresPassword: Bool { !(config.requirePassword ?? "").isEmpty }
@@ -249,26 +246,6 @@ package final class ServerContext: Sendable {
 
     func check(_ cursor: any KeyCursor) throws(CommandError) {
         do { try cursor.check() } catch { throw .store(error) }
-    }
-
-    /// A relative or absolute expiry argument as absolute milliseconds, with Redis's
-    /// overflow checks. `name` is the command's name for the error message.
-    func expiry(_ arg: [UInt8], milliseconds: Bool, absolute: Bool, name: String, allowNonPositive: Bool) throws(CommandError) -> Int64 {
-        let invalid = CommandError.err("invalid expire time in '\(name)' command")
-        let n = try Arg.integer(arg)
-        if !allowNonPositive && n <= 0 { throw invalid }
-        var ms = Int64(n)
-        if !milliseconds {
-            let (m, o) = ms.multipliedReportingOverflow(by: 1000)
-            if o { throw invalid }
-            ms = m
-        }
-        if !absolute {
-            let (a, o) = ms.addingReportingOverflow(Int64(clamping: clock()))
-            if o { throw invalid }
-            ms = a
-        }
-        return ms
     }
 }
 

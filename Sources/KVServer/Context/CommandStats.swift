@@ -15,16 +15,15 @@ final class CommandStats: Sendable {
         var failed = 0
     }
 
-    private let counts: Mutex<[Counts]>
-
-    init(commands: Int) {
-        counts = Mutex([Counts](repeating: Counts(), count: commands))
-    }
+    /// By command id (`Command.id`), grown as ids arrive: the statistics need not know the
+    /// command table.
+    private let counts = Mutex<[Counts]>([])
 
     func add(_ tally: inout CommandTally) {
         guard !tally.touched.isEmpty else { return }
         counts.locked { all in
-            for i in tally.touched where i < all.count {
+            for i in tally.touched {
+                if i >= all.count { all.append(contentsOf: repeatElement(Counts(), count: i - all.count + 1)) }
                 let t = tally.counts[i]
                 all[i].calls += t.calls
                 all[i].nanoseconds += t.nanoseconds
