@@ -10,6 +10,7 @@ public enum KVClientError: Error, Equatable, CustomStringConvertible {
     case closedByServer
     case protocolViolation(String)
 
+    /// The failure in words, for logs and error messages.
     public var description: String {
         switch self {
         case .connect(let host, let port, let e): return "cannot connect to \(host):\(port): \(String(cString: strerror(e)))"
@@ -83,6 +84,7 @@ public final class RESPConnection {
         return try readReply()
     }
 
+    /// Sends one command whose arguments are the UTF-8 bytes of `args` and returns the reply.
     @discardableResult
     public func call(_ args: String...) throws(KVClientError) -> RESPValue {
         try call(args.map { Array($0.utf8) })
@@ -110,6 +112,7 @@ public final class RESPConnection {
         }
     }
 
+    /// Sends `raw` as it is (tests of malformed input), without reading a reply.
     public func send(raw: String) throws(KVClientError) { try send(raw: Array(raw.utf8)) }
 
     /// Closes the sending side (the server sees end of input).

@@ -25,8 +25,11 @@ public enum RESPValue: Hashable, Sendable, CustomStringConvertible {
     /// `>`: an out-of-band push.
     case push([RESPValue])
 
+    /// A bulk string holding the UTF-8 bytes of `s`.
     public static func text(_ s: String) -> RESPValue { .bulk(Array(s.utf8)) }
+    /// The null bulk string (`$-1`).
     public static let null = RESPValue.bulk(nil)
+    /// The `+OK` reply.
     public static let ok = RESPValue.simple("OK")
 
     /// The text of a status, an error or a bulk string (bytes read as UTF-8).
@@ -52,11 +55,13 @@ public enum RESPValue: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the reply is an error (`-…`).
     public var isError: Bool {
         if case .error = self { return true }
         return false
     }
 
+    /// The reply as redis-cli would print it.
     public var description: String {
         switch self {
         case .simple(let s): return "+\(s)"

@@ -19,6 +19,7 @@ public struct ServerConfig: Sendable {
     public var port = 6380
     /// The store's directory (`dir`).
     public var directory = "./data"
+    /// When writes are synced to disk (`appendfsync`: always, everysec, no).
     public var fsync = FsyncPolicy.everysec
     /// Password for AUTH (`requirepass`); nil or empty means no authentication.
     public var requirePassword: String?
@@ -28,6 +29,7 @@ public struct ServerConfig: Sendable {
     public var maxClients = 10_000
     /// Close a client idle this many seconds; 0 never (`timeout`).
     public var idleTimeoutSeconds = 0
+    /// Size limits on requests (`proto-max-bulk-len` and friends).
     public var limits = RESPLimits()
     /// How much one connection's MULTI may queue (`multi-max-commands`, `multi-max-bytes`).
     public var transactionLimits = TransactionLimits()
@@ -51,6 +53,7 @@ public struct ServerConfig: Sendable {
         return o
     }()
 
+    /// The defaults, as `kvserver` starts without flags.
     public init() {}
 
     /// True for addresses only this machine can reach.
@@ -84,6 +87,7 @@ public enum ServerConfigError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     case file(path: String, line: Int, reason: String)
 
+    /// What is wrong with the configuration, and where.
     public var description: String {
         switch self {
         case .invalid(let s): return s

@@ -8,7 +8,9 @@ import Glibc
 /// and closes the connection, as Redis does: after a framing error nothing that follows on
 /// the connection can be trusted to start at a command boundary.
 public struct RESPProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What was wrong, in Redis's words.
     public let message: String
+    /// The reply text: `Protocol error: <message>`.
     public var description: String { "Protocol error: \(message)" }
 }
 
@@ -22,8 +24,10 @@ public struct RESPLimits: Sendable {
     public var maxArguments = 1 << 20
     /// Before AUTH (when a password is set) Redis allows at most 10 arguments of 16 KiB.
     public var maxUnauthenticatedArguments = 10
+    /// The largest bulk string before AUTH (16 KiB, as Redis).
     public var maxUnauthenticatedBulkLength = 16 << 10
 
+    /// Redis's defaults.
     public init() {}
 }
 

@@ -15,6 +15,7 @@ public enum KVServerError: Error, CustomStringConvertible {
     case store(KVError)
     case bind(address: String, port: Int, reason: String)
 
+    /// Why the server could not start, in words.
     public var description: String {
         switch self {
         case .config(let e): return "configuration: \(e)"

@@ -39,5 +39,6 @@ public struct TransactionLimits: Sendable, Equatable {
     /// 64 GiB only if each fills its queue; the per-client query buffer is bounded the same way.
     public var maxBytes = 64 << 20
 
+    /// The defaults: 100,000 commands or 64 MiB of arguments per transaction.
     public init() {}
 }
