@@ -156,6 +156,7 @@ struct Bench {
     }
 
     mutating func run() {
+        AnonymousMemory.startSampling()
         var u = utsname()
         uname(&u)
         let machine = withUnsafeBytes(of: u.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -170,7 +171,7 @@ struct Bench {
         try? store?.close()
         var ru = rusage()
         getrusage(RUSAGE_SELF.rawValue, &ru)
-        comment("peak_rss=\(format(Double(ru.ru_maxrss) / 1024, 1)) MiB")
+        comment("peak_rss=\(format(Double(ru.ru_maxrss) / 1024, 1)) MiB peak_rss_anon=\(format(Double(AnonymousMemory.peakKiB) / 1024, 1)) MiB")
     }
 
     func comment(_ s: String) {
@@ -415,10 +416,11 @@ struct Bench {
         let opsPerSec = Double(ops) / wall
         let mbps = Double(bytes) / 1_048_576 / wall
         let p50 = Double(h.valueAtPercentile(50)) / 1e3, p99 = Double(h.valueAtPercentile(99)) / 1e3, p999 = Double(h.valueAtPercentile(99.9)) / 1e3
+        let maximum = Double(h.max) / 1e3
         if f.json {
-            print("{\"benchmark\":\(jsonString(name)),\"micros_per_op\":\(format(microsPerOp, 3)),\"ops_per_sec\":\(Int(opsPerSec)),\"mb_per_sec\":\(format(mbps, 1)),\"p50_us\":\(format(p50, 2)),\"p99_us\":\(format(p99, 2)),\"p999_us\":\(format(p999, 2)),\"ops\":\(ops),\"found\":\(found),\"wall_s\":\(format(wall, 3))}")
+            print("{\"benchmark\":\(jsonString(name)),\"micros_per_op\":\(format(microsPerOp, 3)),\"ops_per_sec\":\(Int(opsPerSec)),\"mb_per_sec\":\(format(mbps, 1)),\"p50_us\":\(format(p50, 2)),\"p99_us\":\(format(p99, 2)),\"p999_us\":\(format(p999, 2)),\"max_us\":\(format(maximum, 2)),\"ops\":\(ops),\"found\":\(found),\"wall_s\":\(format(wall, 3))}")
         } else {
-            print("\(name) : \(format(microsPerOp, 3)) micros/op; \(Int(opsPerSec)) ops/sec; \(format(mbps, 1)) MB/s; p50=\(format(p50, 2)) p99=\(format(p99, 2)) p999=\(format(p999, 2))")
+            print("\(name) : \(format(microsPerOp, 3)) micros/op; \(Int(opsPerSec)) ops/sec; \(format(mbps, 1)) MB/s; p50=\(format(p50, 2)) p99=\(format(p99, 2)) p999=\(format(p999, 2)) max=\(format(maximum, 2))")
             comment("\(name): ops=\(ops) wall=\(format(wall, 3)) s" + (name.hasPrefix("read") || name == "seekrandom" ? " found=\(found)" : ""))
         }
     }
