@@ -90,8 +90,7 @@ final class DBIterator {
             findNextUserEntry(skipping: true)  // savedKey holds the key to skip past
             return
         }
-        savedKey.removeAll(keepingCapacity: true)
-        savedKey.append(contentsOf: userKey(input.key))
+        Self.assign(userKey(input.key), to: &savedKey)
         input.next()
         findNextUserEntry(skipping: true)
     }
@@ -100,8 +99,7 @@ final class DBIterator {
         guard isValid else { return }
         if forward {
             // Move the input before every entry of the current key.
-            savedKey.removeAll(keepingCapacity: true)
-            savedKey.append(contentsOf: userKey(input.key))
+            Self.assign(userKey(input.key), to: &savedKey)
             while true {
                 input.previous()
                 guard input.isValid else {
@@ -165,8 +163,7 @@ final class DBIterator {
                         {
                             // Hidden by a range deletion: hide the key's older entries, and
                             // let sources entirely older than the deletion jump to its end.
-                            savedKey.removeAll(keepingCapacity: true)
-                            savedKey.append(contentsOf: u)
+                            Self.assign(u, to: &savedKey)
                             skipping = true
                             skippedEntries += 1
                             let start = Array(f.start)
@@ -179,8 +176,7 @@ final class DBIterator {
                         isValid = true
                         return
                     case .deletion?:
-                        savedKey.removeAll(keepingCapacity: true)
-                        savedKey.append(contentsOf: u)
+                        Self.assign(u, to: &savedKey)
                         skipping = true
                     default:
                         break
@@ -228,10 +224,8 @@ final class DBIterator {
                     savedKey.removeAll(keepingCapacity: true)
                     savedValue.removeAll(keepingCapacity: true)
                 } else {
-                    savedKey.removeAll(keepingCapacity: true)
-                    savedKey.append(contentsOf: u)
-                    savedValue.removeAll(keepingCapacity: true)
-                    savedValue.append(contentsOf: payload)
+                    Self.assign(u, to: &savedKey)
+                    Self.assign(payload, to: &savedValue)
                     savedExpiry = entryExpiry
                 }
             }
@@ -246,6 +240,19 @@ final class DBIterator {
         } else {
             expiresAt = savedExpiry
             isValid = true
+        }
+    }
+
+    /// Replaces `array`'s bytes with `bytes`: in place when the length is the same (keys of
+    /// one length are the common case), so a step copies a key without the generic
+    /// `removeAll` + `append` (4% of readseq, measured).
+    @inline(__always)
+    private static func assign(_ bytes: UnsafeRawBufferPointer, to array: inout [UInt8]) {
+        if array.count == bytes.count {
+            if !bytes.isEmpty { array.withUnsafeMutableBytes { $0.copyMemory(from: bytes) } }
+        } else {
+            array.removeAll(keepingCapacity: true)
+            array.append(contentsOf: bytes)
         }
     }
 }
