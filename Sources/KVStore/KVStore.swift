@@ -214,15 +214,7 @@ public final class KVStore: Sendable {
     /// Applies every operation of `batch` atomically.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws(KVError) {
         guard !batch.isEmpty else { return }
-        let maxKey = engine.options.maxKeySize
-        let maxValue = engine.options.maxValueSize
-        try batch.encoded.withBytes { (encoded) throws(KVError) in
-            try WriteBatch.forEach(encoded, file: "<batch>", offset: 0) { (_, key, value) throws(KVError) in
-                guard key.count <= maxKey, value.count <= maxValue else {
-                    throw KVError.invalidArgument("batch entry of \(key.count)-byte key and \(value.count)-byte value exceeds maxKeySize \(maxKey) or maxValueSize \(maxValue)")
-                }
-            }
-        }
+        try check(batch)
         try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
@@ -259,6 +251,19 @@ public final class KVStore: Sendable {
     public func close() throws(KVError) {
         defer { blocking.shutdown() }
         try engine.close()
+    }
+
+    /// Every entry of `batch` within the key and value size limits.
+    func check(_ batch: WriteBatch) throws(KVError) {
+        let maxKey = engine.options.maxKeySize
+        let maxValue = engine.options.maxValueSize
+        try batch.encoded.withBytes { (encoded) throws(KVError) in
+            try WriteBatch.forEach(encoded, file: "<batch>", offset: 0) { (_, key, value) throws(KVError) in
+                guard key.count <= maxKey, value.count <= maxValue else {
+                    throw KVError.invalidArgument("batch entry of \(key.count)-byte key and \(value.count)-byte value exceeds maxKeySize \(maxKey) or maxValueSize \(maxValue)")
+                }
+            }
+        }
     }
 
     func check(key: some Collection<UInt8>, value: some Collection<UInt8>) throws(KVError) {

@@ -50,15 +50,7 @@ extension KVStore {
     /// Applies every operation of `batch` atomically.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) async throws(KVError) {
         guard !batch.isEmpty else { return }
-        let maxKey = engine.options.maxKeySize
-        let maxValue = engine.options.maxValueSize
-        try batch.encoded.withBytes { (encoded) throws(KVError) in
-            try WriteBatch.forEach(encoded, file: "<batch>", offset: 0) { (_, key, value) throws(KVError) in
-                guard key.count <= maxKey, value.count <= maxValue else {
-                    throw KVError.invalidArgument("batch entry of \(key.count)-byte key and \(value.count)-byte value exceeds maxKeySize \(maxKey) or maxValueSize \(maxValue)")
-                }
-            }
-        }
+        try check(batch)
         try await commit(batch, options)
     }
 
