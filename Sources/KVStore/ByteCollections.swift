@@ -26,17 +26,29 @@ extension KVStore {
         _ key: some Collection<UInt8>, _ value: some Collection<UInt8>, expiresAt: UInt64? = nil,
         options: WriteOptions = WriteOptions()
     ) throws(KVError) {
-        try check(key: key, value: value)
-        var batch = WriteBatch(reservingCapacity: 20 + key.count + value.count)
-        batch.put(key, value, expiresAt: expiresAt)
-        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+        try writePut(key, value, expiresAt: expiresAt, options: options)
     }
 
     /// Removes `key`.
     public func delete(_ key: some Collection<UInt8>, options: WriteOptions = WriteOptions()) throws(KVError) {
+        try writeDelete(key, options: options)
+    }
+
+    /// The one single-put write behind every `put` overload.
+    func writePut(
+        _ key: some Collection<UInt8>, _ value: some Collection<UInt8>, expiresAt: UInt64?, options: WriteOptions
+    ) throws(KVError) {
+        try check(key: key, value: value)
+        var batch = WriteBatch(reservingCapacity: 20 + key.count + value.count)
+        batch.appendPut(key, value, expiresAt: expiresAt)
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+    }
+
+    /// The one single-delete write behind every `delete` overload.
+    func writeDelete(_ key: some Collection<UInt8>, options: WriteOptions) throws(KVError) {
         try check(key: key, value: EmptyCollection<UInt8>())
         var batch = WriteBatch(reservingCapacity: 6 + key.count)
-        batch.delete(key)
+        batch.appendDelete(key)
         try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
@@ -62,25 +74,12 @@ extension KVStore {
 extension WriteBatch {
     /// Stores `value` under `key` (nil `expiresAt`: no expiry), from any collection of bytes.
     public mutating func put(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>, expiresAt: UInt64? = nil) {
-        if let expiresAt {
-            encoded.append(ValueKind.expiringValue.rawValue)
-            encoded.appendLengthPrefixed(key)
-            encoded.appendVarint32(UInt32(value.count + expiryPrefixSize))
-            encoded.appendFixed64(max(expiresAt, 1))
-            encoded.append(contentsOf: value)
-        } else {
-            encoded.append(ValueKind.value.rawValue)
-            encoded.appendLengthPrefixed(key)
-            encoded.appendLengthPrefixed(value)
-        }
-        setCount(count + 1)
+        appendPut(key, value, expiresAt: expiresAt)
     }
 
     /// Removes `key`, from any collection of bytes.
     public mutating func delete(_ key: some Collection<UInt8>) {
-        encoded.append(ValueKind.deletion.rawValue)
-        encoded.appendLengthPrefixed(key)
-        setCount(count + 1)
+        appendDelete(key)
     }
 }
 

@@ -146,17 +146,16 @@ public final class KVStore: Sendable {
     /// every other write: a key written before it is gone, a key written after it stays.
     /// Reads, iterators and compaction honour it; scans jump over the deleted range.
     public func deleteRange(from: [UInt8], to: [UInt8]?, options: WriteOptions = WriteOptions()) throws(KVError) {
-        if let to {
-            guard compareArrays(from, to) <= 0 else {
-                throw .invalidArgument("deleteRange: start sorts after end")
-            }
-            try check(key: from, value: to)
-        } else {
-            try check(key: from, value: [])
-        }
+        try engine.write(rangeDeletion(from: from, to: to), sync: options.sync, nonBlocking: options.nonBlocking)
+    }
+
+    /// The checked one-record batch behind both `deleteRange`s.
+    func rangeDeletion(from: [UInt8], to: [UInt8]?) throws(KVError) -> WriteBatch {
+        if let to, compareArrays(from, to) > 0 { throw .invalidArgument("deleteRange: start sorts after end") }
+        try check(key: from, value: to ?? [])
         var batch = WriteBatch()
         batch.deleteRange(from: from, to: to)
-        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+        return batch
     }
 
     static func tighter(_ a: [UInt8]?, _ b: [UInt8]?, lower: Bool) -> [UInt8]? {
@@ -168,20 +167,14 @@ public final class KVStore: Sendable {
 
     /// Stores `value` under `key`, replacing any previous value.
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws(KVError) {
-        try check(key: key, value: value)
-        var batch = WriteBatch(reservingCapacity: 11 + key.count + value.count)
-        batch.put(key, value)
-        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+        try writePut(key, value, expiresAt: nil, options: options)
     }
 
     /// Stores `value` under `key` until `Options.clock` reaches `expiresAt` (milliseconds since
     /// the Unix epoch); afterwards every read sees the key as absent, and compaction reclaims
     /// it. The expiry is stored with the value, so it survives restarts. Nil: no expiry.
     public func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?, options: WriteOptions = WriteOptions()) throws(KVError) {
-        try check(key: key, value: value)
-        var batch = WriteBatch()
-        batch.put(key, value, expiresAt: expiresAt)
-        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+        try writePut(key, value, expiresAt: expiresAt, options: options)
     }
 
     /// Stores `value` under `key` for `timeToLive` from now by `Options.clock` (rounded up to a
@@ -205,10 +198,7 @@ public final class KVStore: Sendable {
 
     /// Removes `key`. Removing a key that does not exist is not an error.
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws(KVError) {
-        try check(key: key, value: [])
-        var batch = WriteBatch(reservingCapacity: 6 + key.count)
-        batch.delete(key)
-        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+        try writeDelete(key, options: options)
     }
 
     /// Applies every operation of `batch` atomically.

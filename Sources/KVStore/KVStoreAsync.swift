@@ -57,11 +57,7 @@ extension KVStore {
     /// Removes every key in [`from`, `to`) (a nil `to`: every key from `from` on) with one
     /// atomic write.
     public func deleteRange(from: [UInt8], to: [UInt8]?, options: WriteOptions = WriteOptions()) async throws(KVError) {
-        if let to, compareArrays(from, to) > 0 { throw .invalidArgument("deleteRange: start sorts after end") }
-        try check(key: from, value: to ?? [])
-        var batch = WriteBatch()
-        batch.deleteRange(from: from, to: to)
-        try await commit(batch, options)
+        try await commit(rangeDeletion(from: from, to: to), options)
     }
 
     /// Makes every write acknowledged so far durable against power loss.

@@ -44,10 +44,7 @@ public struct WriteBatch: Sendable, Equatable {
 
     /// Stores `value` under `key`.
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) {
-        encoded.append(ValueKind.value.rawValue)
-        encoded.appendLengthPrefixed(key)
-        encoded.appendLengthPrefixed(value)
-        setCount(count + 1)
+        appendPut(key, value, expiresAt: nil)
     }
 
     /// Stores `value` under `key` until the store's clock reaches `expiresAt` (milliseconds
@@ -56,19 +53,33 @@ public struct WriteBatch: Sendable, Equatable {
     /// `KVStore.put(_:_:expiresAt:)` and `StoredValue.expiresAt`). A moment already past,
     /// 0 included, makes the key read as absent at once.
     public mutating func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64?) {
-        guard let expiresAt else { return put(key, value) }
-        encoded.append(ValueKind.expiringValue.rawValue)
-        encoded.appendLengthPrefixed(key)
-        encoded.appendVarint32(UInt32(value.count + expiryPrefixSize))
-        // 0 is the engine's "no expiry" inside (lookups, iterators): epoch 0 is stored as 1 ms
-        // past it, which has passed just the same.
-        encoded.appendFixed64(max(expiresAt, 1))
-        encoded.append(contentsOf: value)
-        setCount(count + 1)
+        appendPut(key, value, expiresAt: expiresAt)
     }
 
     /// Removes `key` (a no-op for a key that does not exist).
     public mutating func delete(_ key: [UInt8]) {
+        appendDelete(key)
+    }
+
+    /// The one encoder of a put, for every overload (specialized per key and value type).
+    mutating func appendPut(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>, expiresAt: UInt64?) {
+        if let expiresAt {
+            encoded.append(ValueKind.expiringValue.rawValue)
+            encoded.appendLengthPrefixed(key)
+            encoded.appendVarint32(UInt32(value.count + expiryPrefixSize))
+            // 0 is the engine's "no expiry" inside (lookups, iterators): epoch 0 is stored as
+            // 1 ms past it, which has passed just the same.
+            encoded.appendFixed64(max(expiresAt, 1))
+            encoded.append(contentsOf: value)
+        } else {
+            encoded.append(ValueKind.value.rawValue)
+            encoded.appendLengthPrefixed(key)
+            encoded.appendLengthPrefixed(value)
+        }
+        setCount(count + 1)
+    }
+
+    mutating func appendDelete(_ key: some Collection<UInt8>) {
         encoded.append(ValueKind.deletion.rawValue)
         encoded.appendLengthPrefixed(key)
         setCount(count + 1)
