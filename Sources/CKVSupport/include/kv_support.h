@@ -23,6 +23,10 @@ void kv_tsan_release(void *address);
 /// -1 with errno EOPNOTSUPP where the file system (or platform) cannot.
 int kv_fallocate(int fd, int64_t offset, int64_t length);
 
+/// nanosleep with this thread's timer slack narrowed to 1 µs for the sleep (restored after):
+/// a pause of a few microseconds lasts a few microseconds, not the default slack of 50 µs.
+void kv_sleep_precisely(uint64_t nanoseconds);
+
 /// pread that never waits for the device: preadv2(RWF_NOWAIT), which needs _GNU_SOURCE and
 /// so is out of Swift's reach. Returns bytes read, or -1 with errno (EAGAIN: not cached).
 long kv_pread_nowait(int fd, void *buffer, size_t count, int64_t offset);

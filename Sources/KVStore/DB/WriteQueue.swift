@@ -1,3 +1,4 @@
+import CKVSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,12 +40,13 @@ private final class PendingWrite {
 /// record, calls fdatasync at most once if any of them asked for sync, inserts them into the
 /// memtable, publishes the new last sequence and wakes the followers it served. A lone writer
 /// is its own leader and never hands off to another thread. While the leader does I/O the
-/// lock is released, so new writers can queue up and form the next group; a sync leader then
-/// leads that next group too (once) instead of waking its head, and `leading` keeps that head
-/// from starting meanwhile.
+/// lock is released, so new writers can queue up and form the next group. A sync leader
+/// waits briefly for the writers of the previous synced group to rejoin (`awaitJoiners`).
+/// `leading` keeps the next head from starting while a finished leader still wakes its
+/// followers outside the lock.
 ///
 /// Locking (why `@unchecked Sendable` is sound): `mutex` guards `writers`, `leading`,
-/// `lastSyncGroupSize`, `closed`, `externalSyncs`, `writeController` and the `log` reference.
+/// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners`, `closed`, `externalSyncs`, `writeController` and the `log` reference.
 /// Only the leader appends to `log`, inserts into the active memtable and uses
 /// `insertScratch`, partly with `mutex` released; leadership passes under the lock, so those
 /// accesses are serialized. The leader takes the scheduler's lock (to wait for the background
@@ -57,12 +59,19 @@ final class WriteQueue: @unchecked Sendable {
     private let externalSyncsDone: ConditionMutex.Condition
 
     private var writers: [PendingWrite] = []
-    /// A commit leader is at work. Usually that is the head of `writers`, but a leader may go
-    /// on to lead the next group on its head's behalf, so the head must not lead meanwhile.
+    /// A commit leader is at work. Its group has left `writers` by the time it wakes its
+    /// followers (outside the lock), so the new head must not lead until it hands over.
     private var leading = false
-    /// Writers in the last synced group: a sync leader that sees fewer queued behind it
-    /// yields once, so writers just woken from that group can rejoin.
+    /// Writers in the last synced group: a sync leader that sees fewer queued waits for them
+    /// (`awaitJoiners`).
     private var lastSyncGroupSize = 0
+    /// How long the last group's fdatasync took (ns): bounds the wait for a full group.
+    private var lastSyncNanoseconds: UInt64 = 0
+    /// A sync leader waits on `groupGrew` for the writers of the previous group to rejoin;
+    /// the writer that makes the queue as long as that group signals it (one wake-up, not one
+    /// per arrival).
+    private var awaitingJoiners = false
+    private let groupGrew: ConditionMutex.Condition
     /// The commit leader's scratch for sorting a group before the memtable insert (only the
     /// leader touches it, outside the lock: leaders are serialized by `leading`).
     @exclusivity(unchecked) private var insertScratch: [Memtable.SortedEntry] = []
@@ -103,17 +112,12 @@ final class WriteQueue: @unchecked Sendable {
         self.statistics = statistics
         writeController = WriteController(maxRate: options.delayedWriteRate)
         queueDrained = ConditionMutex.Condition(mutex)
+        groupGrew = ConditionMutex.Condition(mutex)
         externalSyncsDone = ConditionMutex.Condition(mutex)
     }
 
     /// Largest group the leader assembles, in bytes of batch data.
     static let maxGroupBytes = 1 << 20
-    /// Synced groups a sync leader leads after its own before it hands over (measured with 8
-    /// threads: 1 gives 36,000–39,000 synced writes/s, 3 gives 32,000: a thread that keeps
-    /// leading stops producing writes of its own, and groups shrink). Waking the first group's
-    /// followers during the chained group's fdatasync, rather than after, gave 30,000: they
-    /// then miss the group after it too, and groups alternate between large and small.
-    static let chainedSyncGroups = 1
 
     func write(_ batch: WriteBatch?, sync: Bool, nonBlocking: Bool = false) throws(KVError) {
         let me = PendingWrite(batch: batch, sync: sync, mutex: mutex)
@@ -130,6 +134,7 @@ final class WriteQueue: @unchecked Sendable {
             throw KVError.wouldBlock
         }
         writers.append(me)
+        if awaitingJoiners && writers.count >= lastSyncGroupSize { groupGrew.signal() }
         while !me.done && (writers.first !== me || leading) {
             me.wait()
         }
@@ -156,27 +161,38 @@ final class WriteQueue: @unchecked Sendable {
             return
         }
         let failure = commitHeadGroup()
-        // Synced writes: rather than wake the writer now at the head of the queue (on few
-        // cores that wake-up costs about as much as half an fdatasync, measured with 8
-        // threads), lead its group too, once, while this thread is running anyway. Its
-        // writers are woken as followers. Bounded, so no caller leads for long.
-        var chained = 0
-        while failure == nil, sync, chained < Self.chainedSyncGroups, let head = writers.first, head.sync, head.batch != nil {
-            chained += 1
-            do {
-                try makeRoomForWrite(force: false)
-            } catch {
-                finishGroup(count: 1, error: error)
-                head.signal()
-                break
-            }
-            let groupFailure = commitHeadGroup()
-            head.signal()  // its group is done; it waits like a follower
-            if groupFailure != nil { break }
-        }
         wakeNextLeader()
         mutex.unlock()
         if let failure { throw failure }
+    }
+
+    /// Waits, briefly, for the writers of the previous synced group to queue their next writes,
+    /// so that they share this group's fdatasync instead of waiting for the next one. They were
+    /// woken when that group finished; on few cores they may not have run yet. Without a wait,
+    /// groups alternate between two halves of the writers and each fdatasync serves half of
+    /// them. The wait ends when the group is as large as the last one, or after a quarter of
+    /// the last fdatasync's duration (at most 250 µs): a quarter-sync spent to double a
+    /// group is a good trade, and a lone writer (group of one) never waits.
+    ///
+    /// Measured with 8 threads of synced writes against 1 (kvbench fillsync, pairs run
+    /// alternately, 2026-11-30): the earlier design — one `sched_yield`, then the leader
+    /// leading the next group too — made groups of 6 and gave 3.06×, 3.21×, 3.12×; this wait
+    /// makes groups of 7–7.6 and gave 3.08×, 3.75×, 3.83× (and 3.6–4.1× in other runs). What is
+    /// left of a cycle beyond the fdatasync (about 200 µs against 100 µs) is waking eight
+    /// threads on two cores. Leading the next group as well, on top of this wait, gave 3.2×:
+    /// a thread that keeps leading stops producing writes of its own.
+    /// Lock held; released while waiting.
+    private func awaitJoiners() {
+        let budget = Double(min(lastSyncNanoseconds / 4, 250_000)) / 1e9
+        guard budget > 0 else { return }
+        let deadline = Self.monotonicNanoseconds() + UInt64(budget * 1e9)
+        awaitingJoiners = true
+        defer { awaitingJoiners = false }
+        while writers.count < lastSyncGroupSize {
+            let now = Self.monotonicNanoseconds()
+            guard now < deadline else { return }
+            groupGrew.wait(seconds: Double(deadline - now) / 1e9)
+        }
     }
 
     /// Commits the group at the head of the queue (whose head has made room): one WAL record,
@@ -185,16 +201,7 @@ final class WriteQueue: @unchecked Sendable {
     /// group's error.
     private func commitHeadGroup() -> KVError? {
         let sync = writers[0].sync
-        if sync && writers.count < lastSyncGroupSize {
-            // The writers of the previous group were woken when it finished and are about to
-            // queue their next writes; on few cores they may not have run yet. One yield
-            // lets them join this fdatasync instead of waiting for the next (measured with
-            // 8 threads of synced writes: see docs/BENCHMARKS.md; no yield gave 33,000 writes/s
-            // against 36,000–39,000, three yields did no better).
-            mutex.unlock()
-            sched_yield()
-            mutex.lock()
-        }
+        if sync && writers.count < lastSyncGroupSize { awaitJoiners() }
         let group = assembleGroup()
         var combined = group.count == 1 ? group[group.startIndex].batch! : mergedBatch(group)
         let needSync = group.contains { $0.sync }
@@ -206,10 +213,13 @@ final class WriteQueue: @unchecked Sendable {
         mutex.unlock()
 
         var failure: KVError?
+        var syncNanoseconds: UInt64 = 0
         do {
             try log.add(combined.encoded)
             if needSync {
+                let started = Self.monotonicNanoseconds()
                 try log.sync()
+                syncNanoseconds = Self.monotonicNanoseconds() - started
                 statistics.walSyncs.add(1, ordering: .relaxed)
             }
         } catch {
@@ -222,6 +232,7 @@ final class WriteQueue: @unchecked Sendable {
         }
 
         mutex.lock()
+        if needSync { lastSyncNanoseconds = syncNanoseconds }
         if let failure {
             // Sticky: the log's state is unknown, so no later write may claim success.
             scheduler.fail(failure, while: "appending to \(log.path)")
@@ -355,9 +366,7 @@ final class WriteQueue: @unchecked Sendable {
                     statistics.slowdowns.add(1, ordering: .relaxed)
                     statistics.delayMicros.add(Int(wait / 1000), ordering: .relaxed)
                     mutex.unlock()
-                    var pause = timespec(tv_sec: Int(wait / 1_000_000_000), tv_nsec: Int(wait % 1_000_000_000))
-                    var left = timespec()
-                    while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+                    kv_sleep_precisely(wait)
                     mutex.lock()
                 }
             } else if !force && active.approximateMemoryUsage < options.writeBufferSize {

@@ -100,21 +100,22 @@ enum Codec {
         return output
     }
 
-    /// Decodes a compressed payload straight into a fresh allocation (the caller owns and
-    /// frees it), so a block read from a table is never copied after decompression.
+    /// Decodes a compressed payload straight into a `BlockMemory` buffer (the caller owns it and
+    /// recycles it; its first `count` bytes are the payload), so a block read from a table is
+    /// never copied after decompression.
     static func decompressToAllocation(
         _ kind: Compression, _ input: UnsafeRawBufferPointer,
         limit: Int = defaultLimit, file: String, offset: Int64
-    ) throws(KVError) -> UnsafeMutableRawBufferPointer {
+    ) throws(KVError) -> (buffer: UnsafeMutableRawBufferPointer, count: Int) {
         let (declared, body) = try header(kind, input, limit: limit, file: file, offset: offset)
-        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: declared, alignment: 8)
+        let out = BlockMemory.allocate(declared)
         do {
-            try decode(kind, body, into: out, file: file, offset: offset)
+            try decode(kind, body, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<declared]), file: file, offset: offset)
         } catch {
-            out.deallocate()
+            BlockMemory.recycle(out)
             throw error
         }
-        return out
+        return (out, declared)
     }
 
     /// The declared uncompressed length (checked against `limit`) and the codec bytes.

@@ -12,8 +12,11 @@ final class LevelIterator: InternalIterator {
     private let prefixLength: Int
     // Exempt from dynamic exclusivity checks: touched on every step, one thread by contract.
     @exclusivity(unchecked) private var index = -1
-    @exclusivity(unchecked) private var table: TableIterator?
-    /// The last table iterator made, kept for reuse when `table` moves to another file.
+    /// The iterator over the current file: `spare`, unretained (nil between files, or for a
+    /// file the prefix filter skipped). Calls through a strong optional retained and released
+    /// the iterator on every step (6% of readseq, perf).
+    @exclusivity(unchecked) private var table: Unmanaged<TableIterator>?
+    /// The one table iterator this level makes, moved from file to file.
     @exclusivity(unchecked) private var spare: TableIterator?
     private(set) var error: KVError?
 
@@ -26,20 +29,20 @@ final class LevelIterator: InternalIterator {
         self.prefixHash = prefixHash
     }
 
-    var isValid: Bool { table?.isValid ?? false }
-    var key: UnsafeRawBufferPointer { table!.key }
-    var value: UnsafeRawBufferPointer { table!.value }
+    var isValid: Bool { table?._withUnsafeGuaranteedRef { $0.isValid } ?? false }
+    var key: UnsafeRawBufferPointer { table!._withUnsafeGuaranteedRef { $0.key } }
+    var value: UnsafeRawBufferPointer { table!._withUnsafeGuaranteedRef { $0.value } }
     var maxSequenceHere: UInt64 { files[index].largestSequence }
 
     func seekToFirst() {
         open(0)
-        table?.seekToFirst()
+        table?._withUnsafeGuaranteedRef { $0.seekToFirst() }
         advanceForward()
     }
 
     func seekToLast() {
         open(files.count - 1)
-        table?.seekToLast()
+        table?._withUnsafeGuaranteedRef { $0.seekToLast() }
         skipBackward()
     }
 
@@ -52,29 +55,29 @@ final class LevelIterator: InternalIterator {
             if files[mid].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) < 0 { lo = mid + 1 } else { hi = mid }
         }
         open(lo)
-        table?.seek(target)
+        table?._withUnsafeGuaranteedRef { $0.seek(target) }
         advanceForward()
     }
 
     func next() {
-        table?.next()
+        table?._withUnsafeGuaranteedRef { $0.next() }
         advanceForward()
     }
 
     func previous() {
-        table?.previous()
+        table?._withUnsafeGuaranteedRef { $0.previous() }
         skipBackward()
     }
 
     func skipForward(to target: UnsafeRawBufferPointer?, olderThan sequence: UInt64) -> Bool {
         guard isValid, files[index].largestSequence < sequence else { return false }
         if let target, files[index].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) >= 0 {
-            table?.seek(target)
+            table?._withUnsafeGuaranteedRef { $0.seek(target) }
         } else {
             // The target lies beyond this file (or there is none): stop at the next file,
             // which may be newer.
             open(index + 1)
-            table?.seekToFirst()
+            table?._withUnsafeGuaranteedRef { $0.seekToFirst() }
         }
         advanceForward()
         return true
@@ -93,11 +96,11 @@ final class LevelIterator: InternalIterator {
             }
             if let spare {
                 if spare.table !== reader { spare.reset(to: reader) }
-                table = spare
+                table = .passUnretained(spare)
             } else {
                 let made = reader.makeIterator(verify: verify, fillCache: fillCache)
                 spare = made
-                table = made
+                table = .passUnretained(made)
             }
         } catch {
             self.error = error
@@ -105,26 +108,26 @@ final class LevelIterator: InternalIterator {
     }
 
     private func advanceForward() {
-        while !(table?.isValid ?? false) {
-            if let e = table?.error { error = e }
+        while !isValid {
+            if let e = table?._withUnsafeGuaranteedRef({ $0.error }) { error = e }
             guard error == nil, index + 1 < files.count else {
                 table = nil
                 return
             }
             open(index + 1)
-            table?.seekToFirst()
+            table?._withUnsafeGuaranteedRef { $0.seekToFirst() }
         }
     }
 
     private func skipBackward() {
-        while !(table?.isValid ?? false) {
-            if let e = table?.error { error = e }
+        while !isValid {
+            if let e = table?._withUnsafeGuaranteedRef({ $0.error }) { error = e }
             guard error == nil, index - 1 >= 0 else {
                 table = nil
                 return
             }
             open(index - 1)
-            table?.seekToLast()
+            table?._withUnsafeGuaranteedRef { $0.seekToLast() }
         }
     }
 }

@@ -11,8 +11,10 @@ package final class Block: Sendable {
     // Immutable raw storage: `nonisolated(unsafe)` because raw pointers are not Sendable,
     // but nothing writes through it after init.
     nonisolated(unsafe) let bytes: UnsafeRawBufferPointer
-    /// What keeps `bytes` alive: nil when the block owns (and frees) them.
+    /// What keeps `bytes` alive: nil when the block owns them (a `BlockMemory` buffer of
+    /// `capacity` bytes, recycled with the block).
     private let owner: (any AnyObject & Sendable)?
+    private let capacity: Int
     let restartsOffset: Int
     let restartCount: Int
     /// For error messages: the file and the offset of this block in it.
@@ -21,16 +23,17 @@ package final class Block: Sendable {
 
     /// Copies `contents` (the block with its restart array) and validates the trailer.
     package convenience init(contents: [UInt8], file: String, fileOffset: Int64) throws(KVError) {
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 8)
+        let storage = BlockMemory.allocate(contents.count)
         contents.withUnsafeBytes { storage.copyMemory(from: $0) }
         try self.init(taking: storage, count: contents.count, file: file, fileOffset: fileOffset)
     }
 
-    /// Takes ownership of `storage` (freed with the block, or here if the block is invalid), of
-    /// which the first `count` bytes are the block.
+    /// Takes ownership of `storage`, a `BlockMemory` buffer (recycled with the block, or here if
+    /// the block is invalid), of which the first `count` bytes are the block.
     init(taking storage: UnsafeMutableRawBufferPointer, count: Int, file: String, fileOffset: Int64) throws(KVError) {
         bytes = UnsafeRawBufferPointer(rebasing: storage[0..<count])
         owner = nil
+        capacity = storage.count
         (restartCount, restartsOffset) = try Self.validate(bytes, file: file, fileOffset: fileOffset, freeing: storage)
         self.file = file
         self.fileOffset = fileOffset
@@ -40,6 +43,7 @@ package final class Block: Sendable {
     init(borrowing bytes: UnsafeRawBufferPointer, owner: any AnyObject & Sendable, file: String, fileOffset: Int64) throws(KVError) {
         self.bytes = bytes
         self.owner = owner
+        capacity = 0
         (restartCount, restartsOffset) = try Self.validate(bytes, file: file, fileOffset: fileOffset, freeing: nil)
         self.file = file
         self.fileOffset = fileOffset
@@ -50,23 +54,32 @@ package final class Block: Sendable {
     ) throws(KVError) -> (count: Int, restartsOffset: Int) {
         let n = bytes.count
         guard n >= 4 else {
-            storage?.deallocate()
+            storage.map(BlockMemory.recycle)
             throw KVError.corruption(file: file, offset: fileOffset, reason: "block of \(n) bytes is too short")
         }
         let count = Int(loadFixed32(bytes.baseAddress! + n - 4))
         let maxRestarts = (n - 4) / 4
         guard count >= 1, count <= maxRestarts else {
-            storage?.deallocate()
+            storage.map(BlockMemory.recycle)
             throw KVError.corruption(file: file, offset: fileOffset, reason: "block restart count \(count) impossible for \(n) bytes")
         }
         return (count, n - 4 - 4 * count)
     }
 
     deinit {
-        if owner == nil { UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate() }
+        if owner == nil, let base = bytes.baseAddress {
+            BlockMemory.recycle(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: base), count: capacity))
+        }
     }
 
     var size: Int { bytes.count }
+
+    /// True for a view into a table's mapping: the page cache already holds it, so the block
+    /// cache gains nothing by keeping it (LevelDB does not cache mapped blocks either).
+    var isBorrowed: Bool { owner != nil }
+
+    /// What the block cache is charged for it: the whole buffer it holds.
+    var charge: Int { owner == nil ? capacity : bytes.count }
 
     @inline(__always)
     func restartPoint(_ i: Int) -> Int {

@@ -82,7 +82,7 @@ package final class TableReader: Sendable {
         } else {
             block = try readDataBlock(handle, verify: verify, nonBlocking: nonBlocking)
         }
-        if fillCache, let cache = blockCache { cache.insert(key, block, charge: block.size) }
+        if fillCache, !block.isBorrowed, let cache = blockCache { cache.insert(key, block, charge: block.charge) }
         return block
     }
 
@@ -101,17 +101,18 @@ package final class TableReader: Sendable {
         if type == .none {
             return try Block(borrowing: contents, owner: mapping, file: path, fileOffset: Int64(handle.offset))
         }
-        let storage = try Codec.decompressToAllocation(type, contents, file: path, offset: Int64(handle.offset))
-        return try Block(taking: storage, count: storage.count, file: path, fileOffset: Int64(handle.offset))
+        let (storage, count) = try Codec.decompressToAllocation(type, contents, file: path, offset: Int64(handle.offset))
+        return try Block(taking: storage, count: count, file: path, fileOffset: Int64(handle.offset))
     }
 
     /// One `pread` into a fresh buffer; an uncompressed block keeps that buffer.
     private func readDataBlock(_ handle: BlockHandle, verify: Bool, nonBlocking: Bool) throws(KVError) -> Block {
         let size = Int(handle.size)
         let total = size + BlockHandle.trailerSize
-        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 8)
+        let buffer = BlockMemory.allocate(total)
+        let raw = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total])
         var owned = true
-        defer { if owned { raw.deallocate() } }
+        defer { if owned { BlockMemory.recycle(buffer) } }
         let n: Int
         if nonBlocking {
             guard let got = try file.readIfCached(at: Int64(handle.offset), into: raw) else { throw KVError.wouldBlock }
@@ -125,11 +126,11 @@ package final class TableReader: Sendable {
         let type = try Self.checkTrailer(UnsafeRawBufferPointer(raw), size: size, verify: verify, offset: handle.offset, path: path)
         if type == .none {
             owned = false
-            return try Block(taking: raw, count: size, file: path, fileOffset: Int64(handle.offset))
+            return try Block(taking: buffer, count: size, file: path, fileOffset: Int64(handle.offset))
         }
-        let storage = try Codec.decompressToAllocation(
+        let (storage, count) = try Codec.decompressToAllocation(
             type, UnsafeRawBufferPointer(rebasing: raw[0..<size]), file: path, offset: Int64(handle.offset))
-        return try Block(taking: storage, count: storage.count, file: path, fileOffset: Int64(handle.offset))
+        return try Block(taking: storage, count: count, file: path, fileOffset: Int64(handle.offset))
     }
 
     /// Verifies the checksum (if asked) of `raw` = block ++ trailer and returns its compression.
