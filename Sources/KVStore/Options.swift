@@ -51,8 +51,9 @@ public struct Options: Sendable {
     public var level0SlowdownTrigger = 8
     /// Level-0 file count at which writes wait for compaction (default 12).
     public var level0StopTrigger = 12
-    /// Bytes a second writes may go once level 0 reaches the slowdown trigger (default
-    /// 64 MiB/s; it falls as level 0 keeps growing, down to 1/64 of it).
+    /// The fastest writes may go, in bytes a second, once level 0 reaches the slowdown
+    /// trigger (default 64 MiB/s). A slowdown starts at 60% of the recent write rate, below
+    /// this cap, and falls further as level 0 keeps growing, down to 1/64 of the cap.
     public var delayedWriteRate = 64 << 20
 
     // MARK: Limits

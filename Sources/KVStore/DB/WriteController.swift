@@ -3,7 +3,11 @@
 ///
 /// Below the slowdown trigger writes go at full speed. From it on, the leader of each group
 /// pays for the group's bytes from a token bucket refilled at `rate` bytes a second, and
-/// sleeps off what it cannot pay. The rate adapts as RocksDB's does: each time the debt (the
+/// sleeps off what it cannot pay. A slowdown starts from what writes were doing (the rate
+/// over the last memtable, times `slowdownFactor`), not from the configured maximum: a
+/// fixed 64 MiB/s start did nothing to a 25 MiB/s fill until level 0 was three files past the
+/// trigger, one short of the stop (19 stops in a 10M-key fillrandom; docs/BENCHMARKS.md).
+/// The rate adapts as RocksDB's does: each time the debt (the
 /// level-0 files at or past the slowdown trigger, plus one while a memtable waits to flush
 /// and the next is half full) is found larger than last time, the rate falls by
 /// `slowdownFactor`; each time smaller, it climbs back; with no debt the bucket resets to
@@ -53,7 +57,8 @@ struct WriteController {
 
     /// Charges a group of `bytes` written at `now`; returns how many nanoseconds the leader
     /// must sleep first (0: none).
-    mutating func delay(bytes: Int, debt: Int, now: UInt64) -> UInt64 {
+    /// `recentRate` is the bytes per second written over the last memtable (nil if unknown).
+    mutating func delay(bytes: Int, debt: Int, now: UInt64, recentRate: Double?) -> UInt64 {
         guard debt > 0 else {
             rate = maxRate
             lastDebt = 0
@@ -62,6 +67,7 @@ struct WriteController {
             return 0
         }
         if lastDebt == 0 {
+            if let recentRate { rate = min(maxRate, max(minRate, recentRate * Self.slowdownFactor)) }
             credit = rate * Self.burstSeconds
             refilledAt = now
         } else if debt > lastDebt {

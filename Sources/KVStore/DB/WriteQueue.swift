@@ -46,7 +46,7 @@ private final class PendingWrite {
 /// followers outside the lock.
 ///
 /// Locking (why `@unchecked Sendable` is sound): `mutex` guards `writers`, `leading`,
-/// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners`, `closed`, `externalSyncs`, `writeController` and the `log` reference.
+/// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners`, `lastSwitch`, `recentWriteRate`, `closed`, `externalSyncs`, `writeController` and the `log` reference.
 /// Only the leader appends to `log`, inserts into the active memtable and uses
 /// `insertScratch`, partly with `mutex` released; leadership passes under the lock, so those
 /// accesses are serialized. The leader takes the scheduler's lock (to wait for the background
@@ -77,6 +77,10 @@ final class WriteQueue: @unchecked Sendable {
     @exclusivity(unchecked) private var insertScratch: [Memtable.SortedEntry] = []
     /// The delayed-write rate while compaction is behind.
     private var writeController: WriteController
+    /// When the last memtable switch happened and the user bytes written by then; the rate
+    /// between the last two switches is where a slowdown starts.
+    private var lastSwitch: (nanoseconds: UInt64, bytes: Int)?
+    private var recentWriteRate: Double?
     /// `syncLogConcurrently` calls in flight; the log is not closed under them.
     private var externalSyncs = 0
     private var closed = false
@@ -356,7 +360,8 @@ final class WriteQueue: @unchecked Sendable {
                 let debt = writeDebt()
                 // At full speed (the common case) a group pays nothing: no clock, no charge.
                 guard debt > 0 || writeController.isSlowing else { continue }
-                let wait = writeController.delay(bytes: queuedBytes(), debt: debt, now: Self.monotonicNanoseconds())
+                let wait = writeController.delay(
+                    bytes: queuedBytes(), debt: debt, now: Self.monotonicNanoseconds(), recentRate: recentWriteRate)
                 statistics.delayedRate.store(debt > 0 ? Int(writeController.rate) : 0, ordering: .relaxed)
                 if wait > 0 {
                     let rate = Int(writeController.rate) >> 10
@@ -414,10 +419,23 @@ final class WriteQueue: @unchecked Sendable {
             scheduler.fail(failure, while: "starting log \(path)")
             throw failure
         }
+        noteWriteRate()
         let fresh = Memtable(writeBufferSize: options.writeBufferSize)
         memtables.freeze(replacingWith: fresh, logNumber: number)
         active = fresh
         scheduler.signalWork()
+    }
+
+    /// Samples the write rate at a memtable switch: bytes written since the last switch over
+    /// the time since. Lock held (the leader).
+    private func noteWriteRate() {
+        let now = Self.monotonicNanoseconds()
+        let bytes = statistics.userBytesWritten.load(ordering: .relaxed)
+        if let last = lastSwitch, now > last.nanoseconds {
+            let rate = Double(bytes - last.bytes) * 1e9 / Double(now - last.nanoseconds)
+            recentWriteRate = recentWriteRate.map { ($0 + rate) / 2 } ?? rate
+        }
+        lastSwitch = (now, bytes)
     }
 
     /// The leader plus the writers queued behind it, within the size limit. A group never
