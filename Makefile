@@ -103,7 +103,8 @@ asan: test-deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 # kvbench against LevelDB and RocksDB (../shared/peerbench), alternating, ROUNDS rounds of
-# NUM operations: medians, ratios, peak RSS, write amplification, p99.9 (docs/BENCHMARKS.md).
+# NUM operations: medians, ratios, peak RSS, write amplification, p99.9, group commit, then
+# the read workloads with --compression=none for all three (docs/BENCHMARKS.md).
 # QUICK=1: one round of 200,000 operations, about two minutes.
 NUM ?= 1000000
 bench: bench-deps

@@ -125,6 +125,9 @@ let package = Package(
             name: "KVServerTests",
             dependencies: [
                 "KVServer", "KVStore", "KVClient", "KVStoreTesting", "KVServerTesting", "KVTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/KVServerTests",
             swiftSettings: strict),

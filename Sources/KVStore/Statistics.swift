@@ -52,6 +52,9 @@ public struct Statistics: Sendable {
     public var stallSeconds: Double = 0
     /// Whether writers are delayed or stopped right now, and the last reason they were.
     public var isStalled = false
+    /// Writes in the commit queue right now: the group being committed and the writers
+    /// waiting behind it (group commit's backlog).
+    public var writersQueued = 0
     /// Why writers were last delayed or stopped, or nil if they never were.
     public var lastStallReason: String?
     /// Data-block reads the block cache answered.

@@ -48,13 +48,13 @@ package enum FuzzTargets {
         guard let readable = try? fs.openReadable("/f/000001.sst"),
               let table = try? TableReader(file: readable, fileNumber: 1, fileSize: UInt64(data.count))
         else { return }
+        let bound = tableStepBound(data.count)
         for verify in [false, true] {
             let it = table.makeIterator(verify: verify, fillCache: false)
-            var steps = 0
             it.seekToFirst()
-            while it.isValid && steps < 100_000 { it.next(); steps += 1 }
+            walk(bound, "table forward") { it.isValid } step: { it.next() }
             it.seekToLast()
-            while it.isValid && steps < 200_000 { it.previous(); steps += 1 }
+            walk(bound, "table backward") { it.isValid } step: { it.previous() }
         }
         for probe in [table.properties.smallestKey, table.properties.largestKey, Array(data.prefix(12))] {
             let lookup = probe.count >= 8 ? probe : makeInternalKey(probe, maxSequenceNumber, 0xff)
@@ -78,9 +78,8 @@ package enum FuzzTargets {
                 file: readable, fileNumber: 1, fileSize: UInt64(data.count), mapping: mapping)
         else { return }
         let it = table.makeIterator(verify: false, fillCache: false)
-        var steps = 0
         it.seekToFirst()
-        while it.isValid && steps < 100_000 { it.next(); steps += 1 }
+        walk(tableStepBound(data.count), "mapped table forward") { it.isValid } step: { it.next() }
         let probe = Array(data.prefix(12))
         let lookup = probe.count >= 8 ? probe : makeInternalKey(probe, maxSequenceNumber, 0xff)
         _ = try? lookup.withUnsafeBytes { try table.get($0, userKeyHash: hash64(userKey($0)), verify: false) }
@@ -90,13 +89,33 @@ package enum FuzzTargets {
     static func block(_ data: UnsafeRawBufferPointer) {
         guard let block = try? Block(contents: Array(data), file: "fuzz", fileOffset: 0) else { return }
         var cursor = BlockCursor(block)
-        var steps = 0
+        let bound = blockStepBound(data.count)
         cursor.seekToFirst()
-        while cursor.isValid && steps < 100_000 { cursor.next(); steps += 1 }
+        walk(bound, "block forward") { cursor.isValid } step: { cursor.next() }
         cursor.seekToLast()
-        while cursor.isValid && steps < 200_000 { cursor.previous(); steps += 1 }
+        walk(bound, "block backward") { cursor.isValid } step: { cursor.previous() }
         cursor.seek(UnsafeRawBufferPointer(rebasing: data.prefix(16)))
         if cursor.isValid { cursor.next() }
+    }
+
+    /// The most entries a walk over a block of `byteCount` bytes can meet: each entry's header
+    /// alone takes three bytes, and every step moves past one entry.
+    package static func blockStepBound(_ byteCount: Int) -> Int { byteCount / 3 + 1 }
+
+    /// The most entries a walk over a table of `byteCount` bytes can meet: its index names at
+    /// most `blockStepBound` blocks — perhaps the same one each time — of at most that many
+    /// entries each.
+    package static func tableStepBound(_ byteCount: Int) -> Int { blockStepBound(byteCount) * blockStepBound(byteCount) }
+
+    /// Steps while `valid()` holds; more than `bound` steps can only be an endless loop, which
+    /// is a bug like a crash, so it traps (a step cap that simply stopped would pass it).
+    package static func walk(_ bound: Int, _ what: String, valid: () -> Bool, step: () -> Void) {
+        var steps = 0
+        while valid() {
+            step()
+            steps += 1
+            if steps > bound { preconditionFailure("\(what): more than \(bound) steps, the walk loops") }
+        }
     }
 
     /// Valid inputs for each target, the starting point of the committed corpora.

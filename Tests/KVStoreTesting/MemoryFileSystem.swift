@@ -63,6 +63,13 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     private let state = Mutex(State())
+    /// Called before each `fdatasync` of a file, outside the file system's lock, with the
+    /// file's path: a test can hold a sync there (a commit leader in its fdatasync).
+    private let syncGate = Mutex<(@Sendable (String) -> Void)?>(nil)
+
+    package func setSyncGate(_ gate: (@Sendable (String) -> Void)?) {
+        syncGate.withLock { $0 = gate }
+    }
 
     package init() {}
 
@@ -267,6 +274,7 @@ package final class MemoryFileSystem: FileSystem {
     }
 
     fileprivate func sync(id: Int, path: String, generation: Int) throws(KVError) {
+        if let gate = syncGate.withLock({ $0 }) { gate(path) }
         try state.locked { (s) throws(KVError) in
             guard s.generation == generation, s.nodes[id] != nil else {
                 throw KVError.io(operation: "fdatasync", path: path, errno: EIO)

@@ -50,42 +50,56 @@ import KVStoreTesting
         try reopened.close()
     }
 
-    /// Eight threads of synced writes share fdatasyncs (group commit, with a sync leader
-    /// leading the next group too). `mixed`: odd threads write without sync, so groups meet
-    /// heads of both kinds. Every write succeeds and reads back.
+    /// Synced writes that queue behind a leader's fdatasync share the next one (group commit).
+    /// Event-driven, so the count is exact: the first writer's fdatasync is held until seven
+    /// more writers have queued behind it, one at a time (the engine's `writersQueued` says
+    /// when), then released. `mixed`: the queue alternates unsynced and synced writes, starting
+    /// unsynced — an unsynced leader never carries a synced follower, so that writer's group is
+    /// the unsynced head alone and the rest share one fdatasync.
     @Test(arguments: [false, true])
     func concurrentSyncWritersShareFsyncs(mixed: Bool) throws {
-        let dir = TemporaryDirectory("group")
-        let store = try KVStore.open(at: dir.path)
-        let perThread = 200
+        let fs = MemoryFileSystem()
+        var options = Options()
+        options.fileSystem = fs
+        try fs.createDirectory("/db")
+        let store = try KVStore.open(at: "/db", options: options)
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let first = Atomic<Bool>(true)
+        fs.setSyncGate { path in
+            guard path.hasSuffix(".log"), first.exchange(false, ordering: .acquiringAndReleasing) else { return }
+            held.signal()
+            release.wait()
+        }
+        let syncsBefore = store.statistics().walSyncs
         let failures = Mutex<[String]>([])
-        // Real threads: concurrentPerform would run only as many at once as there are cores.
         let done = DispatchGroup()
-        for t in 0..<8 {
+        func writer(_ t: Int, sync: Bool) {
             done.enter()
             Thread {
-                let sync = !mixed || t % 2 == 0
-                for i in 0..<perThread {
-                    do {
-                        try store.put(bytes("t\(t)-\(i)"), bytes("v\(i)"), options: WriteOptions(sync: sync))
-                    } catch {
-                        failures.withLock { $0.append("t\(t)-\(i): \(error)") }
-                    }
+                do {
+                    try store.put(bytes("t\(t)"), bytes("v\(t)"), options: WriteOptions(sync: sync))
+                } catch {
+                    failures.withLock { $0.append("t\(t): \(error)") }
                 }
                 done.leave()
             }.start()
         }
-        done.wait()
-        #expect(failures.withLock { $0 } == [])
-        let syncs = store.statistics().walSyncs
-        let synced = mixed ? 4 * perThread : 8 * perThread
-        print("group commit: \(synced) synced writes (of \(8 * perThread)) from 8 threads took \(syncs) fdatasyncs")
-        // Unsynced writes never sync, and synced ones share. (Mixed queues share less: a synced
-        // write never rides in an unsynced leader's group.)
-        #expect(syncs < Int64(mixed ? synced : synced / 2))
-        for t in 0..<8 {
-            for i in 0..<perThread { #expect(try store.get(bytes("t\(t)-\(i)")) == bytes("v\(i)")) }
+        writer(0, sync: true)
+        #expect(held.wait(timeout: .now() + 30) == .success)  // the leader is in its fdatasync
+        for t in 1...7 {
+            writer(t, sync: !mixed || t % 2 == 0)
+            let deadline = Date().addingTimeInterval(30)
+            while store.statistics().writersQueued < t + 1 && Date() < deadline { usleep(100) }
+            #expect(store.statistics().writersQueued == t + 1)
         }
+        release.signal()
+        done.wait()
+        fs.setSyncGate(nil)
+        #expect(failures.withLock { $0 } == [])
+        // One fdatasync for the first writer, one for the seven behind it.
+        #expect(store.statistics().walSyncs - syncsBefore == 2)
+        for t in 0...7 { #expect(try store.get(bytes("t\(t)")) == bytes("v\(t)")) }
         try store.close()
     }
 
@@ -95,25 +109,23 @@ import KVStoreTesting
         let written = Atomic<Int>(0)
         let wrong = Atomic<Int>(0)
         let total = 20_000
-        DispatchQueue.concurrentPerform(iterations: 3) { role in
-            if role == 0 {
-                for i in 0..<total {
-                    try? store.put(bytes("key\(i)"), bytes("value\(i)"))
-                    written.store(i + 1, ordering: .releasing)
-                }
-            } else {
-                var rng = SplitMix64(seed: UInt64(role))
-                while written.load(ordering: .acquiring) < total {
-                    let upTo = written.load(ordering: .acquiring)
-                    guard upTo > 0 else { continue }
-                    let i = Int.random(in: 0..<upTo, using: &rng)
-                    // Every acknowledged write is visible to every thread.
-                    if (try? store.get(bytes("key\(i)"))) != bytes("value\(i)") {
-                        wrong.add(1, ordering: .relaxed)
-                    }
-                }
+        let overlapped = Overlap.run(readers: 2, readsEach: 500) { halfway in
+            for i in 0..<total {
+                try? store.put(bytes("key\(i)"), bytes("value\(i)"))
+                written.store(i + 1, ordering: .releasing)
+                if i == total / 2 { halfway() }
+            }
+        } read: { reader in
+            let upTo = written.load(ordering: .acquiring)
+            guard upTo > 0 else { return }
+            var rng = SplitMix64(seed: UInt64(reader * 1_000_003 + upTo))
+            let i = Int.random(in: 0..<upTo, using: &rng)
+            // Every acknowledged write is visible to every thread.
+            if (try? store.get(bytes("key\(i)"))) != bytes("value\(i)") {
+                wrong.add(1, ordering: .relaxed)
             }
         }
+        #expect(overlapped >= 2 * 500, "only \(overlapped) reads ran while the writer wrote")
         #expect(wrong.load(ordering: .relaxed) == 0)
         try store.close()
     }
@@ -123,28 +135,26 @@ import KVStoreTesting
         let published = Atomic<UInt64>(0)
         let bad = Atomic<Int>(0)
         let count: UInt64 = 30_000
-        DispatchQueue.concurrentPerform(iterations: 2) { role in
-            if role == 0 {
-                for seq in 1...count {
-                    let key = bytes("k\(seq % 1000)")
-                    let value = bytes("\(seq)")
-                    key.withUnsafeBytes { k in value.withUnsafeBytes { v in memtable.add(sequence: seq, kind: .value, key: k, value: v) } }
-                    published.store(seq, ordering: .releasing)
-                }
-            } else {
-                var rng = SplitMix64(seed: 5)
-                while published.load(ordering: .acquiring) < count {
-                    let snapshot = published.load(ordering: .acquiring)
-                    guard snapshot > 0 else { continue }
-                    let seq = UInt64.random(in: 1...snapshot, using: &rng)
-                    // The newest version of k(seq%1000) at `snapshot` is the largest s ≤ snapshot
-                    // with s ≡ seq (mod 1000).
-                    let expected = snapshot - (snapshot + 1000 - seq % 1000) % 1000
-                    let got = bytes("k\(seq % 1000)").withUnsafeBytes { memtable.get($0, hash: hash64($0), sequence: snapshot) }
-                    if case let .found(v, _, _) = got, v == bytes("\(expected)") {} else { bad.add(1, ordering: .relaxed) }
-                }
+        let overlapped = Overlap.run(readers: 1, readsEach: 1_000) { halfway in
+            for seq in 1...count {
+                let key = bytes("k\(seq % 1000)")
+                let value = bytes("\(seq)")
+                key.withUnsafeBytes { k in value.withUnsafeBytes { v in memtable.add(sequence: seq, kind: .value, key: k, value: v) } }
+                published.store(seq, ordering: .releasing)
+                if seq == count / 2 { halfway() }
             }
+        } read: { _ in
+            let snapshot = published.load(ordering: .acquiring)
+            guard snapshot > 0 else { return }
+            var rng = SplitMix64(seed: snapshot)
+            let seq = UInt64.random(in: 1...snapshot, using: &rng)
+            // The newest version of k(seq%1000) at `snapshot` is the largest s ≤ snapshot
+            // with s ≡ seq (mod 1000).
+            let expected = snapshot - (snapshot + 1000 - seq % 1000) % 1000
+            let got = bytes("k\(seq % 1000)").withUnsafeBytes { memtable.get($0, hash: hash64($0), sequence: snapshot) }
+            if case let .found(v, _, _) = got, v == bytes("\(expected)") {} else { bad.add(1, ordering: .relaxed) }
         }
+        #expect(overlapped >= 1_000, "only \(overlapped) reads ran while the writer wrote")
         #expect(bad.load(ordering: .relaxed) == 0)
     }
 }

@@ -6,10 +6,10 @@ import KVStoreTesting
 @Suite struct LogTests {
     /// Writes `records` to a fresh log in a memory file system and returns its bytes and the
     /// offset each record starts at.
-    func writeLog(_ records: [[UInt8]]) throws -> (bytes: [UInt8], offsets: [Int64]) {
+    func writeLog(_ records: [[UInt8]], purpose: LogFormat.Purpose = .writeAheadLog) throws -> (bytes: [UInt8], offsets: [Int64]) {
         let fs = MemoryFileSystem()
         try fs.createDirectory("/db")
-        let writer = try LogWriter(file: fs.openWritable("/db/000001.log", truncate: true), fileNumber: 1, purpose: .writeAheadLog)
+        let writer = try LogWriter(file: fs.openWritable("/db/000001.log", truncate: true), fileNumber: 1, purpose: purpose)
         var offsets: [Int64] = []
         for r in records {
             offsets.append(writer.size)
@@ -79,8 +79,15 @@ import KVStoreTesting
         #expect(reader.reservedTail == 5000)
         #expect(reader.validLength == Int64(log.count))
 
-        var manifest = LogReader(bytes: log + [UInt8](repeating: 0, count: 5000), path: "/db/MANIFEST-000001", purpose: .manifest)
-        #expect(thrownError { while try manifest.next() != nil {} } != nil || manifest.tornTail != nil)
+        // The same zeros after a MANIFEST's records: a torn tail there (dropped, and reported).
+        let (manifestLog, _) = try writeLog(records, purpose: .manifest)
+        var manifest = LogReader(bytes: manifestLog + [UInt8](repeating: 0, count: 5000), path: "/db/MANIFEST-000001", purpose: .manifest)
+        var manifestRecords: [[UInt8]] = []
+        while let (_, r) = try manifest.next() { manifestRecords.append(r) }
+        #expect(manifestRecords == records)
+        #expect(manifest.reservedTail == 0)
+        #expect(manifest.tornTail?.offset == Int64(manifestLog.count))
+        #expect(manifest.tornTail?.droppedBytes == 5000)
 
         // Zeros followed by a stray non-zero byte: not a reserved tail.
         var damaged = log + [UInt8](repeating: 0, count: 5000)

@@ -47,18 +47,27 @@ import KVStoreTesting
         let fd = open(dir.file(tables[0]), O_RDONLY)
         #expect(fd >= 0)
         fsync(fd)
-        let advised = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        // Only the first 64 KiB may stay (pages mapped around the first faults cannot be dropped).
+        func dropped() -> Bool {
+            let resident = residentPages(fd)
+            return resident.count > 32 && !resident[16...].contains(true)
+        }
+        if !dropped() {
+            // Some kernels keep a file's pages despite the advice; as root, drop every clean page.
+            _ = try? "1".write(toFile: "/proc/sys/vm/drop_caches", atomically: false, encoding: .utf8)
+        }
+        let wasDropped = dropped()
         let resident = residentPages(fd)
         close(fd)
-        // Only the first 64 KiB may stay (mapped pages cannot be dropped).
-        let dropped = advised && resident.count > 32 && !resident[16...].contains(true)
-        if dropped {
-            #expect(thrownError { _ = try store.get(IteratorTests.key(300), options: fast) } == .wouldBlock)
-            #expect(try store.get(IteratorTests.key(300)) == values[300])
-            #expect(try store.get(IteratorTests.key(300), options: fast) == values[300])
-        } else {
-            print("page cache could not be dropped here (\(resident.filter { $0 }.count) of \(resident.count) pages resident); skipped the device-read case")
+        guard wasDropped else {
+            try store.close()
+            // Reported as skipped, not passed: the device-read case did not run.
+            try Test.cancel("the page cache could not be dropped here (\(resident.filter { $0 }.count) of \(resident.count) pages resident, not root?)")
         }
+        #expect(thrownError { _ = try store.get(IteratorTests.key(300), options: fast) } == .wouldBlock)
+        #expect(try store.get(IteratorTests.key(300)) == values[300])
+        #expect(try store.get(IteratorTests.key(300), options: fast) == values[300])
         try store.close()
     }
 

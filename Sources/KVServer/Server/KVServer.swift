@@ -96,7 +96,7 @@ public final class KVServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
-                    if idle > 0 { try ops.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(idle)))) }
+                    if idle > 0 { try ops.addHandler(IdleTimeoutHandler(timeout: .seconds(Int64(idle)))) }
                     try ops.addHandler(RESPConnectionHandler(
                         server: context, pool: pool, logger: logger, connections: connections,
                         coalescer: coalescers.coalescer(for: channel.eventLoop)))

@@ -215,6 +215,7 @@ final class Engine: Sendable {
         s.stops = Int64(st.stops.load(ordering: .relaxed))
         s.stallSeconds = Double(st.stallMicros.load(ordering: .relaxed)) / 1e6
         s.isStalled = st.stalledNow.load(ordering: .relaxed)
+        s.writersQueued = st.writersQueued.load(ordering: .relaxed)
         s.lastStallReason = st.lastStallReason.locked { $0 }
         s.blockCacheHits = Int64(blockCache.hitCount)
         s.blockCacheMisses = Int64(blockCache.missCount)

@@ -27,4 +27,6 @@ final class EngineStatistics: Sendable {
     /// Why writes last waited (guarded by its own lock: a string, rarely written).
     let lastStallReason = Mutex<String?>(nil)
     let stalledNow = Atomic<Bool>(false)
+    /// Writes in the commit queue now (a gauge the write queue sets under its lock).
+    let writersQueued = Atomic<Int>(0)
 }

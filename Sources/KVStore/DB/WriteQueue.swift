@@ -138,6 +138,7 @@ final class WriteQueue: @unchecked Sendable {
             throw KVError.wouldBlock
         }
         writers.append(me)
+        statistics.writersQueued.store(writers.count, ordering: .relaxed)
         if awaitingJoiners && writers.count >= lastSyncGroupSize { groupGrew.signal() }
         while !me.done && (writers.first !== me || leading) {
             me.wait()
@@ -480,6 +481,7 @@ final class WriteQueue: @unchecked Sendable {
         // and make the removal below copy it instead.
         let followers = count > 1 ? Array(writers[1..<count]) : []
         writers.removeFirst(count)
+        statistics.writersQueued.store(writers.count, ordering: .relaxed)
         return followers
     }
 
