@@ -72,7 +72,7 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("level0-slowdown-trigger"), help: "Level-0 tables at which writes are slowed (default 8).")
     var level0SlowdownTrigger: Int?
 
-    @Option(name: .customLong("level0-stop-trigger"), help: "Level-0 tables at which writes wait for compaction (default 12).")
+    @Option(name: .customLong("level0-stop-trigger"), help: "Level-0 tables at which writes wait for compaction (default 20).")
     var level0StopTrigger: Int?
 
     @Option(help: "debug, verbose, notice or warning (default notice).")

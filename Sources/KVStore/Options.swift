@@ -49,8 +49,12 @@ public struct Options: Sendable {
     /// Level-0 file count at which writes are slowed to `delayedWriteRate`, and slowed
     /// further while the count keeps rising (default 8).
     public var level0SlowdownTrigger = 8
-    /// Level-0 file count at which writes wait for compaction (default 12).
-    public var level0StopTrigger = 12
+    /// Level-0 file count at which writes wait for compaction (default 20, as RocksDB's 20/36
+    /// leave room between slowing and stopping). With LevelDB's 12, a 10M-key fill stopped
+    /// while one 12-file level-0 merge ran (0.4 s writes); at 20 the slowdown, which grows
+    /// steeper with each file past its trigger, held level 0 below it: no stops, longest
+    /// write 15–28 ms (docs/BENCHMARKS.md).
+    public var level0StopTrigger = 20
     /// The fastest writes may go, in bytes a second, once level 0 reaches the slowdown
     /// trigger (default 64 MiB/s). A slowdown starts at 60% of the recent write rate, below
     /// this cap, and falls further as level 0 keeps growing, down to 1/64 of the cap.
