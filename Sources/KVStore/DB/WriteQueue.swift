@@ -46,7 +46,8 @@ private final class PendingWrite {
 /// followers outside the lock.
 ///
 /// Locking (why `@unchecked Sendable` is sound): `mutex` guards `writers`, `leading`,
-/// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners`, `lastSwitch`, `recentWriteRate`, `closed`, `externalSyncs`, `writeController` and the `log` reference.
+/// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners`, `lastSwitch`,
+/// `recentWriteRate`, `closed`, `externalSyncs`, `writeController` and the `log` reference.
 /// Only the leader appends to `log`, inserts into the active memtable and uses
 /// `insertScratch`, partly with `mutex` released; leadership passes under the lock, so those
 /// accesses are serialized. The leader takes the scheduler's lock (to wait for the background
@@ -182,15 +183,16 @@ final class WriteQueue: @unchecked Sendable {
     /// Measured with 8 threads of synced writes against 1 (kvbench fillsync, pairs run
     /// alternately, 2026-11-30): the earlier design — one `sched_yield`, then the leader
     /// leading the next group too — made groups of 6 and gave 3.06×, 3.21×, 3.12×; this wait
-    /// makes groups of 7–7.6 and gave 3.08×, 3.75×, 3.83× (and 3.6–4.1× in other runs). What is
-    /// left of a cycle beyond the fdatasync (about 200 µs against 100 µs) is waking eight
-    /// threads on two cores. Leading the next group as well, on top of this wait, gave 3.2×:
-    /// a thread that keeps leading stops producing writes of its own.
+    /// makes groups of 7–7.6 and gave 3.08×, 3.75×, 3.83× (3.2–4.1× in other runs, 3.95× as
+    /// the median of `make bench`'s three pairs). What is left of a cycle beyond the fdatasync
+    /// (about 200 µs against 100 µs) is waking eight threads on two cores. Leading the next
+    /// group as well, on top of this wait, gave 3.0–3.3×: a thread that keeps leading stops
+    /// producing writes of its own.
     /// Lock held; released while waiting.
     private func awaitJoiners() {
-        let budget = Double(min(lastSyncNanoseconds / 4, 250_000)) / 1e9
+        let budget = min(lastSyncNanoseconds / 4, 250_000)
         guard budget > 0 else { return }
-        let deadline = Self.monotonicNanoseconds() + UInt64(budget * 1e9)
+        let deadline = Self.monotonicNanoseconds() + budget
         awaitingJoiners = true
         defer { awaitingJoiners = false }
         while writers.count < lastSyncGroupSize {

@@ -29,20 +29,27 @@ final class LevelIterator: InternalIterator {
         self.prefixHash = prefixHash
     }
 
-    var isValid: Bool { table?._withUnsafeGuaranteedRef { $0.isValid } ?? false }
+    /// Calls `body` with the current file's iterator, if there is one (unretained: `spare`
+    /// owns it).
+    @inline(__always) @discardableResult
+    private func withTable<R>(_ body: (TableIterator) -> R) -> R? {
+        table?._withUnsafeGuaranteedRef(body)
+    }
+
+    var isValid: Bool { withTable { $0.isValid } ?? false }
     var key: UnsafeRawBufferPointer { table!._withUnsafeGuaranteedRef { $0.key } }
     var value: UnsafeRawBufferPointer { table!._withUnsafeGuaranteedRef { $0.value } }
     var maxSequenceHere: UInt64 { files[index].largestSequence }
 
     func seekToFirst() {
         open(0)
-        table?._withUnsafeGuaranteedRef { $0.seekToFirst() }
+        withTable { $0.seekToFirst() }
         advanceForward()
     }
 
     func seekToLast() {
         open(files.count - 1)
-        table?._withUnsafeGuaranteedRef { $0.seekToLast() }
+        withTable { $0.seekToLast() }
         skipBackward()
     }
 
@@ -55,29 +62,29 @@ final class LevelIterator: InternalIterator {
             if files[mid].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) < 0 { lo = mid + 1 } else { hi = mid }
         }
         open(lo)
-        table?._withUnsafeGuaranteedRef { $0.seek(target) }
+        withTable { $0.seek(target) }
         advanceForward()
     }
 
     func next() {
-        table?._withUnsafeGuaranteedRef { $0.next() }
+        withTable { $0.next() }
         advanceForward()
     }
 
     func previous() {
-        table?._withUnsafeGuaranteedRef { $0.previous() }
+        withTable { $0.previous() }
         skipBackward()
     }
 
     func skipForward(to target: UnsafeRawBufferPointer?, olderThan sequence: UInt64) -> Bool {
         guard isValid, files[index].largestSequence < sequence else { return false }
         if let target, files[index].largest.withUnsafeBytes({ compareInternalKeys($0, target) }) >= 0 {
-            table?._withUnsafeGuaranteedRef { $0.seek(target) }
+            withTable { $0.seek(target) }
         } else {
             // The target lies beyond this file (or there is none): stop at the next file,
             // which may be newer.
             open(index + 1)
-            table?._withUnsafeGuaranteedRef { $0.seekToFirst() }
+            withTable { $0.seekToFirst() }
         }
         advanceForward()
         return true
@@ -109,25 +116,25 @@ final class LevelIterator: InternalIterator {
 
     private func advanceForward() {
         while !isValid {
-            if let e = table?._withUnsafeGuaranteedRef({ $0.error }) { error = e }
+            if let e = withTable({ $0.error }) ?? nil { error = e }
             guard error == nil, index + 1 < files.count else {
                 table = nil
                 return
             }
             open(index + 1)
-            table?._withUnsafeGuaranteedRef { $0.seekToFirst() }
+            withTable { $0.seekToFirst() }
         }
     }
 
     private func skipBackward() {
         while !isValid {
-            if let e = table?._withUnsafeGuaranteedRef({ $0.error }) { error = e }
+            if let e = withTable({ $0.error }) ?? nil { error = e }
             guard error == nil, index - 1 >= 0 else {
                 table = nil
                 return
             }
             open(index - 1)
-            table?._withUnsafeGuaranteedRef { $0.seekToLast() }
+            withTable { $0.seekToLast() }
         }
     }
 }
