@@ -12,7 +12,7 @@ DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale
+.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak
 
 all: build
 
@@ -76,7 +76,8 @@ crash: deps
 	$(SWIFT) build -c release --product kvcrash
 	.build/release/kvcrash drive --dir $(CRASH_DIR) --cycles $(CYCLES) --duration $(DURATION) $(if $(SEED),--seed $(SEED),)
 
-# libFuzzer over every decoder of on-disk bytes, FUZZ_SECONDS each, starting from the
+# libFuzzer over every decoder of on-disk bytes, FUZZ_SECONDS each (or FUZZ_RUNS executions
+# each, when set), starting from the
 # committed corpora in Tests/FuzzCorpus (new inputs go to .build-fuzz/corpus; crashes to
 # .build-fuzz/artifacts: add each to Tests/FuzzCorpus/<target>/ as a regression input).
 FUZZ_SECONDS ?= 30
@@ -86,12 +87,17 @@ fuzz: deps
 	  -Xswiftc -parse-as-library -Xswiftc -DFUZZING --scratch-path .build-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/artifacts; \
-	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  echo "== fuzzing $$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) runs,$(FUZZ_SECONDS) s)"; \
 	  SWIFT_BACKTRACE=enable=no KVFUZZ_TARGET=$$t .build-fuzz/release/kvfuzz \
-	    -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -timeout=10 -rss_limit_mb=2048 \
+	    $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) -max_len=70000 -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix=.build-fuzz/artifacts/$$t- .build-fuzz/corpus/$$t Tests/FuzzCorpus/$$t 2>&1 \
 	    | grep -E "^#[0-9]+ *(DONE|pulse)|Done|ERROR|SUMMARY|crash|Test unit" || exit 1; \
 	done
+
+# Every reliability check at issue #18's volumes (hours), one summary table, non-zero exit on
+# any loss or crash (Tools/soak/run.sh). SOAK_SCALE=100 is a few-minute smoke run.
+soak: deps
+	bash Tools/soak/run.sh
 
 # The concurrency tests under ThreadSanitizer (own scratch path: a sanitized build).
 tsan: test-deps

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make soak: every reliability check at the volume issue #18 sets, unattended (hours), one
+# summary table at the end, non-zero exit on any loss, mismatch, silent failure or crash.
+# SOAK_SCALE=N divides every volume by N (SOAK_SCALE=100 is a few minutes: a smoke run of the
+# plumbing, not a figure). Seeds are printed in the logs under $out for replay.
+#
+#   kill -9 cycles (kvcrash drive)             1,000 cycles
+#   randomized model operations (20 seeds)     2,000,000
+#   simulated power cuts                       10,000 (KV_RELIABILITY_TRIALS=10000)
+#   injected I/O faults                        5,000 trials (2,500)
+#   corruption cases, all file and damage kinds  about 20,800 (1,700)
+#   libFuzzer per decoder (wal manifest table block resp)   10,000,000 executions each (the
+#     server's resp target runs about 450 a second here: six hours of the total)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+scale=${SOAK_SCALE:-1}
+out=$(mktemp -d /tmp/kvsoak-XXXXXX)
+cycles=$(( 1000 / scale )); (( cycles < 2 )) && cycles=2
+model_ops=$(( 100000 / scale )); (( model_ops < 1000 )) && model_ops=1000
+seeds=20; (( scale > 1 )) && seeds=2
+fuzz_runs=$(( 10000000 / scale ))
+failed=0
+rows=()
+row() { rows+=("| $1 | $2 | $3 |"); }
+
+echo "soak: logs in $out (scale 1/$scale)" >&2
+
+# kill -9 cycles against the journaled multi-threaded stress process.
+swift build -c release --product kvcrash >/dev/null || exit 1
+if .build/release/kvcrash drive --dir "$out/crash" --cycles "$cycles" --duration 3 > "$out/crash.log" 2>&1; then
+  row "kill -9 cycles" "$(grep -o 'crash test passed: .*' "$out/crash.log" | tail -1)" ok
+else
+  failed=1; row "kill -9 cycles" "$(tail -1 "$out/crash.log")" FAILED
+fi
+rm -rf "$out/crash"
+
+# The model test over many seeds, and the reliability trials, from one test build.
+swift build --build-tests >/dev/null || exit 1
+total=0; bad=0
+for i in $(seq 1 "$seeds"); do
+  seed=$(( (RANDOM << 15 | RANDOM) + i ))
+  if KV_SEED=$seed KV_MODEL_OPS=$model_ops swift test --skip-build --filter 'modelBasedRandomizedOperations' > "$out/model-$seed.log" 2>&1; then
+    total=$(( total + model_ops ))
+  else
+    bad=$(( bad + 1 )); failed=1; echo "model test failed: seed $seed (log $out/model-$seed.log)" >&2
+  fi
+done
+row "randomized model operations" "$total operations over $seeds seeds, $bad failing seeds" "$([ $bad = 0 ] && echo ok || echo FAILED)"
+
+# Each reliability test at its own volume: a trial is one power cut, two I/O-fault trials, or
+# about twelve corruption cases (one per file kind and damage kind).
+reliability() {  # name filter trials pattern
+  if KV_RELIABILITY_TRIALS=$3 swift test --skip-build --filter "$2" > "$out/$2.log" 2>&1; then v=ok; else v=FAILED; failed=1; fi
+  row "$1" "$(grep -o "$4[^;]*" "$out/$2.log" | tail -1)" $v
+}
+reliability "simulated power cuts" powerCutsDuringFlushesAndCompactions $(( 10000 / scale )) 'power cuts simulated: .*'
+reliability "injected I/O faults" ioFailuresTurnTheStoreReadOnly $(( 2500 / scale )) 'I/O fault trials with a fault injected: .*'
+reliability "corruption cases" damagedFilesAreDetectedOrHarmless $(( 1700 / scale )) 'corruption cases tried: '
+
+# libFuzzer, each decoder for fuzz_runs executions; a crash, a timeout or a looped walk fails it.
+if make --no-print-directory fuzz FUZZ_RUNS="$fuzz_runs" > "$out/fuzz.log" 2>&1; then verdict=ok; else verdict=FAILED; failed=1; fi
+for t in wal manifest table block resp; do
+  done_line=$(awk -v t="$t" '/^== fuzzing/ {cur=$3} cur==t && /^Done/ {print $2 " executions in " $5 " s"}' "$out/fuzz.log" | tail -1)
+  row "libFuzzer: $t" "${done_line:-no Done line (see fuzz.log)}" $verdict
+done
+
+echo
+echo "| check | result | verdict |"
+echo "| --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo "logs: $out"
+exit $failed
