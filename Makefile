@@ -77,9 +77,12 @@ crash: deps
 	.build/release/kvcrash drive --dir $(CRASH_DIR) --cycles $(CYCLES) --duration $(DURATION) $(if $(SEED),--seed $(SEED),)
 
 # libFuzzer over every decoder of on-disk bytes, FUZZ_SECONDS each (or FUZZ_RUNS executions
-# each, when set), starting from the
-# committed corpora in Tests/FuzzCorpus (new inputs go to .build-fuzz/corpus; crashes to
-# .build-fuzz/artifacts: add each to Tests/FuzzCorpus/<target>/ as a regression input).
+# each, when set), starting from the committed corpora in Tests/FuzzCorpus (new inputs go to
+# .build-fuzz/corpus; crashes to .build-fuzz/artifacts: add each to Tests/FuzzCorpus/<target>/
+# as a regression input).
+# The resp target keeps one server across inputs on purpose (more states reached), which
+# LeakSanitizer took for a leak after every input: its scans were two thirds of the time (450
+# inputs/s; 2,600 without them), so leak detection is off for that target only.
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := wal manifest table block resp
 fuzz: deps
@@ -88,7 +91,8 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/artifacts; \
 	  echo "== fuzzing $$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) runs,$(FUZZ_SECONDS) s)"; \
-	  SWIFT_BACKTRACE=enable=no KVFUZZ_TARGET=$$t .build-fuzz/release/kvfuzz \
+	  leaks=-detect_leaks=1; [ $$t = resp ] && leaks=-detect_leaks=0; \
+	  SWIFT_BACKTRACE=enable=no KVFUZZ_TARGET=$$t .build-fuzz/release/kvfuzz $$leaks \
 	    $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) -max_len=70000 -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix=.build-fuzz/artifacts/$$t- .build-fuzz/corpus/$$t Tests/FuzzCorpus/$$t 2>&1 \
 	    | grep -E "^#[0-9]+ *(DONE|pulse)|Done|ERROR|SUMMARY|crash|Test unit" || exit 1; \
