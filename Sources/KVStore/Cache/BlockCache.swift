@@ -26,7 +26,7 @@ struct BlockCacheKey: Hashable, Sendable, CacheShardable {
     }
 }
 
-/// The shared cache of uncompressed, verified blocks, charged by block size.
+/// The shared cache of decompressed, verified blocks, each charged for the buffer it holds.
 typealias BlockCache = ShardedCache<BlockCacheKey, Block>
 
 extension ShardedCache where Key == BlockCacheKey, Value == Block {
