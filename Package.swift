@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        // Metrics: the engine publishes through swift-metrics (opt-in); kvserver's /metrics
+        // endpoint renders them with swift-prometheus.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         // `make docs`: the DocC catalog (Sources/KVStore/KVStore.docc) built with warnings as errors.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -37,6 +41,7 @@ let package = Package(
             dependencies: [
                 "CZlib", "CLZ4", "CKVSupport",
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Sources/KVStore",
             swiftSettings: strict),
@@ -48,7 +53,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/KVServer",
             swiftSettings: strict),
@@ -111,7 +119,12 @@ let package = Package(
             ],
             path: "Tests/KVServerTesting", swiftSettings: strict),
         .testTarget(
-            name: "KVStoreTests", dependencies: ["KVStore", "KVStoreTesting", "KVTestSupport"], path: "Tests/KVStoreTests",
+            name: "KVStoreTests",
+            dependencies: [
+                "KVStore", "KVStoreTesting", "KVTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            path: "Tests/KVStoreTests",
             swiftSettings: strict),
         .testTarget(
             name: "KVCtlTests",

@@ -75,6 +75,18 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("level0-stop-trigger"), help: "Level-0 tables at which writes wait for compaction (default 20).")
     var level0StopTrigger: Int?
 
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://<bind>:PORT/metrics (default: off).")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("slowlog-log-slower-than"), help: "SLOWLOG commands slower than this many microseconds (default 10000; -1: none).")
+    var slowlogLogSlowerThan: Int?
+
+    @Option(name: .customLong("slowlog-max-len"), help: "Entries the SLOWLOG keeps (default 128).")
+    var slowlogMaxLen: Int?
+
+    @Option(name: .customLong("checkpoint-dir"), help: "Where SAVE and BGSAVE put checkpoints (default <dir>/checkpoints).")
+    var checkpointDir: String?
+
     @Option(help: "debug, verbose, notice or warning (default notice).")
     var loglevel: String?
 
@@ -88,6 +100,7 @@ struct KVServerCommand: ParsableCommand {
             }
             do {
                 if let l = try ConfigFile.apply(contents: text, path: configFile, to: &config) { level = l }
+                config.configFile = configFile
             } catch {
                 throw ValidationError("\(error)")
             }
@@ -135,6 +148,10 @@ struct KVServerCommand: ParsableCommand {
         }
         if let level0SlowdownTrigger { config.storeOptions.level0SlowdownTrigger = level0SlowdownTrigger }
         if let level0StopTrigger { config.storeOptions.level0StopTrigger = level0StopTrigger }
+        if let metricsPort { config.metricsPort = metricsPort }
+        if let slowlogLogSlowerThan { config.slowlogSlowerThanMicros = slowlogLogSlowerThan }
+        if let slowlogMaxLen { config.slowlogMaxLength = slowlogMaxLen }
+        if let checkpointDir { config.checkpointDirectory = checkpointDir }
         if let loglevel { level = loglevel }
 
         let logLevel: Logger.Level

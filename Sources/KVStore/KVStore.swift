@@ -231,6 +231,38 @@ public final class KVStore: Sendable {
         engine.statisticsSnapshot()
     }
 
+    /// Makes a consistent, openable copy of the store in `directory` (which must not exist)
+    /// while writes go on: every write acknowledged before the call is in it, and it is the
+    /// store as of one moment (a prefix of its history). Tables are hard-linked where the
+    /// file system allows, so a checkpoint on the same file system costs little space until
+    /// compaction replaces the shared tables. A crash midway leaves no `directory`, only a
+    /// `directory.tmp` the next checkpoint there removes.
+    ///
+    /// - Throws: `KVError.invalidArgument` if `directory` exists; `KVError.io` naming the
+    ///   file and errno.
+    @discardableResult
+    public func checkpoint(to directory: String) throws(KVError) -> CheckpointInfo {
+        try Checkpoint.create(engine, to: directory)
+    }
+
+    /// The options in force that ``setOptions(_:)`` may change.
+    public var liveOptions: LiveOptions { engine.liveOptions }
+
+    /// Changes options while the store is open: block-cache size and the write-stall
+    /// settings. The new values must pass the same checks as at open (with the fixed
+    /// options); otherwise nothing changes.
+    ///
+    /// ```swift
+    /// var live = store.liveOptions
+    /// live.blockCacheCapacity = 256 << 20
+    /// try store.setOptions(live)
+    /// ```
+    ///
+    /// - Throws: `KVError.invalidArgument` naming the rule broken; `KVError.closed`.
+    public func setOptions(_ options: LiveOptions) throws(KVError) {
+        try engine.setOptions(options)
+    }
+
     /// Waits until no flush or compaction is due (benchmarks settle with it).
     public func waitForCompactions() {
         engine.waitForBackgroundWork()

@@ -50,6 +50,16 @@ public struct Statistics: Sendable {
     public var stops: Int64 = 0
     /// Total time writers spent delayed or stopped, in seconds.
     public var stallSeconds: Double = 0
+    /// Of that, time write groups slept to keep to the delayed rate (a slowdown), in seconds.
+    public var slowdownSeconds: Double = 0
+    /// Time writers stopped because a full memtable waited for the previous one's flush.
+    public var memtableStopSeconds: Double = 0
+    /// Time writers stopped because level 0 reached `Options.level0StopTrigger`.
+    public var level0StopSeconds: Double = 0
+    /// Estimated bytes compaction must rewrite to bring every level within its target (as
+    /// RocksDB's `estimate-pending-compaction-bytes`): all of level 0 once it reaches its
+    /// compaction trigger, and each deeper level's bytes over its target.
+    public var pendingCompactionBytes: Int64 = 0
     /// Whether writers are delayed or stopped right now, and the last reason they were.
     public var isStalled = false
     /// Writes in the commit queue right now: the group being committed and the writers

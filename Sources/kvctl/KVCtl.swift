@@ -30,7 +30,7 @@ struct KVCtl: ParsableCommand {
             Get.self, Put.self, Delete.self, Scan.self, Count.self, DeleteRange.self,
             Import.self, Export.self,
             Stats.self, Levels.self, Inspect.self,
-            Compact.self, Verify.self, Repair.self, Destroy.self,
+            Compact.self, Verify.self, Repair.self, Destroy.self, Checkpoint.self, Backup.self,
         ])
 }
 

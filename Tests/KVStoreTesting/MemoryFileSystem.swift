@@ -214,6 +214,12 @@ package final class MemoryFileSystem: FileSystem {
         }
     }
 
+    package func removeDirectory(_ path: String) throws(KVError) {
+        try state.locked { (s) throws(KVError) in
+            guard s.directories.remove(path) != nil else { throw KVError.io(operation: "rmdir", path: path, errno: ENOENT) }
+        }
+    }
+
     package func remove(_ path: String) throws(KVError) {
         try state.locked { (s) throws(KVError) in
             if let code = s.fault(.remove, path) { throw KVError.io(operation: "unlink", path: path, errno: code) }

@@ -41,6 +41,9 @@ struct KVCrash {
                 var settings = Stress.Settings(directory: args[2], journal: args[3], seed: seed)
                 if args.count >= 6, let t = Int(args[5]) { settings.threads = t }
                 try Stress.run(settings)
+            case "checkpointer":
+                guard args.count >= 4 else { fail("usage: kvcrash checkpointer DIR CHECKPOINTS") }
+                try Checkpointer.run(directory: args[2], checkpoints: args[3])
             case "hold":
                 let store = try KVStore.open(at: args[2])
                 say("LOCKED")

@@ -122,13 +122,14 @@ package struct CommandTable: Sendable {
             Command("client", arity: -2, flags: ["fast"], group: "connection", since: "2.4.0", usage: "ID|SETNAME name|GETNAME|LIST [TYPE t|ID id ...]|INFO|KILL ...|SETINFO LIB-NAME|LIB-VER value", summary: "A container for client connection commands.", run: ConnectionCommands.client),
             // Server
             Command("command", arity: -1, flags: ["loading", "stale"], group: "server", since: "2.8.13", usage: "[COUNT|LIST|INFO [command-name ...]|DOCS [command-name ...]]", summary: "Returns detailed information about all commands.", run: ServerCommands.command),
-            Command("config", arity: -2, flags: ["admin"], group: "server", since: "2.0.0", usage: "GET parameter [parameter ...]|RESETSTAT", summary: "A container for server configuration commands.", run: ServerCommands.config),
+            Command("config", arity: -2, flags: ["admin"], group: "server", since: "2.0.0", usage: "GET parameter [parameter ...]|SET parameter value [parameter value ...]|REWRITE|RESETSTAT", summary: "A container for server configuration commands.", execution: .blocking, run: ConfigCommand.run),
+            Command("slowlog", arity: -2, flags: ["admin", "random", "loading", "stale"], group: "server", since: "2.2.12", usage: "GET [count]|LEN|RESET", summary: "A container for slow log commands.", run: ServerCommands.slowlog),
             Command("info", arity: -1, flags: ["loading", "stale"], group: "server", usage: "[section [section ...]]", summary: "Returns information and statistics about the server.", execution: .blocking, run: ServerCommands.info),
             Command("function", arity: -2, flags: ["noscript"], group: "scripting", since: "7.0.0", usage: "FLUSH [ASYNC|SYNC]|LIST|HELP", summary: "A container for function commands (there are no functions: FLUSH is a no-op).", run: ServerCommands.function),
             Command("time", arity: 1, flags: ["fast"], group: "server", since: "2.6.0", usage: "", summary: "Returns the server time.", run: ServerCommands.time),
-            Command("save", arity: 1, flags: ["admin", "noscript", "no_async_loading", "no_multi"], group: "server", usage: "", summary: "Writes the memtable to a table file (the log already holds every write).", execution: .blocking, run: ServerCommands.save(background: false)),
-            Command("bgsave", arity: -1, flags: ["admin"], group: "server", usage: "[SCHEDULE]", summary: "Writes the memtable to a table file.", execution: .blocking, run: ServerCommands.save(background: true)),
-            Command("lastsave", arity: 1, flags: ["fast"], group: "server", usage: "", summary: "Returns the Unix timestamp of the last successful save.", run: ServerCommands.lastsave),
+            Command("save", arity: 1, flags: ["admin", "noscript", "no_async_loading", "no_multi"], group: "server", usage: "", summary: "Makes a checkpoint of the store (an openable copy) in the checkpoint directory.", execution: .blocking, run: ServerCommands.save),
+            Command("bgsave", arity: -1, flags: ["admin"], group: "server", usage: "[SCHEDULE]", summary: "Makes a checkpoint of the store in the background.", run: ServerCommands.bgsave),
+            Command("lastsave", arity: 1, flags: ["fast"], group: "server", usage: "", summary: "Returns the Unix timestamp of the last successful checkpoint.", run: ServerCommands.lastsave),
             Command("shutdown", arity: -1, flags: ["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], group: "server", usage: "[NOSAVE|SAVE] [NOW] [FORCE]", summary: "Stops accepting connections, answers what is in flight, syncs the log and exits.", run: ServerCommands.shutdown),
         ]
     }()

@@ -26,7 +26,7 @@ enum ConnectionCommands {
     }
 
     static func authenticate(_ s: ServerContext, _ c: inout Session, user: [UInt8]?, password: [UInt8]) throws(CommandError) {
-        guard let expected = s.config.requirePassword, !expected.isEmpty else {
+        guard let expected = s.settings.requirePassword, !expected.isEmpty else {
             // No password: the default user takes any (Redis's `nopass`), other users do not exist.
             guard let user else {
                 throw .err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")

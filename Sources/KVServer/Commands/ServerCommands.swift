@@ -5,7 +5,7 @@ import NIOCore
 import Glibc
 #endif
 
-/// INFO, CONFIG, COMMAND, FUNCTION, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN.
+/// INFO, COMMAND, FUNCTION, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN (CONFIG: `ConfigCommand`).
 enum ServerCommands {
     static func info(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let sections = a.dropFirst().map { Arg.string($0).lowercased() }
@@ -20,19 +20,67 @@ enum ServerCommands {
         out.writeBulk(String(ts.tv_nsec / 1000))
     }
 
-    /// SAVE and BGSAVE write the memtable to a table (the log already holds every write; this
-    /// makes the next restart's replay short). BGSAVE answers as Redis does once it is done.
-    static func save(background: Bool) -> CommandFunction {
-        { s, _, a, out throws(CommandError) in
-            if background && a.count > 2 { throw .syntax }
-            do throws(KVError) { try s.store.flush() } catch { throw .store(error) }
-            s.stats.lastSaveMillis.store(s.clock(), ordering: .relaxed)
-            if background { out.writeSimple("Background saving started") } else { out.writeOK() }
+    /// SAVE: a checkpoint of the store now (`Checkpoints`); the reply waits for it.
+    static func save(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        _ = try s.checkpoints.save()
+        out.writeOK()
+    }
+
+    /// BGSAVE [SCHEDULE]: a checkpoint on its own thread; LASTSAVE and INFO persistence tell
+    /// when it is done.
+    static func bgsave(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        if a.count > 2 || (a.count == 2 && !Arg.isKeyword(a[1], "SCHEDULE")) { throw .syntax }
+        switch s.checkpoints.startBackground(schedule: a.count == 2) {
+        case .started: out.writeSimple("Background saving started")
+        case .scheduled: out.writeSimple("Background saving scheduled")
+        case .busy: throw .err("Background save already in progress")
         }
     }
 
+    /// SLOWLOG GET [count] | LEN | RESET | HELP, in Redis's reply shapes.
+    static func slowlog(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        let sub = a[1]
+        if Arg.isKeyword(sub, "GET") {
+            guard a.count <= 3 else { throw .err("wrong number of arguments for 'slowlog|get' command") }
+            var count: Int? = 10
+            if a.count == 3 {
+                guard let n = Int(Arg.string(a[2])), n >= -1 else { throw .err("count should be greater than or equal to -1") }
+                count = n == -1 ? nil : n
+            }
+            let entries = s.slowlog.newest(count)
+            out.writeArrayHeader(entries.count)
+            for e in entries {
+                out.writeArrayHeader(6)
+                out.writeIntegerReply(e.id)
+                out.writeIntegerReply(e.unixSeconds)
+                out.writeIntegerReply(e.micros)
+                out.writeArrayHeader(e.arguments.count)
+                for arg in e.arguments { out.writeBulk(arg) }
+                out.writeBulk(e.client)
+                out.writeBulk(e.clientName)
+            }
+        } else if Arg.isKeyword(sub, "LEN") && a.count == 2 {
+            out.writeIntegerReply(s.slowlog.count)
+        } else if Arg.isKeyword(sub, "RESET") && a.count == 2 {
+            s.slowlog.reset()
+            out.writeOK()
+        } else if Arg.isKeyword(sub, "HELP") {
+            out.writeHelp([
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN", "    Return the length of the slowlog.",
+                "RESET", "    Reset the slowlog.",
+            ])
+        } else {
+            throw .err("unknown subcommand or wrong number of arguments for '\(Arg.string(sub))'. Try SLOWLOG HELP.")
+        }
+    }
+
+    /// LASTSAVE: when the last checkpoint finished (the start time before any).
     static func lastsave(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let ms = s.stats.lastSaveMillis.load(ordering: .relaxed)
+        let ms = s.checkpoints.status.lastSuccessMillis
         out.writeIntegerReply(Int((ms == 0 ? s.startedMillis : ms) / 1000))
     }
 
@@ -47,40 +95,6 @@ enum ServerCommands {
         }
         c.closeAfterReply = true
         s.requestShutdown()
-    }
-
-    /// CONFIG GET pattern [pattern …] | CONFIG RESETSTAT | CONFIG HELP. CONFIG SET is refused:
-    /// settings are fixed at start.
-    static func config(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let sub = a[1]
-        if Arg.isKeyword(sub, "GET") {
-            guard a.count >= 3 else { throw .err("wrong number of arguments for 'config|get' command") }
-            let all = ServerInfo.configParameters(s)
-            var matched: [(String, String)] = []
-            for (name, value) in all {
-                if a[2...].contains(where: { Glob(Array(Arg.string($0).lowercased().utf8)).matches(Array(name.utf8)) }) {
-                    matched.append((name, value))
-                }
-            }
-            out.writeMapHeader(matched.count)
-            for (name, value) in matched {
-                out.writeBulk(name)
-                out.writeBulk(value)
-            }
-        } else if Arg.isKeyword(sub, "SET") {
-            guard a.count >= 4, a.count % 2 == 0 else { throw .err("wrong number of arguments for 'config|set' command") }
-            // Redis's wording for a parameter it will not take, so clients and tests recognise it.
-            throw .err("CONFIG SET failed (possibly related to argument '\(Arg.string(a[2]).lowercased())') - kvserver's settings are fixed at start (flags or config file)")
-        } else if Arg.isKeyword(sub, "RESETSTAT") {
-            s.stats.reset()
-            s.commandStats.reset()
-            out.writeOK()
-        } else if Arg.isKeyword(sub, "HELP") {
-            let lines = ["CONFIG <subcommand> [<arg> ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "RESETSTAT", "    Reset statistics reported by the INFO command."]
-            out.writeHelp(lines)
-        } else {
-            throw .err("unknown subcommand '\(Arg.string(sub))'. Try CONFIG HELP.")
-        }
     }
 
     /// COMMAND, COMMAND COUNT | LIST | INFO name… | DOCS [name…] — the shapes Redis 7 uses,

@@ -58,7 +58,7 @@ enum ServerInfo {
                 lines = [
                     "# Clients",
                     "connected_clients:\(s.clients.count)",
-                    "maxclients:\(s.config.maxClients)",
+                    "maxclients:\(s.clients.maxClients)",
                     "blocked_clients:0",
                     "watched_keys:\(s.watches.count)",
                 ]
@@ -76,23 +76,41 @@ enum ServerInfo {
                     "maxmemory_policy:noeviction",
                 ]
             case "persistence":
-                let lastSave = s.stats.lastSaveMillis.load(ordering: .relaxed)
+                let cp = s.checkpoints.status
                 lines = [
                     "# Persistence",
                     "loading:0",
+                    "rdb_changes_since_last_save:\(stats.lastSequence &- cp.lastSequence)",
+                    "rdb_bgsave_in_progress:\(cp.inProgress ? 1 : 0)",
+                    "rdb_last_save_time:\((cp.lastSuccessMillis == 0 ? s.startedMillis : cp.lastSuccessMillis) / 1000)",
+                    "rdb_last_bgsave_status:\(cp.lastOK ? "ok" : "err")",
+                    "rdb_last_bgsave_time_sec:\(cp.saves > 0 ? cp.lastDurationMillis / 1000 : -1)",
+                    "rdb_saves:\(cp.saves)",
+                    "checkpoint_dir:\(s.checkpoints.root)",
+                    "last_checkpoint_path:\(cp.lastPath)",
+                    "last_checkpoint_sequence:\(cp.lastSequence)",
+                    "last_checkpoint_tables:\(cp.lastTables)",
+                    "last_checkpoint_linked_tables:\(cp.lastLinkedTables)",
+                    "last_checkpoint_table_bytes:\(cp.lastTableBytes)",
+                    "last_checkpoint_error:\(cp.lastError)",
                     "aof_enabled:1",
-                    "appendfsync:\(s.config.fsync.rawValue)",
-                    "rdb_last_save_time:\((lastSave == 0 ? s.startedMillis : lastSave) / 1000)",
+                    "appendfsync:\(s.settings.fsync.rawValue)",
                     "wal_bytes_written:\(stats.walBytesWritten)",
                     "wal_syncs:\(stats.walSyncs)",
                     "wal_sync_failures:\(s.stats.walSyncFailures.load(ordering: .relaxed))",
                     "flushes:\(stats.flushes)",
                 ]
             case "stats":
+                let rates = s.rates.current
                 lines = [
                     "# Stats",
                     "total_connections_received:\(s.clients.totalAccepted)",
                     "total_commands_processed:\(s.stats.commandsProcessed.load(ordering: .relaxed))",
+                    "instantaneous_ops_per_sec:\(rates.opsPerSecond)",
+                    "total_net_input_bytes:\(s.stats.bytesRead.load(ordering: .relaxed))",
+                    "total_net_output_bytes:\(s.stats.bytesWritten.load(ordering: .relaxed))",
+                    "instantaneous_input_kbps:\(String(format2: rates.inputKbps))",
+                    "instantaneous_output_kbps:\(String(format2: rates.outputKbps))",
                     "rejected_connections:\(s.clients.rejected)",
                     "keyspace_hits:\(s.stats.keyspaceHits.load(ordering: .relaxed))",
                     "keyspace_misses:\(s.stats.keyspaceMisses.load(ordering: .relaxed))",
@@ -101,8 +119,6 @@ enum ServerInfo {
                     "writes_held:\(s.stats.writesHeld.load(ordering: .relaxed))",
                     "writes_held_seconds:\(String(format2: Double(s.stats.heldWriteMicros.load(ordering: .relaxed)) / 1e6))",
                     "clients_held_now:\(s.stats.clientsHeldNow.load(ordering: .relaxed))",
-                    "total_net_input_bytes:\(s.stats.bytesRead.load(ordering: .relaxed))",
-                    "total_net_output_bytes:\(s.stats.bytesWritten.load(ordering: .relaxed))",
                 ]
             case "replication":
                 lines = [
@@ -143,10 +159,11 @@ enum ServerInfo {
                 }
             case "keyspace":
                 // Exact, so it walks the keys: INFO runs on a blocking thread for this reason.
-                let keys: Int
-                do { keys = try s.store.count() } catch { throw .store(error) }
+                let keyspace = try Self.keyspace(s, now: now)
                 lines = ["# Keyspace"]
-                if keys > 0 { lines.append("db0:keys=\(keys),expires=0,avg_ttl=0") }
+                if keyspace.keys > 0 {
+                    lines.append("db0:keys=\(keyspace.keys),expires=\(keyspace.expires),avg_ttl=\(keyspace.averageTTL)")
+                }
             case "engine":
                 lines = ["# Engine"]
                 for l in stats.levels where l.files > 0 || l.level == 0 {
@@ -183,32 +200,23 @@ enum ServerInfo {
         return out.joined(separator: "\r\n\r\n") + "\r\n"
     }
 
-    /// CONFIG GET's parameters: ours, and the ones tools ask about (redis-benchmark reads
-    /// `save` and `appendonly`).
-    static func configParameters(_ s: ServerContext) -> [(String, String)] {
-        let c = s.config
-        return [
-            ("bind", c.bind),
-            ("port", String(c.port)),
-            ("dir", c.directory),
-            ("appendonly", "yes"),
-            ("appendfsync", c.fsync.rawValue),
-            ("save", ""),
-            ("requirepass", c.requirePassword ?? ""),
-            ("protected-mode", c.protectedMode ? "yes" : "no"),
-            ("maxclients", String(c.maxClients)),
-            ("timeout", String(c.idleTimeoutSeconds)),
-            ("proto-max-bulk-len", String(c.limits.maxBulkLength)),
-            ("databases", "1"),
-            ("maxmemory", "0"),
-            ("maxmemory-policy", "noeviction"),
-            ("io-threads", String(c.eventLoopThreads)),
-            ("multi-max-commands", String(c.transactionLimits.maxCommands)),
-            ("multi-max-bytes", String(c.transactionLimits.maxBytes)),
-            ("write-buffer-size", String(c.storeOptions.writeBufferSize)),
-            ("delayed-write-rate", String(c.storeOptions.delayedWriteRate)),
-            ("block-cache-size", String(c.storeOptions.blockCacheCapacity)),
-        ]
+    /// Keys, keys with a time to live, and their mean remaining time in milliseconds (Redis
+    /// estimates the last from a sample; this walk is exact).
+    static func keyspace(_ s: ServerContext, now: UInt64) throws(CommandError) -> (keys: Int, expires: Int, averageTTL: UInt64) {
+        let it = try s.iterator()
+        var keys = 0, expires = 0
+        var ttlSum: UInt64 = 0
+        it.seekToFirst()
+        while it.isValid {
+            keys += 1
+            if let at = it.expiresAt {
+                expires += 1
+                ttlSum &+= at > now ? at - now : 0
+            }
+            it.next()
+        }
+        try s.check(it)
+        return (keys, expires, expires > 0 ? ttlSum / UInt64(expires) : 0)
     }
 
     static func residentBytes() -> Int {

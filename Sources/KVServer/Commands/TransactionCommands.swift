@@ -82,7 +82,7 @@ package enum TransactionCommands {
         guard let queued = c.multi, !queued.failed else { return false }
         for args in queued.commands {
             guard let cmd = CommandTable.standard.lookup(args[0]) else { continue }
-            if cmd.execution == .blocking || (cmd.execution == .write && s.config.fsync == .always) { return true }
+            if cmd.execution == .blocking || (cmd.execution == .write && s.syncsEveryWrite) { return true }
         }
         return false
     }

@@ -14,6 +14,13 @@ package final class ClientRecord: Sendable {
         var authenticated: Bool
         /// 2 or 3, as HELLO negotiated.
         var resp = 2
+        /// Commands run, bytes read and written: Redis 7.2's tot-cmds, tot-net-in,
+        /// tot-net-out (published by the connection after each batch of commands).
+        var commands = 0
+        var netIn = 0
+        var netOut = 0
+        /// Bytes read but not yet parsed into commands (qbuf).
+        var queryBuffer = 0
     }
 
     package let id: Int
@@ -50,10 +57,12 @@ package final class ClientRecord: Sendable {
         let inMulti = current?.multi != nil
         let flags = inMulti ? "x" : "N"
         let queued = current?.multi?.commands.count ?? -1
-        return "id=\(id) addr=\(address) laddr=\(localAddress) fd=0 name=\(s.name) age=\(age) idle=\(idle) "
-            + "flags=\(flags) db=0 sub=0 psub=0 ssub=0 multi=\(queued) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
-            + "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=\(s.lastCommand.lowercased()) user=default redir=-1 "
-            + "resp=\(s.resp) lib-name=\(s.libraryName) lib-ver=\(s.libraryVersion)"
+        let multiMem = current?.multi?.bytes ?? 0
+        return "id=\(id) addr=\(address) laddr=\(localAddress) fd=-1 name=\(s.name) age=\(age) idle=\(idle) "
+            + "flags=\(flags) db=0 sub=0 psub=0 ssub=0 multi=\(queued) qbuf=\(s.queryBuffer) qbuf-free=0 argv-mem=0 multi-mem=\(multiMem) "
+            + "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(s.queryBuffer + multiMem) events=r cmd=\(s.lastCommand.lowercased()) user=default redir=-1 "
+            + "resp=\(s.resp) lib-name=\(s.libraryName) lib-ver=\(s.libraryVersion) "
+            + "tot-net-in=\(s.netIn) tot-net-out=\(s.netOut) tot-cmds=\(s.commands)"
     }
 }
 
@@ -67,16 +76,23 @@ package final class ClientRegistry: Sendable {
     }
 
     private let table = Mutex(Table())
-    let maxClients: Int
+    private let limit: Atomic<Int>
 
     init(maxClients: Int) {
-        self.maxClients = maxClients
+        limit = Atomic(maxClients)
+    }
+
+    /// `maxclients` (CONFIG SET may lower it below the connections open: they stay, new
+    /// ones are refused until enough leave, as in Redis).
+    var maxClients: Int {
+        get { limit.load(ordering: .relaxed) }
+        set { limit.store(newValue, ordering: .relaxed) }
     }
 
     /// Registers a new connection, or returns nil when `maxclients` are connected.
     package func register(address: String, localAddress: String, now: UInt64, authenticated: Bool) -> ClientRecord? {
         table.locked { t in
-            guard t.clients.count < maxClients else {
+            guard t.clients.count < limit.load(ordering: .relaxed) else {
                 t.rejected += 1
                 return nil
             }

@@ -7,7 +7,8 @@ public enum ConfigFile {
         "bind", "port", "dir", "appendfsync", "requirepass", "protected-mode", "maxclients",
         "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "loglevel",
         "multi-max-commands", "multi-max-bytes", "write-buffer-size", "delayed-write-rate",
-        "level0-slowdown-trigger", "level0-stop-trigger",
+        "level0-slowdown-trigger", "level0-stop-trigger", "slowlog-log-slower-than", "slowlog-max-len",
+        "metrics-port", "checkpoint-dir",
     ]
 
     /// Applies the file's directives to `config`; returns `loglevel` if the file sets it.
@@ -66,6 +67,10 @@ public enum ConfigFile {
             case "delayed-write-rate": config.storeOptions.delayedWriteRate = try integer()
             case "level0-slowdown-trigger": config.storeOptions.level0SlowdownTrigger = try integer()
             case "level0-stop-trigger": config.storeOptions.level0StopTrigger = try integer()
+            case "slowlog-log-slower-than": config.slowlogSlowerThanMicros = try integer()
+            case "slowlog-max-len": config.slowlogMaxLength = try integer()
+            case "metrics-port": config.metricsPort = try integer()
+            case "checkpoint-dir": config.checkpointDirectory = try one()
             default:
                 throw .file(path: path, line: lineNumber, reason: "unknown directive '\(name)' (known: \(directives.joined(separator: ", ")))")
             }

@@ -29,6 +29,19 @@ public struct ServerConfig: Sendable {
     public var maxClients = 10_000
     /// Close a client idle this many seconds; 0 never (`timeout`).
     public var idleTimeoutSeconds = 0
+    /// Commands slower than this many microseconds go to the SLOWLOG
+    /// (`slowlog-log-slower-than`; negative: none, 0: all).
+    public var slowlogSlowerThanMicros = SlowLog.defaultThresholdMicros
+    /// Entries the SLOWLOG keeps (`slowlog-max-len`).
+    public var slowlogMaxLength = SlowLog.defaultMaxLength
+    /// Port of the Prometheus `/metrics` HTTP endpoint (`metrics-port`), on the `bind`
+    /// address; nil: none (the default). 0 picks a free one (`KVServer.metricsPort`).
+    public var metricsPort: Int?
+    /// Where BGSAVE and SAVE put checkpoints (`checkpoint-dir`), one subfolder each; nil:
+    /// `checkpoints` inside `directory`.
+    public var checkpointDirectory: String?
+    /// The config file the settings came from, which CONFIG REWRITE rewrites; nil: none.
+    public var configFile: String?
     /// Size limits on requests (`proto-max-bulk-len` and friends).
     public var limits = RESPLimits()
     /// How much one connection's MULTI may queue (`multi-max-commands`, `multi-max-bytes`).
@@ -56,6 +69,9 @@ public struct ServerConfig: Sendable {
     /// The defaults, as `kvserver` starts without flags.
     public init() {}
 
+    /// Where checkpoints go.
+    var checkpointRoot: String { checkpointDirectory ?? directory + "/checkpoints" }
+
     /// True for addresses only this machine can reach.
     var bindsLoopbackOnly: Bool {
         bind == "127.0.0.1" || bind == "::1" || bind == "localhost" || bind.hasPrefix("127.")
@@ -66,6 +82,11 @@ public struct ServerConfig: Sendable {
         guard port >= 0 && port <= 65535 else { throw .invalid("port \(port) is outside 0...65535") }
         guard maxClients >= 1 else { throw .invalid("maxclients must be at least 1") }
         guard idleTimeoutSeconds >= 0 else { throw .invalid("timeout must not be negative") }
+        guard slowlogMaxLength >= 0 else { throw .invalid("slowlog-max-len must not be negative") }
+        if let metricsPort {
+            guard metricsPort >= 0 && metricsPort <= 65535 else { throw .invalid("metrics-port \(metricsPort) is outside 0...65535") }
+            guard metricsPort == 0 || metricsPort != port else { throw .invalid("metrics-port must differ from port") }
+        }
         guard transactionLimits.maxCommands >= 1 else { throw .invalid("multi-max-commands must be at least 1") }
         guard transactionLimits.maxBytes >= 1024 else { throw .invalid("multi-max-bytes must be at least 1024") }
         guard limits.maxBulkLength >= 1024 else { throw .invalid("proto-max-bulk-len must be at least 1024") }

@@ -17,10 +17,16 @@ package final class ServerContext: Sendable {
     let cursors = ScanCursors()
     let startedMillis: UInt64
     let runID: String
-    let writeOptions: WriteOptions
-    /// The same, for writes from an event loop: fail with `wouldBlock` rather than wait.
-    let nonBlockingWriteOptions: WriteOptions
+    /// What CONFIG SET may change: fsync policy, password, idle timeout.
+    let settings: LiveSettings
+    let slowlog: SlowLog
+    /// INFO's `instantaneous_*` figures, sampled by the server's timer.
+    let rates = InstantaneousRates()
+    /// BGSAVE's checkpoints.
+    let checkpoints: Checkpoints
     let commandStats = CommandStats()
+    /// The `/metrics` figures, when `metrics-port` is set (nil: commands record nothing).
+    let metrics: ServerMetrics?
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
     /// Something was written since the last everysec sync.
     private let dirty = Atomic<Bool>(false)
@@ -33,11 +39,18 @@ package final class ServerContext: Sendable {
         self.startedMillis = config.storeOptions.clock()
         var rng = SystemRandomNumberGenerator()
         self.runID = (0..<40).map { _ in String(Int.random(in: 0..<16, using: &rng), radix: 16) }.joined()
-        self.writeOptions = WriteOptions(sync: config.fsync == .always)
-        self.nonBlockingWriteOptions = WriteOptions(sync: config.fsync == .always, nonBlocking: true)
+        self.settings = LiveSettings(config)
+        self.slowlog = SlowLog(thresholdMicros: config.slowlogSlowerThanMicros, maxLength: config.slowlogMaxLength)
+        self.checkpoints = Checkpoints(store: store, root: config.checkpointRoot, clock: config.storeOptions.clock)
+        self.metrics = config.metricsPort == nil ? nil : ServerMetrics(store: store, commands: CommandTable.standard.all)
     }
 
-    var requiresPassword: Bool { !(config.requirePassword ?? "").isEmpty }
+    var requiresPassword: Bool { settings.requiresPassword }
+
+    /// Writes wait for the fdatasync (`appendfsync always`).
+    var syncsEveryWrite: Bool { settings.fsync == .always }
+
+    var writeOptions: WriteOptions { WriteOptions(sync: syncsEveryWrite) }
 
     func onShutdownRequest(_ hook: @escaping @Sendable () -> Void) {
         shutdownHook.locked { $0 = hook }
@@ -218,7 +231,7 @@ package final class ServerContext: Sendable {
     /// engine would have to wait: a write stall, a memtable switch, another group's commit.
     private func commit(_ batch: WriteBatch, mayWait: Bool) throws(CommandError) {
         guard !batch.isEmpty else { return }
-        do { try store.write(batch, options: mayWait ? writeOptions : nonBlockingWriteOptions) } catch { throw .store(error) }
+        do { try store.write(batch, options: WriteOptions(sync: syncsEveryWrite, nonBlocking: !mayWait)) } catch { throw .store(error) }
         markDirty()
     }
 

@@ -9,7 +9,6 @@ final class ServerStats: Sendable {
     let offloadedCommands = Atomic<Int>(0)
     let bytesRead = Atomic<Int>(0)
     let bytesWritten = Atomic<Int>(0)
-    let lastSaveMillis = Atomic<UInt64>(0)
     let walSyncFailures = Atomic<Int>(0)
     /// Coalesced write batches the engine could not take on the event loop without waiting
     /// (a slowdown, a stop, a memtable switch, another group's commit), handed to a thread.

@@ -12,12 +12,20 @@ import NIOCore
 final class IdleTimeoutHandler: ChannelInboundHandler {
     typealias InboundIn = NIOAny
 
-    private let timeout: TimeAmount
+    /// The timeout in force now (CONFIG SET may change it); zero or less: none.
+    private let timeout: () -> TimeAmount
     private var lastRead: NIODeadline = .distantPast
     private var check: Scheduled<Void>?
 
-    init(timeout: TimeAmount) {
+    /// While there is no timeout, how often a connection looks again whether one was set.
+    static let recheckWhileDisabled = TimeAmount.seconds(10)
+
+    init(timeout: @escaping () -> TimeAmount) {
         self.timeout = timeout
+    }
+
+    convenience init(timeout: TimeAmount) {
+        self.init { timeout }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -48,7 +56,12 @@ final class IdleTimeoutHandler: ChannelInboundHandler {
     private func start(_ context: ChannelHandlerContext) {
         guard check == nil else { return }
         lastRead = context.eventLoop.now
-        schedule(context, at: lastRead + timeout)
+        schedule(context, at: lastRead + nextWait())
+    }
+
+    private func nextWait() -> TimeAmount {
+        let t = timeout()
+        return t > .zero ? t : Self.recheckWhileDisabled
     }
 
     /// Checks at `deadline`: idle since the last read for the whole timeout, or not yet (then
@@ -59,10 +72,15 @@ final class IdleTimeoutHandler: ChannelInboundHandler {
         check = loop.scheduleTask(deadline: deadline) { [self] in
             let context = context.value
             guard context.channel.isActive else { return }
-            let due = lastRead + timeout
+            let t = timeout()
+            guard t > .zero else {
+                schedule(context, at: context.eventLoop.now + Self.recheckWhileDisabled)
+                return
+            }
+            let due = lastRead + t
             if context.eventLoop.now >= due {
                 context.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
-                schedule(context, at: context.eventLoop.now + timeout)
+                schedule(context, at: context.eventLoop.now + t)
             } else {
                 schedule(context, at: due)
             }

@@ -44,9 +44,11 @@ public final class KVServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
     private let channel: any Channel
+    private let metricsChannel: (any Channel)?
     private let connections: ConnectionSet
     private let logger: Logger
     private let syncTask: Mutex<RepeatedTask?>
+    private let rateTask = Mutex<RepeatedTask?>(nil)
     private let state = Mutex<State>(.running)
     private let stopped = DispatchGroup()
 
@@ -54,6 +56,8 @@ public final class KVServer: Sendable {
 
     /// The port the server listens on (the one picked, when the config said 0).
     public let port: Int
+    /// The port of the `/metrics` endpoint, when `metricsPort` is set.
+    public var metricsPort: Int? { metricsChannel?.localAddress?.port }
     /// The address the server listens on.
     public var host: String { context.config.bind }
     /// The store the server serves (for embedding alongside the server).
@@ -61,12 +65,13 @@ public final class KVServer: Sendable {
 
     private init(
         context: ServerContext, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool,
-        channel: any Channel, connections: ConnectionSet, logger: Logger
+        channel: any Channel, metricsChannel: (any Channel)?, connections: ConnectionSet, logger: Logger
     ) {
         self.context = context
         self.group = group
         self.pool = pool
         self.channel = channel
+        self.metricsChannel = metricsChannel
         self.connections = connections
         self.logger = logger
         self.port = channel.localAddress?.port ?? context.config.port
@@ -87,7 +92,7 @@ public final class KVServer: Sendable {
         pool.start()
         let connections = ConnectionSet()
         let coalescers = WriteCoalescers(server: context, pool: pool)
-        let idle = config.idleTimeoutSeconds
+        let settings = context.settings
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -96,7 +101,7 @@ public final class KVServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
-                    if idle > 0 { try ops.addHandler(IdleTimeoutHandler(timeout: .seconds(Int64(idle)))) }
+                    try ops.addHandler(IdleTimeoutHandler { .seconds(Int64(settings.idleTimeoutSeconds)) })
                     try ops.addHandler(RESPConnectionHandler(
                         server: context, pool: pool, logger: logger, connections: connections,
                         coalescer: coalescers.coalescer(for: channel.eventLoop)))
@@ -111,25 +116,51 @@ public final class KVServer: Sendable {
             try? store.close()
             throw .bind(address: config.bind, port: config.port, reason: "\(error)")
         }
-        let server = KVServer(context: context, group: group, pool: pool, channel: channel, connections: connections, logger: logger)
+        var metricsChannel: (any Channel)?
+        if let metricsPort = config.metricsPort, let metrics = context.metrics {
+            do {
+                metricsChannel = try MetricsEndpoint.bind(group: group, host: config.bind, port: metricsPort) { metrics.render(context) }
+            } catch {
+                try? channel.close().wait()
+                try? pool.syncShutdownGracefully()
+                try? group.syncShutdownGracefully()
+                try? store.close()
+                throw .bind(address: config.bind, port: metricsPort, reason: "metrics endpoint: \(error)")
+            }
+        }
+        let server = KVServer(
+            context: context, group: group, pool: pool, channel: channel, metricsChannel: metricsChannel,
+            connections: connections, logger: logger)
         context.onShutdownRequest { [weak server] in
             // Off the event loop: shutting down waits for the loops.
             guard let server else { return }
             DispatchQueue.global().async { server.shutdown() }
         }
-        if config.fsync == .everysec { server.startEverysecSync() }
+        server.startTimers()
         logger.info("""
             kvserver \(ServerInfo.kvstoreVersion) ready: listening on \(config.bind):\(server.port), \
             data directory \(config.directory), fsync \(config.fsync.rawValue), \
             \(config.requirePassword?.isEmpty == false ? "password required" : "no password"), \
-            \(threads) event loop(s); replayed \(report.operationsReplayed) logged operations
+            \(threads) event loop(s)\(server.metricsPort.map { ", metrics on http://\(config.bind):\($0)/metrics" } ?? ""); replayed \(report.operationsReplayed) logged operations
             """)
         return server
     }
 
-    /// Under `everysec`, syncs the log once a second when anything was written since the
-    /// last sync, on the blocking pool; writers keep going meanwhile (`KVStore.syncWAL` does
-    /// not take a turn in the writer queue).
+    private func startTimers() {
+        startEverysecSync()
+        let context = self.context
+        let task = group.next().scheduleRepeatedTask(initialDelay: InstantaneousRates.interval, delay: InstantaneousRates.interval) { _ in
+            context.rates.sample(
+                now: MonotonicClock.nanoseconds(), commands: context.stats.commandsProcessed.load(ordering: .relaxed),
+                bytesIn: context.stats.bytesRead.load(ordering: .relaxed), bytesOut: context.stats.bytesWritten.load(ordering: .relaxed))
+        }
+        rateTask.locked { $0 = task }
+    }
+
+    /// Under `everysec` (checked at each tick: CONFIG SET may change the policy), syncs the
+    /// log once a second when anything was written since the last sync, on the blocking
+    /// pool; writers keep going meanwhile (`KVStore.syncWAL` does not take a turn in the
+    /// writer queue).
     private func startEverysecSync() {
         let context = self.context
         let pool = self.pool
@@ -139,7 +170,7 @@ public final class KVServer: Sendable {
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             // A sync still running keeps the dirty mark for the next tick (checked first, so
             // the mark is not consumed by a tick that cannot sync).
-            guard !inFlight.flag.load(ordering: .acquiring), context.takeDirty() else { return }
+            guard context.settings.fsync == .everysec, !inFlight.flag.load(ordering: .acquiring), context.takeDirty() else { return }
             inFlight.flag.store(true, ordering: .releasing)
             _ = pool.runIfActive(eventLoop: group.next()) {
                 defer { inFlight.flag.store(false, ordering: .releasing) }
@@ -168,7 +199,9 @@ public final class KVServer: Sendable {
         }
         logger.info("shutting down: no new connections; answering in-flight commands")
         try? channel.close().wait()
+        try? metricsChannel?.close().wait()
         syncTask.locked { $0?.cancel(); $0 = nil }
+        rateTask.locked { $0?.cancel(); $0 = nil }
         for c in connections.all {
             c.pipeline.fireUserInboundEventTriggered(DrainAndCloseEvent())
         }

@@ -73,7 +73,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             address: remote, localAddress: local, now: server.clock(), authenticated: !server.requiresPassword)
         else {
             // Redis's wording; the client sees why before the connection closes.
-            logger.warning("rejected \(remote): maxclients (\(server.config.maxClients)) reached")
+            logger.warning("rejected \(remote): maxclients (\(server.clients.maxClients)) reached")
             closing = true
             var reply = context.channel.allocator.buffer(capacity: 64)
             reply.writeErrorReply("ERR max number of clients reached")
@@ -128,6 +128,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         var incoming = unwrapInboundIn(data)
         guard session != nil, !closing, protocolError == nil else { return }
         server.stats.bytesRead.add(incoming.readableBytes, ordering: .relaxed)
+        unpublishedBytesIn += incoming.readableBytes
         if inbound == nil || inbound!.readableBytes == 0 {
             inbound = incoming
         } else {
@@ -197,6 +198,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// Commands run and the last one's name since the counters were last published.
     private var commandsRun = 0
     private var lastCommand: String?
+    /// Bytes read and written since CLIENT LIST's figures were last published.
+    private var unpublishedBytesIn = 0
+    private var unpublishedBytesOut = 0
 
     /// Runs pending commands in order until one must go to the blocking pool, then writes
     /// and flushes every reply produced.
@@ -235,6 +239,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             run(command, args, context: context)
         }
         if !busy && !closing && batchedCommands > 0 { commitBatch(context: context) }
+        unpublishedBytesOut += out.readableBytes  // written below
         publishCounters()
         if !busy && pending.isEmpty && !closing {
             if let error = protocolError {
@@ -268,7 +273,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// command: two event loops bumping one cache line per command would cost more than the
     /// commands.
     private func publishCounters() {
-        guard commandsRun > 0, var s = session else { return }
+        // A coalesced write's counts arrive after its commands ran (with the commit), so the
+        // tally alone can have something to publish.
+        guard commandsRun > 0 || !tally.touched.isEmpty, var s = session else { return }
         server.commandStats.add(&tally)
         server.stats.commandsProcessed.add(commandsRun, ordering: .relaxed)
         if s.hits > 0 { server.stats.keyspaceHits.add(s.hits, ordering: .relaxed) }
@@ -278,11 +285,19 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         session = s
         let name = lastCommand
         let now = server.clock()
+        let (commands, bytesIn, bytesOut) = (commandsRun, unpublishedBytesIn, unpublishedBytesOut)
+        let queued = inbound?.readableBytes ?? 0
         s.record.state.locked {
             if let name { $0.lastCommand = name }
             $0.lastActiveMillis = now
+            $0.commands += commands
+            $0.netIn += bytesIn
+            $0.netOut += bytesOut
+            $0.queryBuffer = queued
         }
         commandsRun = 0
+        unpublishedBytesIn = 0
+        unpublishedBytesOut = 0
     }
 
     /// Hands the gathered writes to the loop's coalescer, which commits them with every
@@ -306,7 +321,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         // The commit's time, shared evenly among the writes it carried.
         let share = count > 0 ? nanoseconds / count : 0
         // Nothing was batched while the commit was out: these are exactly its writes.
-        for id in batchedIDs { tally.ran(id, nanoseconds: share, failed: error != nil) }
+        for id in batchedIDs {
+            tally.ran(id, nanoseconds: share, failed: error != nil)
+            server.metrics?.latency.record(id, nanoseconds: share)
+        }
         batchedIDs.removeAll(keepingCapacity: true)
         answerBatch(count, error: error)
         process(context: context)
@@ -342,13 +360,13 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        let offload = command.execution == .blocking || (command.execution == .write && server.config.fsync == .always)
+        let offload = command.execution == .blocking || (command.execution == .write && server.syncsEveryWrite)
             || (command.name == "exec" && TransactionCommands.needsBlockingThread(server, session))
         if !offload {
             let start = MonotonicClock.nanoseconds()
             let outcome = Self.execute(command, server, &session, args, &out)
             if outcome != .mustWait {
-                tally.ran(command.id, nanoseconds: MonotonicClock.nanoseconds() - start, failed: outcome == .failed)
+                ran(command, args, nanoseconds: MonotonicClock.nanoseconds() - start, failed: outcome == .failed)
                 finish(session, context: context)
                 return
             }
@@ -378,7 +396,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             handler.busy = false
             switch result {
             case .success(let (reply, s, outcome, elapsed)):
-                handler.tally.ran(command.id, nanoseconds: elapsed, failed: outcome == .failed)
+                handler.ran(command, args, nanoseconds: elapsed, failed: outcome == .failed)
                 var reply = reply
                 handler.out.append(&reply)
                 if handler.inactive {
@@ -397,6 +415,16 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 handler.closing = true
             }
             handler.process(context: context)
+        }
+    }
+
+    /// A command ran: INFO commandstats, the latency histogram when metrics are on, and the
+    /// SLOWLOG when it was slow.
+    private func ran(_ command: Command, _ args: [[UInt8]], nanoseconds: Int, failed: Bool) {
+        tally.ran(command.id, nanoseconds: nanoseconds, failed: failed)
+        server.metrics?.latency.record(command.id, nanoseconds: nanoseconds)
+        if server.slowlog.isSlow(nanoseconds: nanoseconds), let record = session?.record {
+            server.slowlog.record(args, nanoseconds: nanoseconds, unixMillis: server.clock(), client: record)
         }
     }
 

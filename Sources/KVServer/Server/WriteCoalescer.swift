@@ -62,7 +62,7 @@ final class WriteCoalescer {
         self.keys = []
         self.waiters = []
         let shared = server
-        if server.config.fsync != .always {
+        if !server.syncsEveryWrite {
             // Straight from the loop when the engine can take it without waiting; nothing is
             // written if it cannot, and the batch goes to a blocking thread instead.
             let start = MonotonicClock.nanoseconds()
@@ -80,7 +80,7 @@ final class WriteCoalescer {
                 shared.stats.clientsHeldNow.add(waiters.count, ordering: .relaxed)
             }
         }
-        let held = server.config.fsync != .always
+        let held = !server.syncsEveryWrite
         // Under the keys' stripes: ordered against read-modify-write commands and EXEC. The
         // sync of `--fsync always` and a held write wait here, on a blocking thread, where
         // the group commit also merges this loop's batch with other loops'.

@@ -12,7 +12,7 @@ struct LRUCache<Key: Hashable, Value> {
         var next: Int
     }
 
-    let capacity: Int
+    private(set) var capacity: Int
     private var map: [Key: Int] = [:]
     private var entries: [Entry] = []
     private var free: [Int] = []
@@ -35,6 +35,16 @@ struct LRUCache<Key: Hashable, Value> {
         guard let i = map[key] else { return nil }
         moveToFront(i)
         return entries[i].value
+    }
+
+    /// A new budget; returns the values evicted to meet it (released outside the lock).
+    mutating func setCapacity(_ capacity: Int) -> [Value] {
+        self.capacity = capacity
+        var evicted: [Value] = []
+        while usage > capacity && tail >= 0 {
+            if let v = removeIndex(tail) { evicted.append(v) }
+        }
+        return evicted
     }
 
     /// Inserts or replaces; evicts least-recent entries beyond capacity. Returns evicted values
@@ -119,15 +129,28 @@ final class ShardedCache<Key: Hashable & Sendable & CacheShardable, Value: Senda
     }
 
     private let shards: [Shard]
-    private let enabled: Bool
+    /// False at capacity 0: nothing is inserted (a disabled cache costs no lock per block).
+    private let enabled: Atomic<Bool>
     private let hits = Atomic<Int>(0)
     private let misses = Atomic<Int>(0)
 
     init(capacity: Int, shardCount: Int) {
-        enabled = capacity > 0
+        enabled = Atomic(capacity > 0)
         let per = max(1, capacity / shardCount)
         shards = (0..<shardCount).map { _ in Shard(capacity: per) }
     }
+
+    /// Changes the budget while in use, evicting what no longer fits.
+    func setCapacity(_ capacity: Int) {
+        let per = max(1, capacity / shards.count)
+        for s in shards {
+            let evicted = s.lru.locked { $0.setCapacity(capacity > 0 ? per : 0) }
+            _ = evicted  // released here, outside the lock
+        }
+        enabled.store(capacity > 0, ordering: .relaxed)
+    }
+
+    var capacity: Int { enabled.load(ordering: .relaxed) ? shards.reduce(0) { $0 + $1.lru.locked { $0.capacity } } : 0 }
 
     @inline(__always)
     private func shard(_ key: Key) -> Int {
@@ -141,7 +164,7 @@ final class ShardedCache<Key: Hashable & Sendable & CacheShardable, Value: Senda
     }
 
     func insert(_ key: Key, _ value: Value, charge: Int) {
-        guard enabled else { return }
+        guard enabled.load(ordering: .relaxed) else { return }
         let evicted = shards[shard(key)].lru.locked { $0.insert(key, value, charge: charge) }
         _ = evicted  // released here, outside the lock
     }

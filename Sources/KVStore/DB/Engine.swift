@@ -30,7 +30,12 @@ final class Engine: Sendable {
     let snapshots: SnapshotList
     let memtables: MemtableSet
     let writes: WriteQueue
+    /// The store's file-number counter (a checkpoint numbers its MANIFEST above every table).
+    let fileNumbers: FileNumbers
     let scheduler: BackgroundScheduler
+    /// The values `setOptions` last applied; its lock also keeps two changes from
+    /// interleaving their parts.
+    private let live: Mutex<LiveOptions>
     private let latch: FailureLatch
     /// Used by `close` only, after the background thread has stopped.
     nonisolated(unsafe) private let files: LiveFiles
@@ -72,6 +77,24 @@ final class Engine: Sendable {
         self.writes = WriteQueue(
             log: log, options: options, directory: directory, memtables: memtables, scheduler: scheduler, latch: latch,
             snapshots: snapshots, fileNumbers: versions.fileNumbers, statistics: statistics)
+        self.live = Mutex(LiveOptions(options))
+        self.fileNumbers = versions.fileNumbers
+    }
+
+    var liveOptions: LiveOptions { live.locked { $0 } }
+
+    /// Checks `new` with the fixed options (as `open` would), then applies it.
+    func setOptions(_ new: LiveOptions) throws(KVError) {
+        try new.applied(to: options).validate()
+        try live.locked { (current) throws(KVError) in
+            if isClosed.load(ordering: .acquiring) { throw KVError.closed }
+            if new.blockCacheCapacity != current.blockCacheCapacity { blockCache.setCapacity(new.blockCacheCapacity) }
+            writes.setStallSettings(
+                slowdownTrigger: new.level0SlowdownTrigger, stopTrigger: new.level0StopTrigger,
+                delayedWriteRate: new.delayedWriteRate)
+            current = new
+            infoLog.log("options changed: block cache \(new.blockCacheCapacity) bytes, level-0 slowdown/stop \(new.level0SlowdownTrigger)/\(new.level0StopTrigger), delayed write rate \(new.delayedWriteRate) B/s")
+        }
     }
 
     /// Locks the directory, recovers the MANIFEST and the logs, writes what the logs held to a
@@ -193,6 +216,9 @@ final class Engine: Sendable {
             let target = level == 0 ? Int64(options.level0CompactionTrigger * options.writeBufferSize) : Version.maxBytes(level, options)
             let score = level == 0 ? Double(files.count) / Double(options.level0CompactionTrigger) : Double(bytes) / Double(target)
             s.levels.append(.init(level: level, files: files.count, bytes: bytes, targetBytes: target, score: score))
+            if level == 0 ? files.count >= options.level0CompactionTrigger : bytes > target {
+                s.pendingCompactionBytes += level == 0 ? bytes : bytes - target
+            }
         }
         s.memtableBytes = Int64(state.activeMemtable.reservedBytes + (state.immutableMemtable?.reservedBytes ?? 0))
         let st = statistics
@@ -214,6 +240,9 @@ final class Engine: Sendable {
         s.writesWouldBlock = Int64(st.writesWouldBlock.load(ordering: .relaxed))
         s.stops = Int64(st.stops.load(ordering: .relaxed))
         s.stallSeconds = Double(st.stallMicros.load(ordering: .relaxed)) / 1e6
+        s.slowdownSeconds = Double(st.delayMicros.load(ordering: .relaxed)) / 1e6
+        s.memtableStopSeconds = Double(st.memtableStopMicros.load(ordering: .relaxed)) / 1e6
+        s.level0StopSeconds = Double(st.level0StopMicros.load(ordering: .relaxed)) / 1e6
         s.isStalled = st.stalledNow.load(ordering: .relaxed)
         s.writersQueued = st.writersQueued.load(ordering: .relaxed)
         s.lastStallReason = st.lastStallReason.locked { $0 }

@@ -22,6 +22,9 @@ final class EngineStatistics: Sendable {
     let writesWouldBlock = Atomic<Int>(0)
     let stops = Atomic<Int>(0)
     let stallMicros = Atomic<Int>(0)
+    /// Of the stop time, waits for a memtable flush and waits for level-0 compaction.
+    let memtableStopMicros = Atomic<Int>(0)
+    let level0StopMicros = Atomic<Int>(0)
     let bloomNegatives = Atomic<Int>(0)
     let bloomFalsePositives = Atomic<Int>(0)
     /// Why writes last waited (guarded by its own lock: a string, rarely written).

@@ -17,9 +17,9 @@
 /// Owned by the `WriteQueue`, under its lock.
 struct WriteController {
     /// The rate a slowdown starts at (`Options.delayedWriteRate`).
-    let maxRate: Double
+    private(set) var maxRate: Double
     /// The floor: writes never slow below this.
-    let minRate: Double
+    private(set) var minRate: Double
     private(set) var rate: Double
     private var lastDebt = 0
     /// Bytes that may be written now without waiting, and when it was last refilled.
@@ -35,6 +35,14 @@ struct WriteController {
         self.maxRate = Double(max(maxRate, 1 << 16))
         self.minRate = self.maxRate / 64
         self.rate = self.maxRate
+    }
+
+    /// A new `Options.delayedWriteRate` (`KVStore.setOptions`); a slowdown in force keeps
+    /// its rate within the new bounds.
+    mutating func setMaxRate(_ maxRate: Int) {
+        self.maxRate = Double(max(maxRate, 1 << 16))
+        minRate = self.maxRate / 64
+        rate = min(self.maxRate, max(minRate, rate))
     }
 
     private func refilled(now: UInt64) -> Double {

@@ -1,4 +1,5 @@
 import CKVSupport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,6 +92,10 @@ final class WriteQueue: @unchecked Sendable {
     private var active: Memtable
 
     private let options: Options
+    /// `Options.level0SlowdownTrigger` and `level0StopTrigger`, which `KVStore.setOptions`
+    /// may change while the store is open. Under `mutex`.
+    private var slowdownTrigger: Int
+    private var stopTrigger: Int
     private let directory: String
     private let fileSystem: any FileSystem
     private let memtables: MemtableSet
@@ -116,9 +121,21 @@ final class WriteQueue: @unchecked Sendable {
         self.fileNumbers = fileNumbers
         self.statistics = statistics
         writeController = WriteController(maxRate: options.delayedWriteRate)
+        slowdownTrigger = options.level0SlowdownTrigger
+        stopTrigger = options.level0StopTrigger
         queueDrained = ConditionMutex.Condition(mutex)
         groupGrew = ConditionMutex.Condition(mutex)
         externalSyncsDone = ConditionMutex.Condition(mutex)
+    }
+
+    /// Applies `KVStore.setOptions`'s write-stall settings (already validated); the next
+    /// write group decides by them.
+    func setStallSettings(slowdownTrigger: Int, stopTrigger: Int, delayedWriteRate: Int) {
+        mutex.lock()
+        defer { mutex.unlock() }
+        self.slowdownTrigger = slowdownTrigger
+        self.stopTrigger = stopTrigger
+        writeController.setMaxRate(delayedWriteRate)
     }
 
     /// Largest group the leader assembles, in bytes of batch data.
@@ -296,7 +313,7 @@ final class WriteQueue: @unchecked Sendable {
     /// full (it will stop writers when full). Lock held.
     private func writeDebt() -> Int {
         let level0 = memtables.level0FileCount
-        var debt = level0 >= options.level0SlowdownTrigger ? level0 - options.level0SlowdownTrigger + 1 : 0
+        var debt = level0 >= slowdownTrigger ? level0 - slowdownTrigger + 1 : 0
         if memtables.hasImmutable && active.approximateMemoryUsage >= options.writeBufferSize / 2 { debt += 1 }
         return debt
     }
@@ -368,9 +385,9 @@ final class WriteQueue: @unchecked Sendable {
                 statistics.delayedRate.store(debt > 0 ? Int(writeController.rate) : 0, ordering: .relaxed)
                 if wait > 0 {
                     let rate = Int(writeController.rate) >> 10
-                    stall(frozenWaiting && level0 < options.level0SlowdownTrigger
+                    stall(frozenWaiting && level0 < slowdownTrigger
                         ? "a memtable is still being flushed while the next fills: writes slowed to \(rate) KiB/s"
-                        : "level 0 has \(level0) files (slowdown trigger \(options.level0SlowdownTrigger)): writes slowed to \(rate) KiB/s")
+                        : "level 0 has \(level0) files (slowdown trigger \(slowdownTrigger)): writes slowed to \(rate) KiB/s")
                     statistics.slowdowns.add(1, ordering: .relaxed)
                     statistics.delayMicros.add(Int(wait / 1000), ordering: .relaxed)
                     mutex.unlock()
@@ -382,12 +399,12 @@ final class WriteQueue: @unchecked Sendable {
             } else if frozenWaiting {
                 stall("memtable full while the previous one is still being flushed: writes wait")
                 if !stopped { statistics.stops.add(1, ordering: .relaxed); stopped = true }
-                waitForBackground(after: epoch)
-            } else if level0 >= options.level0StopTrigger {
-                stall("level 0 has \(level0) files (stop trigger \(options.level0StopTrigger)): writes wait for compaction")
+                waitForBackground(after: epoch, counting: statistics.memtableStopMicros)
+            } else if level0 >= stopTrigger {
+                stall("level 0 has \(level0) files (stop trigger \(stopTrigger)): writes wait for compaction")
                 if !stopped { statistics.stops.add(1, ordering: .relaxed); stopped = true }
                 scheduler.signalWork()
-                waitForBackground(after: epoch)
+                waitForBackground(after: epoch, counting: statistics.level0StopMicros)
             } else {
                 if force && active.isEmpty { return }
                 try switchMemtable()
@@ -398,9 +415,11 @@ final class WriteQueue: @unchecked Sendable {
 
     /// Lock held on entry and exit; released while the background thread works (the leader
     /// keeps `leading`, so no other writer leads meanwhile; new ones queue).
-    private func waitForBackground(after epoch: UInt64) {
+    private func waitForBackground(after epoch: UInt64, counting stopMicros: borrowing Atomic<Int>) {
         mutex.unlock()
+        let start = Self.monotonicNanoseconds()
         scheduler.waitForProgress(after: epoch)
+        stopMicros.add(Int((Self.monotonicNanoseconds() - start) / 1000), ordering: .relaxed)
         mutex.lock()
     }
 

@@ -19,17 +19,48 @@ package protocol FileSystem: Sendable {
     /// Atomically replaces `to` with `from` (durable only after `syncDirectory`).
     func rename(_ from: String, to: String) throws(KVError)
     func remove(_ path: String) throws(KVError)
+    /// Removes an empty directory.
+    func removeDirectory(_ path: String) throws(KVError)
     func truncate(_ path: String, to size: Int64) throws(KVError)
     /// Makes creations, renames and removals in `directory` durable.
     func syncDirectory(_ directory: String) throws(KVError)
     /// Takes an exclusive lock on `path` (created if missing) for this process and this
     /// open store; throws `KVError.locked` if anyone, here or in another process, holds it.
     func lock(_ path: String) throws(KVError) -> FileLock
+    /// Makes `to` a second name of `from` (a hard link) where the file system allows, a copy
+    /// otherwise (another device, no link support). Returns true for a link. `to` is not
+    /// synced: the caller syncs what it made.
+    func linkOrCopy(_ from: String, to: String) throws(KVError) -> Bool
 }
 
 extension FileSystem {
     /// Logs are plain appended files unless a file system does better.
     package func createLog(_ path: String) throws(KVError) -> WritableFile { try openWritable(path, truncate: true) }
+
+    /// Without links: a copy, in 1 MiB reads.
+    package func linkOrCopy(_ from: String, to: String) throws(KVError) -> Bool {
+        try copy(from, to: to)
+        return false
+    }
+
+    /// Copies `from` to a new file `to`, synced.
+    package func copy(_ from: String, to: String) throws(KVError) {
+        let source = try openReadable(from)
+        let size = try source.size()
+        let out = try openWritable(to, truncate: true)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        while offset < size {
+            let want = Int(min(Int64(buffer.count), size - offset))
+            let n = try source.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
+            guard n > 0 else { throw KVError.corruption(file: from, offset: offset, reason: "file ended while copying (size \(size))") }
+            try out.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += Int64(n)
+        }
+        try out.sync()
+        try out.close()
+    }
 }
 
 /// An append-only file. Not thread-safe: its owner serializes calls.

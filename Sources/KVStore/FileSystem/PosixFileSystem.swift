@@ -87,6 +87,21 @@ package struct PosixFileSystem: FileSystem {
         }
     }
 
+    package func linkOrCopy(_ from: String, to: String) throws(KVError) -> Bool {
+        if Glibc.link(from, to) == 0 { return true }
+        let e = errno
+        // Another device, or a file system without hard links: copy instead.
+        guard e == EXDEV || e == EPERM || e == EMLINK || e == EOPNOTSUPP else {
+            throw KVError.io(operation: "link to \(to)", path: from, errno: e)
+        }
+        try copy(from, to: to)
+        return false
+    }
+
+    package func removeDirectory(_ path: String) throws(KVError) {
+        guard rmdir(path) == 0 else { throw KVError.io(operation: "rmdir", path: path, errno: errno) }
+    }
+
     package func remove(_ path: String) throws(KVError) {
         guard unlink(path) == 0 else { throw KVError.io(operation: "unlink", path: path, errno: errno) }
     }

@@ -1,0 +1,264 @@
+import KVStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CONFIG GET | SET | REWRITE | RESETSTAT | HELP.
+///
+/// Every parameter CONFIG GET reports is in one table with how to read it, and — for those
+/// safe to change while clients are connected — how to change it. SET of several parameters
+/// is all or nothing, as in Redis 7: every value is checked before any is applied.
+enum ConfigCommand {
+    /// A change checked and ready to apply. Engine options are gathered into one
+    /// `KVStore.setOptions` call, which checks them together.
+    private struct Change {
+        var apply: [(ServerContext) -> Void] = []
+        var engine: LiveOptions?
+    }
+
+    private struct Parameter: Sendable {
+        let name: String
+        let get: @Sendable (ServerContext) -> String
+        /// nil: fixed at start ("can't set immutable config").
+        let set: (@Sendable (ServerContext, String, inout Change) throws(CommandError) -> Void)?
+    }
+
+    private static func integer(_ name: String, _ text: String, min: Int) throws(CommandError) -> Int {
+        guard let n = ConfigFile.parseSize(text) else {
+            throw .err("CONFIG SET failed (possibly related to argument '\(name)') - argument couldn't be parsed into an integer")
+        }
+        guard n >= min else {
+            throw .err("CONFIG SET failed (possibly related to argument '\(name)') - argument must be at least \(min)")
+        }
+        return n
+    }
+
+    /// An engine option: read from the store, set through one `setOptions`.
+    private static func engine(_ name: String, _ keyPath: WritableKeyPath<LiveOptions, Int> & Sendable, min: Int) -> Parameter {
+        Parameter(name: name, get: { String($0.store.liveOptions[keyPath: keyPath]) }) { (s, text, change) throws(CommandError) in
+            let n = try integer(name, text, min: min)
+            var live = change.engine ?? s.store.liveOptions
+            live[keyPath: keyPath] = n
+            change.engine = live
+        }
+    }
+
+    private static func fixed(_ name: String, _ get: @escaping @Sendable (ServerContext) -> String) -> Parameter {
+        Parameter(name: name, get: get, set: nil)
+    }
+
+    private static let parameters: [Parameter] = [
+        fixed("bind") { $0.config.bind },
+        fixed("port") { String($0.config.port) },
+        fixed("dir") { $0.config.directory },
+        fixed("appendonly") { _ in "yes" },
+        Parameter(name: "appendfsync", get: { $0.settings.fsync.rawValue }) { (_, text, change) throws(CommandError) in
+            guard let policy = FsyncPolicy(rawValue: text.lowercased()) else {
+                throw .err("CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no")
+            }
+            change.apply.append { $0.settings.fsync = policy }
+        },
+        fixed("save") { _ in "" },
+        Parameter(name: "requirepass", get: { $0.settings.requirePassword ?? "" }) { (_, text, change) throws(CommandError) in
+            change.apply.append { $0.settings.requirePassword = text }
+        },
+        fixed("protected-mode") { $0.config.protectedMode ? "yes" : "no" },
+        Parameter(name: "maxclients", get: { String($0.clients.maxClients) }) { (_, text, change) throws(CommandError) in
+            let n = try integer("maxclients", text, min: 1)
+            change.apply.append { $0.clients.maxClients = n }
+        },
+        Parameter(name: "timeout", get: { String($0.settings.idleTimeoutSeconds) }) { (_, text, change) throws(CommandError) in
+            let n = try integer("timeout", text, min: 0)
+            change.apply.append { $0.settings.idleTimeoutSeconds = n }
+        },
+        Parameter(name: "slowlog-log-slower-than", get: { String($0.slowlog.thresholdMicros) }) { (_, text, change) throws(CommandError) in
+            let n = try integer("slowlog-log-slower-than", text, min: -1)
+            change.apply.append { $0.slowlog.thresholdMicros = n }
+        },
+        Parameter(name: "slowlog-max-len", get: { String($0.slowlog.maxLength) }) { (_, text, change) throws(CommandError) in
+            let n = try integer("slowlog-max-len", text, min: 0)
+            change.apply.append { $0.slowlog.maxLength = n }
+        },
+        fixed("proto-max-bulk-len") { String($0.config.limits.maxBulkLength) },
+        fixed("databases") { _ in "1" },
+        fixed("maxmemory") { _ in "0" },
+        fixed("maxmemory-policy") { _ in "noeviction" },
+        fixed("io-threads") { String($0.config.eventLoopThreads) },
+        fixed("multi-max-commands") { String($0.config.transactionLimits.maxCommands) },
+        fixed("multi-max-bytes") { String($0.config.transactionLimits.maxBytes) },
+        fixed("write-buffer-size") { String($0.config.storeOptions.writeBufferSize) },
+        engine("block-cache-size", \.blockCacheCapacity, min: 0),
+        engine("delayed-write-rate", \.delayedWriteRate, min: 64 << 10),
+        engine("level0-slowdown-trigger", \.level0SlowdownTrigger, min: 1),
+        engine("level0-stop-trigger", \.level0StopTrigger, min: 1),
+        fixed("metrics-port") { $0.config.metricsPort.map(String.init) ?? "" },
+        fixed("checkpoint-dir") { $0.config.checkpointRoot },
+    ]
+
+    /// CONFIG GET's names and values (INFO and tests use them too).
+    static func values(_ s: ServerContext) -> [(String, String)] {
+        parameters.map { ($0.name, $0.get(s)) }
+    }
+
+    static func run(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        let sub = a[1]
+        if Arg.isKeyword(sub, "GET") {
+            guard a.count >= 3 else { throw .err("wrong number of arguments for 'config|get' command") }
+            let globs = a[2...].map { Glob(Array(Arg.string($0).lowercased().utf8)) }
+            let matched = parameters.filter { p in globs.contains { $0.matches(Array(p.name.utf8)) } }
+            out.writeMapHeader(matched.count)
+            for p in matched {
+                out.writeBulk(p.name)
+                out.writeBulk(p.get(s))
+            }
+        } else if Arg.isKeyword(sub, "SET") {
+            guard a.count >= 4, a.count % 2 == 0 else { throw .err("wrong number of arguments for 'config|set' command") }
+            try set(s, pairs: stride(from: 2, to: a.count, by: 2).map { (Arg.string(a[$0]).lowercased(), Arg.string(a[$0 + 1])) })
+            out.writeOK()
+        } else if Arg.isKeyword(sub, "REWRITE") {
+            guard a.count == 2 else { throw .err("wrong number of arguments for 'config|rewrite' command") }
+            try rewrite(s)
+            out.writeOK()
+        } else if Arg.isKeyword(sub, "RESETSTAT") {
+            s.stats.reset()
+            s.commandStats.reset()
+            out.writeOK()
+        } else if Arg.isKeyword(sub, "HELP") {
+            out.writeHelp([
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value> [<directive> <value> ...]",
+                "    Set the configuration <directive> to <value> (all or none).",
+                "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                "REWRITE", "    Rewrite the configuration file.",
+            ])
+        } else {
+            throw .err("unknown subcommand '\(Arg.string(sub))'. Try CONFIG HELP.")
+        }
+    }
+
+    /// Checks every pair, then applies them all.
+    static func set(_ s: ServerContext, pairs: [(String, String)]) throws(CommandError) {
+        var change = Change()
+        var seen = Set<String>()
+        for (name, value) in pairs {
+            guard let p = parameters.first(where: { $0.name == name }) else {
+                throw .err("Unknown option or number of arguments for CONFIG SET - '\(name)'")
+            }
+            guard seen.insert(name).inserted else {
+                throw .err("CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter")
+            }
+            guard let set = p.set else {
+                throw .err("CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+            }
+            try set(s, value, &change)
+        }
+        if let live = change.engine {
+            do { try s.store.setOptions(live) } catch {
+                let names = pairs.map(\.0).joined(separator: "', '")
+                if case .invalidArgument(let why) = error {
+                    throw .err("CONFIG SET failed (possibly related to argument '\(names)') - \(why)")
+                }
+                throw .store(error)
+            }
+        }
+        for apply in change.apply { apply(s) }
+    }
+
+    // MARK: REWRITE
+
+    /// Rewrites the config file the server started from: each settable parameter's line gets
+    /// its current value (later duplicates are dropped), one not in the file is appended when
+    /// its value differs from the built-in default, and every other line — comments, fixed
+    /// settings — is kept as it was. Written to a temporary file, synced, renamed over.
+    static func rewrite(_ s: ServerContext) throws(CommandError) {
+        guard let path = s.config.configFile else { throw .err("The server is running without a config file") }
+        let old: String
+        do { old = try readFile(path) } catch { throw .err("Rewriting config file: \(error)") }
+        let text = rewritten(old, current: settable(s), defaults: defaults)
+        do { try writeFileAtomically(path, text) } catch { throw .err("Rewriting config file: \(error)") }
+    }
+
+    /// The settable parameters' values in a server started without settings.
+    private static var defaults: [(String, String)] {
+        let c = ServerConfig()
+        let live = LiveOptions(c.storeOptions)
+        return [
+            ("appendfsync", c.fsync.rawValue), ("requirepass", ""), ("maxclients", String(c.maxClients)),
+            ("timeout", String(c.idleTimeoutSeconds)), ("slowlog-log-slower-than", String(c.slowlogSlowerThanMicros)),
+            ("slowlog-max-len", String(c.slowlogMaxLength)), ("block-cache-size", String(live.blockCacheCapacity)),
+            ("delayed-write-rate", String(live.delayedWriteRate)), ("level0-slowdown-trigger", String(live.level0SlowdownTrigger)),
+            ("level0-stop-trigger", String(live.level0StopTrigger)),
+        ]
+    }
+
+    private static func settable(_ s: ServerContext) -> [(String, String)] {
+        parameters.filter { $0.set != nil }.map { ($0.name, $0.get(s)) }
+    }
+
+    /// The new file text (a pure function of the old text, for tests).
+    static func rewritten(_ old: String, current: [(String, String)], defaults: [(String, String)]) -> String {
+        let values = Dictionary(current, uniquingKeysWith: { a, _ in a })
+        var written = Set<String>()
+        var lines: [String] = []
+        for line in old.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            let name = String(trimmed.prefix { $0 != " " && $0 != "\t" }).lowercased()
+            let key = name == "fsync" ? "appendfsync" : name
+            guard !trimmed.hasPrefix("#"), let value = values[key] else {
+                lines.append(String(line))
+                continue
+            }
+            if written.insert(key).inserted { lines.append(key + " " + quoted(value)) }
+        }
+        while lines.last == "" { lines.removeLast() }
+        let defaultValues = Dictionary(defaults, uniquingKeysWith: { a, _ in a })
+        let missing = current.filter { !written.contains($0.0) && defaultValues[$0.0] != $0.1 }
+        if !missing.isEmpty {
+            lines.append("# Generated by CONFIG REWRITE")
+            for (name, value) in missing { lines.append(name + " " + quoted(value)) }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A value as the config file parser reads it back: bare when plain, else double-quoted
+    /// with escapes.
+    static func quoted(_ value: String) -> String {
+        let plain = !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\\") }
+        if plain { return value }
+        var out = "\""
+        for b in value.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += "\\\""
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "\n"): out += "\\n"
+            case UInt8(ascii: "\r"): out += "\\r"
+            case UInt8(ascii: "\t"): out += "\\t"
+            case 0x20..<0x7f: out += String(UnicodeScalar(b))
+            default: out += "\\x" + (b < 16 ? "0" : "") + String(b, radix: 16)
+            }
+        }
+        return out + "\""
+    }
+
+    private static func readFile(_ path: String) throws(KVError) -> String {
+        let file = try PosixFileSystem().openReadable(path)
+        return String(decoding: try file.readAll(), as: UTF8.self)
+    }
+
+    private static func writeFileAtomically(_ path: String, _ text: String) throws(KVError) {
+        let fs = PosixFileSystem()
+        let temp = path + ".rewrite-tmp"
+        let file = try fs.openWritable(temp, truncate: true)
+        let bytes = Array(text.utf8)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: bytes)
+        try file.append(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count]))
+        try file.sync()
+        try file.close()
+        try fs.rename(temp, to: path)
+        try fs.syncDirectory(Path.parent(path))
+    }
+}
