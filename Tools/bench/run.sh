@@ -18,16 +18,27 @@ peer=../shared/peerbench/bin/peerbench-rel
 out=$(mktemp -d /tmp/kvbench-compare-XXXXXX)
 benchmarks=fillseq,fillrandom,overwrite,readrandom,readmissing,readseq,seekrandom,deleterandom,fillsync
 plain_benchmarks=fillrandom,readrandom,readseq,seekrandom
+timeline_benchmarks=fillrandom,overwrite
+charts=${CHARTS:-docs/charts/bench}
+mkdir -p "$out/tl"
 [ -x "$peer" ] || { echo "missing $peer (the peer harness beside the project)" >&2; exit 1; }
 
 run_engine() {  # engine round
   local engine=$1 round=$2 db=/tmp/kvbench-compare-$1
   local main=$out/$engine-$round.txt rss=$out/$engine-$round.rss
+  # Round 1 also records per-second timelines of the write workloads for the charts: kvbench
+  # itself (--timeline), the peers sampled from outside (peer_timeline.py). Later rounds run
+  # bare, so the medians carry at most one round with the recorders' small cost.
+  local kvtl=() peertl=()
+  if [ "$round" = 1 ]; then
+    kvtl=(--timeline="$out/tl/kvstore-{name}.csv")
+    peertl=(python3 Tools/bench/peer_timeline.py --out "$out/tl/$engine-{name}.csv" --benchmark "$timeline_benchmarks" --)
+  fi
   if [ "$engine" = kvstore ]; then
-    "$kvbench" --num="$num" --benchmarks="$benchmarks" --db="$db" > "$main"
+    "$kvbench" --num="$num" --benchmarks="$benchmarks" --db="$db" "${kvtl[@]}" > "$main"
     /usr/bin/time -v "$kvbench" --num="$num" --benchmarks=fillrandom --db="$db" > /dev/null 2> "$rss"
   else
-    "$peer" --engine="$engine" --num="$num" --benchmarks="$benchmarks" --db="$db" > "$main"
+    "${peertl[@]}" "$peer" --engine="$engine" --num="$num" --benchmarks="$benchmarks" --db="$db" > "$main"
     /usr/bin/time -v "$peer" --engine="$engine" --num="$num" --benchmarks=fillrandom --db="$db" > /dev/null 2> "$rss"
   fi
   rm -rf "$db"
@@ -123,3 +134,8 @@ for w in ['fillrandom', 'readrandom', 'readseq', 'seekrandom']:
     print(f'| {w} | {k:,.0f} | {l:,.0f} | {r:,.0f} | {k/l if l else 0:.2f} | {k/r if r else 0:.2f} |')
 print(f'raw outputs: {out}')
 PY
+
+# Charts (SVG, matplotlib in .build/venv-plot): throughput over time of round 1's write
+# workloads for the three engines, KVStore's per-second latency, and latency percentiles.
+bash Tools/bench/plot-venv.sh --timelines "$out/tl" --results "$out" --out "$charts" >&2
+echo "charts: $charts" >&2

@@ -16,6 +16,8 @@ kvbench=.build/release/kvbench
 peer=../shared/peerbench/bin/peerbench-rel
 out=$(mktemp -d /tmp/kvbench-scale-XXXXXX)
 benchmarks=fillrandom,overwrite,readrandom,readwhilewriting,seekrandom,readseq
+charts=${CHARTS:-docs/charts/scale}
+mkdir -p "$out/tl"
 [ -x "$peer" ] || { echo "missing $peer (the peer harness beside the project)" >&2; exit 1; }
 
 engines=(kvstore leveldb rocksdb)
@@ -25,10 +27,16 @@ for round in $(seq 1 "$rounds"); do
     db=/tmp/kvbench-scale-$engine
     rm -rf "$db"
     echo "round $round: $engine, --num=$num --reads=$reads ($(date +%T))" >&2
+    # Round 1 records per-second timelines of fillrandom and overwrite for the charts.
+    kvtl=() peertl=()
+    if [ "$round" = 1 ]; then
+      kvtl=(--timeline="$out/tl/kvstore-{name}.csv")
+      peertl=(python3 Tools/bench/peer_timeline.py --out "$out/tl/$engine-{name}.csv" --benchmark fillrandom,overwrite --)
+    fi
     if [ "$engine" = kvstore ]; then
-      "$kvbench" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" > "$out/$engine-$round.txt"
+      "$kvbench" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" "${kvtl[@]}" > "$out/$engine-$round.txt"
     else
-      "$peer" --engine="$engine" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" > "$out/$engine-$round.txt"
+      "${peertl[@]}" "$peer" --engine="$engine" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" > "$out/$engine-$round.txt"
     fi
     rm -rf "$db"
   done
@@ -80,3 +88,8 @@ row('peak RSS (MiB)', lambda r: r['rss'], '{:,.1f}')
 row('peak anonymous memory (MiB)', lambda r: r['anon'], '{:,.1f}')
 print(f'raw outputs: {out}')
 PY
+
+# Charts (SVG, matplotlib in .build/venv-plot): throughput over time of the write workloads
+# for the three engines, KVStore's per-second latency and stalls, latency percentiles.
+bash Tools/bench/plot-venv.sh --timelines "$out/tl" --results "$out" --out "$charts" >&2
+echo "charts: $charts" >&2

@@ -40,6 +40,27 @@ struct KVBench {
         var connections = 50
         var pipeline = 1
         var password = ""
+        /// The `load` workload: run this many seconds (0: `--num` operations).
+        var duration = 0.0
+        /// Target operations a second over all threads or connections (0: as fast as possible).
+        var rate = 0
+        /// Fraction of `load`'s operations that are reads (GET of a key in [0, num)).
+        var readRatio = 0.5
+        /// `--value_size=MIN-MAX`: each value's size drawn uniformly from the range.
+        var valueSizeMax: Int?
+        /// `--timeline=PATH`: per-second CSV (`{name}` in PATH becomes the workload's name).
+        var timeline = ""
+
+        func timelinePath(_ name: String) -> String? {
+            guard !timeline.isEmpty else { return nil }
+            if timeline.contains("{name}") { return timeline.replacingOccurrences(of: "{name}", with: name) }
+            let many = benchmarks.split(separator: ",").count > 1
+            guard many else { return timeline }
+            if let dot = timeline.lastIndex(of: "."), !timeline[dot...].contains("/") {
+                return String(timeline[..<dot]) + "-" + name + String(timeline[dot...])
+            }
+            return timeline + "-" + name
+        }
     }
 
     static func main() {
@@ -64,8 +85,15 @@ struct KVBench {
                       [--sync=0] [--batch=1] [--threads=1] [--seek_nexts=10] [--seed=301] [--db=/tmp/kvbench-kvstore]
                       [--use_existing_db=0] [--settle=1] [--stats=0] [--json]
                       [--server=HOST:PORT [--connections=50] [--pipeline=1] [--password=]]
+                      [--duration=60s] [--rate=50000] [--read_ratio=0.5] [--value_size=MIN-MAX] [--timeline=FILE]
                     benchmarks: fillseq fillrandom overwrite fillsync readrandom readmissing readseq seekrandom
-                                deleterandom readwhilewriting
+                                deleterandom readwhilewriting load
+                    load: a mix of GETs (--read_ratio of them) and SETs of random keys in [0, num), for --duration
+                      (or --num operations), at --rate operations a second (0: as fast as it goes; with a rate,
+                      latency counts from when each operation was due), values of --value_size bytes or a size
+                      drawn from MIN-MAX. Embedded or with --server.
+                    --timeline=FILE: per-second ops, p99, max, stall ms and flush+compaction bytes as CSV
+                      ({name} in FILE becomes the workload's name; with several workloads it is appended).
                     Flags take --name=value or --name value.
                     Result lines: "<name> : <us> micros/op; <n> ops/sec; <MB/s> MB/s; p50= p99= p999=" (microseconds);
                     other lines start with "# ". With --threads=N the fill and overwrite workloads write from N threads.
@@ -83,7 +111,23 @@ struct KVBench {
             case "num": f.num = int()
             case "reads": f.reads = int()
             case "key_size": f.keySize = int()
-            case "value_size": f.valueSize = int()
+            case "value_size":
+                let parts = v.split(separator: "-")
+                if parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]), lo >= 0, hi >= lo {
+                    f.valueSize = lo
+                    f.valueSizeMax = hi
+                } else {
+                    f.valueSize = int()
+                }
+            case "duration":
+                let scale: Double = v.hasSuffix("ms") ? 0.001 : v.hasSuffix("m") ? 60 : v.hasSuffix("h") ? 3600 : 1
+                guard let x = Double(v.trimmingCharacters(in: CharacterSet(charactersIn: "mhs"))), x > 0 else { die("--duration wants seconds, e.g. 60s or 2m") }
+                f.duration = x * scale
+            case "rate": f.rate = int()
+            case "read_ratio":
+                guard let x = Double(v), x >= 0, x <= 1 else { die("--read_ratio wants a fraction in [0, 1]") }
+                f.readRatio = x
+            case "timeline": f.timeline = v
             case "compression_ratio": f.compressionRatio = Double(v) ?? 0.5
             case "write_buffer_size": f.writeBufferSize = int()
             case "block_size": f.blockSize = int()
@@ -109,6 +153,8 @@ struct KVBench {
             }
         }
         if f.reads < 0 { f.reads = f.num }
+        guard f.rate >= 0 else { die("--rate must not be negative") }
+        ThreadStats.recordsTimeline = !f.timeline.isEmpty
         guard f.num >= 1, f.batch >= 1, f.threads >= 1, f.keySize >= 1, f.keySize <= 64, f.valueSize >= 0 else { die("bad numeric flag") }
         if f.keySize < 19 && Double(f.num) > pow(10, Double(f.keySize)) { die("--num does not fit in --key_size decimal digits") }
         if !f.server.isEmpty {
@@ -196,6 +242,20 @@ struct Bench {
         let before = store!.statistics()
         let n = f.num
         var stats: [ThreadStats]
+        let store = self.store!
+        let sampler = f.timelinePath(name).map { _ in
+            EngineSampler(origin: nanos()) {
+                let s = store.statistics()
+                return (s.stallSeconds, s.flushBytesWritten + s.compactionBytesWritten)
+            }
+        }
+        defer {
+            if let path = f.timelinePath(name), let sampler {
+                let wall = Double((stats.map(\.finish).max() ?? 0) &- (stats.map(\.start).min() ?? 0)) / 1e9
+                TimelineFile.write(path, threads: stats.compactMap(\.timeline), engine: sampler.stop(), wallSeconds: wall)
+                comment("\(name): timeline written to \(path)")
+            }
+        }
         switch name {
         case "fillseq":
             stats = writes(name, threads: 1, total: n, delete: false, sync: f.sync) { _, _ in { i in UInt64(i) } }
@@ -237,10 +297,14 @@ struct Bench {
             stats = parallel(f.threads) { t, s in me.seekRandom(&s, seed: streamSeed(.seekRandom, t, me.f.seed)) }
         case "readwhilewriting":
             stats = readWhileWriting()
+        case "load":
+            let me = self
+            stats = parallel(f.threads) { t, s in me.load(&s, thread: t) }
         default:
             KVBench.die("unknown benchmark: \(name)")
         }
         report(name, stats)
+        if name == "load" { loadSummary(stats) }
         if isWrite { summary(name, stats.reduce(0) { $0 + $1.ops }, delete: name == "deleterandom", before: before) }
     }
 
@@ -309,6 +373,52 @@ struct Bench {
         }
         s.end()
         s.progress?.clear()
+    }
+
+    /// `load` on one thread: its share of `--rate` (each operation due at a fixed interval,
+    /// latency counted from then), reads with probability `--read_ratio`, until `--duration`
+    /// has passed or its share of `--num` operations is done.
+    func load(_ s: inout ThreadStats, thread t: Int) {
+        var plan = LoadPlan(flags: f, thread: t, workers: f.threads)
+        var key = KeyMaker(width: f.keySize)
+        var values = ValueMaker(size: f.valueSizeMax ?? f.valueSize, ratio: f.compressionRatio, seed: f.seed)
+        let store = self.store!
+        let readOptions = ReadOptions(verifyChecksums: f.verifyChecksums)
+        if showProgress && t == 0 && f.duration == 0 { s.progress = Progress(name: "load", total: plan.count) }
+        s.begin()
+        plan.start(at: s.start)
+        while let due = plan.next(now: nanos()) {
+            let op = plan.operation()
+            let k = key.set(op.key)
+            var b = 0
+            do {
+                if op.isRead {
+                    if let v = try store.get(k, options: readOptions) {
+                        s.found += 1
+                        b = k.count + v.count
+                    }
+                } else {
+                    let v = values.next(size: op.valueSize)
+                    try store.put(k, Array(v), options: WriteOptions(sync: f.sync))
+                    b = k.count + v.count
+                }
+            } catch {
+                KVBench.die("load: \(error)")
+            }
+            let now = nanos()
+            s.record(now: now, latency: now - (due ?? s.last), bytes: b)
+            s.last = now
+            plan.reads += op.isRead ? 1 : 0
+        }
+        s.reads = plan.reads
+        s.end()
+        s.progress?.clear()
+    }
+
+    func loadSummary(_ stats: [ThreadStats]) {
+        let ops = stats.reduce(0) { $0 + $1.ops }, reads = stats.reduce(0) { $0 + $1.reads }
+        let found = stats.reduce(0) { $0 + $1.found }
+        comment("load: \(reads) reads (\(found) found), \(ops - reads) writes; read_ratio \(f.readRatio), rate \(f.rate == 0 ? "unlimited" : "\(f.rate)/s"), values \(f.valueSize)\(f.valueSizeMax.map { "-\($0)" } ?? "") bytes")
     }
 
     func readSeq(_ s: inout ThreadStats) {

@@ -49,8 +49,17 @@ struct ServerBench {
             if name == "fillseq" || name == "fillrandom" || name == "fillsync" {
                 guard (try? admin.call("FLUSHALL")) == .ok else { KVBench.die("FLUSHALL failed") }
             }
+            // One connection for the sampler, used by its thread alone after the first read.
+            nonisolated(unsafe) let sampling = connect()
+            let sampler = f.timelinePath(name).map { _ in EngineSampler(origin: nanos()) { Self.engineFigures(sampling) } }
             let stats = workload(name)
             reporter.report(name, stats)
+            if name == "load" { reporter.loadSummary(stats) }
+            if let path = f.timelinePath(name), let sampler {
+                let wall = Double((stats.map(\.finish).max() ?? 0) &- (stats.map(\.start).min() ?? 0)) / 1e9
+                TimelineFile.write(path, threads: stats.compactMap(\.timeline), engine: sampler.stop(), wallSeconds: wall)
+                reporter.comment("\(name): timeline written to \(path)")
+            }
             if name.hasPrefix("fill") || name == "overwrite" || name == "deleterandom" {
                 engineSummary(name, admin)
             }
@@ -119,8 +128,10 @@ struct ServerBench {
             }
         case "readseq":
             return [readSeq()]
+        case "load":
+            return load()
         default:
-            KVBench.die("\(name) has no server-mode form (server mode runs fillseq fillrandom overwrite fillsync readrandom readmissing readseq seekrandom deleterandom)")
+            KVBench.die("\(name) has no server-mode form (server mode runs fillseq fillrandom overwrite fillsync readrandom readmissing readseq seekrandom deleterandom load)")
         }
     }
 
@@ -167,17 +178,7 @@ struct ServerBench {
                     let now = nanos()
                     for (r, b) in zip(replies, sizes) {
                         if r.isError { errors.add(1) }
-                        var moved = b
-                        if case .bulk(let v?) = r {
-                            s.found += 1
-                            moved += v.count
-                        } else if case .array(let items?) = r, !items.isEmpty {
-                            s.found += 1
-                            moved += items.reduce(0) { $0 + ($1.bytes?.count ?? 0) }
-                        }
-                        _ = s.histogram.record(now - sent)
-                        s.ops += 1
-                        s.bytes += moved
+                        s.record(now: now, latency: now - sent, bytes: b + Self.found(r, &s))
                     }
                     s.last = now
                     i += m
@@ -191,6 +192,89 @@ struct ServerBench {
         for _ in 0..<conns { go.signal() }
         done.wait()
         if errors.load() > 0 { reporter.comment("\(name): \(errors.load()) error replies or failed connections") }
+        return results.value
+    }
+
+    /// Bytes a reply brought back, counting it as found when it holds a value.
+    static func found(_ r: RESPValue, _ s: inout ThreadStats) -> Int {
+        if case .bulk(let v?) = r {
+            s.found += 1
+            return v.count
+        } else if case .array(let items?) = r, !items.isEmpty {
+            s.found += 1
+            return items.reduce(0) { $0 + ($1.bytes?.count ?? 0) }
+        }
+        return 0
+    }
+
+    /// `load` over the connections: each follows its `LoadPlan` (its share of `--rate`),
+    /// sending up to `--pipeline` operations that are due at once; an operation's latency
+    /// runs from when it was due to when its batch's replies were read.
+    private func load() -> [ThreadStats] {
+        let conns = f.connections, pipeline = f.pipeline, flags = f
+        let results = Mutexed([ThreadStats](repeating: ThreadStats(), count: conns))
+        let ready = DispatchGroup(), done = DispatchGroup()
+        let go = DispatchSemaphore(value: 0)
+        let errors = Atomic(0)
+        for c in 0..<conns {
+            ready.enter()
+            done.enter()
+            nonisolated(unsafe) let connection = connect()
+            Thread {
+                var plan = LoadPlan(flags: flags, thread: c, workers: conns)
+                var key = KeyMaker(width: flags.keySize)
+                var values = ValueMaker(size: flags.valueSizeMax ?? flags.valueSize, ratio: flags.compressionRatio, seed: flags.seed)
+                var s = ThreadStats()
+                ready.leave()
+                go.wait()
+                s.begin()
+                plan.start(at: s.start)
+                var batch: [[[UInt8]]] = [], sizes: [Int] = [], dues: [UInt64?] = []
+                var finished = false
+                while !finished {
+                    batch.removeAll(keepingCapacity: true)
+                    sizes.removeAll(keepingCapacity: true)
+                    dues.removeAll(keepingCapacity: true)
+                    // The first operation waits for its turn; more join while already due.
+                    while batch.count < pipeline {
+                        guard let due = plan.next(now: nanos()) else { finished = true; break }
+                        let op = plan.operation()
+                        let k = key.set(op.key)
+                        if op.isRead {
+                            batch.append([Array("GET".utf8), k])
+                            sizes.append(k.count)
+                            plan.reads += 1
+                        } else {
+                            let v = Array(values.next(size: op.valueSize))
+                            batch.append([Array("SET".utf8), k, v])
+                            sizes.append(k.count + v.count)
+                        }
+                        dues.append(due)
+                        if !plan.nextIsDue(now: nanos()) { break }
+                    }
+                    guard !batch.isEmpty else { break }
+                    let sent = nanos()
+                    guard let replies = try? connection.pipeline(batch) else {
+                        errors.add(1)
+                        break
+                    }
+                    let now = nanos()
+                    for (i, r) in replies.enumerated() {
+                        if r.isError { errors.add(1) }
+                        s.record(now: now, latency: now - (dues[i] ?? sent), bytes: sizes[i] + Self.found(r, &s))
+                    }
+                    s.last = now
+                }
+                s.reads = plan.reads
+                s.end()
+                results.set(c, s)
+                done.leave()
+            }.start()
+        }
+        ready.wait()
+        for _ in 0..<conns { go.signal() }
+        done.wait()
+        if errors.load() > 0 { reporter.comment("load: \(errors.load()) error replies or failed connections") }
         return results.value
     }
 
@@ -218,6 +302,22 @@ struct ServerBench {
         }
         s.end()
         return s
+    }
+
+    /// The server's cumulative stall seconds and flush+compaction bytes (INFO engine).
+    static func engineFigures(_ c: RESPConnection) -> (stallSeconds: Double, lsmBytes: Int64)? {
+        guard let info = try? c.call("INFO", "engine").string else { return nil }
+        var stall = 0.0, bytes: Int64 = 0
+        for line in info.split(separator: "\r\n") {
+            let kv = line.split(separator: ":", maxSplits: 1)
+            guard kv.count == 2 else { continue }
+            switch kv[0] {
+            case "stall_seconds": stall = Double(kv[1]) ?? 0
+            case "compaction_bytes_written", "flush_bytes_written": bytes += Int64(kv[1]) ?? 0
+            default: break
+            }
+        }
+        return (stall, bytes)
     }
 
     private func engineSummary(_ name: String, _ c: RESPConnection) {

@@ -12,7 +12,7 @@ import KVStoreTesting
 
 enum Stream: UInt64 {
     case fillRandom = 1, overwrite, fillSync, readRandom, readMissing, seekRandom, deleteRandom
-    case readWhileWritingReader, readWhileWritingWriter, values
+    case readWhileWritingReader, readWhileWritingWriter, values, load
 }
 
 func streamSeed(_ stream: Stream, _ thread: Int, _ seed: UInt64) -> UInt64 {
@@ -67,6 +67,12 @@ struct ValueMaker {
     }
 
     mutating func next() -> ArraySlice<UInt8> {
+        next(size: size)
+    }
+
+    /// A value of `size` bytes (at most the 1 MiB buffer, or `size` at construction).
+    mutating func next(size: Int) -> ArraySlice<UInt8> {
+        let size = min(size, data.count)
         if position + size > data.count { position = 0 }
         position += size
         return data[(position - size)..<position]
@@ -79,28 +85,51 @@ struct ThreadStats {
     var ops = 0
     var bytes = 0
     var found = 0
+    /// Of `ops`, reads (the `load` workload's mix).
+    var reads = 0
     var start: UInt64 = 0
     var finish: UInt64 = 0
     var last: UInt64 = 0
     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .two)
     var progress: Progress?
+    /// Per-second figures for `--timeline` (nil without it: nothing recorded).
+    var timeline: TimelineRecorder?
+    /// Set once at start-up, before any workload thread runs.
+    nonisolated(unsafe) static var recordsTimeline = false
 
     mutating func begin() {
         start = nanos()
         last = start
+        if Self.recordsTimeline { timeline = TimelineRecorder(origin: start) }
     }
 
     @inline(__always)
     mutating func done(_ n: Int, bytes b: Int) {
         let now = nanos()
-        _ = histogram.record(now - last)
+        record(now: now, latency: now - last, ops: n, bytes: b)
         last = now
+    }
+
+    /// An operation that finished at `now` after `latency` (with `--rate`, measured from
+    /// when it was due, so a stall delays every operation queued behind it, as wrk2 and
+    /// memtier measure: no coordinated omission).
+    @inline(__always)
+    mutating func record(now: UInt64, latency: UInt64, ops n: Int = 1, bytes b: Int) {
+        _ = histogram.record(latency)
+        timeline?.record(now: now, latency: latency, ops: n)
         ops += n
         bytes += b
         progress?.tick(ops, now: now)
     }
 
     mutating func end() { finish = nanos() }
+}
+
+/// Sleeps `n` nanoseconds (a rate-limited worker waiting for its next operation's turn).
+func sleepNanos(_ n: UInt64) {
+    var ts = timespec(tv_sec: Int(n / 1_000_000_000), tv_nsec: Int(n % 1_000_000_000))
+    var left = timespec()
+    while nanosleep(&ts, &left) != 0 && errno == EINTR { ts = left }
 }
 
 @inline(__always)
