@@ -183,6 +183,9 @@ struct KVServerCommand: ParsableCommand {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
+        // Under a file-size limit (ulimit -f) a write past it must fail with EFBIG, which the
+        // store reports and turns read-only on, not kill the server.
+        signal(SIGXFSZ, SIG_IGN)
         let sources = [SIGTERM, SIGINT].map { sig in
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {

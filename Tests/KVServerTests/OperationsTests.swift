@@ -211,6 +211,52 @@ import Testing
 }
 
 /// A port nothing listens on right now.
+/// The server on a full disk: `kvserver` under a file-size limit (`prlimit --fsize`, the
+/// shell's `ulimit -f`) receives SETs of 1 KiB values until the log cannot grow. Clients get
+/// an error naming the cause, the server stays up and answers reads, and after a restart
+/// without the limit every acknowledged write is there.
+@Suite struct ServerFullDiskTests {
+    @Test func aFullDiskGivesClientsAnErrorAndTheServerKeepsReading() throws {
+        let dir = TemporaryDirectory("server-fsize")
+        let port = try freePort()
+        let child = try ChildProcess("/usr/bin/prlimit", [
+            "--fsize=\(3 << 19)", "--", productPath("kvserver"), "--port", String(port), "--dir", dir.path,
+            "--write-buffer-size", "8mb", "--loglevel", "warning",
+        ])
+        try waitForServer(port: port)
+        let c = try RESPConnection(port: port, timeoutSeconds: 30)
+        var acked: [Int] = []
+        var refusal: RESPValue?
+        let value = String(repeating: "v", count: 1024)
+        for i in 0..<100_000 {  // bounded: 1.5 MiB of log is reached after ~1,400
+            let reply = try c.call("SET", "k\(i)", value + String(i))
+            if reply == .ok {
+                acked.append(i)
+            } else {
+                refusal = reply
+                break
+            }
+        }
+        let error = try #require(refusal?.string, "the limit was never reached")
+        #expect(error.contains("errno 27") || error.contains("too large"), "\(error)")
+        #expect(acked.count > 500)
+        // Still up: reads answer, writes keep being refused.
+        #expect(try c.call("PING") == .simple("PONG"))
+        #expect(try c.call("GET", "k\(acked.last!)") == .text(value + String(acked.last!)))
+        let later = try c.call("SET", "later", "x")
+        #expect(later.string?.hasPrefix("MISCONF the store refuses writes") == true, "\(later) after \(error)")
+        let other = try RESPConnection(port: port, timeoutSeconds: 10)
+        #expect(try other.call("GET", "k0") == .text(value + "0"))
+        child.kill()
+
+        let store = try KVStore.open(at: dir.path)
+        var lost = 0
+        for i in acked where try store.get("k\(i)") != Array((value + String(i)).utf8) { lost += 1 }
+        #expect(lost == 0, "\(lost) of \(acked.count) acknowledged writes are missing")
+        try store.close()
+    }
+}
+
 func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }

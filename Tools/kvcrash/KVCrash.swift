@@ -41,6 +41,9 @@ struct KVCrash {
                 var settings = Stress.Settings(directory: args[2], journal: args[3], seed: seed)
                 if args.count >= 6, let t = Int(args[5]) { settings.threads = t }
                 try Stress.run(settings)
+            case "fsize":
+                guard args.count >= 5, let limit = Int(args[3]) else { fail("usage: kvcrash fsize DIR LIMIT wal|table") }
+                try FileSizeLimit.run(directory: args[2], limit: limit, target: args[4])
             case "checkpointer":
                 guard args.count >= 4 else { fail("usage: kvcrash checkpointer DIR CHECKPOINTS") }
                 try Checkpointer.run(directory: args[2], checkpoints: args[3])
