@@ -2,17 +2,18 @@
 SWIFT        ?= swift
 APT_PACKAGES := zlib1g-dev liblz4-dev pkg-config
 # The tests drive the server with Debian's redis-cli and redis-benchmark (and `script`),
-# compare its replies with Debian's redis-server, run Redis's own suite (tcl), and run the
-# Python client libraries from PyPI in a virtual environment (python3-venv).
-TEST_PACKAGES := redis-tools redis-server bsdutils tcl python3 python3-venv
+# compare its replies with Debian's redis-server, run Redis's own suite (tcl), run the
+# Python client libraries from PyPI in a virtual environment (python3-venv), and shard over
+# several servers behind twemproxy (nutcracker).
+TEST_PACKAGES := redis-tools redis-server bsdutils tcl python3 python3-venv nutcracker
 # The server comparison runs Debian's redis-server beside kvserver; peerbench-rel needs
 # snappy, zstd and bzip2 at run time; /usr/bin/time measures peak RSS.
-BENCH_PACKAGES := redis-tools redis-server libsnappy1v5 libzstd1 libbz2-1.0 time
+BENCH_PACKAGES := redis-tools redis-server libsnappy1v5 libzstd1 libbz2-1.0 time python3 python3-venv
 DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak
+.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak cluster
 
 all: build
 
@@ -44,6 +45,13 @@ release: deps
 # The server on 127.0.0.1:$(PORT) with its data in $(DATA_DIR); Ctrl-C stops it gracefully.
 run: release
 	.build/release/kvserver --bind 127.0.0.1 --port $(PORT) --dir $(DATA_DIR)
+
+# Three servers serving one keyspace behind twemproxy (nutcracker, installed when missing):
+# ketama consistent hashing, the proxy on 127.0.0.1:22121, the nodes on 7380-7382, data under
+# ./cluster-data; Ctrl-C stops all four. NODES=, BASE_PORT=, PROXY_PORT= choose
+# (Tools/cluster/run.sh, docs/SCALING.md).
+cluster: release
+	bash Tools/cluster/run.sh
 
 # The embedding demonstration: write, close, reopen, read back.
 demo: release
@@ -100,7 +108,7 @@ fuzz: deps
 
 # Every reliability check at issue #18's volumes (hours), one summary table, non-zero exit on
 # any loss or crash (Tools/soak/run.sh). SOAK_SCALE=100 is a few-minute smoke run.
-soak: deps
+soak: test-deps
 	bash Tools/soak/run.sh
 
 # The concurrency tests under ThreadSanitizer (own scratch path: a sanitized build).
