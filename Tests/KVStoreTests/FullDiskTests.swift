@@ -38,4 +38,33 @@ import KVTestSupport
         try store.put(bytes("after-reopen"), bytes("ok"))
         try store.close()
     }
+
+    /// A really full file system: the store on a 3 MiB tmpfs (mounted for the test: root
+    /// only, otherwise reported as skipped) fills up. ENOSPC turns it read-only; a copy of the
+    /// directory on the real disk opens with every acknowledged write.
+    @Test func aFullFileSystemTurnsTheStoreReadOnlyAndLosesNothing() throws {
+        let dir = TemporaryDirectory("enospc")
+        let mountPoint = dir.path + "/small"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mount = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint])
+        if mount.status != 0 { try Test.cancel("cannot mount a tmpfs here (needs root): \(mount.text)") }
+        defer { _ = try? runProcess("/bin/umount", [mountPoint]) }
+        let run = try runProcess(productPath("kvcrash"), ["fsize", mountPoint + "/db", "0", "wal"], timeout: 300)
+        let lines = run.text.split(separator: "\n").map(String.init)
+        #expect(run.status == 0, "\(lines.suffix(5))")
+        let acked = lines.filter { $0.hasPrefix("P ") }.compactMap { Int($0.dropFirst(2)) }
+        let failure = try #require(lines.first { $0.hasPrefix("E ") }, "\(lines.suffix(5))")
+        #expect(failure.contains("errno 28") || failure.contains("No space left"), "ENOSPC named: \(failure)")
+        #expect(lines.contains { $0.hasPrefix("R ") && $0.contains("read-only") })
+        #expect(lines.contains("G \(acked.count - 1)"))
+        #expect(acked.count > 500)
+
+        let copy = dir.path + "/copy"
+        #expect(try runProcess("/bin/cp", ["-a", mountPoint + "/db", copy]).status == 0)
+        let store = try KVStore.open(at: copy)
+        var missing = 0
+        for i in acked where try store.get(bytes("k\(i)"))?.count != 1024 { missing += 1 }
+        #expect(missing == 0, "\(missing) of \(acked.count) acknowledged writes lost")
+        try store.close()
+    }
 }

@@ -7,7 +7,15 @@ restarted; every invocation and return is recorded with its time, operations in 
 kill have an unknown outcome, and the whole history must be linearizable per key.
 
 KV_LIN_KILLS (default 3) sets the kills of the live run, KV_LIN_SECONDS (default 6) its
-length; make soak raises both.
+length; make soak raises both. For a failure: KV_LIN_DUMP=FILE writes the history as JSON,
+KV_LIN_KEEP=DIR keeps a copy of the data directory as each kill left it (its log can then be
+read with `kvctl inspect wal`).
+
+A lesson recorded here: redis-py reports a connection lost during a watched transaction as a
+WatchError ("A ConnectionError occurred on while watching …"), not a ConnectionError. Taken for
+an aborted EXEC, such a CAS was dropped from the history although its EXEC had reached the
+server, and the checker then found its write unexplained (twice in 20 runs) — the server was
+right, the recorder was not.
 """
 
 from __future__ import annotations
@@ -153,7 +161,11 @@ def test_server_history_is_linearizable_across_kills(server_factory):
                             exec_sent = True
                             p.execute()
                             result = True
-                        except redis.WatchError:
+                        except redis.WatchError as e:
+                            if "ConnectionError" in str(e):
+                                # redis-py reports a connection lost while watching as a
+                                # WatchError: the EXEC may have been applied.
+                                raise redis.ConnectionError(str(e)) from e
                             continue  # aborted: no effect (a no-op is always linearizable)
                 record(Op(key, kind, arg, result, t0, time.monotonic()))
             except (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError, redis.WatchError):
@@ -179,9 +191,13 @@ def test_server_history_is_linearizable_across_kills(server_factory):
         time.sleep(rng.uniform(0.1, max(0.15, (deadline - time.monotonic()) / (KILLS - kills + 1))))
         server.kill()
         kills += 1
+        keep = os.environ.get("KV_LIN_KEEP")  # debugging: the directory as each kill left it
+        if keep:
+            import shutil
+            shutil.copytree(server.directory, f"{keep}/kill-{kills}")
         server.restart()
         address["value"] = (server.host, server.port)
-    time.sleep(max(0.0, min(0.5, deadline - time.monotonic())))
+    time.sleep(max(0.5, deadline - time.monotonic()))
     stop.set()
     for th in threads:
         th.join(timeout=30)
@@ -191,4 +207,11 @@ def test_server_history_is_linearizable_across_kills(server_factory):
     unknown = len(history) - completed
     print(f"history: {completed} completed operations, {unknown} unknown outcomes, {kills} kills")
     assert completed > 100 * len(KEYS) * min(1.0, SECONDS / 6)
-    assert check(history) is None, check(history)
+    verdict = check(history)
+    if verdict is not None:
+        dump = os.environ.get("KV_LIN_DUMP")
+        if dump:
+            import json
+            with open(dump, "w") as f:
+                json.dump([o.__dict__ for o in history], f)
+    assert verdict is None, verdict

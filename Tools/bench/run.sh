@@ -137,5 +137,10 @@ PY
 
 # Charts (SVG, matplotlib in .build/venv-plot): throughput over time of round 1's write
 # workloads for the three engines, KVStore's per-second latency, and latency percentiles.
+# Only the workloads the peers are timed on are charted over time.
+for f in "$out"/tl/kvstore-*.csv; do
+  case ",$timeline_benchmarks," in *",$(basename "$f" .csv | sed 's/^kvstore-//'),"*) ;; *) rm -f "$f" ;; esac
+done
+rm -rf "$charts"
 bash Tools/bench/plot-venv.sh --timelines "$out/tl" --results "$out" --out "$charts" >&2
 echo "charts: $charts" >&2

@@ -91,5 +91,9 @@ PY
 
 # Charts (SVG, matplotlib in .build/venv-plot): throughput over time of the write workloads
 # for the three engines, KVStore's per-second latency and stalls, latency percentiles.
+for f in "$out"/tl/kvstore-*.csv; do
+  case "$(basename "$f")" in kvstore-fillrandom.csv|kvstore-overwrite.csv) ;; *) rm -f "$f" ;; esac
+done
+rm -rf "$charts"
 bash Tools/bench/plot-venv.sh --timelines "$out/tl" --results "$out" --out "$charts" >&2
 echo "charts: $charts" >&2

@@ -5,7 +5,8 @@ import KVStore
 
 /// `kvcrash fsize DIR LIMIT wal|table`: a full disk on a real file system. The process
 /// limits the size of any file it writes to LIMIT bytes (`RLIMIT_FSIZE`, with SIGXFSZ ignored
-/// so a write past it fails with EFBIG instead of killing the process), then writes 1 KiB
+/// so a write past it fails with EFBIG instead of killing the process; LIMIT 0: no limit, for
+/// a directory on a small file system that fills up with ENOSPC), then writes 1 KiB
 /// values, printing `P i` as each is acknowledged, until the store refuses. `wal`: the
 /// memtable outgrows the limit, so the mapped log's growth fails first; `table`: small
 /// memtables, large tables, so a compaction output reaches it first. Then it prints
@@ -27,8 +28,10 @@ enum FileSizeLimit {
         options.compression = .none  // sizes grow as written
         let store = try KVStore.open(at: directory, options: options)
         signal(SIGXFSZ, SIG_IGN)
-        var rl = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t(limit))
-        guard setrlimit(Int32(RLIMIT_FSIZE.rawValue), &rl) == 0 else { KVCrash.fail("setrlimit: errno \(errno)") }
+        if limit > 0 {  // 0: no limit (the directory is on a small file system that fills up)
+            var rl = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t(limit))
+            guard setrlimit(Int32(RLIMIT_FSIZE.rawValue), &rl) == 0 else { KVCrash.fail("setrlimit: errno \(errno)") }
+        }
         say("READY")
         var rng = SystemRandomNumberGenerator()
         var value = [UInt8](repeating: 0, count: 1024)

@@ -4,13 +4,15 @@ public struct CheckpointInfo: Sendable, Equatable {
     public var path: String
     /// Every write up to this sequence number is in it, and none after.
     public var lastSequence: UInt64
-    /// Table files in it, and how many of them are hard links to the source's (the rest
-    /// were copied: another device, or no link support).
+    /// Table files in it.
     public var tables: Int
+    /// How many of them are hard links to the source's (the rest were copied: another
+    /// device, or no link support).
     public var linkedTables: Int
     /// Bytes of table data it names.
     public var tableBytes: Int64
 
+    /// A description of a checkpoint (as a tool reports one made elsewhere).
     public init(path: String, lastSequence: UInt64, tables: Int, linkedTables: Int, tableBytes: Int64) {
         self.path = path
         self.lastSequence = lastSequence
