@@ -40,6 +40,7 @@ func reorderGlobalOptions(_ args: [String]) -> [String] {
     }
     var at = 1  // after the subcommand
     if rest[0] == "inspect", rest.count > 1, ["wal", "sst", "manifest"].contains(rest[1]) { at = 2 }
+    if rest[0] == "backup", rest.count > 1, ["create", "list", "verify", "restore"].contains(rest[1]) { at = 2 }
     rest.insert(contentsOf: globals, at: at)
     return rest
 }

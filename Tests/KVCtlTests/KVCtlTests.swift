@@ -204,6 +204,64 @@ import Testing
         #expect(try kvctl(db + ["verify"]).status == 0)
     }
 
+    /// `kvctl checkpoint` and `kvctl backup` as an operator runs them: a checkpoint of a
+    /// directory and of a live server, two backups of a changing store (the second copies
+    /// only the new tables), list, verify (then a damaged copy found, exit 3), restore.
+    @Test func checkpointsAndIncrementalBackupsFromTheCommandLine() throws {
+        let dir = TemporaryDirectory("kvctl-backup")
+        let db = ["--db", dir.file("db")]
+        let first = (0..<3000).map { "a\($0)\tfirst \($0)" }.joined(separator: "\n")
+        #expect(try kvctl(db + ["import"], stdin: Array(first.utf8)).status == 0)
+        let cp = try kvctl(db + ["checkpoint", "--to", dir.file("cp")])
+        #expect(cp.status == 0 && cp.text.contains("hard-linked"), "\(cp.text)")
+        #expect(try kvctl(["--db", dir.file("cp"), "count"]).text == "3000\n")
+        #expect(try kvctl(db + ["checkpoint", "--to", dir.file("cp")]).status != 0, "an existing target is refused")
+
+        let b1 = try kvctl(db + ["backup", "--to", dir.file("backups")])
+        #expect(b1.status == 0, "\(b1.text)")
+        #expect(b1.text.contains("backup 1:") && b1.text.contains("reused 0 "), "\(b1.text)")
+        let second = (0..<1000).map { "b\($0)\tsecond \($0)" }.joined(separator: "\n")
+        #expect(try kvctl(db + ["import"], stdin: Array(second.utf8)).status == 0)
+        let b2 = try kvctl(db + ["backup", "create", "--to", dir.file("backups")])
+        #expect(b2.status == 0 && b2.text.contains("backup 2:"), "\(b2.text)")
+        #expect(!b2.text.contains("reused 0 "), "the first backup's tables are shared: \(b2.text)")
+        let list = try kvctl(["backup", "list", dir.file("backups")]).text.split(separator: "\n")
+        #expect(list.count == 3 && list[1].hasPrefix("1\t") && list[2].hasPrefix("2\t"), "\(list)")
+        #expect(try kvctl(["backup", "verify", dir.file("backups")]).status == 0)
+        #expect(try kvctl(["backup", "restore", dir.file("backups"), "1", "--to", dir.file("r1")]).status == 0)
+        #expect(try kvctl(["backup", "restore", dir.file("backups"), "--to", dir.file("r2")]).status == 0)  // the newest
+        #expect(try kvctl(["--db", dir.file("r1"), "count"]).text == "3000\n")
+        #expect(try kvctl(["--db", dir.file("r2"), "count"]).text == "4000\n")
+        #expect(try kvctl(["--db", dir.file("r2"), "get", "b999"]).text == "second 999\n")
+        #expect(try kvctl(["--db", dir.file("r2"), "verify"]).status == 0)
+
+        // A flipped byte in a shared table: verify names it and exits 3.
+        let shared = try FileManager.default.contentsOfDirectory(atPath: dir.file("backups/shared")).sorted()
+        let victim = dir.file("backups/shared/" + shared[0])
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: victim)))
+        bytes[bytes.count / 2] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: victim))
+        let damaged = try kvctl(["backup", "verify", dir.file("backups")])
+        #expect(damaged.status == 3 && damaged.text.contains(shared[0]), "\(damaged.text)")
+        #expect(try kvctl(["backup", "restore", dir.file("backups"), "1", "--to", dir.file("r3")]).status == 3)
+
+        // Through a server: SAVE there, then the checkpoint moved to --to.
+        var config = ServerConfig()
+        config.port = 0
+        config.directory = dir.file("served")
+        var quiet = Logger(label: "kvctl-test")
+        quiet.logLevel = .critical
+        let server = try KVServer.start(config, logger: quiet)
+        defer { server.shutdown() }
+        let via = ["--server", "127.0.0.1:\(server.port)"]
+        #expect(try kvctl(via + ["import"], stdin: Array(first.utf8)).status == 0)
+        let remote = try kvctl(via + ["checkpoint", "--to", dir.file("served-cp")])
+        #expect(remote.status == 0 && remote.text.contains("sequence 3000"), "\(remote.text)")
+        #expect(try kvctl(["--db", dir.file("served-cp"), "count"]).text == "3000\n")
+        #expect(try kvctl(via + ["backup", "--to", dir.file("served-backups")]).status == 0)
+        #expect(try kvctl(["backup", "verify", dir.file("served-backups")]).status == 0)
+    }
+
     @Test func serverModeGivesTheSameOutputAsTheDirectory() throws {
         let serverDir = TemporaryDirectory("kvctl-server")
         let plainDir = TemporaryDirectory("kvctl-plain")

@@ -13,33 +13,9 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 venv=.build/venv
 req=Tests/clients/requirements.txt
-stamp=$venv/.requirements.sha256
-python=${PYTHON:-python3}
-
-if ! command -v "$python" >/dev/null 2>&1; then
-  echo "run.sh: $python not found: install python3 (Debian: apt-get install python3 python3-venv)" >&2
-  exit 2
-fi
-want=$( { sha256sum "$req" | cut -d' ' -f1; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
-if [ ! -x "$venv/bin/python" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  rm -rf "$venv"
-  mkdir -p .build
-  echo "run.sh: creating $venv and installing $req" >&2
-  if ! "$python" -m venv "$venv" >"$root/.build/venv-create.log" 2>&1; then
-    cat "$root/.build/venv-create.log" >&2
-    rm -rf "$venv" "$root/.build/venv-create.log"
-    echo "run.sh: '$python -m venv' failed: the venv module (with ensurepip) is missing." >&2
-    echo "run.sh: on Debian install it with: apt-get install python3-venv" >&2
-    exit 2
-  fi
-  rm -f "$root/.build/venv-create.log"
-  if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"; then
-    rm -rf "$venv"
-    echo "run.sh: installing $req into $venv failed" >&2
-    exit 2
-  fi
-  echo "$want" >"$stamp"
-fi
+# shellcheck source=../lib/venv.sh
+. Tools/lib/venv.sh
+ensure_venv run.sh "$venv" "$req"
 
 export KVSERVER_BIN=${KVSERVER_BIN:-.build/debug/kvserver}
 case "$KVSERVER_BIN" in /*) ;; *) KVSERVER_BIN="$root/$KVSERVER_BIN" ;; esac

@@ -140,24 +140,11 @@ struct ServerBench {
         let conns = f.connections
         let per = total / conns
         let pipeline = f.pipeline
-        let results = Mutexed([ThreadStats](repeating: ThreadStats(), count: conns))
-        let ready = DispatchGroup()
-        let done = DispatchGroup()
-        let go = DispatchSemaphore(value: 0)
-        let errors = Atomic(0)
         nonisolated(unsafe) let makeCommand = make
-        for c in 0..<conns {
-            ready.enter()
-            done.enter()
+        return onConnections(name) { c, connection, errors in
             let count = c == conns - 1 ? total - per * (conns - 1) : per
-            // Each connection is used by its one thread only.
-            nonisolated(unsafe) let connection = connect()
-            Thread {
-                let next = makeCommand(c)
-                var s = ThreadStats()
-                ready.leave()
-                go.wait()
-                s.begin()
+            let next = makeCommand(c)
+            return { s in
                 var i = 0
                 var batch: [[[UInt8]]] = []
                 var sizes: [Int] = []
@@ -183,6 +170,33 @@ struct ServerBench {
                     s.last = now
                     i += m
                 }
+            }
+        }
+    }
+
+    /// One thread per connection, all released together: `prepare(c, connection, errors)`
+    /// runs before the start and returns the work, which fills the thread's `ThreadStats`
+    /// between its begin and end. Each connection is used by its one thread only.
+    private func onConnections(
+        _ name: String, _ prepare: @escaping (Int, RESPConnection, Atomic<Int>) -> ((inout ThreadStats) -> Void)
+    ) -> [ThreadStats] {
+        let conns = f.connections
+        let results = Mutexed([ThreadStats](repeating: ThreadStats(), count: conns))
+        let ready = DispatchGroup(), done = DispatchGroup()
+        let go = DispatchSemaphore(value: 0)
+        let errors = Atomic(0)
+        nonisolated(unsafe) let makeWork = prepare
+        for c in 0..<conns {
+            ready.enter()
+            done.enter()
+            nonisolated(unsafe) let connection = connect()
+            Thread {
+                let work = makeWork(c, connection, errors)
+                var s = ThreadStats()
+                ready.leave()
+                go.wait()
+                s.begin()
+                work(&s)
                 s.end()
                 results.set(c, s)
                 done.leave()
@@ -212,22 +226,11 @@ struct ServerBench {
     /// runs from when it was due to when its batch's replies were read.
     private func load() -> [ThreadStats] {
         let conns = f.connections, pipeline = f.pipeline, flags = f
-        let results = Mutexed([ThreadStats](repeating: ThreadStats(), count: conns))
-        let ready = DispatchGroup(), done = DispatchGroup()
-        let go = DispatchSemaphore(value: 0)
-        let errors = Atomic(0)
-        for c in 0..<conns {
-            ready.enter()
-            done.enter()
-            nonisolated(unsafe) let connection = connect()
-            Thread {
-                var plan = LoadPlan(flags: flags, thread: c, workers: conns)
-                var key = KeyMaker(width: flags.keySize)
-                var values = ValueMaker(size: flags.valueSizeMax ?? flags.valueSize, ratio: flags.compressionRatio, seed: flags.seed)
-                var s = ThreadStats()
-                ready.leave()
-                go.wait()
-                s.begin()
+        return onConnections("load") { c, connection, errors in
+            var plan = LoadPlan(flags: flags, thread: c, workers: conns)
+            var key = KeyMaker(width: flags.keySize)
+            var values = ValueMaker(size: flags.valueSizeMax ?? flags.valueSize, ratio: flags.compressionRatio, seed: flags.seed)
+            return { s in
                 plan.start(at: s.start)
                 var batch: [[[UInt8]]] = [], sizes: [Int] = [], dues: [UInt64?] = []
                 var finished = false
@@ -266,16 +269,8 @@ struct ServerBench {
                     s.last = now
                 }
                 s.reads = plan.reads
-                s.end()
-                results.set(c, s)
-                done.leave()
-            }.start()
+            }
         }
-        ready.wait()
-        for _ in 0..<conns { go.signal() }
-        done.wait()
-        if errors.load() > 0 { reporter.comment("load: \(errors.load()) error replies or failed connections") }
-        return results.value
     }
 
     /// readseq: one connection pages through every key in order with RANGE … LIMIT 1000.
