@@ -84,27 +84,18 @@ crash: deps
 	$(SWIFT) build -c release --product kvcrash
 	.build/release/kvcrash drive --dir $(CRASH_DIR) --cycles $(CYCLES) --duration $(DURATION) $(if $(SEED),--seed $(SEED),)
 
-# libFuzzer over every decoder of on-disk bytes, FUZZ_SECONDS each (or FUZZ_RUNS executions
-# each, when set), starting from the committed corpora in Tests/FuzzCorpus (new inputs go to
-# .build-fuzz/corpus; crashes to .build-fuzz/artifacts: add each to Tests/FuzzCorpus/<target>/
-# as a regression input).
-# The resp target keeps one server across inputs on purpose (more states reached), which
-# LeakSanitizer took for a leak after every input: its scans were two thirds of the time (450
-# inputs/s; 2,600 without them), so leak detection is off for that target only.
+# libFuzzer over every decoder of on-disk bytes and the server's request handling (resp),
+# FUZZ_SECONDS each (or FUZZ_RUNS executions each, when set), in FUZZ_JOBS parallel workers
+# per target (Tools/fuzz/run.sh), starting from the committed corpora in Tests/FuzzCorpus (new
+# inputs go to .build-fuzz/corpus; crashes to .build-fuzz/artifacts: add each to
+# Tests/FuzzCorpus/<target>/ as a regression input).
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= 1
 FUZZ_TARGETS := wal manifest table block resp
 fuzz: deps
 	$(SWIFT) build -c release --product kvfuzz --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address \
 	  -Xswiftc -parse-as-library -Xswiftc -DFUZZING --scratch-path .build-fuzz
-	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/artifacts; \
-	  echo "== fuzzing $$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) runs,$(FUZZ_SECONDS) s)"; \
-	  leaks=-detect_leaks=1; [ $$t = resp ] && leaks=-detect_leaks=0; \
-	  SWIFT_BACKTRACE=enable=no KVFUZZ_TARGET=$$t .build-fuzz/release/kvfuzz $$leaks \
-	    $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) -max_len=70000 -timeout=10 -rss_limit_mb=2048 \
-	    -artifact_prefix=.build-fuzz/artifacts/$$t- .build-fuzz/corpus/$$t Tests/FuzzCorpus/$$t 2>&1 \
-	    | grep -E "^#[0-9]+ *(DONE|pulse)|Done|ERROR|SUMMARY|crash|Test unit" || exit 1; \
-	done
+	bash Tools/fuzz/run.sh $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS),--seconds $(FUZZ_SECONDS)) --jobs $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # Every reliability check at issue #18's volumes (hours), one summary table, non-zero exit on
 # any loss or crash (Tools/soak/run.sh). SOAK_SCALE=100 is a few-minute smoke run.

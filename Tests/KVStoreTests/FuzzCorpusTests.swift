@@ -4,8 +4,10 @@ import Testing
 @testable import KVStore
 import KVStoreTesting
 
-/// Replays the committed fuzz corpora (seeds, and every input that once crashed a decoder)
-/// through the same entry points `make fuzz` drives, so a regression fails `make test`.
+/// Replays the committed fuzz corpora (seeds, every input that once crashed a decoder, and the
+/// corpus of each 10M-execution run minimized with `-merge=1`: inputs that each reached code
+/// no other did) through the same entry points `make fuzz` drives, so a regression fails
+/// `make test`.
 @Suite struct FuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("FuzzCorpus")
