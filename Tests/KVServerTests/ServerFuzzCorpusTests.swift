@@ -5,7 +5,7 @@ import Testing
 
 /// Replays the committed corpus of the server's fuzz target (`make fuzz`, target `resp`):
 /// the seeds, every input that once crashed the parser or the dispatch, and the corpus of the
-/// 10M-execution run minimized with `-merge=1`.
+/// 10M-execution run minimized with `-set_cover_merge=1` (1,722 inputs; `-merge=1` kept 5,948).
 @Suite struct ServerFuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("FuzzCorpus/resp")

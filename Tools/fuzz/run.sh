@@ -7,9 +7,9 @@
 #   Tools/fuzz/run.sh --seconds S [--jobs J] [TARGET...]  S seconds per target
 #
 # With --jobs J, J independent workers share each target's volume (N/J executions each, or S
-# seconds each) and its output corpus: on two cores the server target `resp` runs at about
-# 800 inputs a second a process, so 10M executions take two workers three and a half hours
-# instead of one worker seven. Each target ends with one line
+# seconds each) and its output corpus: on two cores the server target `resp` starts near 3,600
+# inputs a second a process and slows to about 700 as its inputs grow, so 10M executions took
+# two workers 81 minutes (2026-12-01) where one worker needs about twice that. Each target ends with one line
 #   Done <executions> runs in <seconds> second(s) [(J workers)]
 # which `make soak` reads. Exits non-zero on the first crash, timeout, leak or trap; the input
 # is in .build-fuzz/artifacts (add it to Tests/FuzzCorpus/<target>/ as a regression input).
