@@ -201,6 +201,24 @@ public final class KVStore: Sendable {
         try writeDelete(key, options: options)
     }
 
+    /// The one single-put write behind every `put` overload.
+    func writePut(
+        _ key: some Collection<UInt8>, _ value: some Collection<UInt8>, expiresAt: UInt64?, options: WriteOptions
+    ) throws(KVError) {
+        try check(key: key, value: value)
+        var batch = WriteBatch(reservingCapacity: 20 + key.count + value.count)
+        batch.appendPut(key, value, expiresAt: expiresAt)
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+    }
+
+    /// The one single-delete write behind every `delete` overload.
+    func writeDelete(_ key: some Collection<UInt8>, options: WriteOptions) throws(KVError) {
+        try check(key: key, value: EmptyCollection<UInt8>())
+        var batch = WriteBatch(reservingCapacity: 6 + key.count)
+        batch.appendDelete(key)
+        try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
+    }
+
     /// Applies every operation of `batch` atomically.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws(KVError) {
         guard !batch.isEmpty else { return }

@@ -13,9 +13,8 @@ package enum ServerFuzzTarget {
     /// One server for a run of inputs: commands persist between inputs as they would between
     /// clients, which reaches more states than a fresh store each time. Every 64 inputs it
     /// starts over on an empty store in memory: every iterator sorts the memtable's range
-    /// deletions and INFO walks every key, so a longer-lived store slows the fuzzer down
-    /// (2026-12-01, run side by side on a loaded machine: 256 inputs gave 130 inputs a second,
-    /// 64 gave 550; a rough comparison, the 256 runs had the larger corpus).
+    /// deletions and INFO walks every key, so a longer-lived store slows the fuzzer down about
+    /// fourfold (docs/RELIABILITY.md, the `resp` row).
     private static let current = Mutex<(server: ServerContext?, runs: Int)>((nil, 0))
 
     private static func makeServer() -> ServerContext {
@@ -28,13 +27,11 @@ package enum ServerFuzzTarget {
         var config = ServerConfig()
         config.storeOptions = options
         config.transactionLimits.maxCommands = 64
-        // Values up to 4 KiB: past that, inputs only repeat the same loops over more bytes.
-        // With 1 MiB, the corpus filled with SETBIT/SETRANGE at large offsets followed by
-        // BITOP, whose byte loop under coverage instrumentation took over half the time:
-        // 220 inputs a second (perf, 2026-12-01), too slow for issue #18's 10M. The price:
-        // memtables no longer fill within a server's 64 inputs, so flushes and compactions
-        // are left to the engine's own tests (64 KiB memtables brought them back at half the
-        // speed again, 2026-12-01).
+        // Values up to 4 KiB: past that, inputs only repeat the same loops over more bytes
+        // (with 1 MiB the corpus filled with SETBIT/SETRANGE at large offsets followed by BITOP,
+        // whose byte loop took over half the time). The price: memtables no longer fill within
+        // a server's 64 inputs, so flushes and compactions are left to the engine's own tests
+        // (docs/RELIABILITY.md, the `resp` row).
         config.limits.maxBulkLength = 4 << 10
         return ServerContext(store: store, config: config)
     }
@@ -68,21 +65,14 @@ package enum ServerFuzzTarget {
         TransactionCommands.end(server, &session)
     }
 
-    /// What the connection handler does with one command, minus batching and threads.
+    /// What the connection handler does with one command (`CommandDispatch`'s rules), minus
+    /// batching and threads: the session may wait, so everything runs here.
     private static func dispatch(_ s: ServerContext, _ c: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter) {
         let command = CommandTable.standard.lookup(args[0])
         // Side effects outside this process's store are not for fuzzing.
         if let name = command?.name, name == "shutdown" || name == "client" { return }
-        if c.inTransaction, !TransactionCommands.runsImmediately(command?.name ?? "") {
-            _ = TransactionCommands.enqueue(s, &c, command, args, &out)
-            return
-        }
-        guard let command else { return out.writeErrorReply(CommandError.unknown(args).text) }
-        guard command.arityAllows(args.count) else { return out.writeErrorReply(CommandError.wrongArity(command.name).text) }
-        do {
-            try command.run(s, &c, args, &out)
-        } catch {
-            out.writeErrorReply(error.text)
+        if case .run(let command) = CommandDispatch.admit(s, &c, command, args, &out) {
+            _ = CommandDispatch.execute(command, s, &c, args, &out)
         }
         out.resp3 = c.resp3
     }

@@ -197,11 +197,14 @@ import Testing
                 }
             }
         }
-        usleep(1_500_000)
+        // Kill once the writers have a few thousand acknowledged writes between them (or 30 s).
+        let target = 2000
+        let deadline = DispatchTime.now() + 30
+        while acknowledged.withLock({ $0.count }) < target && DispatchTime.now() < deadline { usleep(10_000) }
         child.kill()
         #expect(group.wait(timeout: .now() + 30) == .success)
         let acked = acknowledged.withLock { $0 }
-        #expect(acked.count > 100, "only \(acked.count) writes were acknowledged before the kill")
+        #expect(acked.count >= target, "only \(acked.count) writes were acknowledged in 30 s")
         let store = try KVStore.open(at: dir.path)
         var lost = 0
         for (key, value) in acked where try store.get(key) != Array(value.utf8) { lost += 1 }

@@ -5,12 +5,14 @@ import NIOCore
 import Glibc
 #endif
 
-/// How a command runs relative to the connection's event loop.
+/// How a command may run relative to the connection's event loop: what the table says about
+/// it before it runs, and what `CommandRunner` honours.
 enum Execution: Sendable {
-    /// Cheap: runs on the event loop (GET, SET under `everysec`, PING …). Its reads are
-    /// non-blocking (`ReadOptions.nonBlocking`): one that would wait for the disk (a table
-    /// not yet open, a block neither in the block cache nor the page cache) moves the
-    /// command to a blocking thread, so a cold read never stalls the loop's other clients.
+    /// Cheap: runs on the event loop (GET, SET under `everysec`, PING …). Its reads and
+    /// writes are non-blocking (`ReadOptions.nonBlocking`, `WriteOptions.nonBlocking`, key
+    /// locks by try-lock): when one would wait — for the disk, a lock, a write stall — the
+    /// command stops before it has changed anything and the runner moves it to a blocking
+    /// thread, so a cold read never stalls the loop's other clients.
     case inline
     /// A write: inline unless the fsync policy is `always`, when it waits for the group
     /// commit's fdatasync on a blocking thread, so the loop serves others meanwhile and the
@@ -19,6 +21,26 @@ enum Execution: Sendable {
     /// May walk many keys or do I/O (SCAN, KEYS, RANGE, FLUSHDB, SAVE, INFO): always on a
     /// blocking thread.
     case blocking
+
+    /// Whether a command of this kind starts on a blocking thread rather than the loop.
+    func startsOnThread(syncsEveryWrite: Bool) -> Bool {
+        switch self {
+        case .inline: return false
+        case .write: return syncsEveryWrite
+        case .blocking: return true
+        }
+    }
+}
+
+/// What a command is to MULTI.
+enum TransactionRole: Sendable {
+    /// Queued after MULTI, run by EXEC (almost every command).
+    case queued
+    /// Runs at once even after MULTI: MULTI, DISCARD, WATCH, QUIT, RESET.
+    case control
+    /// EXEC: runs the queue; an error before it runs (wrong arity) discards the transaction,
+    /// and it runs where the most demanding of its queued commands must.
+    case commit
 }
 
 package typealias CommandFunction = @Sendable (
@@ -49,6 +71,7 @@ package struct Command: Sendable {
     /// Reads or writes keys it does not name (FLUSHDB, DELRANGE, SCAN, KEYS …): inside EXEC
     /// it needs every key locked, not just named ones.
     let spansKeyspace: Bool
+    let transaction: TransactionRole
     package let run: CommandFunction
     /// For a pure write that needs no read (plain SET, MSET): adds its effect to a batch and
     /// returns true, so the connection can commit a pipelined run of them together. False
@@ -59,7 +82,7 @@ package struct Command: Sendable {
         _ name: String, arity: Int, flags: [String], keys: (Int, Int, Int) = (0, 0, 0),
         group: String, since: String = "1.0.0", complexity: String = "O(1)",
         usage: String = "", summary: String, execution: Execution = .inline,
-        allowedUnauthenticated: Bool = false, spansKeyspace: Bool = false,
+        allowedUnauthenticated: Bool = false, spansKeyspace: Bool = false, transaction: TransactionRole = .queued,
         appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)? = nil,
         run: @escaping CommandFunction
     ) {
@@ -75,6 +98,7 @@ package struct Command: Sendable {
         self.execution = execution
         self.allowedUnauthenticated = allowedUnauthenticated
         self.spansKeyspace = spansKeyspace
+        self.transaction = transaction
         self.run = run
         self.appendToBatch = appendToBatch
     }

@@ -72,13 +72,13 @@ enum ConfigCommand {
             let n = try integer("timeout", text, min: 0)
             change.apply.append { $0.settings.idleTimeoutSeconds = n }
         },
-        Parameter(name: "slowlog-log-slower-than", get: { String($0.slowlog.thresholdMicros) }) { (_, text, change) throws(CommandError) in
+        Parameter(name: "slowlog-log-slower-than", get: { String($0.telemetry.slowlog.thresholdMicros) }) { (_, text, change) throws(CommandError) in
             let n = try integer("slowlog-log-slower-than", text, min: -1)
-            change.apply.append { $0.slowlog.thresholdMicros = n }
+            change.apply.append { $0.telemetry.slowlog.thresholdMicros = n }
         },
-        Parameter(name: "slowlog-max-len", get: { String($0.slowlog.maxLength) }) { (_, text, change) throws(CommandError) in
+        Parameter(name: "slowlog-max-len", get: { String($0.telemetry.slowlog.maxLength) }) { (_, text, change) throws(CommandError) in
             let n = try integer("slowlog-max-len", text, min: 0)
-            change.apply.append { $0.slowlog.maxLength = n }
+            change.apply.append { $0.telemetry.slowlog.maxLength = n }
         },
         fixed("proto-max-bulk-len") { String($0.config.limits.maxBulkLength) },
         fixed("databases") { _ in "1" },
@@ -121,8 +121,8 @@ enum ConfigCommand {
             try rewrite(s)
             out.writeOK()
         } else if Arg.isKeyword(sub, "RESETSTAT") {
-            s.stats.reset()
-            s.commandStats.reset()
+            s.telemetry.stats.reset()
+            s.telemetry.commandStats.reset()
             out.writeOK()
         } else if Arg.isKeyword(sub, "HELP") {
             out.writeHelp([

@@ -7,13 +7,13 @@ enum KeyCommands {
     /// DEL and UNLINK: one batch for all existing keys, so they vanish together.
     static func del(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let keys = Array(a[1...])
-        try s.locked(keys: keys, c) { () throws(CommandError) in
-            var writes: [ServerContext.KeyWrite] = []
+        try s.db.locked(keys: keys, c) { () throws(CommandError) in
+            var writes: [Database.KeyWrite] = []
             var seen = Set<[UInt8]>()
             for key in keys where seen.insert(key).inserted {
-                if try s.exists(key, c) { writes.append(.delete(key)) }
+                if try s.db.exists(key, c) { writes.append(.delete(key)) }
             }
-            if !writes.isEmpty { try s.apply(writes, &c) }
+            if !writes.isEmpty { try s.db.apply(writes, &c) }
             out.writeIntegerReply(writes.count)
         }
     }
@@ -21,14 +21,14 @@ enum KeyCommands {
     /// EXISTS counts a key named twice twice, as Redis.
     static func exists(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var n = 0
-        for key in a[1...] where try s.exists(key, c) { n += 1 }
+        for key in a[1...] where try s.db.exists(key, c) { n += 1 }
         out.writeIntegerReply(n)
     }
 
     /// TTL (seconds, rounded) and PTTL: -2 for no key, -1 for no expiry.
     static func ttl(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
-            guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
+            guard let v = try s.db.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
             guard let e = v.expiresAt else { return out.writeIntegerReply(-1) }
             let left = Int(clamping: Int64(clamping: e) - Int64(clamping: s.clock()))
             out.writeIntegerReply(milliseconds ? max(left, 0) : max((left + 500) / 1000, 0))
@@ -49,8 +49,8 @@ enum KeyCommands {
             }
             if nx && (xx || gt || lt) { throw .err("NX and XX, GT or LT options at the same time are not compatible") }
             if gt && lt { throw .err("GT and LT options at the same time are not compatible") }
-            try s.locked(a[1], c) { () throws(CommandError) in
-                guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(0) }
+            try s.db.locked(a[1], c) { () throws(CommandError) in
+                guard let v = try s.db.lookup(a[1], c) else { return out.writeIntegerReply(0) }
                 // A key without expiry counts as expiring never (infinitely late) for GT/LT.
                 let current = v.expiresAt.map { Int64(clamping: $0) }
                 if nx && current != nil { return out.writeIntegerReply(0) }
@@ -58,11 +58,11 @@ enum KeyCommands {
                 if gt && (current.map { when <= $0 } ?? true) { return out.writeIntegerReply(0) }
                 if lt, let cur = current, when >= cur { return out.writeIntegerReply(0) }
                 if when <= Int64(clamping: s.clock()) {
-                    try s.delete(a[1], &c)
+                    try s.db.delete(a[1], &c)
                 } else {
-                    let raw = s.encodings.isRaw(a[1])
-                    try s.put(a[1], v.value, expiresAt: UInt64(when), &c)
-                    if raw { s.encodings.markRaw(a[1]) }  // a new expiry, the same object
+                    let raw = s.db.encodings.isRaw(a[1])
+                    try s.db.put(a[1], v.value, expiresAt: UInt64(when), &c)
+                    if raw { s.db.encodings.markRaw(a[1]) }  // a new expiry, the same object
                 }
                 out.writeIntegerReply(1)
             }
@@ -70,18 +70,18 @@ enum KeyCommands {
     }
 
     static func persist(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.locked(a[1], c) { () throws(CommandError) in
-            guard let v = try s.lookup(a[1], c), v.expiresAt != nil else { return out.writeIntegerReply(0) }
-            let raw = s.encodings.isRaw(a[1])
-            try s.put(a[1], v.value, expiresAt: nil, &c)
-            if raw { s.encodings.markRaw(a[1]) }
+        try s.db.locked(a[1], c) { () throws(CommandError) in
+            guard let v = try s.db.lookup(a[1], c), v.expiresAt != nil else { return out.writeIntegerReply(0) }
+            let raw = s.db.encodings.isRaw(a[1])
+            try s.db.put(a[1], v.value, expiresAt: nil, &c)
+            if raw { s.db.encodings.markRaw(a[1]) }
             out.writeIntegerReply(1)
         }
     }
 
     /// Every value is a string: "string" or "none".
     static func type(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        out.writeSimple(try s.exists(a[1], c) ? "string" : "none")
+        out.writeSimple(try s.db.exists(a[1], c) ? "string" : "none")
     }
 
     /// RENAME src dst and RENAMENX src dst: one batch (delete src, put dst with src's
@@ -89,13 +89,13 @@ enum KeyCommands {
     static func rename(onlyIfAbsent: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
             let (src, dst) = (a[1], a[2])
-            try s.locked(keys: [src, dst], c) { () throws(CommandError) in
-                guard let v = try s.lookup(src, c) else { throw .err("no such key") }
+            try s.db.locked(keys: [src, dst], c) { () throws(CommandError) in
+                guard let v = try s.db.lookup(src, c) else { throw .err("no such key") }
                 if src == dst { return onlyIfAbsent ? out.writeIntegerReply(0) : out.writeOK() }
-                if onlyIfAbsent, try s.exists(dst, c) { return out.writeIntegerReply(0) }
-                let raw = s.encodings.isRaw(src)
-                try s.apply([.delete(src), .put(dst, v.value, expiresAt: v.expiresAt)], &c)
-                if raw { s.encodings.markRaw(dst) }
+                if onlyIfAbsent, try s.db.exists(dst, c) { return out.writeIntegerReply(0) }
+                let raw = s.db.encodings.isRaw(src)
+                try s.db.apply([.delete(src), .put(dst, v.value, expiresAt: v.expiresAt)], &c)
+                if raw { s.db.encodings.markRaw(dst) }
                 if onlyIfAbsent { out.writeIntegerReply(1) } else { out.writeOK() }
             }
         }
@@ -118,11 +118,11 @@ enum KeyCommands {
         guard db == 0 else { throw .err("DB index is out of range") }
         let (src, dst) = (a[1], a[2])
         if src == dst { throw .err("source and destination objects are the same") }
-        try s.locked(keys: [src, dst], c) { () throws(CommandError) in
-            guard let v = try s.lookup(src, c) else { return out.writeIntegerReply(0) }
-            if !replace, try s.exists(dst, c) { return out.writeIntegerReply(0) }
-            try s.put(dst, v.value, expiresAt: v.expiresAt, &c)
-            if s.encodings.isRaw(src) { s.encodings.markRaw(dst) }
+        try s.db.locked(keys: [src, dst], c) { () throws(CommandError) in
+            guard let v = try s.db.lookup(src, c) else { return out.writeIntegerReply(0) }
+            if !replace, try s.db.exists(dst, c) { return out.writeIntegerReply(0) }
+            try s.db.put(dst, v.value, expiresAt: v.expiresAt, &c)
+            if s.db.encodings.isRaw(src) { s.db.encodings.markRaw(dst) }
             out.writeIntegerReply(1)
         }
     }
@@ -130,7 +130,7 @@ enum KeyCommands {
     /// EXPIRETIME and PEXPIRETIME: the absolute expiry, -1 without one, -2 without the key.
     static func expiretime(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
-            guard let v = try s.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
+            guard let v = try s.db.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
             guard let e = v.expiresAt else { return out.writeIntegerReply(-1) }
             out.writeIntegerReply(Int(clamping: milliseconds ? e : e / 1000))
         }
@@ -156,9 +156,9 @@ enum KeyCommands {
         let known = Arg.isKeyword(sub, "ENCODING") || Arg.isKeyword(sub, "REFCOUNT") || Arg.isKeyword(sub, "IDLETIME") || Arg.isKeyword(sub, "FREQ")
         guard known else { throw .err("unknown subcommand '\(Arg.string(sub))'. Try OBJECT HELP.") }
         guard a.count == 3 else { throw .err("wrong number of arguments for 'object|\(Arg.string(sub).lowercased())' command") }
-        guard let value = try s.get(a[2], c) else { return out.writeNullBulk() }
+        guard let value = try s.db.get(a[2], c) else { return out.writeNullBulk() }
         if Arg.isKeyword(sub, "ENCODING") {
-            if s.encodings.isRaw(a[2]) { out.writeBulk("raw") }
+            if s.db.encodings.isRaw(a[2]) { out.writeBulk("raw") }
             else if value.count <= 20, (try? Arg.integer(value)) != nil { out.writeBulk("int") }
             else if value.count <= 44 { out.writeBulk("embstr") }
             else { out.writeBulk("raw") }
@@ -176,13 +176,13 @@ enum KeyCommands {
     /// (the two keys of a two-key database come up evenly), at the cost of three seeks, not
     /// a walk. Keys after wide gaps come up more often than keys in dense runs.
     static func randomkey(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let it = try s.cursor(ReadOptions(), c)
+        let it = try s.db.cursor(ReadOptions(), c)
         it.seekToFirst()
-        try s.check(it)
+        try s.db.check(it)
         guard it.isValid else { return out.writeNullBulk() }
         let first = it.key
         it.seekToLast()
-        try s.check(it)
+        try s.db.check(it)
         guard it.isValid else { return out.writeNullBulk() }
         let last = it.key
         if first == last { return out.writeBulk(first) }
@@ -202,7 +202,7 @@ enum KeyCommands {
             it.previous()
             if !it.isValid { it.seekToFirst() }
         }
-        try s.check(it)
+        try s.db.check(it)
         if it.isValid { out.writeBulk(it.key) } else { out.writeNullBulk() }
     }
 
@@ -212,14 +212,14 @@ enum KeyCommands {
             do { return out.writeIntegerReply(try s.store.count()) } catch { throw .store(error) }
         }
         // Inside EXEC after writes: count what the transaction sees.
-        let it = try s.cursor(ReadOptions(), c)
+        let it = try s.db.cursor(ReadOptions(), c)
         var n = 0
         it.seekToFirst()
         while it.isValid {
             n += 1
             it.next()
         }
-        try s.check(it)
+        try s.db.check(it)
         out.writeIntegerReply(n)
     }
 
@@ -228,8 +228,8 @@ enum KeyCommands {
     static func flushdb(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         if a.count > 2 { throw .syntax }
         if a.count == 2 && !Arg.isKeyword(a[1], "ASYNC") && !Arg.isKeyword(a[1], "SYNC") { throw .syntax }
-        try s.lockedAll(c) { () throws(CommandError) in
-            try s.deleteRange(from: [], to: nil, &c)
+        try s.db.lockedAll(c) { () throws(CommandError) in
+            try s.db.deleteRange(from: [], to: nil, &c)
         }
         out.writeOK()
     }

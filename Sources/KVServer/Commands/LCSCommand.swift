@@ -5,8 +5,8 @@ import KVStore
 /// (so ties resolve, and matches are listed, exactly as Redis lists them: last first).
 enum LCSCommand {
     static func lcs(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let x = try s.get(a[1], c) ?? []
-        let y = try s.get(a[2], c) ?? []
+        let x = try s.db.get(a[1], c) ?? []
+        let y = try s.db.get(a[2], c) ?? []
         var wantIndexes = false, wantLength = false, withMatchLength = false
         var minMatchLength = 0
         var i = 3
@@ -30,7 +30,7 @@ enum LCSCommand {
         guard !o1, !o2, bytes <= s.config.limits.maxBulkLength else {
             throw .err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
         }
-        try s.requireThread(forBytes: bytes, c)
+        try s.db.requireThread(forBytes: bytes, c)
         let width = n + 1
         var table = [UInt32](repeating: 0, count: cells)
         if m > 0 && n > 0 {

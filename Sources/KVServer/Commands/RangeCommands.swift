@@ -33,7 +33,7 @@ enum RangeCommands {
         // Collect first: the reply's length comes before its elements.
         var body = out.makeBody()
         var n = 0
-        let it = try s.cursor(options, c)
+        let it = try s.db.cursor(options, c)
         if reverse { it.seekToLast() } else { it.seekToFirst() }
         while it.isValid && n < limit {
             it.withCurrent { k, v in
@@ -43,7 +43,7 @@ enum RangeCommands {
             n += 1
             if reverse { it.previous() } else { it.next() }
         }
-        try s.check(it)
+        try s.db.check(it)
         out.writeArrayHeader(keysOnly ? n : 2 * n)
         out.append(&body)
     }
@@ -53,8 +53,8 @@ enum RangeCommands {
     static func delrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let end: [UInt8]? = a[2].isEmpty ? nil : a[2]
         if let end, end.lexicographicallyPrecedes(a[1]) { throw .err("DELRANGE start sorts after end") }
-        try s.lockedAll(c) { () throws(CommandError) in
-            try s.deleteRange(from: a[1], to: end, &c)
+        try s.db.lockedAll(c) { () throws(CommandError) in
+            try s.db.deleteRange(from: a[1], to: end, &c)
         }
         out.writeOK()
     }
@@ -81,7 +81,7 @@ enum RangeCommands {
         }
         var resume: [UInt8]?
         if cursor != 0 {
-            guard let key = s.cursors.resumeKey(cursor) else {
+            guard let key = s.db.cursors.resumeKey(cursor) else {
                 throw .err("invalid cursor (unknown or expired: SCAN cursors live for the newest \(ScanCursors.capacity) scans and until a restart)")
             }
             resume = key
@@ -98,7 +98,7 @@ enum RangeCommands {
             let prefix = g.literalPrefix
             if !prefix.isEmpty { options.prefix = prefix }
         }
-        let it = try s.cursor(options, c)
+        let it = try s.db.cursor(options, c)
         if let resume {
             it.seek(to: resume + [0])  // the smallest key after the last one returned
         } else {
@@ -114,8 +114,8 @@ enum RangeCommands {
             examined += 1
             it.next()
         }
-        try s.check(it)
-        let next: UInt64 = it.isValid ? s.cursors.save(last ?? []) : 0
+        try s.db.check(it)
+        let next: UInt64 = it.isValid ? s.db.cursors.save(last ?? []) : 0
         out.writeArrayHeader(2)
         out.writeBulk(String(next))
         out.writeArrayHeader(found.count)
@@ -128,7 +128,7 @@ enum RangeCommands {
         var options = ReadOptions()
         let prefix = glob.literalPrefix
         if !prefix.isEmpty { options.prefix = prefix }
-        let it = try s.cursor(options, c)
+        let it = try s.db.cursor(options, c)
         it.seekToFirst()
         var body = out.makeBody()
         var n = 0
@@ -141,7 +141,7 @@ enum RangeCommands {
             }
             it.next()
         }
-        try s.check(it)
+        try s.db.check(it)
         out.writeArrayHeader(n)
         out.append(&body)
     }

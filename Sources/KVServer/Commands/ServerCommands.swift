@@ -47,7 +47,7 @@ enum ServerCommands {
                 guard let n = Int(Arg.string(a[2])), n >= -1 else { throw .err("count should be greater than or equal to -1") }
                 count = n == -1 ? nil : n
             }
-            let entries = s.slowlog.newest(count)
+            let entries = s.telemetry.slowlog.newest(count)
             out.writeArrayHeader(entries.count)
             for e in entries {
                 out.writeArrayHeader(6)
@@ -60,9 +60,9 @@ enum ServerCommands {
                 out.writeBulk(e.clientName)
             }
         } else if Arg.isKeyword(sub, "LEN") && a.count == 2 {
-            out.writeIntegerReply(s.slowlog.count)
+            out.writeIntegerReply(s.telemetry.slowlog.count)
         } else if Arg.isKeyword(sub, "RESET") && a.count == 2 {
-            s.slowlog.reset()
+            s.telemetry.slowlog.reset()
             out.writeOK()
         } else if Arg.isKeyword(sub, "HELP") {
             out.writeHelp([
@@ -81,7 +81,7 @@ enum ServerCommands {
     /// LASTSAVE: when the last checkpoint finished (the start time before any).
     static func lastsave(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let ms = s.checkpoints.status.lastSuccessMillis
-        out.writeIntegerReply(Int((ms == 0 ? s.startedMillis : ms) / 1000))
+        out.writeIntegerReply(Int((ms == 0 ? s.telemetry.startedMillis : ms) / 1000))
     }
 
     /// SHUTDOWN [NOSAVE|SAVE|NOW|FORCE|ABORT]: stops the server gracefully; like Redis, no

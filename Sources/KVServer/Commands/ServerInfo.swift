@@ -47,10 +47,10 @@ enum ServerInfo {
                     "arch_bits:64",
                     "multiplexing_api:epoll",
                     "process_id:\(getpid())",
-                    "run_id:\(s.runID)",
+                    "run_id:\(s.telemetry.runID)",
                     "tcp_port:\(s.config.port)",
-                    "uptime_in_seconds:\((now &- s.startedMillis) / 1000)",
-                    "uptime_in_days:\((now &- s.startedMillis) / 86_400_000)",
+                    "uptime_in_seconds:\((now &- s.telemetry.startedMillis) / 1000)",
+                    "uptime_in_days:\((now &- s.telemetry.startedMillis) / 86_400_000)",
                     "executable:kvserver",
                     "config_file:",
                 ]
@@ -60,7 +60,7 @@ enum ServerInfo {
                     "connected_clients:\(s.clients.count)",
                     "maxclients:\(s.clients.maxClients)",
                     "blocked_clients:0",
-                    "watched_keys:\(s.watches.count)",
+                    "watched_keys:\(s.db.watches.count)",
                 ]
             case "memory":
                 let rss = residentBytes()
@@ -82,7 +82,7 @@ enum ServerInfo {
                     "loading:0",
                     "rdb_changes_since_last_save:\(stats.lastSequence &- cp.lastSequence)",
                     "rdb_bgsave_in_progress:\(cp.inProgress ? 1 : 0)",
-                    "rdb_last_save_time:\((cp.lastSuccessMillis == 0 ? s.startedMillis : cp.lastSuccessMillis) / 1000)",
+                    "rdb_last_save_time:\((cp.lastSuccessMillis == 0 ? s.telemetry.startedMillis : cp.lastSuccessMillis) / 1000)",
                     "rdb_last_bgsave_status:\(cp.lastOK ? "ok" : "err")",
                     "rdb_last_bgsave_time_sec:\(cp.saves > 0 ? cp.lastDurationMillis / 1000 : -1)",
                     "rdb_saves:\(cp.saves)",
@@ -97,28 +97,28 @@ enum ServerInfo {
                     "appendfsync:\(s.settings.fsync.rawValue)",
                     "wal_bytes_written:\(stats.walBytesWritten)",
                     "wal_syncs:\(stats.walSyncs)",
-                    "wal_sync_failures:\(s.stats.walSyncFailures.load(ordering: .relaxed))",
+                    "wal_sync_failures:\(s.telemetry.stats.walSyncFailures.load(ordering: .relaxed))",
                     "flushes:\(stats.flushes)",
                 ]
             case "stats":
-                let rates = s.rates.current
+                let rates = s.telemetry.rates.current
                 lines = [
                     "# Stats",
                     "total_connections_received:\(s.clients.totalAccepted)",
-                    "total_commands_processed:\(s.stats.commandsProcessed.load(ordering: .relaxed))",
+                    "total_commands_processed:\(s.telemetry.stats.commandsProcessed.load(ordering: .relaxed))",
                     "instantaneous_ops_per_sec:\(rates.opsPerSecond)",
-                    "total_net_input_bytes:\(s.stats.bytesRead.load(ordering: .relaxed))",
-                    "total_net_output_bytes:\(s.stats.bytesWritten.load(ordering: .relaxed))",
+                    "total_net_input_bytes:\(s.telemetry.stats.bytesRead.load(ordering: .relaxed))",
+                    "total_net_output_bytes:\(s.telemetry.stats.bytesWritten.load(ordering: .relaxed))",
                     "instantaneous_input_kbps:\(String(format2: rates.inputKbps))",
                     "instantaneous_output_kbps:\(String(format2: rates.outputKbps))",
                     "rejected_connections:\(s.clients.rejected)",
-                    "keyspace_hits:\(s.stats.keyspaceHits.load(ordering: .relaxed))",
-                    "keyspace_misses:\(s.stats.keyspaceMisses.load(ordering: .relaxed))",
-                    "total_error_replies_protocol:\(s.stats.protocolErrors.load(ordering: .relaxed))",
-                    "offloaded_commands:\(s.stats.offloadedCommands.load(ordering: .relaxed))",
-                    "writes_held:\(s.stats.writesHeld.load(ordering: .relaxed))",
-                    "writes_held_seconds:\(String(format2: Double(s.stats.heldWriteMicros.load(ordering: .relaxed)) / 1e6))",
-                    "clients_held_now:\(s.stats.clientsHeldNow.load(ordering: .relaxed))",
+                    "keyspace_hits:\(s.telemetry.stats.keyspaceHits.load(ordering: .relaxed))",
+                    "keyspace_misses:\(s.telemetry.stats.keyspaceMisses.load(ordering: .relaxed))",
+                    "total_error_replies_protocol:\(s.telemetry.stats.protocolErrors.load(ordering: .relaxed))",
+                    "offloaded_commands:\(s.telemetry.stats.offloadedCommands.load(ordering: .relaxed))",
+                    "writes_held:\(s.telemetry.stats.writesHeld.load(ordering: .relaxed))",
+                    "writes_held_seconds:\(String(format2: Double(s.telemetry.stats.heldWriteMicros.load(ordering: .relaxed)) / 1e6))",
+                    "clients_held_now:\(s.telemetry.stats.clientsHeldNow.load(ordering: .relaxed))",
                 ]
             case "replication":
                 lines = [
@@ -126,7 +126,7 @@ enum ServerInfo {
                     "role:master",
                     "connected_slaves:0",
                     "master_failover_state:no-failover",
-                    "master_replid:\(s.runID)",
+                    "master_replid:\(s.telemetry.runID)",
                     "master_replid2:0000000000000000000000000000000000000000",
                     "master_repl_offset:0",
                     "second_repl_offset:-1",
@@ -152,7 +152,7 @@ enum ServerInfo {
                 ]
             case "commandstats":
                 lines = ["# Commandstats"]
-                for (cmd, c) in zip(CommandTable.standard.all, s.commandStats.snapshot) where c.calls > 0 || c.rejected > 0 {
+                for (cmd, c) in zip(CommandTable.standard.all, s.telemetry.commandStats.snapshot) where c.calls > 0 || c.rejected > 0 {
                     let usec = c.nanoseconds / 1000
                     let perCall = c.calls > 0 ? Double(c.nanoseconds) / 1000 / Double(c.calls) : 0
                     lines.append("cmdstat_\(cmd.name):calls=\(c.calls),usec=\(usec),usec_per_call=\(String(format2: perCall)),rejected_calls=\(c.rejected),failed_calls=\(c.failed)")
@@ -208,7 +208,7 @@ enum ServerInfo {
     /// Keys, keys with a time to live, and their mean remaining time in milliseconds (Redis
     /// estimates the last from a sample; this walk is exact).
     static func keyspace(_ s: ServerContext, now: UInt64) throws(CommandError) -> (keys: Int, expires: Int, averageTTL: UInt64) {
-        let it = try s.iterator()
+        let it = try s.db.iterator()
         var keys = 0, expires = 0
         var ttlSum: UInt64 = 0
         it.seekToFirst()
@@ -220,7 +220,7 @@ enum ServerInfo {
             }
             it.next()
         }
-        try s.check(it)
+        try s.db.check(it)
         return (keys, expires, expires > 0 ? ttlSum / UInt64(expires) : 0)
     }
 

@@ -9,7 +9,7 @@ import Glibc
 /// across read and write, which makes every read-modify-write atomic.
 enum StringCommands {
     static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        if let v = try s.get(a[1], c) {
+        if let v = try s.db.get(a[1], c) {
             c.hits += 1
             out.writeBulk(v)
         } else {
@@ -18,9 +18,11 @@ enum StringCommands {
         }
     }
 
-    /// A plain `SET key value` as a batch entry (with options it needs the full command).
+    /// `SET key value` when it reads nothing — no NX, XX, GET, KEEPTTL, expiry — as a batch
+    /// entry of the connection's pipelined writes; false when the full command must run.
+    /// The same parse as `set`, so the two cannot disagree on what a plain SET is.
     static let batchSet: @Sendable ([[UInt8]], inout WriteBatch) -> Bool = { a, batch in
-        guard a.count == 3 else { return false }
+        guard let request = try? SetRequest(a, now: 0), request.isPlain else { return false }
         batch.put(a[1], a[2])
         return true
     }
@@ -32,44 +34,61 @@ enum StringCommands {
         return true
     }
 
-    /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms|KEEPTTL]
-    static func set(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+    /// SET's options, parsed once for both paths.
+    struct SetRequest {
         var nx = false, xx = false, returnOld = false, keepTTL = false
         var expiresAt: Int64?
-        var expiryKind: (Bool, Bool)?
-        var i = 3
-        while i < a.count {
-            let opt = a[i]
-            func expiryArgument(ms: Bool, absolute: Bool) throws(CommandError) {
-                // The same option again replaces the first (Redis 7.0); a different one clashes.
-                if let kind = expiryKind, kind != (ms, absolute) { throw .syntax }
-                guard !keepTTL, i + 1 < a.count else { throw .syntax }
-                expiryKind = (ms, absolute)
-                expiresAt = try Arg.expiry(a[i + 1], milliseconds: ms, absolute: absolute, name: "set", allowNonPositive: false, now: s.clock())
+
+        /// A SET that neither reads nor expires: an unconditional put.
+        var isPlain: Bool { !nx && !xx && !returnOld && !keepTTL && expiresAt == nil }
+
+        /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms|KEEPTTL]; `now` turns a
+        /// relative expiry into an absolute one.
+        init(_ a: [[UInt8]], now: UInt64) throws(CommandError) {
+            var expiryKind: (Bool, Bool)?
+            var i = 3
+            while i < a.count {
+                let opt = a[i]
+                if Arg.isKeyword(opt, "NX"), !xx { nx = true }
+                else if Arg.isKeyword(opt, "XX"), !nx { xx = true }
+                else if Arg.isKeyword(opt, "GET") { returnOld = true }
+                else if Arg.isKeyword(opt, "KEEPTTL"), expiresAt == nil { keepTTL = true }
+                else if let kind = Self.expiryKind(opt) {
+                    // The same option again replaces the first (Redis 7.0); a different one clashes.
+                    if let previous = expiryKind, previous != kind { throw .syntax }
+                    guard !keepTTL, i + 1 < a.count else { throw .syntax }
+                    expiryKind = kind
+                    expiresAt = try Arg.expiry(a[i + 1], milliseconds: kind.0, absolute: kind.1, name: "set", allowNonPositive: false, now: now)
+                    i += 1
+                } else { throw .syntax }
                 i += 1
             }
-            if Arg.isKeyword(opt, "NX"), !xx { nx = true }
-            else if Arg.isKeyword(opt, "XX"), !nx { xx = true }
-            else if Arg.isKeyword(opt, "GET") { returnOld = true }
-            else if Arg.isKeyword(opt, "KEEPTTL"), expiresAt == nil { keepTTL = true }
-            else if Arg.isKeyword(opt, "EX") { try expiryArgument(ms: false, absolute: false) }
-            else if Arg.isKeyword(opt, "PX") { try expiryArgument(ms: true, absolute: false) }
-            else if Arg.isKeyword(opt, "EXAT") { try expiryArgument(ms: false, absolute: true) }
-            else if Arg.isKeyword(opt, "PXAT") { try expiryArgument(ms: true, absolute: true) }
-            else { throw .syntax }
-            i += 1
         }
+
+        /// (milliseconds, absolute) of EX, PX, EXAT, PXAT.
+        private static func expiryKind(_ opt: [UInt8]) -> (Bool, Bool)? {
+            if Arg.isKeyword(opt, "EX") { return (false, false) }
+            if Arg.isKeyword(opt, "PX") { return (true, false) }
+            if Arg.isKeyword(opt, "EXAT") { return (false, true) }
+            if Arg.isKeyword(opt, "PXAT") { return (true, true) }
+            return nil
+        }
+    }
+
+    /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms|KEEPTTL]
+    static func set(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        let r = try SetRequest(a, now: s.clock())
         let key = a[1]
-        try s.locked(key, c) { () throws(CommandError) in
+        try s.db.locked(key, c) { () throws(CommandError) in
             // Plain SET (the common case) reads nothing.
-            let old = (nx || xx || returnOld || keepTTL) ? try s.lookup(key, c) : nil
-            if (nx && old != nil) || (xx && old == nil) {
-                if returnOld, let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
+            let old = (r.nx || r.xx || r.returnOld || r.keepTTL) ? try s.db.lookup(key, c) : nil
+            if (r.nx && old != nil) || (r.xx && old == nil) {
+                if r.returnOld, let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
                 return
             }
-            let deadline = keepTTL ? old?.expiresAt : expiresAt.map { UInt64(clamping: $0) }
-            try s.put(key, a[2], expiresAt: deadline, &c)
-            if returnOld {
+            let deadline = r.keepTTL ? old?.expiresAt : r.expiresAt.map { UInt64(clamping: $0) }
+            try s.db.put(key, a[2], expiresAt: deadline, &c)
+            if r.returnOld {
                 if let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
             } else {
                 out.writeOK()
@@ -79,11 +98,11 @@ enum StringCommands {
 
     static func setnx(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let key = a[1]
-        try s.locked(key, c) { () throws(CommandError) in
-            if try s.exists(key, c) {
+        try s.db.locked(key, c) { () throws(CommandError) in
+            if try s.db.exists(key, c) {
                 out.writeIntegerReply(0)
             } else {
-                try s.put(key, a[2], &c)
+                try s.db.put(key, a[2], &c)
                 out.writeIntegerReply(1)
             }
         }
@@ -93,25 +112,25 @@ enum StringCommands {
     static func setex(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
             let e = try Arg.expiry(a[2], milliseconds: milliseconds, absolute: false, name: milliseconds ? "psetex" : "setex", allowNonPositive: false, now: s.clock())
-            try s.locked(a[1], c) { () throws(CommandError) in
-                try s.put(a[1], a[3], expiresAt: UInt64(clamping: e), &c)
+            try s.db.locked(a[1], c) { () throws(CommandError) in
+                try s.db.put(a[1], a[3], expiresAt: UInt64(clamping: e), &c)
             }
             out.writeOK()
         }
     }
 
     static func getset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.get(a[1], c)
-            try s.put(a[1], a[2], &c)
+        try s.db.locked(a[1], c) { () throws(CommandError) in
+            let old = try s.db.get(a[1], c)
+            try s.db.put(a[1], a[2], &c)
             if let old { out.writeBulk(old) } else { out.writeNullBulk() }
         }
     }
 
     static func getdel(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.locked(a[1], c) { () throws(CommandError) in
-            guard let old = try s.get(a[1], c) else { return out.writeNullBulk() }
-            try s.delete(a[1], &c)
+        try s.db.locked(a[1], c) { () throws(CommandError) in
+            guard let old = try s.db.get(a[1], c) else { return out.writeNullBulk() }
+            try s.db.delete(a[1], &c)
             out.writeBulk(old)
         }
     }
@@ -136,14 +155,14 @@ enum StringCommands {
                 newExpiry = try Arg.expiry(a[3], milliseconds: ms, absolute: absolute, name: "getex", allowNonPositive: false, now: s.clock())
             }
         }
-        try s.locked(a[1], c) { () throws(CommandError) in
-            guard let old = try s.lookup(a[1], c) else { return out.writeNullBulk() }
-            let raw = s.encodings.isRaw(a[1])
-            defer { if raw { s.encodings.markRaw(a[1]) } }  // a new expiry, the same object
+        try s.db.locked(a[1], c) { () throws(CommandError) in
+            guard let old = try s.db.lookup(a[1], c) else { return out.writeNullBulk() }
+            let raw = s.db.encodings.isRaw(a[1])
+            defer { if raw { s.db.encodings.markRaw(a[1]) } }  // a new expiry, the same object
             if let e = newExpiry {
-                try s.put(a[1], old.value, expiresAt: UInt64(clamping: e), &c)
+                try s.db.put(a[1], old.value, expiresAt: UInt64(clamping: e), &c)
             } else if persist && old.expiresAt != nil {
-                try s.put(a[1], old.value, expiresAt: nil, &c)
+                try s.db.put(a[1], old.value, expiresAt: nil, &c)
             }
             out.writeBulk(old.value)
         }
@@ -151,11 +170,11 @@ enum StringCommands {
 
     static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         // One snapshot for all keys, so an MSET is seen whole or not at all, as in Redis.
-        let snapshot = a.count > 2 ? try s.snapshot() : nil
+        let snapshot = a.count > 2 ? try s.db.snapshot() : nil
         out.writeArrayHeader(a.count - 1)
         for key in a[1...] {
             let value: [UInt8]?
-            if let snapshot { value = try s.get(key, c, snapshot: snapshot) } else { value = try s.get(key, c) }
+            if let snapshot { value = try s.db.get(key, c, snapshot: snapshot) } else { value = try s.db.get(key, c) }
             if let v = value {
                 c.hits += 1
                 out.writeBulk(v)
@@ -171,14 +190,14 @@ enum StringCommands {
         { s, c, a, out throws(CommandError) in
             guard a.count % 2 == 1 else { throw .wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
             let keys = stride(from: 1, to: a.count, by: 2).map { a[$0] }
-            try s.locked(keys: keys, c) { () throws(CommandError) in
+            try s.db.locked(keys: keys, c) { () throws(CommandError) in
                 if onlyIfNoneExist {
-                    for key in keys where try s.exists(key, c) {
+                    for key in keys where try s.db.exists(key, c) {
                         return out.writeIntegerReply(0)
                     }
                 }
-                let writes = stride(from: 1, to: a.count, by: 2).map { i in ServerContext.KeyWrite.put(a[i], a[i + 1], expiresAt: nil) }
-                try s.apply(writes, &c)
+                let writes = stride(from: 1, to: a.count, by: 2).map { i in Database.KeyWrite.put(a[i], a[i + 1], expiresAt: nil) }
+                try s.db.apply(writes, &c)
                 if onlyIfNoneExist { out.writeIntegerReply(1) } else { out.writeOK() }
             }
         }
@@ -193,12 +212,12 @@ enum StringCommands {
                 guard delta != Int.min else { throw .err("decrement would overflow") }
                 delta = -delta
             }
-            try s.locked(a[1], c) { () throws(CommandError) in
-                let old = try s.lookup(a[1], c)
+            try s.db.locked(a[1], c) { () throws(CommandError) in
+                let old = try s.db.lookup(a[1], c)
                 let current = try old.map { v throws(CommandError) in try Arg.storedInteger(v.value) } ?? 0
                 let (next, o) = current.addingReportingOverflow(delta)
                 if o { throw .overflow }
-                try s.put(a[1], Array(String(next).utf8), expiresAt: old?.expiresAt, &c)
+                try s.db.put(a[1], Array(String(next).utf8), expiresAt: old?.expiresAt, &c)
                 out.writeIntegerReply(next)
             }
         }
@@ -206,13 +225,13 @@ enum StringCommands {
 
     static func incrbyfloat(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let delta = try Arg.longDouble(a[2])
-        try s.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.lookup(a[1], c)
+        try s.db.locked(a[1], c) { () throws(CommandError) in
+            let old = try s.db.lookup(a[1], c)
             let current = try old.map { v throws(CommandError) in try Arg.longDouble(v.value) } ?? 0
             let next = current + delta
             guard next.isFinite else { throw .err("increment would produce NaN or Infinity") }
             let text = formatLongDouble(next)
-            try s.put(a[1], text, expiresAt: old?.expiresAt, &c)
+            try s.db.put(a[1], text, expiresAt: old?.expiresAt, &c)
             out.writeBulk(text)
         }
     }
@@ -234,29 +253,29 @@ enum StringCommands {
     }
 
     static func append(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.lookup(a[1], c)
+        try s.db.locked(a[1], c) { () throws(CommandError) in
+            let old = try s.db.lookup(a[1], c)
             var value = old?.value ?? []
             guard value.count + a[2].count <= s.config.limits.maxBulkLength else {
                 throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
             }
-            try s.requireThread(forBytes: value.count + a[2].count, c)
+            try s.db.requireThread(forBytes: value.count + a[2].count, c)
             value.append(contentsOf: a[2])
-            try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
-            if old != nil { s.encodings.markRaw(a[1]) }  // Redis appends to a raw copy
+            try s.db.put(a[1], value, expiresAt: old?.expiresAt, &c)
+            if old != nil { s.db.encodings.markRaw(a[1]) }  // Redis appends to a raw copy
             out.writeIntegerReply(value.count)
         }
     }
 
     static func strlen(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        out.writeIntegerReply(try s.get(a[1], c)?.count ?? 0)
+        out.writeIntegerReply(try s.db.get(a[1], c)?.count ?? 0)
     }
 
     /// GETRANGE key start end — inclusive offsets, negative from the end.
     static func getrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var start = try Arg.integer(a[2])
         var end = try Arg.integer(a[3])
-        let value = try s.get(a[1], c) ?? []
+        let value = try s.db.get(a[1], c) ?? []
         let n = value.count
         if start < 0 && end < 0 && start > end { return out.writeBulk([UInt8]()) }
         if start < 0 { start = n + start }
@@ -273,19 +292,19 @@ enum StringCommands {
         let offset = try Arg.integer(a[2])
         guard offset >= 0 else { throw .err("offset is out of range") }
         let patch = a[3]
-        try s.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.lookup(a[1], c)
+        try s.db.locked(a[1], c) { () throws(CommandError) in
+            let old = try s.db.lookup(a[1], c)
             var value = old?.value ?? []
             if patch.isEmpty { return out.writeIntegerReply(value.count) }
             let (end, o) = offset.addingReportingOverflow(patch.count)
             guard !o, end <= s.config.limits.maxBulkLength else {
                 throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
             }
-            try s.requireThread(forBytes: max(end, value.count), c)
+            try s.db.requireThread(forBytes: max(end, value.count), c)
             if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
             value.replaceSubrange(offset..<end, with: patch)
-            try s.put(a[1], value, expiresAt: old?.expiresAt, &c)
-            s.encodings.markRaw(a[1])
+            try s.db.put(a[1], value, expiresAt: old?.expiresAt, &c)
+            s.db.encodings.markRaw(a[1])
             out.writeIntegerReply(value.count)
         }
     }

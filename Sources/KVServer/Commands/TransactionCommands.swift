@@ -10,11 +10,6 @@ import KVStore
 /// (the coalesced SETs, expiry, FLUSHDB and DELRANGE included) marks the watcher's token, and
 /// EXEC answers a null reply instead of running.
 package enum TransactionCommands {
-    /// Commands a connection in MULTI runs at once instead of queueing (Redis's list).
-    package static func runsImmediately(_ name: String) -> Bool {
-        name == "exec" || name == "discard" || name == "multi" || name == "watch" || name == "quit" || name == "reset"
-    }
-
     /// Queues a command sent after MULTI: `+QUEUED`, or the error that will make EXEC answer
     /// EXECABORT (unknown command, wrong arity, not authenticated, not allowed in a
     /// transaction, over the queue limit). False when refused.
@@ -63,28 +58,17 @@ package enum TransactionCommands {
         let keys = Array(a[1...])
         // Under the keys' stripes, so no write slips between reading a key's expiry and
         // registering the watch. Reads first: one that must wait reruns the whole command.
-        try s.locked(keys: keys, c) { () throws(CommandError) in
+        try s.db.locked(keys: keys, c) { () throws(CommandError) in
             var expiries: [UInt64?] = []
-            for key in keys { expiries.append(try s.lookup(key, c)?.expiresAt) }
-            for (key, e) in zip(keys, expiries) { c.watched.add(key, expiresAt: e, registry: s.watches) }
+            for key in keys { expiries.append(try s.db.lookup(key, c)?.expiresAt) }
+            for (key, e) in zip(keys, expiries) { c.watched.add(key, expiresAt: e, registry: s.db.watches) }
         }
         out.writeOK()
     }
 
     static func unwatch(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        c.watched.clear(registry: s.watches)
+        c.watched.clear(registry: s.db.watches)
         out.writeOK()
-    }
-
-    /// Whether EXEC must run where it may wait: a queued command that always does (a scan,
-    /// FLUSHDB), or synced writes.
-    static func needsBlockingThread(_ s: ServerContext, _ c: Session) -> Bool {
-        guard let queued = c.multi, !queued.failed else { return false }
-        for args in queued.commands {
-            guard let cmd = CommandTable.standard.lookup(args[0]) else { continue }
-            if cmd.execution == .blocking || (cmd.execution == .write && s.syncsEveryWrite) { return true }
-        }
-        return false
     }
 
     static func exec(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
@@ -103,9 +87,9 @@ package enum TransactionCommands {
             if cmd.spansKeyspace { wholeKeyspace = true } else { keys.append(contentsOf: cmd.keys(in: args)) }
         }
         if wholeKeyspace {
-            try s.lockedAll(c) { () throws(CommandError) in try run(s, &c, commands, &out) }
+            try s.db.lockedAll(c) { () throws(CommandError) in try run(s, &c, commands, &out) }
         } else {
-            try s.locked(keys: keys, c) { () throws(CommandError) in try run(s, &c, commands, &out) }
+            try s.db.locked(keys: keys, c) { () throws(CommandError) in try run(s, &c, commands, &out) }
         }
         end(s, &c)
     }
@@ -135,7 +119,7 @@ package enum TransactionCommands {
         let writes = c.pendingWrites ?? TransactionWrites()
         c.pendingWrites = nil
         do throws(CommandError) {
-            try s.commit(writes, c)
+            try s.db.commit(writes, c)
         } catch {
             out.moveWriterIndex(to: start)
             throw error
@@ -145,6 +129,6 @@ package enum TransactionCommands {
     /// Leaves MULTI and forgets the watched keys (EXEC, DISCARD, RESET).
     package static func end(_ s: ServerContext, _ c: inout Session) {
         c.multi = nil
-        c.watched.clear(registry: s.watches)
+        c.watched.clear(registry: s.db.watches)
     }
 }

@@ -40,15 +40,15 @@ final class ServerMetrics: Sendable {
         let totals: [(CoreMetrics.Counter, @Sendable (ServerContext) -> Int)] = [
             (counter("kvserver_connections_received_total"), { $0.clients.totalAccepted }),
             (counter("kvserver_connections_rejected_total"), { $0.clients.rejected }),
-            (counter("kvserver_commands_processed_total"), { $0.stats.commandsProcessed.load(ordering: .relaxed) }),
-            (counter("kvserver_net_input_bytes_total"), { $0.stats.bytesRead.load(ordering: .relaxed) }),
-            (counter("kvserver_net_output_bytes_total"), { $0.stats.bytesWritten.load(ordering: .relaxed) }),
-            (counter("kvserver_keyspace_hits_total"), { $0.stats.keyspaceHits.load(ordering: .relaxed) }),
-            (counter("kvserver_keyspace_misses_total"), { $0.stats.keyspaceMisses.load(ordering: .relaxed) }),
-            (counter("kvserver_protocol_errors_total"), { $0.stats.protocolErrors.load(ordering: .relaxed) }),
-            (counter("kvserver_offloaded_commands_total"), { $0.stats.offloadedCommands.load(ordering: .relaxed) }),
-            (counter("kvserver_writes_held_total"), { $0.stats.writesHeld.load(ordering: .relaxed) }),
-            (counter("kvserver_wal_sync_failures_total"), { $0.stats.walSyncFailures.load(ordering: .relaxed) }),
+            (counter("kvserver_commands_processed_total"), { $0.telemetry.stats.commandsProcessed.load(ordering: .relaxed) }),
+            (counter("kvserver_net_input_bytes_total"), { $0.telemetry.stats.bytesRead.load(ordering: .relaxed) }),
+            (counter("kvserver_net_output_bytes_total"), { $0.telemetry.stats.bytesWritten.load(ordering: .relaxed) }),
+            (counter("kvserver_keyspace_hits_total"), { $0.telemetry.stats.keyspaceHits.load(ordering: .relaxed) }),
+            (counter("kvserver_keyspace_misses_total"), { $0.telemetry.stats.keyspaceMisses.load(ordering: .relaxed) }),
+            (counter("kvserver_protocol_errors_total"), { $0.telemetry.stats.protocolErrors.load(ordering: .relaxed) }),
+            (counter("kvserver_offloaded_commands_total"), { $0.telemetry.stats.offloadedCommands.load(ordering: .relaxed) }),
+            (counter("kvserver_writes_held_total"), { $0.telemetry.stats.writesHeld.load(ordering: .relaxed) }),
+            (counter("kvserver_wal_sync_failures_total"), { $0.telemetry.stats.walSyncFailures.load(ordering: .relaxed) }),
             (counter("kvserver_checkpoints_total"), { $0.checkpoints.status.saves }),
         ]
         self.totals = totals
@@ -60,10 +60,10 @@ final class ServerMetrics: Sendable {
         connected.record(s.clients.count)
         maxClients.record(s.clients.maxClients)
         residentBytes.record(ServerInfo.residentBytes())
-        uptime.record(Int((s.clock() &- s.startedMillis) / 1000))
-        opsPerSecond.record(s.rates.current.opsPerSecond)
+        uptime.record(Int((s.clock() &- s.telemetry.startedMillis) / 1000))
+        opsPerSecond.record(s.telemetry.rates.current.opsPerSecond)
         let nowTotals = totals.map { $0.1(s) }
-        let nowCalls = s.commandStats.snapshot
+        let nowCalls = s.telemetry.commandStats.snapshot
         last.locked { before in
             for (i, (counter, _)) in totals.enumerated() {
                 let delta = nowTotals[i] - (i < before.totals.count ? before.totals[i] : 0)

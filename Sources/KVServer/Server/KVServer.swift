@@ -117,7 +117,7 @@ public final class KVServer: Sendable {
             throw .bind(address: config.bind, port: config.port, reason: "\(error)")
         }
         var metricsChannel: (any Channel)?
-        if let metricsPort = config.metricsPort, let metrics = context.metrics {
+        if let metricsPort = config.metricsPort, let metrics = context.telemetry.metrics {
             do {
                 metricsChannel = try MetricsEndpoint.bind(group: group, host: config.bind, port: metricsPort) { metrics.render(context) }
             } catch {
@@ -150,9 +150,9 @@ public final class KVServer: Sendable {
         startEverysecSync()
         let context = self.context
         let task = group.next().scheduleRepeatedTask(initialDelay: InstantaneousRates.interval, delay: InstantaneousRates.interval) { _ in
-            context.rates.sample(
-                now: MonotonicClock.nanoseconds(), commands: context.stats.commandsProcessed.load(ordering: .relaxed),
-                bytesIn: context.stats.bytesRead.load(ordering: .relaxed), bytesOut: context.stats.bytesWritten.load(ordering: .relaxed))
+            context.telemetry.rates.sample(
+                now: MonotonicClock.nanoseconds(), commands: context.telemetry.stats.commandsProcessed.load(ordering: .relaxed),
+                bytesIn: context.telemetry.stats.bytesRead.load(ordering: .relaxed), bytesOut: context.telemetry.stats.bytesWritten.load(ordering: .relaxed))
         }
         rateTask.locked { $0 = task }
     }
@@ -170,14 +170,14 @@ public final class KVServer: Sendable {
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             // A sync still running keeps the dirty mark for the next tick (checked first, so
             // the mark is not consumed by a tick that cannot sync).
-            guard context.settings.fsync == .everysec, !inFlight.flag.load(ordering: .acquiring), context.takeDirty() else { return }
+            guard context.settings.fsync == .everysec, !inFlight.flag.load(ordering: .acquiring), context.db.takeDirty() else { return }
             inFlight.flag.store(true, ordering: .releasing)
             _ = pool.runIfActive(eventLoop: group.next()) {
                 defer { inFlight.flag.store(false, ordering: .releasing) }
                 do {
                     try context.store.syncWAL()
                 } catch {
-                    context.stats.walSyncFailures.add(1, ordering: .relaxed)
+                    context.telemetry.stats.walSyncFailures.add(1, ordering: .relaxed)
                     logger.error("background fsync failed; the store refuses writes from now on: \(error)")
                 }
             }

@@ -67,7 +67,7 @@ final class WriteCoalescer {
             // written if it cannot, and the batch goes to a blocking thread instead.
             let start = MonotonicClock.nanoseconds()
             do throws(CommandError) {
-                try shared.writeCoalesced(batch, keys: keys, mayWait: false)
+                try shared.db.writeCoalesced(batch, keys: keys, mayWait: false)
                 Self.deliver(waiters, error: nil, nanoseconds: MonotonicClock.nanoseconds() - start)
                 return
             } catch where !error.wouldBlock {
@@ -76,8 +76,8 @@ final class WriteCoalescer {
             } catch {
                 // Held: the writing connections wait (and stop reading once their queues
                 // fill); every other connection on this loop goes on.
-                shared.stats.writesHeld.add(1, ordering: .relaxed)
-                shared.stats.clientsHeldNow.add(waiters.count, ordering: .relaxed)
+                shared.telemetry.stats.writesHeld.add(1, ordering: .relaxed)
+                shared.telemetry.stats.clientsHeldNow.add(waiters.count, ordering: .relaxed)
             }
         }
         let held = !server.syncsEveryWrite
@@ -88,17 +88,17 @@ final class WriteCoalescer {
             let start = MonotonicClock.nanoseconds()
             var failure: String?
             do throws(CommandError) {
-                try shared.writeCoalesced(batch, keys: keys, mayWait: true)
+                try shared.db.writeCoalesced(batch, keys: keys, mayWait: true)
             } catch {
                 failure = error.text
             }
             let elapsed = MonotonicClock.nanoseconds() - start
-            if held { shared.stats.heldWriteMicros.add(elapsed / 1000, ordering: .relaxed) }
+            if held { shared.telemetry.stats.heldWriteMicros.add(elapsed / 1000, ordering: .relaxed) }
             return (failure, elapsed)
         }
         let bound = NIOLoopBound(waiters, eventLoop: eventLoop)
         pool.runIfActive(eventLoop: eventLoop, write).whenComplete { result in
-            if held { shared.stats.clientsHeldNow.subtract(bound.value.count, ordering: .relaxed) }
+            if held { shared.telemetry.stats.clientsHeldNow.subtract(bound.value.count, ordering: .relaxed) }
             switch result {
             case .success(let (error, elapsed)): Self.deliver(bound.value, error: error, nanoseconds: elapsed)
             case .failure: Self.deliver(bound.value, error: "ERR the server is shutting down", nanoseconds: 0)

@@ -6,6 +6,8 @@
 final class LiveFiles {
     let versions: VersionSet
     private let memtables: MemtableSet
+    private let snapshots: SnapshotList
+    private let wal: WriteAheadLog
     private let tableCache: TableCache
     private let fileSystem: any FileSystem
     private let directory: String
@@ -13,9 +15,14 @@ final class LiveFiles {
     /// Tables being written by a running job: not in any version yet, but not obsolete.
     private var pendingOutputs: Set<UInt64> = []
 
-    init(versions: VersionSet, memtables: MemtableSet, tableCache: TableCache, options: Options, directory: String, infoLog: InfoLog) {
+    init(
+        versions: VersionSet, memtables: MemtableSet, snapshots: SnapshotList, wal: WriteAheadLog, tableCache: TableCache,
+        options: Options, directory: String, infoLog: InfoLog
+    ) {
         self.versions = versions
         self.memtables = memtables
+        self.snapshots = snapshots
+        self.wal = wal
         self.tableCache = tableCache
         self.fileSystem = options.fileSystem
         self.directory = directory
@@ -39,7 +46,7 @@ final class LiveFiles {
     /// Records `edit` in the MANIFEST and shows the new version to readers. A flush passes
     /// `retiringImmutable`, which makes readers drop the frozen memtable in the same step.
     func commit(_ edit: VersionEdit, retiringImmutable: Bool = false) throws(KVError) {
-        let version = try versions.logAndApply(edit)
+        let version = try versions.logAndApply(edit, lastSequence: snapshots.lastSequence)
         if retiringImmutable {
             memtables.retireImmutable(installing: version)
         } else {
@@ -52,13 +59,13 @@ final class LiveFiles {
     func deleteObsoleteFiles() {
         guard let names = try? fileSystem.children(of: directory) else { return }
         let live = versions.liveTableNumbers().union(pendingOutputs)
-        // Read after listing: a log the write leader creates after this is numbered above
-        // every log listed, and above `versions.logNumber`.
-        let activeLog = memtables.activeLogNumber
+        // Read after listing: a log the commit leader creates after this is numbered above
+        // every log listed, and above `versions.firstUnflushedLog`.
+        let activeLog = wal.currentNumber
         for name in names {
             var table: UInt64?
             switch FileNames.parse(name) {
-            case let .log(n)? where n < versions.logNumber && n != activeLog:
+            case let .log(n)? where n < versions.firstUnflushedLog && n != activeLog:
                 break
             case let .table(n)? where !live.contains(n):
                 table = n
@@ -76,5 +83,10 @@ final class LiveFiles {
                 infoLog.log("could not delete obsolete \(name): \(error)")
             }
         }
+    }
+
+    /// The thread is ending: the MANIFEST is closed (its last edit was synced when made).
+    func close() {
+        versions.closeManifest()
     }
 }

@@ -131,11 +131,14 @@ final class ShardedCache<Key: Hashable & Sendable & CacheShardable, Value: Senda
     private let shards: [Shard]
     /// False at capacity 0: nothing is inserted (a disabled cache costs no lock per block).
     private let enabled: Atomic<Bool>
+    /// The budget as set (the shards share it, rounded down).
+    private let budget: Atomic<Int>
     private let hits = Atomic<Int>(0)
     private let misses = Atomic<Int>(0)
 
     init(capacity: Int, shardCount: Int) {
         enabled = Atomic(capacity > 0)
+        budget = Atomic(capacity)
         let per = max(1, capacity / shardCount)
         shards = (0..<shardCount).map { _ in Shard(capacity: per) }
     }
@@ -148,9 +151,11 @@ final class ShardedCache<Key: Hashable & Sendable & CacheShardable, Value: Senda
             _ = evicted  // released here, outside the lock
         }
         enabled.store(capacity > 0, ordering: .relaxed)
+        budget.store(capacity, ordering: .relaxed)
     }
 
-    var capacity: Int { enabled.load(ordering: .relaxed) ? shards.reduce(0) { $0 + $1.lru.locked { $0.capacity } } : 0 }
+    /// The budget last set (at creation or by `setCapacity`).
+    var capacity: Int { budget.load(ordering: .relaxed) }
 
     @inline(__always)
     private func shard(_ key: Key) -> Int {

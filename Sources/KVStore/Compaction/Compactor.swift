@@ -2,6 +2,10 @@
 /// down the levels, and the collection of range tombstones that no longer cover anything.
 /// Runs on the background thread only (it uses `LiveFiles`); a failure is thrown to the
 /// scheduler, which makes the store read-only.
+///
+/// A long merge stops between user keys every few thousand entries, and a manual compaction
+/// between its steps, to let the flusher write a memtable frozen meanwhile (`yieldToFlush`),
+/// so writers never wait for a whole compaction (LevelDB does the same).
 final class Compactor {
     private let files: LiveFiles
     private let snapshots: SnapshotList
@@ -10,17 +14,20 @@ final class Compactor {
     private let tableCache: TableCache
     private let statistics: EngineStatistics
     private let infoLog: InfoLog
-    /// Called between user keys of a long merge, and between the steps of a manual
-    /// compaction: the scheduler flushes a waiting memtable there, so writers never wait
-    /// for a whole compaction (LevelDB does the same).
-    var yieldPoint: () -> Void = {}
-    /// False once the store is shutting down or has failed: a manual compaction stops.
-    var mayContinue: () -> Bool = { true }
+    private let flusher: Flusher
+    private let latch: FailureLatch
+    private let shutdown: ShutdownFlag
+    private let progress: BackgroundProgress
 
     init(
         files: LiveFiles, snapshots: SnapshotList, options: Options, directory: String, tableCache: TableCache,
-        statistics: EngineStatistics, infoLog: InfoLog
+        statistics: EngineStatistics, infoLog: InfoLog, flusher: Flusher, latch: FailureLatch, shutdown: ShutdownFlag,
+        progress: BackgroundProgress
     ) {
+        self.flusher = flusher
+        self.latch = latch
+        self.shutdown = shutdown
+        self.progress = progress
         self.files = files
         self.snapshots = snapshots
         self.options = options
@@ -28,6 +35,22 @@ final class Compactor {
         self.tableCache = tableCache
         self.statistics = statistics
         self.infoLog = infoLog
+    }
+
+    /// False once the store is shutting down or has failed: a manual compaction stops.
+    private var mayContinue: Bool { !latch.isSet && !shutdown.isSet }
+
+    /// Flushes a memtable frozen while this compaction ran, and tells the writers waiting for
+    /// it. Called between user keys of a long merge and between a manual compaction's steps.
+    private func yieldToFlush() {
+        guard mayContinue, flusher.hasWork else { return }
+        do {
+            try flusher.flush()
+            try afterStep()
+        } catch {
+            latch.record(error, while: "flushing the memtable")
+        }
+        progress.advance()
     }
 
     /// The compaction the current version needs most, if any.
@@ -70,7 +93,7 @@ final class Compactor {
             allocateFileNumber: { self.files.allocateOutput() })
         job.tombstones = files.current.rangeTombstones
         job.now = options.clock()
-        job.yieldPoint = yieldPoint
+        job.yieldPoint = { [unowned self] in self.yieldToFlush() }
         let result = try job.run()
         try options.fileSystem.syncDirectory(directory)
         outputs = result.files
@@ -90,7 +113,7 @@ final class Compactor {
     /// Pushes everything in [`begin`, `end`] down to the deepest level that has data there,
     /// then rewrites that level's files in place, so overwritten and deleted entries (and
     /// range deletions) are dropped everywhere, as RocksDB's CompactRange with bottommost
-    /// compaction. Stops early (without error) once `mayContinue` turns false.
+    /// compaction. Stops early (without error) once the store shuts down or fails.
     func compactRange(begin: [UInt8]?, end: [UInt8]?) throws(KVError) {
         var deepest = 0
         for level in 0..<Version.levelCount where !files.current.overlappingFiles(level, begin, end).isEmpty {
@@ -107,7 +130,7 @@ final class Compactor {
             return Array(files.prefix(take))
         }
         for level in 0..<deepest {
-            while mayContinue() {
+            while mayContinue {
                 var inputs = files.current.overlappingFiles(level, begin, end)
                 if inputs.isEmpty { break }
                 if level > 0 { inputs = chunk(inputs) }  // bounded steps, not a whole level at once
@@ -115,12 +138,12 @@ final class Compactor {
                 c.allowTrivialMove = false
                 try run(c)
                 try afterStep()
-                yieldPoint()  // a flush waiting meanwhile goes first
+                yieldToFlush()  // a flush waiting meanwhile goes first
             }
         }
         // The deepest level in place: only the files there now, each rewritten once.
         var pending = Set(files.current.overlappingFiles(deepest, begin, end).map(\.number))
-        while mayContinue() && !pending.isEmpty {
+        while mayContinue && !pending.isEmpty {
             let candidates = files.current.files[deepest].filter { pending.contains($0.number) }
             if candidates.isEmpty { break }
             let inputs = deepest == 0 ? files.current.overlappingFiles(0, begin, end) : chunk(candidates)
@@ -134,7 +157,7 @@ final class Compactor {
                 try run(Compaction.inPlace(files.current, level: deepest, inputs: inputs))
             }
             try afterStep()
-            yieldPoint()
+            yieldToFlush()
         }
     }
 
@@ -142,7 +165,7 @@ final class Compactor {
     /// nothing any more.
     func afterStep() throws(KVError) {
         // After a failure the MANIFEST's state is uncertain: delete nothing (reopening does it).
-        guard mayContinue() else { return }
+        guard mayContinue else { return }
         files.deleteObsoleteFiles()
         try collectRangeTombstones()
     }

@@ -3,8 +3,9 @@ import Synchronization
 /// The store's parts, wired together; `KVStore` is its public face.
 ///
 /// ```
-///   put/delete/write ──▶ WriteQueue ──(group: one WAL record, one fdatasync)──▶ WAL
-///                            │ inserts, freezes when full
+///   put/delete/write ──▶ GroupCommit ──(group: one record, one fdatasync)──▶ WriteAheadLog
+///                            │ asks WriteController for room (slow, stop, switch memtable)
+///                            │ inserts into the active memtable
 ///                            ▼
 ///   get/iterators ◀───── MemtableSet (active, frozen, version) ◀── installs ──┐
 ///                            │ frozen memtable                               │
@@ -15,9 +16,11 @@ import Synchronization
 ///                                                                           MANIFEST)
 /// ```
 ///
-/// Each part owns its state and says how it is locked: the `WriteQueue` (writers, the WAL),
-/// the `MemtableSet` (what readers see), the `BackgroundScheduler` (requests, the thread) and
-/// the `LiveFiles` (the version set, confined to the background thread). The engine itself
+/// Each part owns its state and says how it is locked: `GroupCommit` (the writer queue),
+/// `WriteAheadLog` (the log being written and its number), `WriteController` (stall policy
+/// and its settings), `MemtableSet` (what readers see, the active memtable),
+/// `SnapshotList` (the last sequence and the live snapshots), `BackgroundScheduler` (requests,
+/// the thread, which owns `LiveFiles`), `FailureLatch` (the first failure). The engine itself
 /// holds only immutable references and `isClosed`, so it is `Sendable` as it stands.
 final class Engine: Sendable {
     let directory: String
@@ -29,23 +32,23 @@ final class Engine: Sendable {
     let tableCache: TableCache
     let snapshots: SnapshotList
     let memtables: MemtableSet
-    let writes: WriteQueue
-    /// The store's file-number counter (a checkpoint numbers its MANIFEST above every table).
-    let fileNumbers: FileNumbers
     let scheduler: BackgroundScheduler
-    /// The values `setOptions` last applied; its lock also keeps two changes from
-    /// interleaving their parts.
-    private let live: Mutex<LiveOptions>
+    private let commits: GroupCommit
+    private let wal: WriteAheadLog
+    private let controller: WriteController
+    private let fileNumbers: FileNumbers
     private let latch: FailureLatch
-    /// Used by `close` only, after the background thread has stopped.
-    nonisolated(unsafe) private let files: LiveFiles
+    private let progress: BackgroundProgress
+    /// Keeps two `setOptions` calls from interleaving their parts.
+    private let optionChanges = Mutex<Void>(())
     private let lock: FileLock
     let isClosed = Atomic<Bool>(false)
     private let closing = Mutex<Bool>(false)
 
     private init(
         directory: String, options: Options, infoLog: InfoLog, lock: FileLock, versions: VersionSet, log: LogWriter,
-        report: RecoveryReport, statistics: EngineStatistics, blockCache: BlockCache, tableCache: TableCache
+        lastSequence: UInt64, report: RecoveryReport, statistics: EngineStatistics, blockCache: BlockCache,
+        tableCache: TableCache
     ) {
         self.directory = directory
         self.options = options
@@ -55,44 +58,62 @@ final class Engine: Sendable {
         self.statistics = statistics
         self.blockCache = blockCache
         self.tableCache = tableCache
-        let snapshots = SnapshotList(lastSequence: versions.lastSequence)
-        let memtables = MemtableSet(
-            active: Memtable(writeBufferSize: options.writeBufferSize), logNumber: log.fileNumber, version: versions.current)
-        let latch = FailureLatch(infoLog: infoLog)
+        let progress = BackgroundProgress()
+        let latch = FailureLatch(infoLog: infoLog, progress: progress)
+        let snapshots = SnapshotList(lastSequence: lastSequence)
+        let memtables = MemtableSet(active: Memtable(writeBufferSize: options.writeBufferSize), version: versions.current)
+        let wal = WriteAheadLog(log: log, directory: directory, fileSystem: options.fileSystem, latch: latch, statistics: statistics)
         let files = LiveFiles(
-            versions: versions, memtables: memtables, tableCache: tableCache, options: options, directory: directory, infoLog: infoLog)
+            versions: versions, memtables: memtables, snapshots: snapshots, wal: wal, tableCache: tableCache,
+            options: options, directory: directory, infoLog: infoLog)
         let flusher = Flusher(
-            files: files, memtables: memtables, snapshots: snapshots, options: options, directory: directory,
+            files: files, memtables: memtables, snapshots: snapshots, wal: wal, options: options, directory: directory,
             statistics: statistics, infoLog: infoLog)
+        let shutdown = ShutdownFlag()
         let compactor = Compactor(
             files: files, snapshots: snapshots, options: options, directory: directory, tableCache: tableCache,
-            statistics: statistics, infoLog: infoLog)
+            statistics: statistics, infoLog: infoLog, flusher: flusher, latch: latch, shutdown: shutdown, progress: progress)
         let scheduler = BackgroundScheduler(
-            flusher: flusher, compactor: compactor, memtables: memtables, latch: latch, hold: options.compactionHold)
+            files: files, flusher: flusher, compactor: compactor, memtables: memtables, latch: latch, progress: progress,
+            shutdown: shutdown, hold: options.compactionHold)
+        let rotation = MemtableRotation(
+            wal: wal, memtables: memtables, fileNumbers: versions.fileNumbers, scheduler: scheduler,
+            writeBufferSize: options.writeBufferSize)
+        let controller = WriteController(
+            options: options, memtables: memtables, rotation: rotation, scheduler: scheduler, progress: progress,
+            latch: latch, statistics: statistics)
         self.snapshots = snapshots
         self.memtables = memtables
         self.latch = latch
-        self.files = files
+        self.progress = progress
+        self.wal = wal
+        self.controller = controller
         self.scheduler = scheduler
-        self.writes = WriteQueue(
-            log: log, options: options, directory: directory, memtables: memtables, scheduler: scheduler, latch: latch,
-            snapshots: snapshots, fileNumbers: versions.fileNumbers, statistics: statistics)
-        self.live = Mutex(LiveOptions(options))
+        self.commits = GroupCommit(wal: wal, controller: controller, latch: latch, snapshots: snapshots, statistics: statistics)
         self.fileNumbers = versions.fileNumbers
     }
 
-    var liveOptions: LiveOptions { live.locked { $0 } }
+    /// The live options, each from its owner: the block cache's budget, the controller's
+    /// stall settings.
+    var liveOptions: LiveOptions {
+        var live = LiveOptions(options)
+        live.blockCacheCapacity = blockCache.capacity
+        let stall = controller.settings
+        live.level0SlowdownTrigger = stall.slowdownTrigger
+        live.level0StopTrigger = stall.stopTrigger
+        live.delayedWriteRate = stall.delayedWriteRate
+        return live
+    }
 
     /// Checks `new` with the fixed options (as `open` would), then applies it.
     func setOptions(_ new: LiveOptions) throws(KVError) {
         try new.applied(to: options).validate()
-        try live.locked { (current) throws(KVError) in
+        try optionChanges.locked { (_) throws(KVError) in
             if isClosed.load(ordering: .acquiring) { throw KVError.closed }
-            if new.blockCacheCapacity != current.blockCacheCapacity { blockCache.setCapacity(new.blockCacheCapacity) }
-            writes.setStallSettings(
+            if new.blockCacheCapacity != blockCache.capacity { blockCache.setCapacity(new.blockCacheCapacity) }
+            controller.setSettings(.init(
                 slowdownTrigger: new.level0SlowdownTrigger, stopTrigger: new.level0StopTrigger,
-                delayedWriteRate: new.delayedWriteRate)
-            current = new
+                delayedWriteRate: new.delayedWriteRate))
             infoLog.log("options changed: block cache \(new.blockCacheCapacity) bytes, level-0 slowdown/stop \(new.level0SlowdownTrigger)/\(new.level0StopTrigger), delayed write rate \(new.delayedWriteRate) B/s")
         }
     }
@@ -117,13 +138,14 @@ final class Engine: Sendable {
             let versions = VersionSet(directory: directory, options: options)
             var recovery = try Recovery(directory: directory, options: options, infoLog: infoLog, versions: versions)
             try recovery.run()
+            let lastSequence = recovery.lastSequence
 
             // What the logs held becomes a level-0 table, so the old logs can go.
             var edit = VersionEdit()
             if !recovery.memtable.isEmpty {
                 let output = try FlushJob(
                     memtable: recovery.memtable, fileSystem: fs, directory: directory, tableOptions: TableOptions(options),
-                    smallestSnapshot: versions.lastSequence, now: 0, allocateFileNumber: { versions.newFileNumber() }
+                    smallestSnapshot: lastSequence, now: 0, allocateFileNumber: { versions.newFileNumber() }
                 ).run()
                 edit = output.edit
                 statistics.flushes.add(1, ordering: .relaxed)
@@ -135,15 +157,15 @@ final class Engine: Sendable {
             // The new log's directory entry must be durable before a synced write in it counts.
             try fs.syncDirectory(directory)
             edit.logNumber = logNumber
-            try versions.writeNewManifest(applying: edit)
+            try versions.writeNewManifest(applying: edit, lastSequence: lastSequence)
             infoLog.log(
                 "opened \(directory): replayed \(recovery.report.logsReplayed) logs, "
-                    + "\(recovery.report.operationsReplayed) operations, last sequence \(versions.lastSequence); "
+                    + "\(recovery.report.operationsReplayed) operations, last sequence \(lastSequence); "
                     + "writing \(FileNames.log(logNumber)), \(FileNames.manifest(versions.manifestNumber))")
             let engine = Engine(
                 directory: directory, options: options, infoLog: infoLog, lock: lock, versions: versions, log: log,
-                report: recovery.report, statistics: statistics, blockCache: blockCache, tableCache: tableCache)
-            engine.files.deleteObsoleteFiles()
+                lastSequence: lastSequence, report: recovery.report, statistics: statistics, blockCache: blockCache,
+                tableCache: tableCache)
             engine.scheduler.start()
             return engine
         } catch {
@@ -155,23 +177,34 @@ final class Engine: Sendable {
     // MARK: Writes and maintenance
 
     func write(_ batch: WriteBatch, sync: Bool, nonBlocking: Bool) throws(KVError) {
-        try writes.write(batch, sync: sync, nonBlocking: nonBlocking)
+        try commits.write(batch, sync: sync, nonBlocking: nonBlocking)
     }
 
     func syncLogConcurrently() throws(KVError) {
-        try writes.syncLogConcurrently()
+        if isClosed.load(ordering: .acquiring) { throw KVError.closed }
+        try wal.syncConcurrently()
     }
 
     /// Freezes the memtable (if it holds anything) and waits until it is a table.
     func flushMemtable() throws(KVError) {
-        try writes.write(nil, sync: false)
+        try commits.write(nil, sync: false)
         while true {
-            let epoch = scheduler.progressEpoch
+            let epoch = progress.epoch
             if let error = latch.readOnlyError { throw error }
-            if memtables.current.immutableMemtable == nil { return }
+            if !memtables.hasImmutable { return }
             if isClosed.load(ordering: .acquiring) { throw .closed }
-            scheduler.waitForProgress(after: epoch)
+            progress.wait(after: epoch)
         }
+    }
+
+    /// What a checkpoint copies: every write acknowledged before the call is flushed into a
+    /// table, then the current version (which pins its tables) and a sequence at least that of
+    /// every entry they hold, and a file number above every file the store has.
+    func checkpointSource() throws(KVError) -> (version: Version, lastSequence: UInt64, freeFileNumber: UInt64) {
+        try flushMemtable()
+        let version = memtables.current.version
+        // Read after the version: at least the sequence of every entry in its tables.
+        return (version, snapshots.lastSequence, fileNumbers.peek)
     }
 
     /// Flushes, then compacts every level's files overlapping [begin, end] down the levels,
@@ -193,15 +226,14 @@ final class Engine: Sendable {
     func close() throws(KVError) {
         guard !closing.locked({ c in defer { c = true }; return c }) else { return }
         isClosed.store(true, ordering: .releasing)
-        writes.stopAccepting()
-        scheduler.shutdown()
+        commits.stopAccepting()
+        scheduler.shutdown()  // the background thread closes the MANIFEST as it ends
         defer {
-            files.versions.closeManifest()
             infoLog.log("closed")
             infoLog.close()
             lock.unlock()
         }
-        try writes.closeLog()
+        try wal.close()
     }
 
     // MARK: Figures

@@ -2,30 +2,22 @@ import Synchronization
 
 /// The memtables — the active one writes go into and the frozen one waiting to be flushed —
 /// together with the table version, as readers see them: one `ReadState`, replaced whole.
+/// The one owner of which memtable is active: the commit leader asks it for the memtable a
+/// group goes into.
 ///
-/// Locking: one `Mutex` around the published state and the active memtable's log number.
-/// Each change replaces one part of the state under it (the write leader freezes; the
-/// background thread retires the frozen memtable and installs versions), so a reader's single
-/// load always sees a consistent set. Nothing is called while the lock is held: it is the
-/// last lock taken anywhere. Two facts the write leader checks on every group — is a frozen
-/// memtable waiting, how many level-0 files are there — are also kept in atomics, stored
-/// under the lock, so the leader's fast path takes no lock and retains nothing.
+/// Locking: one `Mutex` around the published state. Each change replaces one part of it (the
+/// commit leader freezes; the background thread retires the frozen memtable and installs
+/// versions), so a reader's single load always sees a consistent set. Nothing is called while
+/// the lock is held: it is the last lock taken anywhere. Two facts the write path checks on
+/// every group — is a frozen memtable waiting, how many level-0 files are there — are also
+/// kept in atomics, stored under the lock, so the check takes no lock and retains nothing.
 final class MemtableSet: Sendable {
-    private struct State {
-        var read: ReadState
-        /// The log the active memtable's writes go to. While a frozen memtable waits, every
-        /// log below this one holds only its writes.
-        var activeLogNumber: UInt64
-    }
-
-    private let state: Mutex<State>
+    private let state: Mutex<ReadState>
     private let frozen = Atomic<Bool>(false)
     private let level0 = Atomic<Int>(0)
 
-    init(active: Memtable, logNumber: UInt64, version: Version) {
-        state = Mutex(State(
-            read: ReadState(activeMemtable: active, immutableMemtable: nil, version: version),
-            activeLogNumber: logNumber))
+    init(active: Memtable, version: Version) {
+        state = Mutex(ReadState(activeMemtable: active, immutableMemtable: nil, version: version))
         level0.store(version.files[0].count, ordering: .relaxed)
     }
 
@@ -36,23 +28,24 @@ final class MemtableSet: Sendable {
     var level0FileCount: Int { level0.load(ordering: .acquiring) }
 
     /// What a reader reads: memtables and tables, pinned together.
-    var current: ReadState { state.locked { $0.read } }
+    var current: ReadState { state.locked { $0 } }
+
+    /// The memtable writes go into now. Only the commit leader replaces it (`freeze`), so
+    /// for the leader it stays the same until it freezes it.
+    var active: Memtable { state.locked { $0.activeMemtable } }
 
     /// `body` runs with the state held, for a reader that must pick its sequence number
     /// while nothing can change (see `Engine.get`).
     func withCurrent<R: Sendable>(_ body: (ReadState) -> R) -> R {
-        state.locked { body($0.read) }
+        state.locked { body($0) }
     }
 
-    var activeLogNumber: UInt64 { state.locked { $0.activeLogNumber } }
-
-    /// Freezes the active memtable and makes `fresh`, writing to log `logNumber`, the active
-    /// one. The caller (the write leader) has waited for the previous frozen one to go.
-    func freeze(replacingWith fresh: Memtable, logNumber: UInt64) {
+    /// Freezes the active memtable and makes `fresh` the active one. The caller (the commit
+    /// leader) has waited for the previous frozen one to go, and started `fresh`'s log.
+    func freeze(replacingWith fresh: Memtable) {
         state.locked { s in
-            precondition(s.read.immutableMemtable == nil, "a memtable is frozen while another still waits to be flushed")
-            s.read = ReadState(activeMemtable: fresh, immutableMemtable: s.read.activeMemtable, version: s.read.version)
-            s.activeLogNumber = logNumber
+            precondition(s.immutableMemtable == nil, "a memtable is frozen while another still waits to be flushed")
+            s = ReadState(activeMemtable: fresh, immutableMemtable: s.activeMemtable, version: s.version)
             frozen.store(true, ordering: .releasing)
         }
     }
@@ -60,7 +53,7 @@ final class MemtableSet: Sendable {
     /// The frozen memtable is in a table now (`version` holds it): readers stop reading it.
     func retireImmutable(installing version: Version) {
         state.locked { s in
-            s.read = ReadState(activeMemtable: s.read.activeMemtable, immutableMemtable: nil, version: version)
+            s = ReadState(activeMemtable: s.activeMemtable, immutableMemtable: nil, version: version)
             level0.store(version.files[0].count, ordering: .releasing)
             frozen.store(false, ordering: .releasing)
         }
@@ -69,7 +62,7 @@ final class MemtableSet: Sendable {
     /// A new table version (a compaction or a tombstone collection finished).
     func install(_ version: Version) {
         state.locked { s in
-            s.read = ReadState(activeMemtable: s.read.activeMemtable, immutableMemtable: s.read.immutableMemtable, version: version)
+            s = ReadState(activeMemtable: s.activeMemtable, immutableMemtable: s.immutableMemtable, version: version)
             level0.store(version.files[0].count, ordering: .releasing)
         }
     }

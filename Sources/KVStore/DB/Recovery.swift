@@ -14,6 +14,11 @@ struct Recovery {
     private(set) var logNumbers: [UInt64] = []
     private(set) var report = RecoveryReport()
     let memtable: Memtable
+    /// The last sequence the MANIFEST records (the logs may add to it).
+    private var manifestLastSequence: UInt64 = 0
+
+    /// The last sequence of the recovered store: the MANIFEST's, or the last replayed write's.
+    var lastSequence: UInt64 { report.lastSequence }
 
     init(directory: String, options: Options, infoLog: InfoLog, versions: VersionSet) throws(KVError) {
         self.directory = directory
@@ -36,7 +41,7 @@ struct Recovery {
         }
         if fs.fileExists(versions.currentPath) {
             if options.errorIfExists { throw KVError.alreadyExists(path: directory) }
-            try versions.recover()
+            manifestLastSequence = try versions.recover()
         } else if !tables.isEmpty || manifests > 0 {
             // Tables without CURRENT: opening as a new store would delete them as obsolete.
             throw KVError.corruption(
@@ -55,7 +60,7 @@ struct Recovery {
         }
         for n in logs { versions.markFileNumberUsed(n) }
         for n in tables { versions.markFileNumberUsed(n) }
-        logNumbers = logs.filter { $0 >= versions.logNumber }.sorted()
+        logNumbers = logs.filter { $0 >= versions.firstUnflushedLog }.sorted()
     }
 
     mutating func run() throws(KVError) {
@@ -103,8 +108,7 @@ struct Recovery {
     }
 
     private mutating func finish() {
-        versions.lastSequence = max(versions.lastSequence, report.lastSequence)
-        report.lastSequence = versions.lastSequence
+        report.lastSequence = max(manifestLastSequence, report.lastSequence)
     }
 
     private mutating func apply(_ record: [UInt8], path: String, offset: Int64) throws(KVError) {

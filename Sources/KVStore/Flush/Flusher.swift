@@ -9,11 +9,13 @@ final class Flusher {
     private let directory: String
     private let statistics: EngineStatistics
     private let infoLog: InfoLog
+    private let wal: WriteAheadLog
 
     init(
-        files: LiveFiles, memtables: MemtableSet, snapshots: SnapshotList, options: Options, directory: String,
-        statistics: EngineStatistics, infoLog: InfoLog
+        files: LiveFiles, memtables: MemtableSet, snapshots: SnapshotList, wal: WriteAheadLog, options: Options,
+        directory: String, statistics: EngineStatistics, infoLog: InfoLog
     ) {
+        self.wal = wal
         self.files = files
         self.memtables = memtables
         self.snapshots = snapshots
@@ -23,13 +25,17 @@ final class Flusher {
         self.infoLog = infoLog
     }
 
+    /// A frozen memtable waits to be flushed.
+    var hasWork: Bool { memtables.hasImmutable }
+
     /// Flushes the frozen memtable, if there is one.
     func flush() throws(KVError) {
         let state = memtables.current
         guard let memtable = state.immutableMemtable else { return }
-        // No new memtable is frozen until this one is retired, so the active memtable's log
-        // is still the one that follows it: every log below holds only flushed writes.
-        let retiredBelow = memtables.activeLogNumber
+        // No new memtable is frozen (nor a new log started) until this one is retired, so the
+        // log being written is still the one that follows it: every log below holds only
+        // flushed writes.
+        let retiredBelow = wal.currentNumber
         let started = ContinuousClock.now
         var outputs: [FileMetaData] = []
         defer { files.release(outputs) }
@@ -41,7 +47,6 @@ final class Flusher {
         statistics.flushes.add(1, ordering: .relaxed)
         statistics.flushBytesWritten.add(Int(output.bytesWritten), ordering: .relaxed)
         output.edit.logNumber = retiredBelow
-        files.versions.lastSequence = snapshots.lastSequence
         try files.commit(output.edit, retiringImmutable: true)
         infoLog.log("flushed memtable to \(outputs.map { FileNames.table($0.number) }) (\(output.bytesWritten) bytes) in \(ContinuousClock.now - started)")
     }

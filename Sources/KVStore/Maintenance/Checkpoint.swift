@@ -46,40 +46,18 @@ enum Checkpoint {
         if fs.fileExists(temp) { try removeTree(temp, fs) }
         try fs.createDirectory(temp)
 
-        try engine.flushMemtable()
-        let version = engine.memtables.current.version
-        // Read after the version: at least the sequence of every entry in its tables.
-        let lastSequence = engine.snapshots.lastSequence
-
+        let (version, lastSequence, manifestNumber) = try engine.checkpointSource()
         var info = CheckpointInfo(path: target, lastSequence: lastSequence, tables: 0, linkedTables: 0, tableBytes: 0)
-        var edit = VersionEdit()
-        for (level, files) in version.files.enumerated() {
+        for files in version.files {
             for f in files {
                 let name = FileNames.table(f.number)
                 if try fs.linkOrCopy(Path.join(engine.directory, name), to: Path.join(temp, name)) { info.linkedTables += 1 }
                 info.tables += 1
                 info.tableBytes += Int64(f.size)
-                edit.addFile(level, f)
             }
         }
-        edit.addedTombstones = version.rangeTombstones.tombstones
-        // Numbers above every table; the log number says no log below it holds anything,
-        // so opening replays nothing and starts a fresh log.
-        let manifestNumber = engine.fileNumbers.peek
-        edit.nextFileNumber = manifestNumber + 1
-        edit.logNumber = manifestNumber + 1
-        edit.lastSequence = lastSequence
-
-        let manifestName = FileNames.manifest(manifestNumber)
-        let manifest = try LogWriter(
-            file: fs.openWritable(Path.join(temp, manifestName), truncate: true), fileNumber: manifestNumber, purpose: .manifest)
-        try manifest.add(edit.encode())
-        try manifest.sync()
-        try manifest.close()
-        let current = try fs.openWritable(Path.join(temp, FileNames.current), truncate: true)
-        try Array((manifestName + "\n").utf8).withBytes { (bytes) throws(KVError) in try current.append(bytes) }
-        try current.sync()
-        try current.close()
+        try VersionSet.writeStandalone(
+            version, lastSequence: lastSequence, number: manifestNumber, directory: temp, fileSystem: fs)
         // Linked tables share the source's synced data; copies were synced as written.
         try fs.syncDirectory(temp)
         try fs.rename(temp, to: target)

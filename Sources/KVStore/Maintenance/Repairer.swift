@@ -151,13 +151,12 @@ package enum Repairer {
         if fs.fileExists(path(FileNames.current)) { try fs.remove(path(FileNames.current)) }
         let versions = VersionSet(directory: directory, options: options)
         versions.markFileNumberUsed(nextNumber)
-        versions.lastSequence = lastSequence
         var edit = VersionEdit()
         edit.logNumber = versions.newFileNumber()  // a log number no log has: nothing to replay
         edit.lastSequence = lastSequence
         for f in files { edit.addFile(0, f) }
         edit.addedTombstones = tombstones
-        try versions.writeNewManifest(applying: edit)
+        try versions.writeNewManifest(applying: edit, lastSequence: lastSequence)
         versions.closeManifest()
         try fs.syncDirectory(directory)
     }

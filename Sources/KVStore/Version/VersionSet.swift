@@ -23,7 +23,8 @@ final class FileNumbers: Sendable {
 }
 
 /// The history of the live file set: the current `Version`, the counters that go with it,
-/// and the MANIFEST that makes them durable.
+/// and the MANIFEST that makes them durable. Every MANIFEST and CURRENT the engine writes is
+/// written here (a checkpoint's too, through `writeStandalone`).
 ///
 /// No locking of its own: `open` uses it before the background thread starts, and from
 /// then on only the background thread does (through `LiveFiles`). Other threads read the
@@ -36,10 +37,10 @@ final class VersionSet {
 
     private(set) var current: Version
     let fileNumbers = FileNumbers()
-    /// Last sequence recorded in the MANIFEST (the engine's atomic is the live figure).
-    var lastSequence: UInt64 = 0
-    /// Logs numbered below this hold nothing that is not in tables.
-    private(set) var logNumber: UInt64 = 0
+    /// The MANIFEST's log number: logs numbered below it hold nothing that is not in tables.
+    /// (The log being written is `WriteAheadLog`'s; while a frozen memtable waits, it is above
+    /// this one.)
+    private(set) var firstUnflushedLog: UInt64 = 0
     private(set) var manifestNumber: UInt64 = 0
     private var manifest: LogWriter?
     /// Per level, the largest key of the last compaction there (round-robin picking).
@@ -65,9 +66,10 @@ final class VersionSet {
 
     var currentPath: String { Path.join(directory, FileNames.current) }
 
-    /// Loads CURRENT and its MANIFEST. A torn last edit (a crash mid-append) is dropped: it was
-    /// never acknowledged, since an edit takes effect only after its sync.
-    func recover() throws(KVError) {
+    /// Loads CURRENT and its MANIFEST; returns the last sequence it records. A torn last edit
+    /// (a crash mid-append) is dropped: it was never acknowledged, since an edit takes effect
+    /// only after its sync.
+    func recover() throws(KVError) -> UInt64 {
         let current = try fs.openReadable(currentPath).readAll()
         let text = String(decoding: current, as: UTF8.self)
         guard text.hasSuffix("\n"), case let .manifest(number)? = FileNames.parse(String(text.dropLast())) else {
@@ -81,10 +83,11 @@ final class VersionSet {
         var files: [[FileMetaData]] = Array(repeating: [], count: Version.levelCount)
         var tombstones: [RangeTombstone] = []
         var sawLog = false, sawNext = false, sawSequence = false
+        var lastSequence: UInt64 = 0
         while let (offset, record) = try reader.next() {
             let edit = try VersionEdit.decode(record, file: path, offset: offset)
             try apply(edit, to: &files, tombstones: &tombstones, file: path, offset: offset)
-            if let v = edit.logNumber { logNumber = v; sawLog = true }
+            if let v = edit.logNumber { firstUnflushedLog = v; sawLog = true }
             if let v = edit.nextFileNumber { if v > 0 { markFileNumberUsed(v - 1) }; sawNext = true }
             if let v = edit.lastSequence { lastSequence = v; sawSequence = true }
             for p in edit.compactPointers { compactPointers[p.level] = p.key }
@@ -98,6 +101,7 @@ final class VersionSet {
         manifestNumber = number
         markFileNumberUsed(number)
         install(Version(files: files, tombstones: tombstones, options: options))
+        return lastSequence
     }
 
     private func apply(
@@ -126,51 +130,77 @@ final class VersionSet {
     // MARK: Changes
 
     /// Writes a fresh MANIFEST holding the whole current state plus `edit`, then points
-    /// CURRENT at it (temp file, fsync, rename, fsync directory). Used at open.
-    func writeNewManifest(applying edit: VersionEdit) throws(KVError) {
+    /// CURRENT at it. Used at open (and by repair).
+    func writeNewManifest(applying edit: VersionEdit, lastSequence: UInt64) throws(KVError) {
         var files = current.files
         var tombstones = current.rangeTombstones.tombstones
         try apply(edit, to: &files, tombstones: &tombstones, file: "<new manifest>", offset: 0)
-        if let v = edit.logNumber { logNumber = v }
+        if let v = edit.logNumber { firstUnflushedLog = v }
         let number = newFileNumber()
-        var snapshot = VersionEdit()
-        snapshot.logNumber = logNumber
-        snapshot.nextFileNumber = fileNumbers.peek
-        snapshot.lastSequence = lastSequence
+        var whole = Self.wholeState(files: files, tombstones: tombstones, lastSequence: lastSequence)
+        whole.logNumber = firstUnflushedLog
+        whole.nextFileNumber = fileNumbers.peek
         for (level, key) in compactPointers.enumerated() where !key.isEmpty {
-            snapshot.compactPointers.append((level, key))
+            whole.compactPointers.append((level, key))
         }
-        for (level, list) in files.enumerated() {
-            for f in list { snapshot.addFile(level, f) }
-        }
-        snapshot.addedTombstones = tombstones
-        let path = Path.join(directory, FileNames.manifest(number))
-        let writer = try LogWriter(file: fs.openWritable(path, truncate: true), fileNumber: number, purpose: .manifest)
-        try writer.add(snapshot.encode())
-        try writer.sync()
-        try fs.syncDirectory(directory)
-        try setCurrent(number)
+        let writer = try Self.writeManifest(whole, number: number, directory: directory, fileSystem: fs)
         try manifest?.close()
         manifest = writer
         manifestNumber = number
         install(Version(files: files, tombstones: tombstones, options: options))
     }
 
-    private func setCurrent(_ number: UInt64) throws(KVError) {
+    /// Writes, in another directory, a MANIFEST numbered `number` holding exactly `version` and
+    /// a CURRENT naming it — a store with no log to replay (a checkpoint). Everything synced;
+    /// the caller syncs the directory.
+    static func writeStandalone(
+        _ version: Version, lastSequence: UInt64, number: UInt64, directory: String, fileSystem: any FileSystem
+    ) throws(KVError) {
+        var whole = wholeState(files: version.files, tombstones: version.rangeTombstones.tombstones, lastSequence: lastSequence)
+        // Numbers above every table; the log number says no log below it holds anything, so
+        // opening replays nothing and starts a fresh log.
+        whole.nextFileNumber = number + 1
+        whole.logNumber = number + 1
+        try writeManifest(whole, number: number, directory: directory, fileSystem: fileSystem).close()
+    }
+
+    /// One edit describing a whole state: every file and tombstone, and the last sequence.
+    private static func wholeState(files: [[FileMetaData]], tombstones: [RangeTombstone], lastSequence: UInt64) -> VersionEdit {
+        var edit = VersionEdit()
+        edit.lastSequence = lastSequence
+        for (level, list) in files.enumerated() {
+            for f in list { edit.addFile(level, f) }
+        }
+        edit.addedTombstones = tombstones
+        return edit
+    }
+
+    /// MANIFEST-`number` holding `edit`, synced, then CURRENT pointed at it (temp file, fsync,
+    /// rename, fsync directory). Returns the MANIFEST's writer, open for further edits.
+    private static func writeManifest(
+        _ edit: VersionEdit, number: UInt64, directory: String, fileSystem fs: any FileSystem
+    ) throws(KVError) -> LogWriter {
+        let path = Path.join(directory, FileNames.manifest(number))
+        let writer = try LogWriter(file: fs.openWritable(path, truncate: true), fileNumber: number, purpose: .manifest)
+        try writer.add(edit.encode())
+        try writer.sync()
+        try fs.syncDirectory(directory)
         let temp = Path.join(directory, FileNames.temp(number))
         let file = try fs.openWritable(temp, truncate: true)
         try Array((FileNames.manifest(number) + "\n").utf8).withBytes { (bytes) throws(KVError) in try file.append(bytes) }
         try file.sync()
         try file.close()
-        try fs.rename(temp, to: currentPath)
+        try fs.rename(temp, to: Path.join(directory, FileNames.current))
         try fs.syncDirectory(directory)
+        return writer
     }
 
-    /// Records `edit` durably in the MANIFEST and makes the result current; returns it, for
-    /// the caller to publish to readers.
-    func logAndApply(_ edit: VersionEdit) throws(KVError) -> Version {
+    /// Records `edit` durably in the MANIFEST, with `lastSequence` (the live figure, whose
+    /// owner is the snapshot list) and the next file number, and makes the result current;
+    /// returns it, for the caller to publish to readers.
+    func logAndApply(_ edit: VersionEdit, lastSequence: UInt64) throws(KVError) -> Version {
         var edit = edit
-        if let v = edit.logNumber { precondition(v >= logNumber) }
+        if let v = edit.logNumber { precondition(v >= firstUnflushedLog) }
         edit.nextFileNumber = fileNumbers.peek
         edit.lastSequence = lastSequence
         var files = current.files
@@ -180,7 +210,7 @@ final class VersionSet {
         guard let manifest else { throw KVError.closed }
         try manifest.add(edit.encode())
         try manifest.sync()
-        if let v = edit.logNumber { logNumber = v }
+        if let v = edit.logNumber { firstUnflushedLog = v }
         for p in edit.compactPointers { compactPointers[p.level] = p.key }
         install(next)
         return next

@@ -1,0 +1,86 @@
+import KVStore
+
+/// The rules every request meets on its way to its command, in one place for the connection
+/// handler and the fuzz target: after MULTI a request is queued (unless it is a transaction
+/// control command); an unknown command, a client that has not authenticated and a wrong
+/// number of arguments are answered here; otherwise the command runs, and an error replaces
+/// whatever part of a reply it had written. Where it runs is `startsOnThread`'s answer.
+package enum CommandDispatch {
+    /// What became of a request at admission.
+    package enum Admission {
+        /// Checks passed: run it.
+        case run(Command)
+        /// Answered without running: queued after MULTI (`queued` true), or refused (the
+        /// reply is written; `command` is nil for an unknown one).
+        case answered(command: Command?, queued: Bool)
+    }
+
+    /// How a run ended.
+    package enum Outcome: Sendable, Equatable {
+        case answered
+        /// Answered with an error.
+        case failed
+        /// Nothing written and nothing changed: on the event loop it would have waited (a read
+        /// needing the disk, a lock held elsewhere, a write the engine cannot take at once).
+        case mustWait
+    }
+
+    /// Admits one request: queues it after MULTI, or refuses it with a reply, or hands back
+    /// the command to run.
+    package static func admit(
+        _ server: ServerContext, _ session: inout Session, _ command: Command?, _ args: [[UInt8]],
+        _ out: inout RESPReplyWriter
+    ) -> Admission {
+        if session.multi != nil, command?.transaction ?? .queued == .queued {
+            let queued = TransactionCommands.enqueue(server, &session, command, args, &out)
+            return .answered(command: command, queued: queued)
+        }
+        guard let command else {
+            out.writeErrorReply(CommandError.unknown(args).text)
+            return .answered(command: nil, queued: false)
+        }
+        if !session.authenticated && !command.allowedUnauthenticated {
+            out.writeErrorReply("NOAUTH Authentication required.")
+            return .answered(command: command, queued: false)
+        }
+        guard command.arityAllows(args.count) else {
+            if command.transaction == .commit {
+                // A refused EXEC also ends the transaction, in Redis's words.
+                TransactionCommands.end(server, &session)
+                out.writeErrorReply("EXECABORT Transaction discarded because of: wrong number of arguments for '\(command.name)' command")
+            } else {
+                out.writeErrorReply(CommandError.wrongArity(command.name).text)
+            }
+            return .answered(command: command, queued: false)
+        }
+        return .run(command)
+    }
+
+    /// Whether `command` starts on a blocking thread: its kind's rule (`Execution`), and for
+    /// EXEC the same rule over each queued command — one rule for both.
+    static func startsOnThread(_ command: Command, _ server: ServerContext, _ session: Session) -> Bool {
+        let syncs = server.syncsEveryWrite
+        guard command.transaction == .commit else { return command.execution.startsOnThread(syncsEveryWrite: syncs) }
+        guard let queued = session.multi, !queued.failed else { return false }
+        return queued.commands.contains { args in
+            CommandTable.standard.lookup(args[0])?.execution.startsOnThread(syncsEveryWrite: syncs) ?? false
+        }
+    }
+
+    /// Runs one admitted command; an error replaces whatever part of a reply it had written.
+    package static func execute(
+        _ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]],
+        _ out: inout RESPReplyWriter
+    ) -> Outcome {
+        let mark = out.writerIndex
+        do {
+            try command.run(server, &session, args, &out)
+            return .answered
+        } catch {
+            out.moveWriterIndex(to: mark)
+            if error.wouldBlock && !session.mayWait { return .mustWait }
+            out.writeErrorReply(error.text)
+            return .failed
+        }
+    }
+}
