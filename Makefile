@@ -13,7 +13,7 @@ DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak cluster
+.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak cluster big-collections
 
 all: build
 
@@ -68,11 +68,14 @@ test: test-deps
 	bash Tools/clients/run.sh
 	bash Tools/redis-tests/against-kvserver.sh
 
-# The randomized model test at length (seeded; the seed is printed for replay with KV_SEED=).
+# The randomized model test at length (seeded; the seed is printed for replay with KV_SEED=),
+# and kvserver killed under collection writers TYPE_KILL_CYCLES times.
 STRESS_OPS ?= 400000
+TYPE_KILL_CYCLES ?= 20
 stress: deps
 	$(SWIFT) build --build-tests
 	KV_MODEL_OPS=$(STRESS_OPS) $(SWIFT) test --skip-build --filter 'modelBasedRandomizedOperations'
+	KV_TYPE_KILL_CYCLES=$(TYPE_KILL_CYCLES) $(SWIFT) test --skip-build --filter 'killNineUnderCollectionWriters'
 
 # The crash test at length: a multi-threaded stress process killed with SIGKILL at random
 # moments, the store checked against its journal after each restart. Seeds are printed;
@@ -132,13 +135,25 @@ bench-scale: bench-deps
 # redis-benchmark against kvserver (--fsync everysec) and Debian's redis-server (AOF,
 # everysec), alternating, ROUNDS times; prints medians and ratios (docs/BENCHMARKS.md).
 # Then the never-freeze rows: HEAVY_REQUESTS SETs of 100 and 1,000 bytes at -P 16 with a
-# probe connection timing a GET every 5 ms (Tools/server-bench/heavy-write.sh).
+# probe connection timing a GET every 5 ms (Tools/server-bench/heavy-write.sh). Then the data
+# types: redis-benchmark -t lpush,…,lrange_100 and HGET/ZSCORE/ZRANGEBYSCORE lines, TYPE_REQUESTS
+# each (Tools/server-bench/types.sh).
 ROUNDS ?= 3
 REQUESTS ?= 1000000
 HEAVY_REQUESTS ?= 2000000
+TYPE_REQUESTS ?= 200000
 server-bench: bench-deps release
 	bash Tools/server-bench/compare.sh $(ROUNDS) $(REQUESTS)
 	bash Tools/server-bench/heavy-write.sh $(ROUNDS) $(HEAVY_REQUESTS) "100 1000"
+	bash Tools/server-bench/types.sh $(ROUNDS) $(TYPE_REQUESTS)
+
+# Larger than memory: a sorted set and a hash of BIG_N elements each (10M by default) built
+# through kvserver; ZRANGEBYSCORE/ZRANK/HGET latency, DEL latency, space after a full
+# compaction, peak RSS (Tools/server-bench/big-collections.py; docs/BENCHMARKS.md).
+BIG_N ?= 10000000
+big-collections: bench-deps release
+	$(SWIFT) build -c release --product kvctl
+	python3 Tools/server-bench/big-collections.py .build/release/kvserver .build/release/kvctl $(BIG_N)
 
 # The real-client suites alone (after a build): Python clients and the reply oracle, then
 # Redis's own tests.
@@ -157,8 +172,11 @@ example: deps
 	$(SWIFT) build --package-path Examples/AsyncExample --scratch-path .build/examples
 	.build/examples/debug/AsyncExample
 
-# The library's DocC documentation (Sources/KVStore/KVStore.docc), warnings as errors; CI runs it.
+# The libraries' DocC documentation (Sources/KVStore/KVStore.docc, Sources/KVCollections/KVCollections.docc),
+# warnings as errors; CI runs it.
 docs: deps
 	rm -rf .build/docs && mkdir -p .build/docs
 	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target KVStore \
 	  --warnings-as-errors --output-path .build/docs/KVStore.doccarchive
+	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target KVCollections \
+	  --warnings-as-errors --output-path .build/docs/KVCollections.doccarchive

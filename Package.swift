@@ -7,6 +7,7 @@ let package = Package(
     name: "KVStore",
     products: [
         .library(name: "KVStore", targets: ["KVStore"]),
+        .library(name: "KVCollections", targets: ["KVCollections"]),
         .library(name: "KVServer", targets: ["KVServer"]),
         .executable(name: "kvserver", targets: ["KVServerMain"]),
         .library(name: "KVClient", targets: ["KVClient"]),
@@ -45,11 +46,18 @@ let package = Package(
             ],
             path: "Sources/KVStore",
             swiftSettings: strict),
+        // Redis's data model on the engine: strings, hashes, sets, sorted sets and lists, for
+        // the server and for Swift applications.
+        .target(
+            name: "KVCollections",
+            dependencies: ["KVStore"],
+            path: "Sources/KVCollections",
+            swiftSettings: strict),
         // The Redis-protocol server as a library, so tests drive it in-process.
         .target(
             name: "KVServer",
             dependencies: [
-                "KVStore", "CKVSupport",
+                "KVStore", "KVCollections", "CKVSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -78,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "KVStore", "KVClient",
+                "KVStore", "KVCollections", "KVClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/kvctl",
@@ -103,6 +111,10 @@ let package = Package(
         .executableTarget(
             name: "ReadmeExample", dependencies: ["KVStore"], path: "Tests/ReadmeExample",
             swiftSettings: strict),
+        // The leaderboard of KVCollections' DocC article, compiled and run by the tests.
+        .executableTarget(
+            name: "LeaderboardExample", dependencies: ["KVCollections", "KVStore"], path: "Tests/LeaderboardExample",
+            swiftSettings: strict),
         // Helpers both test targets use (temporary directories, child processes, a clock).
         .target(name: "KVTestSupport", path: "Tests/KVTestSupport", swiftSettings: strict),
         // Test code the tools share with the tests, kept out of the products: the
@@ -114,7 +126,7 @@ let package = Package(
         .target(
             name: "KVServerTesting",
             dependencies: [
-                "KVServer", "KVStore", "KVStoreTesting",
+                "KVServer", "KVStore", "KVCollections", "KVStoreTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/KVServerTesting", swiftSettings: strict),
@@ -127,6 +139,12 @@ let package = Package(
             path: "Tests/KVStoreTests",
             swiftSettings: strict),
         .testTarget(
+            name: "KVCollectionsTests",
+            dependencies: ["KVCollections", "KVStore", "KVStoreTesting", "KVTestSupport"],
+            path: "Tests/KVCollectionsTests",
+            exclude: ["Fixtures"],
+            swiftSettings: strict),
+        .testTarget(
             name: "KVCtlTests",
             dependencies: [
                 "KVServer", "KVStore", "KVStoreTesting", "KVTestSupport",
@@ -137,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "KVServerTests",
             dependencies: [
-                "KVServer", "KVStore", "KVClient", "KVStoreTesting", "KVServerTesting", "KVTestSupport",
+                "KVServer", "KVStore", "KVCollections", "KVClient", "KVStoreTesting", "KVServerTesting", "KVTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

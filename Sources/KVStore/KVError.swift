@@ -25,6 +25,10 @@ public enum KVError: Error, Equatable, Sendable, CustomStringConvertible {
     case notFound(path: String)
     /// The directory already holds a store and `errorIfExists` is true.
     case alreadyExists(path: String)
+    /// An optimistic transaction's commit found `key` written by someone else after the
+    /// transaction's snapshot (or could not rule that out: the snapshot is older than the
+    /// writes the store keeps in memory). Nothing was written; run the transaction again.
+    case conflict(key: [UInt8])
 
     /// What went wrong and where, in one line.
     public var description: String {
@@ -47,6 +51,8 @@ public enum KVError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no store at \(path) (createIfMissing is false)"
         case let .alreadyExists(path):
             return "a store already exists at \(path) (errorIfExists is true)"
+        case let .conflict(key):
+            return "transaction conflict on key \(String(decoding: key.prefix(64), as: UTF8.self).debugDescription): written since the transaction's snapshot; nothing was written, retry"
         }
     }
 }

@@ -40,6 +40,10 @@ public final class KVIterator {
         return e == 0 ? nil : e
     }
 
+    /// The current value's tag (`WriteBatch.put(_:_:expiresAt:tag:)`), 0 when it has none.
+    /// Only when `isValid`.
+    public var tag: UInt8 { iterator.tag }
+
     /// Calls `body` with views of the current key and value, without copying them. The views
     /// are valid only inside `body`. Only when `isValid`.
     public func withCurrent<R, E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {

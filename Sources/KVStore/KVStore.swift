@@ -21,6 +21,10 @@ public final class KVStore: Sendable {
     /// What opening found in the logs: replayed records, torn tails dropped.
     public var recoveryReport: RecoveryReport { engine.recoveryReport }
 
+    /// The clock this store judges expiry by (`Options.clock`): milliseconds since the Unix
+    /// epoch.
+    public var clock: @Sendable () -> UInt64 { engine.options.clock }
+
     private init(engine: Engine) {
         self.engine = engine
     }
@@ -56,7 +60,7 @@ public final class KVStore: Sendable {
     }
 
     /// The point read behind `get` and `lookup`, over the key's bytes where they are.
-    func read(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> (value: [UInt8], expiresAt: UInt64)? {
+    func read(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> (value: [UInt8], expiresAt: UInt64, tag: UInt8)? {
         let sequence = try engine.sequence(for: options.snapshot)
         return try engine.get(
             key, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
@@ -64,8 +68,8 @@ public final class KVStore: Sendable {
     }
 
     func lookup(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> StoredValue? {
-        guard let (value, expiresAt) = try read(key, options) else { return nil }
-        return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt)
+        guard let (value, expiresAt, tag) = try read(key, options) else { return nil }
+        return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt, tag: tag)
     }
 
     /// A consistent view of the store as of now; pass it in `ReadOptions.snapshot`.

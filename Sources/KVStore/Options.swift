@@ -81,6 +81,14 @@ public struct Options: Sendable {
         return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
     }
 
+    // MARK: Compaction filter
+
+    /// Makes the `CompactionFilter` for each compaction (nil: none, the default). It decides,
+    /// for every value a compaction writes that is its key's newest and visible to every
+    /// reader, whether it stays; see `CompactionFilter`. The context reads the store as of the
+    /// compaction's cut-off. Flushes do not run it.
+    public var compactionFilter: (@Sendable (CompactionContext) -> any CompactionFilter)?
+
     /// The file system the engine uses; tests substitute a fault-injecting one.
     package var fileSystem: any FileSystem = PosixFileSystem()
     /// Tests hold the background thread's compactions (flushes still run) to provoke stalls.

@@ -37,6 +37,8 @@ public struct Statistics: Sendable {
     public var compactionBytesRead: Int64 = 0
     /// Bytes of tables compactions wrote.
     public var compactionBytesWritten: Int64 = 0
+    /// Values compaction removed through a `CompactionFilter` (expired values included).
+    public var compactionEntriesFiltered: Int64 = 0
     /// (flush + compaction bytes written) / user bytes written.
     public var writeAmplification: Double = 0
     /// Write groups delayed to keep writes to the delayed rate (level 0 at or past the

@@ -1,14 +1,17 @@
-/// A value as stored: its bytes and, when it was written with one, its expiry.
+/// A value as stored: its bytes and, when it was written with them, its expiry and tag.
 public struct StoredValue: Sendable, Equatable {
     /// The value's bytes.
     public var value: [UInt8]
     /// When the value stops being visible, in milliseconds since the Unix epoch on
     /// `Options.clock`; nil when it never expires.
     public var expiresAt: UInt64?
+    /// The application's tag (`WriteBatch.put(_:_:expiresAt:tag:)`); 0 when it has none.
+    public var tag: UInt8
 
-    /// A value and its expiry (nil: none).
-    public init(value: [UInt8], expiresAt: UInt64? = nil) {
+    /// A value, its expiry (nil: none) and its tag (0: none).
+    public init(value: [UInt8], expiresAt: UInt64? = nil, tag: UInt8 = 0) {
         self.value = value
         self.expiresAt = expiresAt
+        self.tag = tag
     }
 }

@@ -137,9 +137,17 @@ struct Export: ParsableCommand {
         let started = Terminal.now()
         var records = 0
         var bytes = 0
+        var skipped = 0
         try withTarget(target) { t in
             // A directory's iterator reads one snapshot; a server is read in consistent pages.
-            try t.scan(from: nil, to: nil, limit: .max, reverse: false, keysOnly: false) { k, v, e in
+            try t.scan(from: nil, to: nil, limit: .max, reverse: false, keysOnly: false) { k, kv in
+                // Records are strings; a collection is counted and left out (see below).
+                guard case .string(let stored)? = kv else {
+                    skipped += 1
+                    return
+                }
+                let v: [UInt8]? = stored.value
+                let e = stored.expiresAt
                 writer.write(format.line(key: k, value: v ?? [], expiresAt: e, encoding: enc))
                 writer.write("\n")
                 if writer.failed != 0 { throw KVCtlError.io("write failed: \(String(cString: strerror(writer.failed)))") }
@@ -150,6 +158,9 @@ struct Export: ParsableCommand {
         writer.flush()
         if writer.failed != 0 { throw KVCtlError.io("write failed: \(String(cString: strerror(writer.failed)))") }
         Terminal.err("exported \(records) records, \(bytes) bytes of keys and values in \(String(format3: Terminal.now() - started)) s")
+        if skipped > 0 {
+            Terminal.err("note: \(skipped) collection\(skipped == 1 ? "" : "s") (hashes, sets, sorted sets, lists) not exported: export writes string records; copy collections with `kvctl checkpoint` or `backup`")
+        }
     }
 }
 

@@ -20,10 +20,10 @@ struct Get: ParsableCommand {
         let k = try enc.decode(key)
         let found = try withTarget(target) { try $0.get(k) }
         guard let found else { throw KVCtlError.notFound("key \(enc.encode(k)) not found") }
-        if format == .text {
-            Terminal.out(enc.encode(found.value))
+        if format == .text, case .string(let v) = found {
+            Terminal.out(enc.encode(v.value))
         } else {
-            Terminal.out(format.line(key: k, value: found.value, expiresAt: found.expiresAt, encoding: enc))
+            Terminal.out(format.line(key: k, found, encoding: enc))
         }
     }
 }
@@ -137,10 +137,28 @@ struct Scan: ParsableCommand {
         let format = try encoding.recordFormat()
         let (from, to) = try range.bounds(enc)
         try withTarget(target) { t in
-            try t.scan(from: from, to: to, limit: limit ?? .max, reverse: reverse, keysOnly: keysOnly) { k, v, e in
-                Terminal.out(format.line(key: k, value: v, expiresAt: e, encoding: enc))
+            try t.scan(from: from, to: to, limit: limit ?? .max, reverse: reverse, keysOnly: keysOnly) { k, v in
+                Terminal.out(format.line(key: k, v, encoding: enc))
             }
         }
+    }
+}
+
+struct TypeOf: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "type",
+        abstract: "Print what a key holds: string, hash, set, zset or list (exit 1 if it is not there).",
+        discussion: "Example: kvctl --db ./data type session:1")
+
+    @OptionGroup var target: TargetOptions
+    @OptionGroup var encoding: EncodingOptions
+    @Argument(help: "The key (escaped, or hex with --hex).") var key: String
+
+    func run() throws {
+        let enc = try encoding.byteEncoding()
+        let k = try enc.decode(key)
+        guard let found = try withTarget(target, { try $0.get(k) }) else { throw KVCtlError.notFound("key \(enc.encode(k)) not found") }
+        Terminal.out(found.type.name)
     }
 }
 

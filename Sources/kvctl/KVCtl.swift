@@ -27,7 +27,7 @@ struct KVCtl: ParsableCommand {
               kvctl --db ./data verify
             """,
         subcommands: [
-            Get.self, Put.self, Delete.self, Scan.self, Count.self, DeleteRange.self,
+            Get.self, TypeOf.self, Put.self, Delete.self, Scan.self, Count.self, DeleteRange.self,
             Import.self, Export.self,
             Stats.self, Levels.self, Inspect.self,
             Compact.self, Verify.self, Repair.self, Destroy.self, Checkpoint.self, Backup.self,

@@ -1,3 +1,4 @@
+import KVCollections
 import KVClient
 import KVStore
 
@@ -37,6 +38,14 @@ enum KVCtlError: Error, CustomStringConvertible {
         case .locked(let dir):
             return .failed("\(dir) is locked by another process — is kvserver running on it? Use --server HOST:PORT to go through the server.")
         case .notFound(let path): return .notFound("no store at \(path)")
+        default: return .failed("\(error)")
+        }
+    }
+
+    static func from(_ error: KeyspaceError) -> KVCtlError {
+        switch error {
+        case .store(let e): return from(e)
+        case .corruption: return .corruption("\(error)")
         default: return .failed("\(error)")
         }
     }

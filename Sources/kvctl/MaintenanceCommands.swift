@@ -1,4 +1,5 @@
 import ArgumentParser
+import KVCollections
 import KVStore
 
 #if canImport(Glibc)
@@ -35,9 +36,13 @@ struct Verify: ParsableCommand {
         abstract: "Read every block and record, check every checksum; exit 3 if anything is damaged.",
         discussion: """
             Checks every table (footer, index, filter, properties, every data block and entry),
-            every log and MANIFEST record, and CURRENT. Each problem is printed with its file
-            and offset. Read-only: it does not open the store. A torn log tail (what a crash
-            leaves) is reported as a note, not as damage.
+            every log and MANIFEST record, and CURRENT, each problem printed with its file and
+            offset — reading the files, without opening the store. A torn log tail (what a
+            crash leaves) is reported as a note, not as damage. When the files are sound it
+            then opens the store and checks the keyspace: each collection's element count
+            equals its metadata's, a list's positions have no gap, a sorted set's members and
+            score index agree, and every other element is garbage of an older version waiting
+            for compaction; each broken invariant names its key (exit 3).
             Example: kvctl --db ./data verify
             """)
 
@@ -66,7 +71,31 @@ struct Verify: ParsableCommand {
         if !corrupt.isEmpty {
             throw KVCtlError.corruption("\(corrupt.count) damaged file\(corrupt.count == 1 ? "" : "s"): \(corrupt.joined(separator: ", "))")
         }
+        let keyspace = try Self.verifyKeyspace(dir)
+        if json {
+            let problems = keyspace.problems.map { "{\"key\":\(jsonString(ByteEncoding.escaped.encode($0.key))),\"problem\":\(jsonString($0.problem))}" }
+            Terminal.out("{\"keyspace\":{\"strings\":\(keyspace.strings),\"collections\":\(keyspace.collections),\"elements\":\(keyspace.elements),"
+                + "\"garbage\":\(keyspace.garbage),\"problems\":[\(problems.joined(separator: ","))]}}")
+        } else {
+            for p in keyspace.problems { Terminal.out(Terminal.red("broken: ") + "key \(ByteEncoding.escaped.encode(p.key)): \(p.problem)") }
+            Terminal.err("keyspace: \(keyspace.strings) strings, \(keyspace.collections) collections (\(keyspace.elements) elements), "
+                + "\(keyspace.garbage) elements of dropped collections awaiting compaction")
+        }
+        if !keyspace.isClean {
+            throw KVCtlError.corruption("\(keyspace.problems.count) broken keyspace invariant\(keyspace.problems.count == 1 ? "" : "s"), first at key \(ByteEncoding.escaped.encode(keyspace.problems[0].key))")
+        }
         if !json { Terminal.err("no damage found") }
+    }
+
+    /// The keyspace's invariants, with the store opened (its files are known sound).
+    static func verifyKeyspace(_ dir: String) throws -> KeyspaceReport {
+        var options = Options()
+        options.createIfMissing = false
+        Keyspace.install(in: &options)
+        let store: KVStore
+        do { store = try KVStore.open(at: dir, options: options) } catch { throw KVCtlError.from(error) }
+        defer { try? store.close() }
+        do { return try Keyspace.verify(store) } catch { throw KVCtlError.from(error) }
     }
 }
 

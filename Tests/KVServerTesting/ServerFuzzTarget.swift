@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 import KVServer
 import KVStoreTesting
@@ -19,6 +20,7 @@ package enum ServerFuzzTarget {
 
     private static func makeServer() -> ServerContext {
         var options = Options()
+        Keyspace.install(in: &options)
         options.fileSystem = MemoryFileSystem()
         options.createIfMissing = true
         // A store that does not open would turn every input into a no-op that passes: trap.
@@ -33,7 +35,7 @@ package enum ServerFuzzTarget {
         // a server's 64 inputs, so flushes and compactions are left to the engine's own tests
         // (docs/RELIABILITY.md, the `resp` row).
         config.limits.maxBulkLength = 4 << 10
-        return ServerContext(store: store, config: config)
+        do { return try ServerContext(store: store, config: config) } catch { fatalError("the fuzz target's keyspace did not open: \(error)") }
     }
 
     package static func run(_ data: UnsafeRawBufferPointer) {
@@ -74,6 +76,9 @@ package enum ServerFuzzTarget {
         if case .run(let command) = CommandDispatch.admit(s, &c, command, args, &out) {
             _ = CommandDispatch.execute(command, s, &c, args, &out)
         }
+        // A blocking command that found nothing times out at once: the next input may push to
+        // its key, and a waiter nobody reads from must not be served.
+        BlockingCommands.abandon(s, &c)
         out.resp3 = c.resp3
     }
 
@@ -87,5 +92,11 @@ package enum ServerFuzzTarget {
         ("bits", "SETBIT b 100 1\r\nBITCOUNT b 0 -1 BIT\r\nBITPOS b 1 2\r\nBITOP NOT c b\r\nLCS b c IDX WITHMATCHLEN\r\n"),
         ("inline-quotes", "SET \"a\\x00b\" 'c d'\r\nGET \"a\\x00b\"\r\n"),
         ("reset", "HELLO 3 SETNAME x\r\nMULTI\r\nRESET\r\nINFO commandstats\r\n"),
+        ("hash", "HSET h a 1 b 2\r\nHINCRBY h a 5\r\nHINCRBYFLOAT h b 0.5\r\nHGETALL h\r\nHRANDFIELD h -5 WITHVALUES\r\nHSCAN h 0 MATCH * COUNT 1\r\nHDEL h a\r\n"),
+        ("set", "SADD s a b c\r\nSADD t b\r\nSINTERSTORE u s t\r\nSDIFF s t\r\nSPOP s 2\r\nSMOVE s t a\r\nSINTERCARD 2 s t LIMIT 1\r\nSSCAN s 0\r\n"),
+        ("zset", "ZADD z 1 a 2 b (3 c\r\nZADD z GT CH INCR 5 a\r\nZRANGE z (1 +inf BYSCORE REV LIMIT 0 2 WITHSCORES\r\nZRANK z b\r\nZUNIONSTORE u 2 z z WEIGHTS 1 2 AGGREGATE MAX\r\nZREMRANGEBYRANK z 0 -2\r\nZRANGEBYLEX z - +\r\nZMPOP 1 z MIN COUNT 2\r\n"),
+        ("list", "RPUSH l a b c d\r\nLINSERT l BEFORE c x\r\nLPOS l c RANK -1 MAXLEN 9\r\nLTRIM l 1 -2\r\nLMOVE l m LEFT RIGHT\r\nLREM l 0 x\r\nLSET l -1 z\r\nLRANGE l 0 -1\r\n"),
+        ("blocking", "BLPOP none 0.01\r\nRPUSH none v\r\nMULTI\r\nBRPOP none 0\r\nBZPOPMIN z 0\r\nEXEC\r\nBLMOVE a b LEFT LEFT 0.001\r\n"),
+        ("sort", "RPUSH n 3 1 2\r\nSORT n DESC LIMIT 0 2 STORE o\r\nSORT n ALPHA GET # BY nosort\r\nDUMP o\r\nTYPE o\r\nOBJECT ENCODING o\r\nCOPY o p\r\n"),
     ].map { ($0.0, Array($0.1.utf8)) }
 }

@@ -200,7 +200,16 @@ import Testing
         #expect(try c.call("KEYS", "*th*") == .array([.text("other")]))
         #expect(try c.call("KEYS", "user:00[1-3]").elements.count == 3)
         #expect(try c.call("KEYS", "user:0?5") == .array([.text("user:005"), .text("user:045")]))
-        #expect(try c.call("SCAN", "0", "TYPE", "hash") == .array([.text("0"), .array([])]))
+        var hashes: [String] = []  // no hashes here: every page of the walk is empty
+        cursor = "0"
+        repeat {
+            let r = try c.call("SCAN", cursor, "TYPE", "hash").elements
+            cursor = r[0].string ?? "0"
+            hashes += r[1].elements.compactMap(\.string)
+        } while cursor != "0"
+        #expect(hashes.isEmpty)
+        #expect(try c.call("HSET", "user:h", "f", "v") == .integer(1))
+        #expect(try c.call("SCAN", "0", "TYPE", "hash", "MATCH", "user:h*") == .array([.text("0"), .array([.text("user:h")])]))
         #expect(try c.call("SCAN", "12345") .isError)  // an unknown cursor is refused
         #expect(try c.call("SCAN", "abc") == .error("ERR invalid cursor"))
     }

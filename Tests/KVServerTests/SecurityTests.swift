@@ -7,6 +7,7 @@ import KVStore
 import KVTestSupport
 import Testing
 
+import KVCollections
 @testable import KVServer
 
 /// AUTH, protected mode, connection limits and idle timeouts.
@@ -113,8 +114,10 @@ import Testing
         let dir = TemporaryDirectory("idle")
         var config = ServerConfig()
         config.directory = dir.path
-        let store = try KVStore.open(at: dir.path, options: config.storeOptions)
-        let server = ServerContext(store: store, config: config)
+        var options = config.storeOptions
+        Keyspace.install(in: &options)
+        let store = try KVStore.open(at: dir.path, options: options)
+        let server = try ServerContext(store: store, config: config)
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         defer {

@@ -152,7 +152,7 @@ import KVStoreTesting
             // with s ≡ seq (mod 1000).
             let expected = snapshot - (snapshot + 1000 - seq % 1000) % 1000
             let got = bytes("k\(seq % 1000)").withUnsafeBytes { memtable.get($0, hash: hash64($0), sequence: snapshot) }
-            if case let .found(v, _, _) = got, v == bytes("\(expected)") {} else { bad.add(1, ordering: .relaxed) }
+            if case let .found(v, _, _, _) = got, v == bytes("\(expected)") {} else { bad.add(1, ordering: .relaxed) }
         }
         #expect(overlapped >= 1_000, "only \(overlapped) reads ran while the writer wrote")
         #expect(bad.load(ordering: .relaxed) == 0)

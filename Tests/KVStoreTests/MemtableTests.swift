@@ -19,7 +19,7 @@ import KVStoreTesting
         add(m, 3, .value, "a", "a3")
         add(m, 4, .deletion, "b")
         func value(_ l: Memtable.Lookup) -> String? {
-            if case let .found(v, _, _) = l { return String(decoding: v, as: UTF8.self) }
+            if case let .found(v, _, _, _) = l { return String(decoding: v, as: UTF8.self) }
             return nil
         }
         #expect(value(get(m, "a", 1)) == "a1")
@@ -101,7 +101,7 @@ import KVStoreTesting
         for (k, seq) in model { newest[k] = max(newest[k] ?? 0, seq) }
         for (k, _) in newest {
             let got = k.withUnsafeBytes { m.get($0, hash: hash64($0), sequence: sequence) }
-            guard case let .found(v, _, _) = got else {
+            guard case let .found(v, _, _, _) = got else {
                 Issue.record("\(k) missing")
                 continue
             }
@@ -114,7 +114,7 @@ import KVStoreTesting
         let big = [UInt8](repeating: 7, count: 1 << 20)
         big.withUnsafeBytes { m.add(sequence: 1, kind: .value, key: $0, value: $0) }
         let got = big.withUnsafeBytes { m.get($0, hash: hash64($0), sequence: 1) }
-        guard case let .found(v, _, _) = got else {
+        guard case let .found(v, _, _, _) = got else {
             Issue.record("big entry missing")
             return
         }

@@ -63,7 +63,7 @@ import KVStoreTesting
             if i % 10 == 0 {
                 guard case .deleted = r else { Issue.record("key \(i) should be a deletion"); continue }
             } else {
-                guard case let .found(v, _, _) = r, v == value(i, 40) else { Issue.record("key \(i) wrong"); continue }
+                guard case let .found(v, _, _, _) = r, v == value(i, 40) else { Issue.record("key \(i) wrong"); continue }
             }
             // Invisible below its sequence.
             guard case .absent = try lookup(table, key(i), UInt64(i)) else { Issue.record("key \(i) visible too early"); continue }

@@ -603,6 +603,470 @@ case("unknown-command", err("FOOBAR", "a", "b"), err("FOOBAR"), err("RANGEX"), o
 case("unknown-command-long-arg", err("NOSUCH", "x" * 200, "y"))
 case("quit", ok("SET", "k", "v"), ok("QUIT"), Closed())
 
+# ============================================================================================
+# Collection types: hashes, sets, sorted sets, lists; SORT; keyspace commands on them;
+# WRONGTYPE; blocking pops (only on non-empty keys or with a timeout that expires at once).
+#
+# Order-free replies are compared as such: HGETALL, and the field/value (or member/score)
+# lists of HSCAN and ZSCAN, with Pairs() (a RESP3 map compares unordered anyway); HKEYS, HVALS,
+# SMEMBERS, SINTER, SUNION, SDIFF, SSCAN, KEYS and whole-collection HRANDFIELD/SRANDMEMBER/
+# ZRANDMEMBER replies with Unordered() (a RESP3 set too). Redis iterates small hashes in
+# insertion order and small integer sets in numeric order; nothing here depends on it. A small
+# collection's *SCAN comes back whole from cursor 0 in one call, as here.
+# Random replies (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY) are exact on one-
+# element collections (or when the count covers the whole collection: distinct elements, all
+# of them) and VALUE-masked (types and lengths only) otherwise.
+# ============================================================================================
+
+HASH3 = [("HSET", "h", "a", "1", "b", "2", "c", "3")]
+SCAN_PAIRS = Seq(EXACT, Pairs())  # [cursor, flat field/value (or member/score) list]
+SCAN_SET = Seq(EXACT, Unordered())
+
+# Hashes -----------------------------------------------------------------------------------------
+case("hset-hget", ok("HSET", "h", "f1", "v1", "f2", "v2"), ok("HSET", "h", "f1", "x", "f3", "v3"), ok("HGET", "h", "f1"),
+     ok("HGET", "h", "nope"), ok("HGET", "nokey", "f"), ok("HLEN", "h"))
+case("hset-binary", ok("HSET", "h", b"\x00\r\n", b"\xff", "", ""), ok("HGET", "h", b"\x00\r\n"), ok("HGET", "h", ""),
+     ok("HGETALL", "h", rule=Pairs()))
+case("hset-arity", err("HSET", "h", "f"), err("HSET", "h", "f", "v", "g"), err("HSET", "h"), ok("EXISTS", "h"))
+case("hsetnx", ok("HSETNX", "h", "f", "v"), ok("HSETNX", "h", "f", "w"), ok("HGET", "h", "f"), err("HSETNX", "h", "f"))
+case("hmget", ok("HMGET", "h", "a", "nope", "c"), ok("HMGET", "nokey", "a", "b"), err("HMGET", "h"), setup=HASH3)
+case("hmset", ok("HMSET", "h", "a", "1", "b", "2"), ok("HMSET", "h", "a", "x"), ok("HGETALL", "h", rule=Pairs()),
+     err("HMSET", "h", "a"), err("HMSET", "h", "a", "1", "b"))
+case("hgetall", ok("HGETALL", "h", rule=Pairs()), ok("HGETALL", "nokey"), setup=HASH3,
+     why="field order is unspecified (redis: insertion order for small hashes): pairs compare as a set")
+case("hdel-hlen-hexists", ok("HDEL", "h", "a", "nope", "a"), ok("HLEN", "h"), ok("HEXISTS", "h", "a"),
+     ok("HEXISTS", "h", "b"), ok("HEXISTS", "nokey", "b"), ok("HDEL", "nokey", "a"), ok("HLEN", "nokey"),
+     ok("HDEL", "h", "b", "c"), ok("EXISTS", "h"), ok("TYPE", "h"), err("HDEL", "h"), setup=HASH3)
+case("hkeys-hvals", ok("HKEYS", "h", rule=Unordered()), ok("HVALS", "h", rule=Unordered()), ok("HKEYS", "nokey"),
+     ok("HVALS", "nokey"), setup=HASH3)
+case("hstrlen", ok("HSTRLEN", "h", "f"), ok("HSTRLEN", "h", "e"), ok("HSTRLEN", "h", "nope"), ok("HSTRLEN", "nokey", "f"),
+     setup=[("HSET", "h", "f", "hello", "e", "")])
+case("hincrby", ok("HINCRBY", "h", "n", "5"), ok("HINCRBY", "h", "n", "-7"), ok("HGET", "h", "n"),
+     ok("HINCRBY", "nokey", "n", "1"), ok("HINCRBY", "h", "min", "0"),
+     setup=[("HSET", "h", "min", "-9223372036854775808")])
+case("hincrby-errors", err("HINCRBY", "h", "max", "1"), err("HINCRBY", "h", "min", "-1"), err("HINCRBY", "h", "s", "1"),
+     err("HINCRBY", "h", "f", "1"), err("HINCRBY", "h", "sp", "1"), err("HINCRBY", "h", "n", "x"),
+     err("HINCRBY", "h", "n", "1.5"), err("HINCRBY", "h", "n", "9223372036854775808"), ok("HGET", "h", "max"),
+     setup=[("HSET", "h", "max", "9223372036854775807", "min", "-9223372036854775808", "s", "abc", "f", "1.5",
+             "sp", " 1")])
+case("hincrbyfloat", ok("HINCRBYFLOAT", "h", "f", "1.5"), ok("HINCRBYFLOAT", "h", "f", "0.25"), ok("HGET", "h", "f"),
+     ok("HINCRBYFLOAT", "h", "p", "0.1"), ok("HINCRBYFLOAT", "h", "p", "0.2"), ok("HINCRBYFLOAT", "h", "e", "5.0e3"),
+     ok("HINCRBYFLOAT", "h", "i", "2"), ok("HINCRBYFLOAT", "h", "i", "-2"), ok("HINCRBYFLOAT", "h", "x", "1.5"),
+     ok("HGETALL", "h", rule=Pairs()), setup=[("HSET", "h", "i", "3", "x", "1.5")])
+case("hincrbyfloat-errors", err("HINCRBYFLOAT", "h", "s", "1"), err("HINCRBYFLOAT", "h", "sp", "1"),
+     err("HINCRBYFLOAT", "h", "n", "abc"), err("HINCRBYFLOAT", "h", "n", "nan"), err("HINCRBYFLOAT", "h", "n", "inf"),
+     err("HINCRBYFLOAT", "h", "n", "-inf"), ok("HGET", "h", "n"),
+     setup=[("HSET", "h", "s", "abc", "sp", " 1", "n", "1")])
+case("hrandfield-one-field", ok("HRANDFIELD", "h"), ok("HRANDFIELD", "h", "1"), ok("HRANDFIELD", "h", "3"),
+     ok("HRANDFIELD", "h", "-3"), ok("HRANDFIELD", "h", "1", "WITHVALUES"), ok("HRANDFIELD", "h", "-2", "WITHVALUES"),
+     ok("HRANDFIELD", "h", "0"), ok("HRANDFIELD", "h", "0", "WITHVALUES"), setup=[("HSET", "h", "only", "v")],
+     why="one field: the random choice is determined; RESP3 WITHVALUES is an array of [field, value] arrays")
+case("hrandfield-missing", ok("HRANDFIELD", "nokey"), ok("HRANDFIELD", "nokey", "2"),
+     ok("HRANDFIELD", "nokey", "-2", "WITHVALUES"))
+case("hrandfield-counts", ok("HRANDFIELD", "h", rule=VALUE), ok("HRANDFIELD", "h", "2", rule=VALUE),
+     ok("HRANDFIELD", "h", "-5", rule=VALUE), ok("HRANDFIELD", "h", "-5", "WITHVALUES", rule=VALUE),
+     ok("HRANDFIELD", "h", "2", "WITHVALUES", rule=VALUE), ok("HRANDFIELD", "h", "10", rule=Unordered()),
+     ok("HRANDFIELD", "h", "3", "WITHVALUES", rule=Unordered()), setup=HASH3,
+     why="random fields: types and lengths only, unless the count covers the whole hash (each field once)")
+case("hrandfield-errors", err("HRANDFIELD", "h", "x"), err("HRANDFIELD", "h", "1", "FOO"),
+     err("HRANDFIELD", "h", "1", "WITHVALUES", "x"), setup=HASH3)
+case("hscan", ok("HSCAN", "h", "0", rule=SCAN_PAIRS), ok("HSCAN", "h", "0", "MATCH", "[ab]", rule=SCAN_PAIRS),
+     ok("HSCAN", "h", "0", "COUNT", "100", rule=SCAN_PAIRS), ok("HSCAN", "h", "0", "MATCH", "zz*"),
+     ok("HSCAN", "nokey", "0"), setup=HASH3,
+     why="a small hash comes back whole in one call (cursor 0); field order is unspecified")
+case("hscan-errors", err("HSCAN", "h", "x"), err("HSCAN", "h", "0", "COUNT", "0"), err("HSCAN", "h", "0", "COUNT", "-1"),
+     err("HSCAN", "h", "0", "MATCH"), err("HSCAN", "h", "0", "FOO", "1"), err("HSCAN", "h"), setup=HASH3)
+
+# Sets -------------------------------------------------------------------------------------------
+SET5 = [("SADD", "s", "a", "b", "c", "d", "e")]
+SETS3 = [("SADD", "s1", "a", "b", "c", "d"), ("SADD", "s2", "c", "d", "e"), ("SADD", "s3", "d", "e", "x")]
+case("sadd-srem-scard", ok("SADD", "s", "a", "b", "c"), ok("SADD", "s", "a", "d", "d"), ok("SREM", "s", "a", "nope"),
+     ok("SREM", "s", "a"), ok("SCARD", "s"), ok("SCARD", "nokey"), ok("SREM", "nokey", "a"),
+     ok("SMEMBERS", "s", rule=Unordered()), err("SADD", "s"), err("SREM", "s"))
+case("sadd-integers", ok("SADD", "s", "3", "1", "2", "-5", "9223372036854775807"), ok("SMEMBERS", "s", rule=Unordered()),
+     ok("SISMEMBER", "s", "-5"), ok("SADD", "s", "x"), ok("SMEMBERS", "s", rule=Unordered()))
+case("smembers", ok("SMEMBERS", "s", rule=Unordered()), ok("SMEMBERS", "nokey"), setup=SET5,
+     why="member order is unspecified: compared as a multiset (RESP3: a set reply)")
+case("sismember-smismember", ok("SISMEMBER", "s", "a"), ok("SISMEMBER", "s", "zz"), ok("SISMEMBER", "nokey", "a"),
+     ok("SMISMEMBER", "s", "a", "zz", "e"), ok("SMISMEMBER", "nokey", "a"), err("SMISMEMBER", "s"), setup=SET5)
+case("sinter-sunion-sdiff", ok("SINTER", "s1", "s2", rule=Unordered()), ok("SINTER", "s1", "s2", "s3", rule=Unordered()),
+     ok("SINTER", "s1", "nokey"), ok("SINTER", "nokey"), ok("SUNION", "s1", "s2", "s3", rule=Unordered()),
+     ok("SUNION", "nokey", "s3", rule=Unordered()), ok("SUNION", "nokey"), ok("SDIFF", "s1", "s2", rule=Unordered()),
+     ok("SDIFF", "s1", "s2", "s3", rule=Unordered()), ok("SDIFF", "nokey", "s1"), ok("SDIFF", "s1", "s1"),
+     setup=SETS3)
+case("sinterstore-sunionstore-sdiffstore", ok("SINTERSTORE", "d1", "s1", "s2"), ok("SMEMBERS", "d1", rule=Unordered()),
+     ok("SUNIONSTORE", "d2", "s1", "s3"), ok("SMEMBERS", "d2", rule=Unordered()), ok("SDIFFSTORE", "d3", "s1", "s3"),
+     ok("SMEMBERS", "d3", rule=Unordered()), ok("SINTERSTORE", "s1", "s1", "s3"), ok("SMEMBERS", "s1", rule=Unordered()),
+     ok("SUNIONSTORE", "str", "s2"), ok("TYPE", "str"), ok("SINTERSTORE", "d1", "s2", "nokey"), ok("EXISTS", "d1"),
+     ok("SDIFFSTORE", "d2", "s2", "s2"), ok("EXISTS", "d2"), setup=SETS3 + [("SET", "str", "x")])
+case("sintercard", ok("SINTERCARD", "2", "s1", "s2"), ok("SINTERCARD", "3", "s1", "s2", "s3"),
+     ok("SINTERCARD", "2", "s1", "s2", "LIMIT", "1"), ok("SINTERCARD", "2", "s1", "s2", "LIMIT", "0"),
+     ok("SINTERCARD", "1", "s1", "LIMIT", "100"), ok("SINTERCARD", "2", "s1", "nokey"), setup=SETS3)
+case("sintercard-errors", err("SINTERCARD", "2", "s1", "s2", "LIMIT", "-1"), err("SINTERCARD", "0", "s1"),
+     err("SINTERCARD", "x", "s1"), err("SINTERCARD", "3", "s1", "s2"), err("SINTERCARD", "1", "s1", "s2"),
+     err("SINTERCARD", "2", "s1", "s2", "LIMIT"), err("SINTERCARD", "2", "s1", "s2", "FOO", "1"), setup=SETS3)
+case("smove", ok("SMOVE", "s1", "s2", "a"), ok("SMOVE", "s1", "s2", "c"), ok("SMOVE", "s1", "s2", "zz"),
+     ok("SMOVE", "nokey", "s2", "a"), ok("SMOVE", "s2", "s2", "a"), ok("SMOVE", "s3", "new", "x"),
+     ok("SMEMBERS", "s1", rule=Unordered()), ok("SMEMBERS", "s2", rule=Unordered()), ok("SMEMBERS", "new"),
+     err("SMOVE", "s1", "str", "b"), ok("SISMEMBER", "s1", "b"), setup=SETS3 + [("SET", "str", "x")])
+case("spop-one-member", ok("SPOP", "s"), ok("EXISTS", "s"), ok("SADD", "s", "m"), ok("SPOP", "s", "1"), ok("EXISTS", "s"),
+     ok("SADD", "s", "m"), ok("SPOP", "s", "0"), ok("SPOP", "s", "5"), ok("SPOP", "nokey"), ok("SPOP", "nokey", "2"),
+     setup=[("SADD", "s", "m")], why="one member: determined; RESP3: SPOP with a count is a set reply")
+case("spop-counts", ok("SPOP", "s", rule=VALUE), ok("SPOP", "s", "2", rule=VALUE), ok("SCARD", "s"),
+     ok("SPOP", "s", "10", rule=VALUE), ok("EXISTS", "s"), setup=SET5, why="random members: type and count only")
+case("spop-errors", err("SPOP", "s", "-1"), err("SPOP", "s", "x"), err("SPOP", "s", "1", "2"), ok("SCARD", "s"),
+     setup=SET5)
+case("srandmember-one-member", ok("SRANDMEMBER", "s"), ok("SRANDMEMBER", "s", "1"), ok("SRANDMEMBER", "s", "5"),
+     ok("SRANDMEMBER", "s", "-3"), ok("SRANDMEMBER", "s", "0"), ok("SRANDMEMBER", "nokey"),
+     ok("SRANDMEMBER", "nokey", "3"), ok("SRANDMEMBER", "nokey", "-3"), setup=[("SADD", "s", "m")])
+case("srandmember-counts", ok("SRANDMEMBER", "s", rule=VALUE), ok("SRANDMEMBER", "s", "3", rule=VALUE),
+     ok("SRANDMEMBER", "s", "-8", rule=VALUE), ok("SRANDMEMBER", "s", "10", rule=Unordered()), ok("SCARD", "s"),
+     err("SRANDMEMBER", "s", "x"), setup=SET5,
+     why="random members: type and count only, unless the count covers the set (each member once)")
+case("sscan", ok("SSCAN", "s", "0", rule=SCAN_SET), ok("SSCAN", "s", "0", "MATCH", "[a-c]", rule=SCAN_SET),
+     ok("SSCAN", "s", "0", "COUNT", "100", rule=SCAN_SET), ok("SSCAN", "nokey", "0"), ok("SSCAN", "i", "0", rule=SCAN_SET),
+     err("SSCAN", "s", "x"), err("SSCAN", "s", "0", "COUNT", "0"), setup=SET5 + [("SADD", "i", "1", "2", "3")])
+
+# Sorted sets ------------------------------------------------------------------------------------
+Z5 = [("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e")]
+ZLEX = [("ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e")]
+case("zadd", ok("ZADD", "z", "1", "a", "2", "b"), ok("ZADD", "z", "3", "a", "0", "c"), ok("ZADD", "z", "1", "x", "2", "x"),
+     ok("ZRANGE", "z", "0", "-1", "WITHSCORES"), ok("ZCARD", "z"))
+case("zadd-equal-scores-order", ok("ZADD", "z", "1", "b", "1", "a", "1", "B", "1", "", "1", "c"),
+     ok("ZRANGE", "z", "0", "-1"), ok("ZRANGE", "z", "0", "-1", "REV"))
+case("zadd-scores", ok("ZADD", "z", "inf", "pinf", "-inf", "ninf", "+inf", "p2", "1e-300", "small", "5e-324", "tiny",
+                       "1.7976931348623157e308", "max", "0.1", "tenth", "1e17", "big", "123456789012345678", "bigint",
+                       "1e15", "e15", "-1.5", "neg", "3.0", "three", "1.0e1", "ten"),
+     ok("ZRANGE", "z", "0", "-1", "WITHSCORES"), ok("ZSCORE", "z", "pinf"), ok("ZSCORE", "z", "ninf"),
+     ok("ZSCORE", "z", "tiny"), ok("ZSCORE", "z", "tenth"), ok("ZSCORE", "z", "big"), ok("ZSCORE", "z", "bigint"),
+     ok("ZSCORE", "z", "e15"), ok("ZSCORE", "z", "three"), ok("ZSCORE", "z", "max"),
+     why="scores print as %.17g does (0.1 is 0.10000000000000001, 1e17 is 1e+17); RESP3: doubles")
+case("zadd-negative-zero", ok("ZADD", "z", "-0", "a", "1", "b"), ok("ZSCORE", "z", "a"), ok("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+     ok("ZINCRBY", "z", "-0", "a"), ok("ZMSCORE", "z", "a"),
+     why="redis 7.0 prints a -0 score of a small sorted set as 0 (it keeps -0 only once the set is "
+         "a skiplist, >128 members)")
+case("zadd-nx-xx", ok("ZADD", "z", "XX", "10", "a", "20", "new"), ok("ZADD", "z", "NX", "100", "a", "4", "d"),
+     ok("ZRANGE", "z", "0", "-1", "WITHSCORES"), ok("ZADD", "nokey", "XX", "1", "a"), ok("EXISTS", "nokey"),
+     setup=[("ZADD", "z", "1", "a", "2", "b")])
+case("zadd-gt-lt", ok("ZADD", "z", "GT", "0", "a", "11", "b", "5", "new"), ok("ZADD", "z", "LT", "5", "c", "100", "b"),
+     ok("ZADD", "z", "XX", "GT", "1", "zz"), ok("ZADD", "z", "XX", "LT", "100", "a"),
+     ok("ZRANGE", "z", "0", "-1", "WITHSCORES"), setup=[("ZADD", "z", "1", "a", "2", "b", "3", "c")])
+case("zadd-ch", ok("ZADD", "z", "CH", "1", "a", "20", "b", "9", "e"), ok("ZADD", "z", "CH", "3", "c", "3", "c"),
+     ok("ZADD", "z", "XX", "CH", "30", "c", "4", "y"), ok("ZADD", "z", "NX", "CH", "5", "a", "6", "y"),
+     ok("ZADD", "z", "LT", "CH", "0", "a", "100", "b"), ok("ZADD", "z", "GT", "CH", "100", "b"),
+     setup=[("ZADD", "z", "1", "a", "2", "b", "3", "c")])
+case("zadd-incr", ok("ZADD", "z", "INCR", "2.5", "a"), ok("ZADD", "z", "INCR", "1", "new"),
+     ok("ZADD", "z", "NX", "INCR", "1", "a"), ok("ZADD", "z", "XX", "INCR", "1", "absent"),
+     ok("ZADD", "z", "XX", "INCR", "1", "a"), ok("ZADD", "z", "GT", "INCR", "-1", "a"),
+     ok("ZADD", "z", "LT", "INCR", "-1", "a"), ok("ZADD", "z", "INCR", "inf", "a"), ok("ZSCORE", "z", "absent"),
+     ok("ZRANGE", "z", "0", "-1", "WITHSCORES"), setup=[("ZADD", "z", "1", "a")],
+     why="ZADD INCR answers the new score (RESP3: a double), nil when NX/XX/GT/LT stop it")
+case("zadd-errors", err("ZADD", "z", "NX", "XX", "1", "a"), err("ZADD", "z", "GT", "LT", "1", "a"),
+     err("ZADD", "z", "NX", "GT", "1", "a"), err("ZADD", "z", "LT", "NX", "1", "a"),
+     err("ZADD", "z", "INCR", "1", "a", "2", "b"), err("ZADD", "z", "1", "a", "2"), err("ZADD", "z", "INCR", "1"),
+     err("ZADD", "z", "1"), err("ZADD", "z"), err("ZADD", "z", "CH"), ok("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+     setup=[("ZADD", "z", "1", "a")])
+case("zadd-bad-scores", err("ZADD", "z", "nan", "a"), err("ZADD", "z", "NaN", "a"), err("ZADD", "z", "1e400", "a"),
+     err("ZADD", "z", "-1e400", "a"), err("ZADD", "z", "abc", "a"), err("ZADD", "z", "", "a"),
+     err("ZADD", "z", " 1", "a"), err("ZADD", "z", "1", "b", "x", "c"), err("ZADD", "z", "INCR", "nan", "a"),
+     err("ZADD", "z", "INCR", "-inf", "i"), ok("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+     setup=[("ZADD", "z", "1", "a", "inf", "i")])
+case("zincrby", ok("ZINCRBY", "z", "1.5", "a"), ok("ZINCRBY", "z", "-0.5", "a"), ok("ZINCRBY", "z", "1e308", "big"),
+     ok("ZINCRBY", "z", "1e308", "big"), ok("ZINCRBY", "z", "1", "i"), ok("ZSCORE", "z", "big"),
+     setup=[("ZADD", "z", "inf", "i")], why="RESP3: the new score is a double; overflow gives inf")
+case("zincrby-errors", err("ZINCRBY", "z", "-inf", "i"), err("ZINCRBY", "z", "nan", "a"), err("ZINCRBY", "z", "x", "a"),
+     err("ZINCRBY", "z", "1"), ok("ZSCORE", "z", "i"), setup=[("ZADD", "z", "inf", "i", "1", "a")])
+case("zscore-zmscore", ok("ZSCORE", "z", "b"), ok("ZSCORE", "z", "nope"), ok("ZSCORE", "nokey", "a"),
+     ok("ZMSCORE", "z", "a", "nope", "e"), ok("ZMSCORE", "nokey", "a", "b"), err("ZMSCORE", "z"), err("ZSCORE", "z"),
+     setup=Z5)
+case("zcard-zrem", ok("ZCARD", "z"), ok("ZCARD", "nokey"), ok("ZREM", "z", "a", "nope", "a"), ok("ZREM", "nokey", "a"),
+     ok("ZCARD", "z"), ok("ZREM", "z", "b", "c", "d", "e"), ok("EXISTS", "z"), err("ZREM", "z"), setup=Z5)
+case("zcount", ok("ZCOUNT", "z", "-inf", "+inf"), ok("ZCOUNT", "z", "2", "4"), ok("ZCOUNT", "z", "(2", "4"),
+     ok("ZCOUNT", "z", "(2", "(4"), ok("ZCOUNT", "z", "4", "2"), ok("ZCOUNT", "z", "(3", "(3"),
+     ok("ZCOUNT", "z", "(inf", "+inf"), ok("ZCOUNT", "z", "-inf", "(-inf"), ok("ZCOUNT", "nokey", "0", "1"),
+     err("ZCOUNT", "z", "x", "1"), err("ZCOUNT", "z", "[1", "3"), err("ZCOUNT", "z", "1", "nan"), setup=Z5)
+case("zlexcount", ok("ZLEXCOUNT", "l", "-", "+"), ok("ZLEXCOUNT", "l", "[b", "(d"), ok("ZLEXCOUNT", "l", "(b", "[d"),
+     ok("ZLEXCOUNT", "l", "[d", "[b"), ok("ZLEXCOUNT", "l", "+", "-"), ok("ZLEXCOUNT", "nokey", "-", "+"),
+     err("ZLEXCOUNT", "l", "b", "d"), err("ZLEXCOUNT", "l", "[b"), setup=ZLEX)
+case("zrange-rank", ok("ZRANGE", "z", "0", "-1"), ok("ZRANGE", "z", "1", "3"), ok("ZRANGE", "z", "-2", "-1", "WITHSCORES"),
+     ok("ZRANGE", "z", "3", "1"), ok("ZRANGE", "z", "0", "100"), ok("ZRANGE", "z", "-100", "0"), ok("ZRANGE", "z", "5", "10"),
+     ok("ZRANGE", "z", "0", "1", "REV", "WITHSCORES"), ok("ZRANGE", "nokey", "0", "-1"),
+     ok("ZRANGE", "nokey", "0", "-1", "WITHSCORES"), setup=Z5)
+case("zrange-byscore", ok("ZRANGE", "z", "(1", "3", "BYSCORE"), ok("ZRANGE", "z", "(1", "(3", "BYSCORE", "WITHSCORES"),
+     ok("ZRANGE", "z", "-inf", "+inf", "BYSCORE"), ok("ZRANGE", "z", "3", "1", "BYSCORE"),
+     ok("ZRANGE", "z", "3", "(1", "BYSCORE", "REV"), ok("ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "1", "2"),
+     ok("ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "1", "-1"),
+     ok("ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "-1", "2"),
+     ok("ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "10", "2"),
+     ok("ZRANGE", "z", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "0", "2", "WITHSCORES"), setup=Z5)
+case("zrange-bylex", ok("ZRANGE", "l", "[b", "(d", "BYLEX"), ok("ZRANGE", "l", "-", "+", "BYLEX", "LIMIT", "1", "2"),
+     ok("ZRANGE", "l", "+", "-", "BYLEX", "REV"), ok("ZRANGE", "l", "(d", "[b", "BYLEX", "REV"),
+     ok("ZRANGE", "l", "[d", "[b", "BYLEX"), ok("ZRANGE", "l", "[aa", "[c", "BYLEX"), setup=ZLEX)
+case("zrange-errors", err("ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"), err("ZRANGE", "z", "0", "-1", "BYSCORE", "BYLEX"),
+     err("ZRANGE", "z", "0", "-1", "FOO"), err("ZRANGE", "z", "a", "b", "BYSCORE"), err("ZRANGE", "z", "a", "-1"),
+     err("ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"), err("ZRANGE", "z", "0", "-1", "WITHSCORES", "BYLEX"),
+     err("ZRANGE", "z", "a", "b", "BYLEX"), err("ZRANGE", "z", "0", "-1", "BYSCORE", "LIMIT", "0"), err("ZRANGE", "z", "0"),
+     setup=Z5)
+case("zrangebyscore-zrevrangebyscore", ok("ZRANGEBYSCORE", "z", "2", "4"),
+     ok("ZRANGEBYSCORE", "z", "(2", "+inf", "WITHSCORES", "LIMIT", "1", "5"), ok("ZRANGEBYSCORE", "z", "4", "2"),
+     ok("ZRANGEBYSCORE", "z", "(1", "(1"), ok("ZRANGEBYSCORE", "z", "1", "1"), ok("ZREVRANGEBYSCORE", "z", "4", "2", "WITHSCORES"),
+     ok("ZREVRANGEBYSCORE", "z", "2", "4"), ok("ZREVRANGEBYSCORE", "z", "+inf", "-inf", "LIMIT", "1", "1"),
+     err("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "0"), err("ZRANGEBYSCORE", "z", "x", "1"), setup=Z5)
+case("zrangebylex-zrevrangebylex", ok("ZRANGEBYLEX", "l", "-", "[c"), ok("ZRANGEBYLEX", "l", "(a", "(c"),
+     ok("ZRANGEBYLEX", "l", "[c", "-"), ok("ZRANGEBYLEX", "l", "-", "+", "LIMIT", "2", "-1"),
+     ok("ZREVRANGEBYLEX", "l", "+", "(c"), ok("ZREVRANGEBYLEX", "l", "[c", "-", "LIMIT", "0", "1"),
+     err("ZRANGEBYLEX", "l", "b", "c"), err("ZRANGEBYLEX", "l", "-", "+", "WITHSCORES"), setup=ZLEX)
+case("zrevrange", ok("ZREVRANGE", "z", "0", "1"), ok("ZREVRANGE", "z", "0", "-1", "WITHSCORES"),
+     ok("ZREVRANGE", "z", "-1", "-1"), ok("ZREVRANGE", "nokey", "0", "-1"), setup=Z5)
+case("zrangestore", ok("ZRANGESTORE", "dst", "z", "0", "1"), ok("ZRANGE", "dst", "0", "-1", "WITHSCORES"),
+     ok("ZRANGESTORE", "dst", "z", "(2", "+inf", "BYSCORE", "LIMIT", "0", "2"), ok("ZRANGE", "dst", "0", "-1"),
+     ok("ZRANGESTORE", "dst", "z", "0", "0", "REV"), ok("ZRANGE", "dst", "0", "-1", "WITHSCORES"),
+     ok("ZRANGESTORE", "dst", "l", "[b", "[c", "BYLEX"), ok("ZRANGE", "dst", "0", "-1"),
+     ok("ZRANGESTORE", "dst", "z", "10", "20"), ok("EXISTS", "dst"), ok("ZRANGESTORE", "dst", "nokey", "0", "-1"),
+     err("ZRANGESTORE", "dst", "z", "0", "-1", "WITHSCORES"), setup=Z5 + ZLEX)
+case("zrank-zrevrank", ok("ZRANK", "z", "a"), ok("ZRANK", "z", "c"), ok("ZREVRANK", "z", "c"), ok("ZREVRANK", "z", "a"),
+     ok("ZRANK", "z", "nope"), ok("ZREVRANK", "z", "nope"), ok("ZRANK", "nokey", "a"), err("ZRANK", "z"), setup=Z5)
+case("zpopmin-zpopmax", ok("ZPOPMIN", "z"), ok("ZPOPMAX", "z"), ok("ZPOPMAX", "z", "2"), ok("ZPOPMIN", "z", "1"),
+     ok("ZPOPMIN", "z", "0"), ok("ZPOPMIN", "z", "10"), ok("EXISTS", "z"), ok("ZPOPMIN", "nokey"), ok("ZPOPMAX", "nokey", "2"),
+     setup=Z5 + [("ZADD", "z", "6.5", "f")],
+     why="RESP3: without a count a flat [member, score]; with a count (even 1) an array of [member, score] pairs")
+case("zpop-errors", err("ZPOPMIN", "z", "-1"), err("ZPOPMAX", "z", "x"), err("ZPOPMIN", "z", "1", "2"), ok("ZCARD", "z"),
+     setup=Z5)
+case("zmpop", ok("ZMPOP", "1", "z", "MIN"), ok("ZMPOP", "2", "nokey", "z", "MAX", "COUNT", "2"),
+     ok("ZMPOP", "1", "z", "MIN", "COUNT", "10"), ok("EXISTS", "z"), ok("ZMPOP", "1", "z", "MIN"),
+     ok("ZMPOP", "2", "z1", "z2", "MAX"), setup=Z5 + [("ZADD", "z1", "1", "x"), ("ZADD", "z2", "2", "y")])
+case("zmpop-errors", err("ZMPOP", "0", "z", "MIN"), err("ZMPOP", "1", "z", "FOO"), err("ZMPOP", "1", "z", "MIN", "COUNT", "0"),
+     err("ZMPOP", "1", "z", "MIN", "COUNT", "-1"), err("ZMPOP", "2", "z", "MIN"), err("ZMPOP", "1", "z"),
+     err("ZMPOP", "x", "z", "MIN"), ok("ZCARD", "z"), setup=Z5)
+case("bzpopmin-bzpopmax", ok("BZPOPMIN", "nokey", "z", "0"), ok("BZPOPMAX", "z", "0.01"), ok("BZPOPMIN", "nokey", "0.01"),
+     ok("BZPOPMAX", "nokey", "0.01"), setup=Z5,
+     why="on a non-empty key they answer at once; on empty keys the 10 ms timeout answers nil")
+case("bzmpop", ok("BZMPOP", "0", "2", "nokey", "z", "MIN", "COUNT", "2"), ok("BZMPOP", "0.01", "1", "z", "MAX"),
+     ok("BZMPOP", "0.01", "1", "nokey", "MIN"), err("BZMPOP", "0.01", "0", "z", "MIN"),
+     err("BZMPOP", "0.01", "1", "z", "MIN", "COUNT", "0"), setup=Z5)
+case("zremrangebyscore", ok("ZREMRANGEBYSCORE", "z", "(1", "3"), ok("ZRANGE", "z", "0", "-1"),
+     ok("ZREMRANGEBYSCORE", "z", "10", "1"), ok("ZREMRANGEBYSCORE", "z", "-inf", "+inf"), ok("EXISTS", "z"),
+     ok("ZREMRANGEBYSCORE", "nokey", "0", "1"), err("ZREMRANGEBYSCORE", "z", "x", "1"), setup=Z5)
+case("zremrangebyrank", ok("ZREMRANGEBYRANK", "z", "-1", "-1"), ok("ZRANGE", "z", "0", "-1"),
+     ok("ZREMRANGEBYRANK", "z", "5", "10"), ok("ZREMRANGEBYRANK", "z", "1", "2"), ok("ZRANGE", "z", "0", "-1"),
+     ok("ZREMRANGEBYRANK", "z", "0", "-1"), ok("EXISTS", "z"), ok("ZREMRANGEBYRANK", "nokey", "0", "-1"),
+     err("ZREMRANGEBYRANK", "z", "x", "1"), setup=Z5)
+case("zremrangebylex", ok("ZREMRANGEBYLEX", "l", "[b", "(d"), ok("ZRANGE", "l", "0", "-1"),
+     ok("ZREMRANGEBYLEX", "l", "(d", "+"), ok("ZREMRANGEBYLEX", "l", "[x", "[a"), ok("ZREMRANGEBYLEX", "l", "-", "+"),
+     ok("EXISTS", "l"), ok("ZREMRANGEBYLEX", "nokey", "-", "+"), err("ZREMRANGEBYLEX", "l", "a", "b"), setup=ZLEX)
+ZAB = [("ZADD", "a", "1", "x", "2", "y", "3", "z"), ("ZADD", "b", "10", "y", "20", "z", "30", "w"), ("SADD", "s", "x", "w")]
+case("zunion", ok("ZUNION", "2", "a", "b"), ok("ZUNION", "2", "a", "b", "WITHSCORES"),
+     ok("ZUNION", "2", "a", "b", "WEIGHTS", "2", "0.5", "WITHSCORES"),
+     ok("ZUNION", "2", "a", "b", "AGGREGATE", "MIN", "WITHSCORES"), ok("ZUNION", "2", "a", "b", "AGGREGATE", "MAX", "WITHSCORES"),
+     ok("ZUNION", "2", "a", "s", "WITHSCORES"), ok("ZUNION", "2", "a", "nokey"), ok("ZUNION", "1", "nokey"), setup=ZAB)
+case("zinter", ok("ZINTER", "2", "a", "b"), ok("ZINTER", "2", "a", "b", "WITHSCORES"),
+     ok("ZINTER", "2", "a", "b", "WEIGHTS", "1", "-1", "AGGREGATE", "SUM", "WITHSCORES"),
+     ok("ZINTER", "2", "a", "b", "AGGREGATE", "MIN", "WITHSCORES"), ok("ZINTER", "2", "a", "s", "WITHSCORES"),
+     ok("ZINTER", "2", "a", "nokey"), setup=ZAB)
+case("zdiff", ok("ZDIFF", "2", "a", "b"), ok("ZDIFF", "2", "a", "b", "WITHSCORES"), ok("ZDIFF", "2", "b", "a"),
+     ok("ZDIFF", "2", "a", "s"), ok("ZDIFF", "2", "a", "nokey", "WITHSCORES"), ok("ZDIFF", "1", "nokey"), setup=ZAB)
+case("zunion-nan-is-zero", ok("ZUNION", "2", "p", "n", "WITHSCORES"), ok("ZUNION", "1", "p", "WEIGHTS", "0", "WITHSCORES"),
+     ok("ZINTER", "2", "p", "n", "WEIGHTS", "0", "1", "WITHSCORES"), ok("ZUNIONSTORE", "d", "2", "p", "n"),
+     ok("ZSCORE", "d", "m"), setup=[("ZADD", "p", "inf", "m"), ("ZADD", "n", "-inf", "m")],
+     why="inf + -inf and 0 * inf are NaN, which the aggregation makes 0")
+case("zunionstore-zinterstore-zdiffstore", ok("ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2", "AGGREGATE", "MAX"),
+     ok("ZRANGE", "d", "0", "-1", "WITHSCORES"), ok("ZINTERSTORE", "d", "2", "a", "b", "AGGREGATE", "MIN"),
+     ok("ZRANGE", "d", "0", "-1", "WITHSCORES"), ok("ZDIFFSTORE", "d", "2", "a", "b"), ok("ZRANGE", "d", "0", "-1", "WITHSCORES"),
+     ok("ZUNIONSTORE", "s", "2", "a", "s"), ok("TYPE", "s"), ok("ZRANGE", "s", "0", "-1", "WITHSCORES"),
+     ok("ZINTERSTORE", "d", "2", "a", "nokey"), ok("EXISTS", "d"), ok("ZDIFFSTORE", "d2", "2", "a", "a"), ok("EXISTS", "d2"),
+     setup=ZAB)
+case("zunion-errors", err("ZUNION", "0", "a"), err("ZINTER", "0", "a"), err("ZDIFF", "0", "a"),
+     err("ZUNIONSTORE", "d", "0", "a"), err("ZUNION", "3", "a", "b"), err("ZUNION", "1", "a", "b"),
+     err("ZUNION", "2", "a", "b", "WEIGHTS", "1"), err("ZUNION", "2", "a", "b", "WEIGHTS", "1", "x"),
+     err("ZUNION", "2", "a", "b", "AGGREGATE", "AVG"), err("ZDIFF", "2", "a", "b", "WEIGHTS", "1", "1"),
+     err("ZDIFF", "2", "a", "b", "AGGREGATE", "MIN"), err("ZUNIONSTORE", "d", "2", "a", "b", "WITHSCORES"),
+     err("ZDIFFSTORE", "d", "2", "a", "b", "WITHSCORES"), err("ZUNION", "x", "a"), ok("EXISTS", "d"), setup=ZAB)
+case("zintercard", ok("ZINTERCARD", "2", "a", "b"), ok("ZINTERCARD", "2", "a", "b", "LIMIT", "1"),
+     ok("ZINTERCARD", "2", "a", "b", "LIMIT", "0"), ok("ZINTERCARD", "2", "a", "s"), ok("ZINTERCARD", "2", "a", "nokey"),
+     err("ZINTERCARD", "2", "a", "b", "LIMIT", "-1"), err("ZINTERCARD", "0", "a"), err("ZINTERCARD", "3", "a", "b"),
+     setup=ZAB)
+case("zrandmember-one-member", ok("ZRANDMEMBER", "z"), ok("ZRANDMEMBER", "z", "1"), ok("ZRANDMEMBER", "z", "-2"),
+     ok("ZRANDMEMBER", "z", "1", "WITHSCORES"), ok("ZRANDMEMBER", "z", "-2", "WITHSCORES"), ok("ZRANDMEMBER", "z", "0"),
+     ok("ZRANDMEMBER", "nokey"), ok("ZRANDMEMBER", "nokey", "2"), ok("ZRANDMEMBER", "nokey", "1", "WITHSCORES"),
+     setup=[("ZADD", "z", "1.5", "only")],
+     why="one member: determined; RESP3 WITHSCORES: an array of [member, double] arrays")
+case("zrandmember-counts", ok("ZRANDMEMBER", "z", rule=VALUE), ok("ZRANDMEMBER", "z", "3", rule=VALUE),
+     ok("ZRANDMEMBER", "z", "-8", "WITHSCORES", rule=VALUE), ok("ZRANDMEMBER", "z", "10", "WITHSCORES", rule=Unordered()),
+     err("ZRANDMEMBER", "z", "x"), err("ZRANDMEMBER", "z", "1", "FOO"), setup=Z5)
+case("zscan", ok("ZSCAN", "z", "0", rule=SCAN_PAIRS), ok("ZSCAN", "z", "0", "MATCH", "[a-c]", "COUNT", "100", rule=SCAN_PAIRS),
+     ok("ZSCAN", "nokey", "0"), ok("ZSCAN", "f", "0"), err("ZSCAN", "z", "x"), err("ZSCAN", "z", "0", "COUNT", "0"),
+     setup=Z5 + [("ZADD", "f", "0.1", "tenth")],
+     why="ZSCAN's scores are bulk strings in RESP3 too (not doubles)")
+
+# Lists ------------------------------------------------------------------------------------------
+L5 = [("RPUSH", "l", "a", "b", "c", "d", "e")]
+case("lpush-rpush", ok("RPUSH", "l", "a", "b"), ok("LPUSH", "l", "y", "z"), ok("LRANGE", "l", "0", "-1"),
+     ok("LLEN", "l"), ok("LLEN", "nokey"), err("LPUSH", "l"), err("RPUSH", "l"))
+case("lpushx-rpushx", ok("LPUSHX", "l", "h"), ok("RPUSHX", "l", "t", "u"), ok("LPUSHX", "nokey", "x"),
+     ok("RPUSHX", "nokey", "x"), ok("EXISTS", "nokey"), ok("LRANGE", "l", "0", "-1"), setup=[("RPUSH", "l", "m")])
+case("lrange", ok("LRANGE", "l", "1", "3"), ok("LRANGE", "l", "-2", "-1"), ok("LRANGE", "l", "3", "1"),
+     ok("LRANGE", "l", "-100", "100"), ok("LRANGE", "l", "5", "10"), ok("LRANGE", "nokey", "0", "-1"),
+     err("LRANGE", "l", "x", "1"), setup=L5)
+case("lindex", ok("LINDEX", "l", "0"), ok("LINDEX", "l", "-1"), ok("LINDEX", "l", "4"), ok("LINDEX", "l", "5"),
+     ok("LINDEX", "l", "1000000000"), ok("LINDEX", "l", "-1000000000"), ok("LINDEX", "nokey", "0"),
+     err("LINDEX", "l", "x"), setup=L5)
+case("lset", ok("LSET", "l", "0", "A"), ok("LSET", "l", "-1", "E"), ok("LRANGE", "l", "0", "-1"), err("LSET", "l", "5", "x"),
+     err("LSET", "l", "-6", "x"), err("LSET", "nokey", "0", "x"), err("LSET", "l", "x", "y"), setup=L5)
+case("linsert", ok("LINSERT", "l", "BEFORE", "b", "X"), ok("LINSERT", "l", "after", "e", "Z"),
+     ok("LINSERT", "l", "AFTER", "nope", "Q"), ok("LINSERT", "nokey", "AFTER", "a", "Q"), ok("EXISTS", "nokey"),
+     ok("LRANGE", "l", "0", "-1"), err("LINSERT", "l", "MIDDLE", "a", "x"), setup=L5)
+case("lrem", ok("LREM", "l", "2", "a"), ok("LRANGE", "l", "0", "-1"), ok("LREM", "l", "-1", "a"), ok("LRANGE", "l", "0", "-1"),
+     ok("LREM", "l", "0", "b"), ok("LRANGE", "l", "0", "-1"), ok("LREM", "l", "0", "zz"), ok("LREM", "nokey", "0", "a"),
+     ok("LREM", "l", "0", "c"), ok("LREM", "l", "0", "a"), ok("EXISTS", "l"), err("LREM", "l", "x", "a"),
+     setup=[("RPUSH", "l", "a", "b", "a", "c", "a", "b", "a")])
+case("ltrim", ok("LTRIM", "l", "1", "-2"), ok("LRANGE", "l", "0", "-1"), ok("LTRIM", "l", "-2", "100"),
+     ok("LRANGE", "l", "0", "-1"), ok("LTRIM", "l", "2", "1"), ok("EXISTS", "l"), ok("LTRIM", "nokey", "0", "1"),
+     err("LTRIM", "l", "x", "1"), setup=L5)
+case("lpop-rpop", ok("LPOP", "l"), ok("RPOP", "l"), ok("LPOP", "l", "2"), ok("RPOP", "l", "0"), ok("LPOP", "l", "0"),
+     ok("RPOP", "l", "5"), ok("EXISTS", "l"), ok("LPOP", "nokey"), ok("RPOP", "nokey"), ok("LPOP", "nokey", "2"),
+     ok("LPOP", "nokey", "0"), setup=L5,
+     why="a count on a missing key is a null array (*-1 / RESP3 _), a count 0 on a list an empty array")
+case("lpop-errors", err("LPOP", "l", "-1"), err("RPOP", "l", "x"), err("LPOP", "l", "1", "2"), ok("LLEN", "l"), setup=L5)
+case("lpos", ok("LPOS", "p", "c"), ok("LPOS", "p", "c", "RANK", "2"), ok("LPOS", "p", "c", "RANK", "-1"),
+     ok("LPOS", "p", "c", "RANK", "4"), ok("LPOS", "p", "c", "COUNT", "0"), ok("LPOS", "p", "c", "COUNT", "2"),
+     ok("LPOS", "p", "c", "RANK", "-1", "COUNT", "2"), ok("LPOS", "p", "c", "MAXLEN", "2"),
+     ok("LPOS", "p", "c", "COUNT", "0", "MAXLEN", "3"), ok("LPOS", "p", "nope"), ok("LPOS", "p", "nope", "COUNT", "2"),
+     ok("LPOS", "nokey", "x"), ok("LPOS", "nokey", "x", "COUNT", "1"),
+     setup=[("RPUSH", "p", "a", "b", "c", "1", "2", "3", "c", "c")])
+case("lpos-errors", err("LPOS", "p", "c", "RANK", "0"), err("LPOS", "p", "c", "COUNT", "-1"),
+     err("LPOS", "p", "c", "MAXLEN", "-1"), err("LPOS", "p", "c", "FOO", "1"), err("LPOS", "p", "c", "RANK"),
+     err("LPOS", "p", "c", "RANK", "x"), setup=[("RPUSH", "p", "c")])
+case("lmove-rpoplpush", ok("LMOVE", "l", "d", "LEFT", "RIGHT"), ok("LMOVE", "l", "d", "RIGHT", "LEFT"),
+     ok("LMOVE", "d", "d", "LEFT", "RIGHT"), ok("LRANGE", "d", "0", "-1"), ok("RPOPLPUSH", "l", "d"), ok("LRANGE", "d", "0", "-1"),
+     ok("LMOVE", "nokey", "d", "LEFT", "LEFT"), ok("RPOPLPUSH", "nokey", "d"), err("LMOVE", "l", "d", "UP", "LEFT"),
+     ok("LRANGE", "l", "0", "-1"), setup=L5)
+case("lmpop", ok("LMPOP", "1", "l", "LEFT"), ok("LMPOP", "2", "nokey", "l", "RIGHT", "COUNT", "2"),
+     ok("LMPOP", "1", "l", "LEFT", "COUNT", "10"), ok("EXISTS", "l"), ok("LMPOP", "1", "l", "LEFT"),
+     ok("LMPOP", "2", "l1", "l2", "RIGHT"), setup=L5 + [("RPUSH", "l1", "x"), ("RPUSH", "l2", "y")])
+case("lmpop-errors", err("LMPOP", "0", "l", "LEFT"), err("LMPOP", "1", "l", "LEFT", "COUNT", "0"),
+     err("LMPOP", "1", "l", "MIDDLE"), err("LMPOP", "2", "l", "LEFT"), err("LMPOP", "1", "l"), setup=L5)
+case("blpop-brpop", ok("BLPOP", "nokey", "l", "0"), ok("BRPOP", "l", "nokey", "0.01"), ok("BLPOP", "nokey", "0.01"),
+     ok("BRPOP", "nokey", "nokey2", "0.01"), ok("LRANGE", "l", "0", "-1"), setup=L5,
+     why="non-empty keys answer at once; empty ones after the 10 ms timeout: a null array (RESP3 _)")
+case("blmove-brpoplpush", ok("BLMOVE", "l", "d", "LEFT", "RIGHT", "0"), ok("BRPOPLPUSH", "l", "d", "0.01"),
+     ok("BLMOVE", "nokey", "d", "LEFT", "LEFT", "0.01"), ok("BRPOPLPUSH", "nokey", "d", "0.01"), ok("LRANGE", "d", "0", "-1"),
+     setup=L5, why="on timeout BLMOVE/BRPOPLPUSH answer a null ARRAY (*-1), not a null bulk")
+case("blmpop", ok("BLMPOP", "0", "2", "nokey", "l", "LEFT", "COUNT", "2"), ok("BLMPOP", "0.01", "1", "l", "RIGHT"),
+     ok("BLMPOP", "0.01", "1", "nokey", "LEFT"), err("BLMPOP", "0.01", "0", "l", "LEFT"), setup=L5)
+case("blocking-timeout-errors", err("BLPOP", "k", "-1"), err("BRPOP", "k", "-0.5"), err("BLMOVE", "k", "d", "LEFT", "LEFT", "-1"),
+     err("BRPOPLPUSH", "k", "d", "-1"), err("BLMPOP", "-1", "1", "k", "LEFT"), err("BZPOPMIN", "k", "-1"),
+     err("BZPOPMAX", "k", "-1"), err("BZMPOP", "-1", "1", "k", "MIN"), err("BLPOP", "k", "soon"),
+     err("BZPOPMIN", "k", "x"), err("BLMPOP", "x", "1", "k", "LEFT"), err("BLPOP", "k"))
+case("blocking-in-multi", ok("MULTI"), ok("BLPOP", "nokey", "0"), ok("BRPOP", "nokey", "0"),
+     ok("BLMOVE", "nokey", "d", "LEFT", "LEFT", "0"), ok("BRPOPLPUSH", "nokey", "d", "0"), ok("BLMPOP", "0", "1", "nokey", "LEFT"),
+     ok("BZPOPMIN", "nokey", "0"), ok("BZPOPMAX", "nokey", "0"), ok("BZMPOP", "0", "1", "nokey", "MIN"),
+     ok("RPUSH", "full", "v"), ok("BLPOP", "full", "0"), ok("EXEC"),
+     why="inside MULTI a blocking pop never blocks: nil at once. In RESP2 BLMOVE/BRPOPLPUSH answer a null "
+         "bulk ($-1) there (a null array *-1 on timeout outside MULTI), the others a null array")
+
+# SORT and SORT_RO -------------------------------------------------------------------------------
+SORT_SETUP = [("RPUSH", "l", "3", "1", "2", "10"),
+              ("MSET", "w_3", "30", "w_1", "100", "w_2", "20", "w_10", "5", "o_3", "three", "o_1", "one", "o_2", "two"),
+              ("HSET", "h_3", "f", "3", "n", "c"), ("HSET", "h_1", "f", "1", "n", "a"), ("HSET", "h_2", "f", "2", "n", "b"),
+              ("HSET", "h_10", "f", "0", "n", "z"), ("ZADD", "z", "1", "c", "2", "b", "3", "a"), ("SADD", "s", "5", "3", "9"),
+              ("RPUSH", "words", "banana", "apple", "Cherry")]
+case("sort", ok("SORT", "l"), ok("SORT", "l", "DESC"), ok("SORT", "l", "ALPHA"), ok("SORT", "l", "LIMIT", "1", "2"),
+     ok("SORT", "l", "LIMIT", "1", "-1"), ok("SORT", "l", "LIMIT", "-1", "2"), ok("SORT", "l", "LIMIT", "0", "0"),
+     ok("SORT", "s"), ok("SORT", "z", "ALPHA"), ok("SORT", "words", "ALPHA", "DESC", "LIMIT", "0", "2"), ok("SORT", "nokey"),
+     setup=SORT_SETUP)
+case("sort-by-get", ok("SORT", "l", "BY", "w_*"), ok("SORT", "l", "BY", "w_*", "GET", "o_*", "GET", "#"),
+     ok("SORT", "l", "BY", "h_*->f", "GET", "h_*->n", "GET", "#"), ok("SORT", "l", "BY", "h_*->f", "DESC", "GET", "h_*->nope"),
+     ok("SORT", "l", "GET", "nope_*"), ok("SORT", "l", "BY", "w_*", "ALPHA"), setup=SORT_SETUP,
+     why="GET of a missing key or field is a null (RESP3 _) inside the array")
+case("sort-nosort", ok("SORT", "l", "BY", "nosort"), ok("SORT", "l", "BY", "nosort", "DESC"),
+     ok("SORT", "l", "BY", "nosort", "LIMIT", "1", "2"), ok("SORT", "l", "BY", "nosort", "GET", "o_*"),
+     ok("SORT", "z", "BY", "nosort"), ok("SORT", "z", "BY", "nosort", "DESC"), ok("SORT", "z", "BY", "nosort", "LIMIT", "1", "1"),
+     setup=SORT_SETUP, why="BY nosort: a list in its order (DESC from the tail), a sorted set in score order")
+case("sort-store", ok("SORT", "l", "STORE", "dst"), ok("TYPE", "dst"), ok("LRANGE", "dst", "0", "-1"),
+     ok("SORT", "l", "GET", "o_*", "DESC", "STORE", "dst"), ok("LRANGE", "dst", "0", "-1"),
+     ok("SORT", "s", "STORE", "s"), ok("TYPE", "s"), ok("LRANGE", "s", "0", "-1"), ok("SORT", "nokey", "STORE", "dst"),
+     ok("EXISTS", "dst"), setup=SORT_SETUP)
+case("sort-ro", ok("SORT_RO", "l"), ok("SORT_RO", "l", "BY", "w_*", "DESC"), ok("SORT_RO", "l", "GET", "o_*", "LIMIT", "0", "2"),
+     ok("SORT_RO", "nokey"), err("SORT_RO", "l", "STORE", "dst"), ok("EXISTS", "dst"), setup=SORT_SETUP)
+case("sort-errors", err("SORT", "words"), err("SORT", "l", "FOO"), err("SORT", "l", "LIMIT", "1"),
+     err("SORT", "l", "LIMIT", "a", "b"), err("SORT", "str"), ok("SORT", "words", "BY", "nosort"),
+     setup=SORT_SETUP + [("SET", "str", "x")])
+
+# Keyspace commands on collections -----------------------------------------------------------
+ALL_TYPES = [("SET", "str", "v"), ("HSET", "hash", "f", "v", "g", "w"), ("SADD", "set", "m1", "m2"),
+             ("ZADD", "zset", "1", "z1", "2", "z2"), ("RPUSH", "list", "e1", "e2")]
+case("type-every-type", ok("TYPE", "str"), ok("TYPE", "hash"), ok("TYPE", "set"), ok("TYPE", "zset"), ok("TYPE", "list"),
+     ok("TYPE", "nokey"), setup=ALL_TYPES)
+case("keys-dbsize-every-type", ok("KEYS", "*", rule=Unordered()), ok("DBSIZE"), ok("EXISTS", "str", "hash", "set", "zset", "list"),
+     ok("DEL", "hash", "set"), ok("DBSIZE"), ok("KEYS", "*s*", rule=Unordered()), setup=ALL_TYPES)
+case("scan-type-collections", ok("SCAN", "0", "COUNT", "1000", "TYPE", "hash", rule=SCAN_ONE_CALL),
+     ok("SCAN", "0", "COUNT", "1000", "TYPE", "set", rule=SCAN_ONE_CALL),
+     ok("SCAN", "0", "COUNT", "1000", "TYPE", "zset", rule=SCAN_ONE_CALL),
+     ok("SCAN", "0", "COUNT", "1000", "TYPE", "list", rule=SCAN_ONE_CALL),
+     ok("SCAN", "0", "COUNT", "1000", "TYPE", "string", rule=SCAN_ONE_CALL),
+     ok("SCAN", "0", "COUNT", "1000", "MATCH", "*s*", "TYPE", "set", rule=SCAN_ONE_CALL),
+     setup=ALL_TYPES + [("HSET", "hash2", "a", "b"), ("RPUSH", "list2", "x")])
+case("randomkey-hash", ok("RANDOMKEY"), setup=[("HSET", "only", "f", "v")])
+case("copy-collections", ok("COPY", "hash", "h2"), ok("HGETALL", "h2", rule=Pairs()), ok("TTL", "h2"),
+     ok("COPY", "set", "s2"), ok("SMEMBERS", "s2", rule=Unordered()), ok("COPY", "zset", "z2"),
+     ok("ZRANGE", "z2", "0", "-1", "WITHSCORES"), ok("COPY", "list", "l2"), ok("LRANGE", "l2", "0", "-1"),
+     ok("HSET", "hash", "f", "changed"), ok("RPUSH", "list", "e3"), ok("HGET", "h2", "f"), ok("LLEN", "l2"),
+     ok("COPY", "zset", "l2"), ok("TYPE", "l2"), ok("COPY", "zset", "l2", "REPLACE"), ok("TYPE", "l2"),
+     ok("ZRANGE", "l2", "0", "-1"), setup=ALL_TYPES + [("EXPIRE", "hash", "100")])
+case("rename-collections", ok("RENAME", "hash", "h2"), ok("HGETALL", "h2", rule=Pairs()), ok("TTL", "h2"), ok("EXISTS", "hash"),
+     ok("RENAME", "list", "zset"), ok("TYPE", "zset"), ok("LRANGE", "zset", "0", "-1"), ok("RENAMENX", "zset", "set"),
+     ok("RENAMENX", "set", "s2"), ok("SMEMBERS", "s2", rule=Unordered()), setup=ALL_TYPES + [("EXPIRE", "hash", "100")],
+     why="a renamed hash keeps its fields and its TTL; RENAME replaces a key of another type")
+case("expire-collections", ok("EXPIRE", "hash", "100"), ok("TTL", "hash"), ok("PERSIST", "hash"), ok("TTL", "hash"),
+     ok("PEXPIRE", "zset", "100000"), ok("PTTL", "zset", rule=IntRange(98000, 100000)), ok("EXPIRE", "set", "-1"),
+     ok("EXISTS", "set"), ok("TYPE", "set"), ok("SADD", "set", "new"), ok("SMEMBERS", "set"), ok("DEL", "list", "zset"),
+     ok("EXISTS", "list", "zset"), setup=ALL_TYPES)
+case("empty-collections-disappear", ok("HDEL", "hash", "f", "g"), ok("EXISTS", "hash"), ok("SREM", "set", "m1", "m2"),
+     ok("EXISTS", "set"), ok("ZREM", "zset", "z1", "z2"), ok("EXISTS", "zset"), ok("LPOP", "list"), ok("RPOP", "list"),
+     ok("EXISTS", "list"), ok("TYPE", "list"), ok("DBSIZE"), ok("KEYS", "*"), setup=ALL_TYPES)
+
+# WRONGTYPE --------------------------------------------------------------------------------------
+case("wrongtype-collections", err("HGET", "set", "f"), err("HSET", "zset", "f", "v"), err("HGETALL", "list"),
+     err("SADD", "hash", "m"), err("SMEMBERS", "zset"), err("SISMEMBER", "list", "m"), err("ZADD", "hash", "1", "m"),
+     err("ZRANGE", "set", "0", "-1"), err("ZSCORE", "list", "m"), err("LPUSH", "hash", "x"), err("LRANGE", "set", "0", "-1"),
+     err("LPOP", "zset"), err("HGET", "str", "f"), err("SADD", "str", "m"), err("ZADD", "str", "1", "m"),
+     err("LPUSH", "str", "x"), err("LLEN", "hash"), err("SCARD", "zset"), err("ZCARD", "set"), err("HLEN", "list"),
+     setup=ALL_TYPES)
+case("wrongtype-multikey", err("SINTER", "set", "hash"), err("SINTER", "nokey", "str"), err("SUNION", "set", "list"),
+     err("SDIFF", "set", "zset"), err("SINTERCARD", "2", "nokey", "str"), err("ZUNION", "2", "zset", "list"),
+     err("LMOVE", "list", "hash", "LEFT", "LEFT"), err("RPOPLPUSH", "list", "str"), err("SMOVE", "set", "zset", "m1"),
+     err("BLPOP", "nokey", "hash", "0.01"), err("BZPOPMIN", "list", "0.01"), ok("LRANGE", "list", "0", "-1"),
+     ok("ZUNION", "2", "zset", "set", "WITHSCORES"), setup=ALL_TYPES,
+     why="every source key is type-checked (even after a missing one); ZUNION & co read sets as scores 1")
+case("wrongtype-string-commands", err("GET", "hash"), err("APPEND", "set", "x"), err("INCR", "zset"),
+     err("INCRBYFLOAT", "list", "1"), err("SETRANGE", "hash", "0", "x"), err("GETRANGE", "set", "0", "-1"),
+     err("STRLEN", "zset"), err("SETBIT", "list", "0", "1"), err("GETBIT", "hash", "0"), err("GETDEL", "set"),
+     err("GETEX", "zset"), err("GETSET", "list", "x"), err("SET", "hash", "x", "GET"), err("BITCOUNT", "list"),
+     ok("MGET", "str", "hash", "set", "zset", "list", "nokey"), ok("SETNX", "hash", "x"), ok("SET", "list", "x", "NX"),
+     ok("TYPE", "hash"), err("LCS", "hash", "str"), setup=ALL_TYPES,
+     why="MGET answers nil for a key that is not a string")
+case("set-replaces-collections", ok("SET", "hash", "x"), ok("TYPE", "hash"), ok("GET", "hash"), ok("TTL", "hash"),
+     ok("MSET", "set", "1", "zset", "2"), ok("TYPE", "set"), ok("TYPE", "zset"), ok("SETEX", "list", "100", "v"),
+     ok("TYPE", "list"), ok("SUNIONSTORE", "str", "set2"), ok("TYPE", "str"),
+     setup=ALL_TYPES + [("EXPIRE", "hash", "100"), ("SADD", "set2", "a")])
+
+# Transactions across types ----------------------------------------------------------------------
+case("multi-across-types", ok("MULTI"), ok("HSET", "h", "f", "v", "n", "1"), ok("SADD", "s", "a"), ok("ZADD", "z", "1.5", "m"),
+     ok("LPUSH", "l", "x", "y"), ok("HGET", "h", "f"), ok("HGETALL", "h"), ok("SMEMBERS", "s"), ok("ZSCORE", "z", "m"),
+     ok("ZRANGE", "z", "0", "-1", "WITHSCORES"), ok("LRANGE", "l", "0", "-1"), ok("HINCRBY", "h", "n", "5"),
+     ok("SADD", "l", "oops"), ok("EXEC", rule=Seq(EXACT, EXACT, EXACT, EXACT, EXACT, Pairs(), EXACT, EXACT, EXACT, EXACT,
+                                                  EXACT, EXACT)),
+     ok("HGETALL", "h", rule=Pairs()),
+     why="EXEC's array holds each reply in the connection's protocol (map, set, double); the WRONGTYPE "
+         "inside it fails only that command")
+case("watch-hash-hset-by-other", ok("WATCH", "h"), ok("HSET", "h", "f", "other", conn="b"), ok("MULTI"), ok("HSET", "h", "f", "mine"),
+     ok("EXEC"), ok("HGET", "h", "f"), setup=[("HSET", "h", "f", "v")])
+case("watch-hash-expire-by-other", ok("WATCH", "h"), ok("EXPIRE", "h", "100", conn="b"), ok("MULTI"), ok("HGET", "h", "f"),
+     ok("EXEC"), setup=[("HSET", "h", "f", "v")])
+case("watch-list-popped-by-other", ok("WATCH", "l"), ok("LPOP", "l", conn="b"), ok("MULTI"), ok("LRANGE", "l", "0", "-1"),
+     ok("EXEC"), ok("WATCH", "l"), ok("LRANGE", "l", "0", "-1", conn="b"), ok("MULTI"), ok("RPOP", "l"), ok("EXEC"),
+     setup=[("RPUSH", "l", "a", "b", "c")])
+
 _ids = [c.id for c in CASES]
 assert len(_ids) == len(set(_ids)), "duplicate case ids"
 

@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 
 /// SETBIT, GETBIT, BITCOUNT, BITPOS and BITOP: a string as an array of bits, bit 0 being the
@@ -18,23 +19,23 @@ enum BitCommands {
         let on = try Arg.integer(a[3], error: bitError)
         guard on == 0 || on == 1 else { throw bitError }
         try s.db.requireThread(forBytes: (bitOffset >> 3) + 1, c)
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.db.lookup(a[1], c)
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            let old = try ks { () throws(KeyspaceError) in try w.string(a[1]) }
             var value = old?.value ?? []
             let byte = bitOffset >> 3
             if value.count <= byte { value.append(contentsOf: repeatElement(0, count: byte + 1 - value.count)) }
             let mask = UInt8(1) << (7 - UInt8(bitOffset & 7))
             let previous = value[byte] & mask != 0 ? 1 : 0
             if on == 1 { value[byte] |= mask } else { value[byte] &= ~mask }
-            try s.db.put(a[1], value, expiresAt: old?.expiresAt, &c)
-            s.db.encodings.markRaw(a[1])
+            w.setString(a[1], value, expiresAt: old?.expiresAt)
             out.writeIntegerReply(previous)
         }
+        s.db.encodings.markRaw(a[1])
     }
 
     static func getbit(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let bitOffset = try offset(a[2], s)
-        let value = try s.db.get(a[1], c) ?? []
+        let value = try s.db.string(a[1], c)?.value ?? []
         let byte = bitOffset >> 3
         guard byte < value.count else { return out.writeIntegerReply(0) }
         out.writeIntegerReply(value[byte] & (UInt8(1) << (7 - UInt8(bitOffset & 7))) != 0 ? 1 : 0)
@@ -63,7 +64,7 @@ enum BitCommands {
     /// BITCOUNT key [start end [BYTE|BIT]]
     static func bitcount(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         // Redis 7.0 looks the key up first: a missing key counts 0 whatever the arguments.
-        guard let value = try s.db.get(a[1], c) else { return out.writeIntegerReply(0) }
+        guard let value = try s.db.string(a[1], c)?.value else { return out.writeIntegerReply(0) }
         var range: (Int, Int)?
         switch a.count {
         case 2:
@@ -104,7 +105,7 @@ enum BitCommands {
         let wanted = try Arg.integer(a[2])
         guard wanted == 0 || wanted == 1 else { throw .err("The bit argument must be 1 or 0.") }
         // A missing key is an endless run of zeros.
-        guard let value = try s.db.get(a[1], c) else { return out.writeIntegerReply(wanted == 1 ? -1 : 0) }
+        guard let value = try s.db.string(a[1], c)?.value else { return out.writeIntegerReply(wanted == 1 ? -1 : 0) }
         var endGiven = false
         var range: (Int, Int)?
         switch a.count {
@@ -152,13 +153,14 @@ enum BitCommands {
         let sources = Array(a[3...])
         if op == .not && sources.count != 1 { throw .err("BITOP NOT must be called with a single source key.") }
         let dest = a[2]
-        try s.db.locked(keys: [dest] + sources, c) { () throws(CommandError) in
+        var written = false
+        try s.db.write([dest] + sources, c) { (w) throws(CommandError) in
             var inputs: [[UInt8]] = []
-            for key in sources { inputs.append(try s.db.get(key, c) ?? []) }
+            for key in sources { inputs.append(try ks { () throws(KeyspaceError) in try w.string(key) }?.value ?? []) }
             let length = inputs.map(\.count).max() ?? 0
             try s.db.requireThread(forBytes: length * inputs.count, c)
             guard length > 0 else {
-                if try s.db.exists(dest, c) { try s.db.delete(dest, &c) }
+                _ = try ks { () throws(KeyspaceError) in try w.delete(dest) }
                 return out.writeIntegerReply(0)
             }
             var result = [UInt8](repeating: 0, count: length)
@@ -176,9 +178,10 @@ enum BitCommands {
                 }
                 result[i] = b
             }
-            try s.db.put(dest, result, &c)
-            s.db.encodings.markRaw(dest)
+            w.setString(dest, result)
+            written = true
             out.writeIntegerReply(length)
         }
+        if written { s.db.encodings.markRaw(dest) }
     }
 }

@@ -21,12 +21,16 @@ enum Execution: Sendable {
     /// May walk many keys or do I/O (SCAN, KEYS, RANGE, FLUSHDB, SAVE, INFO): always on a
     /// blocking thread.
     case blocking
+    /// A write that may leave its client blocked until a key is ready (BLPOP …): runs as a
+    /// write; when it blocks, the connection waits on its event loop (no thread waits) until
+    /// a writer serves it, its timeout passes or it is unblocked.
+    case blocksClient
 
     /// Whether a command of this kind starts on a blocking thread rather than the loop.
     func startsOnThread(syncsEveryWrite: Bool) -> Bool {
         switch self {
         case .inline: return false
-        case .write: return syncsEveryWrite
+        case .write, .blocksClient: return syncsEveryWrite
         case .blocking: return true
         }
     }
@@ -72,6 +76,9 @@ package struct Command: Sendable {
     /// it needs every key locked, not just named ones.
     let spansKeyspace: Bool
     let transaction: TransactionRole
+    /// For a command whose keys move with its arguments (`numkeys key …`, ZUNIONSTORE's
+    /// destination and sources): finds them (Redis's "movablekeys").
+    let movableKeys: (@Sendable ([[UInt8]]) -> [[UInt8]])?
     package let run: CommandFunction
     /// For a pure write that needs no read (plain SET, MSET): adds its effect to a batch and
     /// returns true, so the connection can commit a pipelined run of them together. False
@@ -83,12 +90,14 @@ package struct Command: Sendable {
         group: String, since: String = "1.0.0", complexity: String = "O(1)",
         usage: String = "", summary: String, execution: Execution = .inline,
         allowedUnauthenticated: Bool = false, spansKeyspace: Bool = false, transaction: TransactionRole = .queued,
+        movableKeys: (@Sendable ([[UInt8]]) -> [[UInt8]])? = nil,
         appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)? = nil,
         run: @escaping CommandFunction
     ) {
         self.name = name
         self.arity = arity
-        self.flags = flags
+        // Redis marks commands whose keys are found by parsing (numkeys …) `movablekeys`.
+        self.flags = movableKeys == nil || flags.contains("movablekeys") ? flags : flags + ["movablekeys"]
         (self.firstKey, self.lastKey, self.step) = keys
         self.group = group
         self.summary = summary
@@ -99,12 +108,26 @@ package struct Command: Sendable {
         self.allowedUnauthenticated = allowedUnauthenticated
         self.spansKeyspace = spansKeyspace
         self.transaction = transaction
+        self.movableKeys = movableKeys
         self.run = run
         self.appendToBatch = appendToBatch
     }
 
+    /// Redis's ACL category for the command's group (COMMAND INFO, `COMMAND LIST FILTERBY
+    /// ACLCAT`): the groups and the categories are named apart in a few places.
+    var category: String {
+        switch group {
+        case "generic": return "keyspace"
+        case "sorted-set": return "sortedset"
+        case "transactions": return "transaction"
+        case "server": return "admin"
+        default: return group
+        }
+    }
+
     /// The key arguments, from the key positions COMMAND reports.
     func keys(in args: [[UInt8]]) -> [[UInt8]] {
+        if let movableKeys { return movableKeys(args) }
         guard firstKey > 0, step > 0 else { return [] }
         let last = lastKey < 0 ? args.count + lastKey : lastKey
         guard firstKey <= last, last < args.count else { return [] }
@@ -170,6 +193,24 @@ enum Arg {
             throw error
         }
         return v
+    }
+
+    /// `numkeys key [key …] rest…` starting at `index`: the keys and what follows them.
+    /// `invalid` is the command's error for a count below 1 (or not a number, when
+    /// `invalidIncludesText`).
+    static func numkeys(
+        _ a: [[UInt8]], at index: Int, invalid: CommandError = .err("numkeys should be greater than 0"), invalidIncludesText: Bool = true,
+        tooMany: CommandError = .err("Number of keys can't be greater than number of args")
+    ) throws(CommandError) -> (keys: [[UInt8]], rest: [[UInt8]]) {
+        let n: Int
+        if invalidIncludesText {
+            n = try integer(a[index], error: invalid)
+        } else {
+            n = try integer(a[index])
+        }
+        guard n >= 1 else { throw invalid }
+        guard n <= a.count - index - 1 else { throw tooMany }
+        return (Array(a[(index + 1)...(index + n)]), Array(a[(index + 1 + n)...]))
     }
 
     /// A stored value as an integer, for INCR and friends.

@@ -9,7 +9,7 @@ package struct CommandTable: Sendable {
     private let byHash: [UInt64: Int]
 
     private init() {
-        all = Self.commands.sorted { $0.name < $1.name }.enumerated().map { i, c in
+        all = (Self.commands + CollectionCommandTable.commands).sorted { $0.name < $1.name }.enumerated().map { i, c in
             var c = c
             c.id = i
             return c

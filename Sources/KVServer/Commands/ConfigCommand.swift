@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 
 #if canImport(Glibc)
@@ -22,6 +23,34 @@ enum ConfigCommand {
         let get: @Sendable (ServerContext) -> String
         /// nil: fixed at start ("can't set immutable config").
         let set: (@Sendable (ServerContext, String, inout Change) throws(CommandError) -> Void)?
+        /// Another name of a parameter listed under its own (Redis's old `ziplist` names):
+        /// CONFIG REWRITE writes the main name only.
+        var alias = false
+    }
+
+    /// An OBJECT ENCODING threshold (`EncodingLimits`), under its name and Redis's older one.
+    private static func limit(_ name: String, alias: String?, _ limit: EncodingLimits.Limit) -> [Parameter] {
+        ([name] + (alias.map { [$0] } ?? [])).enumerated().map { (i, n) in
+            var p = Parameter(name: n, get: { String($0.db.keyspace.limits[limit]) }) { (_, text, change) throws(CommandError) in
+                let v = try integer(n, text, min: 0)
+                change.apply.append { $0.db.keyspace.limits.set(limit, v) }
+            }
+            p.alias = i == 1
+            return p
+        }
+    }
+
+    /// A setting kept and reported only (`LiveSettings.reported`), under `names` (the first
+    /// the main one); `check` validates a new value.
+    private static func reported(_ names: [String], check: @escaping @Sendable (String) -> Bool = { _ in true }) -> [Parameter] {
+        names.enumerated().map { (i, n) in
+            var p = Parameter(name: n, get: { $0.settings.reported(names[0]) }) { (_, text, change) throws(CommandError) in
+                guard check(text) else { throw .err("CONFIG SET failed (possibly related to argument '\(n)') - argument couldn't be parsed") }
+                change.apply.append { $0.settings.setReported(names[0], text) }
+            }
+            p.alias = i > 0
+            return p
+        }
     }
 
     private static func integer(_ name: String, _ text: String, min: Int) throws(CommandError) -> Int {
@@ -48,7 +77,21 @@ enum ConfigCommand {
         Parameter(name: name, get: get, set: nil)
     }
 
-    private static let parameters: [Parameter] = [
+    private static let parameters: [Parameter] = {
+        var all = base
+        all += limit("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", .hashMaxEntries)
+        all += limit("hash-max-listpack-value", alias: "hash-max-ziplist-value", .hashMaxValue)
+        all += limit("set-max-intset-entries", alias: nil, .setMaxIntsetEntries)
+        all += limit("zset-max-listpack-entries", alias: "zset-max-ziplist-entries", .zsetMaxEntries)
+        all += limit("zset-max-listpack-value", alias: "zset-max-ziplist-value", .zsetMaxValue)
+        all += reported(["list-max-listpack-size", "list-max-ziplist-size"]) { Int($0) != nil }
+        all += reported(["list-compress-depth"]) { (Int($0) ?? -1) >= 0 }
+        all += reported(["sanitize-dump-payload"]) { ["yes", "no", "clients"].contains($0.lowercased()) }
+        all += reported(["save"])
+        return all
+    }()
+
+    private static let base: [Parameter] = [
         fixed("bind") { $0.config.bind },
         fixed("port") { String($0.config.port) },
         fixed("dir") { $0.config.directory },
@@ -59,7 +102,6 @@ enum ConfigCommand {
             }
             change.apply.append { $0.settings.fsync = policy }
         },
-        fixed("save") { _ in "" },
         Parameter(name: "requirepass", get: { $0.settings.requirePassword ?? "" }) { (_, text, change) throws(CommandError) in
             change.apply.append { $0.settings.requirePassword = text }
         },
@@ -190,11 +232,19 @@ enum ConfigCommand {
             ("slowlog-max-len", String(c.slowlogMaxLength)), ("block-cache-size", String(live.blockCacheCapacity)),
             ("delayed-write-rate", String(live.delayedWriteRate)), ("level0-slowdown-trigger", String(live.level0SlowdownTrigger)),
             ("level0-stop-trigger", String(live.level0StopTrigger)),
+            ("hash-max-listpack-entries", String(c.collections.hashMaxListpackEntries)),
+            ("hash-max-listpack-value", String(c.collections.hashMaxListpackValue)),
+            ("set-max-intset-entries", String(c.collections.setMaxIntsetEntries)),
+            ("zset-max-listpack-entries", String(c.collections.zsetMaxListpackEntries)),
+            ("zset-max-listpack-value", String(c.collections.zsetMaxListpackValue)),
+            ("list-max-listpack-size", String(c.collections.listMaxListpackSize)),
+            ("list-compress-depth", String(c.collections.listCompressDepth)),
+            ("sanitize-dump-payload", "no"), ("save", ""),
         ]
     }
 
     private static func settable(_ s: ServerContext) -> [(String, String)] {
-        parameters.filter { $0.set != nil }.map { ($0.name, $0.get(s)) }
+        parameters.filter { $0.set != nil && !$0.alias }.map { ($0.name, $0.get(s)) }
     }
 
     /// The new file text (a pure function of the old text, for tests).

@@ -189,7 +189,7 @@ enum ConnectionCommands {
         out.writeIntegerReply(killed)
     }
 
-    /// CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | SETINFO | NO-EVICT | NO-TOUCH | HELP
+    /// CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | UNBLOCK | SETINFO | NO-EVICT | NO-TOUCH | HELP
     static func client(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let sub = a[1]
         let n = a.count
@@ -249,6 +249,18 @@ enum ConnectionCommands {
             else if Arg.isKeyword(a[2], "LIB-VER") { c.record.state.locked { $0.libraryVersion = value } }
             else { throw .err("Unrecognized option '\(Arg.string(a[2]))'") }
             out.writeOK()
+        } else if Arg.isKeyword(sub, "UNBLOCK") {
+            // CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a blocking pop's wait; 1 if the client was
+            // blocked.
+            try arity(n == 3 || n == 4)
+            let id = try Arg.integer(a[2])
+            var error = false
+            if n == 4 {
+                if Arg.isKeyword(a[3], "ERROR") { error = true } else if !Arg.isKeyword(a[3], "TIMEOUT") {
+                    throw .err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                }
+            }
+            out.writeIntegerReply(s.db.blocked.unblock(clientID: id, error: error) ? 1 : 0)
         } else if Arg.isKeyword(sub, "NO-EVICT") || Arg.isKeyword(sub, "NO-TOUCH") {
             try arity(n == 3)
             guard Arg.isKeyword(a[2], "ON") || Arg.isKeyword(a[2], "OFF") else { throw .syntax }
@@ -262,6 +274,7 @@ enum ConnectionCommands {
                 "LIST", "    Return information about client connections.",
                 "INFO", "    Return information about the current client connection.",
                 "KILL <ip:port>|<option> <value> [<option> <value> ...]", "    Kill connections: by ID, ADDR, LADDR, USER or TYPE; SKIPME yes|no.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Record the client library's name or version.",
             ]
             out.writeHelp(lines)

@@ -1,20 +1,20 @@
+import KVCollections
 import KVStore
 import NIOCore
 
-/// Commands on keys whatever their value: DEL, EXISTS, TTL and the EXPIRE family, TYPE,
-/// RENAME, RENAMENX, COPY, OBJECT, RANDOMKEY, DBSIZE, FLUSHDB.
+/// Commands on keys whatever they hold: DEL, EXISTS, TTL and the EXPIRE family, TYPE,
+/// RENAME, RENAMENX, COPY, OBJECT, MEMORY USAGE, RANDOMKEY, DBSIZE, FLUSHDB.
 enum KeyCommands {
     /// DEL and UNLINK: one batch for all existing keys, so they vanish together.
     static func del(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let keys = Array(a[1...])
-        try s.db.locked(keys: keys, c) { () throws(CommandError) in
-            var writes: [Database.KeyWrite] = []
+        try s.db.write(keys, c) { (w) throws(CommandError) in
+            var removed = 0
             var seen = Set<[UInt8]>()
             for key in keys where seen.insert(key).inserted {
-                if try s.db.exists(key, c) { writes.append(.delete(key)) }
+                if try ks({ () throws(KeyspaceError) in try w.delete(key) }) { removed += 1 }
             }
-            if !writes.isEmpty { try s.db.apply(writes, &c) }
-            out.writeIntegerReply(writes.count)
+            out.writeIntegerReply(removed)
         }
     }
 
@@ -28,8 +28,9 @@ enum KeyCommands {
     /// TTL (seconds, rounded) and PTTL: -2 for no key, -1 for no expiry.
     static func ttl(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
-            guard let v = try s.db.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
-            guard let e = v.expiresAt else { return out.writeIntegerReply(-1) }
+            let entry = try ks { () throws(KeyspaceError) in try s.db.reader(c).entry(a[1]) }
+            guard entry.type != nil else { return out.writeIntegerReply(-2) }
+            guard let e = entry.expiresAt else { return out.writeIntegerReply(-1) }
             let left = Int(clamping: Int64(clamping: e) - Int64(clamping: s.clock()))
             out.writeIntegerReply(milliseconds ? max(left, 0) : max((left + 500) / 1000, 0))
         }
@@ -49,39 +50,38 @@ enum KeyCommands {
             }
             if nx && (xx || gt || lt) { throw .err("NX and XX, GT or LT options at the same time are not compatible") }
             if gt && lt { throw .err("GT and LT options at the same time are not compatible") }
-            try s.db.locked(a[1], c) { () throws(CommandError) in
-                guard let v = try s.db.lookup(a[1], c) else { return out.writeIntegerReply(0) }
+            let raw = s.db.encodings.isRaw(a[1])
+            try s.db.write([a[1]], c) { (w) throws(CommandError) in
+                let entry = try ks { () throws(KeyspaceError) in try w.entry(a[1]) }
+                guard entry.type != nil else { return out.writeIntegerReply(0) }
                 // A key without expiry counts as expiring never (infinitely late) for GT/LT.
-                let current = v.expiresAt.map { Int64(clamping: $0) }
+                let current = entry.expiresAt.map { Int64(clamping: $0) }
                 if nx && current != nil { return out.writeIntegerReply(0) }
                 if xx && current == nil { return out.writeIntegerReply(0) }
                 if gt && (current.map { when <= $0 } ?? true) { return out.writeIntegerReply(0) }
                 if lt, let cur = current, when >= cur { return out.writeIntegerReply(0) }
-                if when <= Int64(clamping: s.clock()) {
-                    try s.db.delete(a[1], &c)
-                } else {
-                    let raw = s.db.encodings.isRaw(a[1])
-                    try s.db.put(a[1], v.value, expiresAt: UInt64(when), &c)
-                    if raw { s.db.encodings.markRaw(a[1]) }  // a new expiry, the same object
-                }
+                // At or before now, the key goes.
+                _ = try ks { () throws(KeyspaceError) in try w.setExpiry(a[1], UInt64(clamping: max(when, 0))) }
                 out.writeIntegerReply(1)
             }
+            if raw && when > Int64(clamping: s.clock()) { s.db.encodings.markRaw(a[1]) }  // a new expiry, the same object
         }
     }
 
     static func persist(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            guard let v = try s.db.lookup(a[1], c), v.expiresAt != nil else { return out.writeIntegerReply(0) }
-            let raw = s.db.encodings.isRaw(a[1])
-            try s.db.put(a[1], v.value, expiresAt: nil, &c)
-            if raw { s.db.encodings.markRaw(a[1]) }
+        let raw = s.db.encodings.isRaw(a[1])
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            let entry = try ks { () throws(KeyspaceError) in try w.entry(a[1]) }
+            guard entry.type != nil, entry.expiresAt != nil else { return out.writeIntegerReply(0) }
+            _ = try ks { () throws(KeyspaceError) in try w.setExpiry(a[1], nil) }
             out.writeIntegerReply(1)
         }
+        if raw { s.db.encodings.markRaw(a[1]) }
     }
 
-    /// Every value is a string: "string" or "none".
+    /// string, hash, set, zset, list, or none.
     static func type(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        out.writeSimple(try s.db.exists(a[1], c) ? "string" : "none")
+        out.writeSimple(try ks { () throws(KeyspaceError) in try s.db.reader(c).type(of: a[1]) }?.name ?? "none")
     }
 
     /// RENAME src dst and RENAMENX src dst: one batch (delete src, put dst with src's
@@ -89,15 +89,18 @@ enum KeyCommands {
     static func rename(onlyIfAbsent: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
             let (src, dst) = (a[1], a[2])
-            try s.db.locked(keys: [src, dst], c) { () throws(CommandError) in
-                guard let v = try s.db.lookup(src, c) else { throw .err("no such key") }
+            let raw = s.db.encodings.isRaw(src)
+            var moved = false
+            try s.db.write([src, dst], c) { (w) throws(CommandError) in
+                guard try ks({ () throws(KeyspaceError) in try w.type(of: src) }) != nil else { throw .err("no such key") }
                 if src == dst { return onlyIfAbsent ? out.writeIntegerReply(0) : out.writeOK() }
-                if onlyIfAbsent, try s.db.exists(dst, c) { return out.writeIntegerReply(0) }
-                let raw = s.db.encodings.isRaw(src)
-                try s.db.apply([.delete(src), .put(dst, v.value, expiresAt: v.expiresAt)], &c)
-                if raw { s.db.encodings.markRaw(dst) }
+                if onlyIfAbsent, try ks({ () throws(KeyspaceError) in try w.type(of: dst) }) != nil { return out.writeIntegerReply(0) }
+                try s.db.requireThread(forElementsOf: src, w, c)
+                _ = try ks { () throws(KeyspaceError) in try w.rename(src, to: dst, nonBlocking: !c.mayWait) }
+                moved = true
                 if onlyIfAbsent { out.writeIntegerReply(1) } else { out.writeOK() }
             }
+            if moved && raw { s.db.encodings.markRaw(dst) }
         }
     }
 
@@ -118,20 +121,21 @@ enum KeyCommands {
         guard db == 0 else { throw .err("DB index is out of range") }
         let (src, dst) = (a[1], a[2])
         if src == dst { throw .err("source and destination objects are the same") }
-        try s.db.locked(keys: [src, dst], c) { () throws(CommandError) in
-            guard let v = try s.db.lookup(src, c) else { return out.writeIntegerReply(0) }
-            if !replace, try s.db.exists(dst, c) { return out.writeIntegerReply(0) }
-            try s.db.put(dst, v.value, expiresAt: v.expiresAt, &c)
-            if s.db.encodings.isRaw(src) { s.db.encodings.markRaw(dst) }
-            out.writeIntegerReply(1)
+        var copied = false
+        try s.db.write([src, dst], c) { (w) throws(CommandError) in
+            try s.db.requireThread(forElementsOf: src, w, c)
+            copied = try ks { () throws(KeyspaceError) in try w.copy(src, to: dst, replace: replace, nonBlocking: !c.mayWait) }
+            out.writeIntegerReply(copied ? 1 : 0)
         }
+        if copied && s.db.encodings.isRaw(src) { s.db.encodings.markRaw(dst) }
     }
 
     /// EXPIRETIME and PEXPIRETIME: the absolute expiry, -1 without one, -2 without the key.
     static func expiretime(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
-            guard let v = try s.db.lookup(a[1], c) else { return out.writeIntegerReply(-2) }
-            guard let e = v.expiresAt else { return out.writeIntegerReply(-1) }
+            let entry = try ks { () throws(KeyspaceError) in try s.db.reader(c).entry(a[1]) }
+            guard entry.type != nil else { return out.writeIntegerReply(-2) }
+            guard let e = entry.expiresAt else { return out.writeIntegerReply(-1) }
             out.writeIntegerReply(Int(clamping: milliseconds ? e : e / 1000))
         }
     }
@@ -156,13 +160,23 @@ enum KeyCommands {
         let known = Arg.isKeyword(sub, "ENCODING") || Arg.isKeyword(sub, "REFCOUNT") || Arg.isKeyword(sub, "IDLETIME") || Arg.isKeyword(sub, "FREQ")
         guard known else { throw .err("unknown subcommand '\(Arg.string(sub))'. Try OBJECT HELP.") }
         guard a.count == 3 else { throw .err("wrong number of arguments for 'object|\(Arg.string(sub).lowercased())' command") }
-        guard let value = try s.db.get(a[2], c) else { return out.writeNullBulk() }
+        let entry = try ks { () throws(KeyspaceError) in try s.db.reader(c).entry(a[2]) }
         if Arg.isKeyword(sub, "ENCODING") {
-            if s.db.encodings.isRaw(a[2]) { out.writeBulk("raw") }
-            else if value.count <= 20, (try? Arg.integer(value)) != nil { out.writeBulk("int") }
-            else if value.count <= 44 { out.writeBulk("embstr") }
-            else { out.writeBulk("raw") }
-        } else if Arg.isKeyword(sub, "REFCOUNT") {
+            switch entry {
+            case .none: out.writeNullBulk()
+            case .string(let v):
+                let value = v.value
+                if s.db.encodings.isRaw(a[2]) { out.writeBulk("raw") }
+                else if value.count <= 20, (try? Arg.integer(value)) != nil { out.writeBulk("int") }
+                else if value.count <= 44 { out.writeBulk("embstr") }
+                else { out.writeBulk("raw") }
+            case .collection(let meta, _):
+                out.writeBulk(Self.encodingName(meta))
+            }
+            return
+        }
+        guard entry.type != nil else { return out.writeNullBulk() }
+        if Arg.isKeyword(sub, "REFCOUNT") {
             out.writeIntegerReply(1)
         } else if Arg.isKeyword(sub, "IDLETIME") {
             out.writeIntegerReply(0)
@@ -171,18 +185,65 @@ enum KeyCommands {
         }
     }
 
+    /// Redis 7.0's name for how it would hold this collection: its small encoding until a
+    /// size limit was passed (sticky), lists always a quicklist.
+    static func encodingName(_ meta: CollectionMetadata) -> String {
+        switch meta.type {
+        case .hash: return meta.isConverted ? "hashtable" : "listpack"
+        case .set: return meta.isConverted ? "hashtable" : "intset"
+        case .sortedSet: return meta.isConverted ? "skiplist" : "listpack"
+        case .list: return "quicklist"
+        case .string: return "raw"
+        }
+    }
+
+    /// MEMORY USAGE key [SAMPLES n]: bytes the key takes, estimated: a string's key and
+    /// value; a collection's key and record plus its element count times the average size of
+    /// up to `n` sampled elements (5 by default, 0: all), as Redis samples.
+    static func memory(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        let sub = a[1]
+        if Arg.isKeyword(sub, "HELP") {
+            out.writeHelp([
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key> and its value. Nested values are", "    sampled up to <count> times (default: 5, 0 means sample all).",
+                "HELP", "    Prints this help.",
+            ])
+            return
+        }
+        guard Arg.isKeyword(sub, "USAGE") else { throw .err("unknown subcommand '\(Arg.string(sub))'. Try MEMORY HELP.") }
+        guard a.count == 3 || a.count == 5 else { throw .syntax }
+        var samples = 5
+        if a.count == 5 {
+            guard Arg.isKeyword(a[3], "SAMPLES") else { throw .syntax }
+            samples = try Arg.integer(a[4])
+            guard samples >= 0 else { throw .syntax }
+        }
+        let r = s.db.reader(c)
+        let entry = try ks { () throws(KeyspaceError) in try r.entry(a[2]) }
+        switch entry {
+        case .none: out.writeNullBulk()
+        case .string(let v): out.writeIntegerReply(a[2].count + v.value.count + 16)
+        case .collection(let meta, _):
+            let sampled = try ks { () throws(KeyspaceError) in try r.sampleElementBytes(a[2], meta, limit: samples == 0 ? Int.max : samples) }
+            out.writeIntegerReply(a[2].count + 34 + Int(meta.count) * sampled)
+        }
+    }
+
     /// A key chosen by seeking to a random point between the first and the last key, then
     /// taking the key at or after it or the one before, by a coin: every key has a chance
     /// (the two keys of a two-key database come up evenly), at the cost of three seeks, not
     /// a walk. Keys after wide gaps come up more often than keys in dense runs.
     static func randomkey(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let it = try s.db.cursor(ReadOptions(), c)
+        let it = try ks { () throws(KeyspaceError) in try s.db.reader(c).keys() }
+        func check() throws(CommandError) {
+            do { try it.check() } catch { throw .store(error) }
+        }
         it.seekToFirst()
-        try s.db.check(it)
+        try check()
         guard it.isValid else { return out.writeNullBulk() }
         let first = it.key
         it.seekToLast()
-        try s.db.check(it)
+        try check()
         guard it.isValid else { return out.writeNullBulk() }
         let last = it.key
         if first == last { return out.writeBulk(first) }
@@ -202,24 +263,21 @@ enum KeyCommands {
             it.previous()
             if !it.isValid { it.seekToFirst() }
         }
-        try s.db.check(it)
+        try check()
         if it.isValid { out.writeBulk(it.key) } else { out.writeNullBulk() }
     }
 
-    /// Exact: walks the keys (expired ones excluded).
+    /// Exact: walks the keys (expired ones excluded), whatever their type; inside EXEC, the
+    /// keys as the transaction sees them.
     static func dbsize(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        guard c.pendingWrites.map({ !$0.isEmpty }) ?? false else {
-            do { return out.writeIntegerReply(try s.store.count()) } catch { throw .store(error) }
-        }
-        // Inside EXEC after writes: count what the transaction sees.
-        let it = try s.db.cursor(ReadOptions(), c)
+        let it = try ks { () throws(KeyspaceError) in try s.db.reader(c).keys() }
         var n = 0
         it.seekToFirst()
         while it.isValid {
             n += 1
             it.next()
         }
-        try s.db.check(it)
+        do { try it.check() } catch { throw .store(error) }
         out.writeIntegerReply(n)
     }
 
@@ -228,8 +286,8 @@ enum KeyCommands {
     static func flushdb(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         if a.count > 2 { throw .syntax }
         if a.count == 2 && !Arg.isKeyword(a[1], "ASYNC") && !Arg.isKeyword(a[1], "SYNC") { throw .syntax }
-        try s.db.lockedAll(c) { () throws(CommandError) in
-            try s.db.deleteRange(from: [], to: nil, &c)
+        try s.db.writeAll(c) { (w) throws(CommandError) in
+            try s.db.deleteKeys(from: [], to: nil, w, dropElements: true)
         }
         out.writeOK()
     }

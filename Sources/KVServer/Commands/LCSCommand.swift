@@ -5,8 +5,15 @@ import KVStore
 /// (so ties resolve, and matches are listed, exactly as Redis lists them: last first).
 enum LCSCommand {
     static func lcs(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        let x = try s.db.get(a[1], c) ?? []
-        let y = try s.db.get(a[2], c) ?? []
+        // Redis's own words for a key of another type (not WRONGTYPE).
+        func value(_ key: [UInt8]) throws(CommandError) -> [UInt8] {
+            do { return try s.db.string(key, c)?.value ?? [] } catch {
+                if error.text == CommandError.wrongType.text { throw .err("The specified keys must contain string values") }
+                throw error
+            }
+        }
+        let x = try value(a[1])
+        let y = try value(a[2])
         var wantIndexes = false, wantLength = false, withMatchLength = false
         var minMatchLength = 0
         var i = 3

@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 import NIOCore
 
@@ -27,23 +28,23 @@ enum RangeCommands {
                 throw .syntax
             }
         }
-        var options = ReadOptions()
-        options.lowerBound = a[1].isEmpty ? nil : a[1]
-        options.upperBound = a[2].isEmpty ? nil : a[2]
+        let it = try ks { () throws(KeyspaceError) in
+            try s.db.reader(c).keys(from: a[1].isEmpty ? nil : a[1], to: a[2].isEmpty ? nil : a[2])
+        }
         // Collect first: the reply's length comes before its elements.
         var body = out.makeBody()
         var n = 0
-        let it = try s.db.cursor(options, c)
         if reverse { it.seekToLast() } else { it.seekToFirst() }
         while it.isValid && n < limit {
-            it.withCurrent { k, v in
-                body.writeBulk(k)
-                if !keysOnly { body.writeBulk(v) }
+            body.writeBulk(it.key)
+            if !keysOnly {
+                // A collection's value is not a string: nil in its place (TYPE tells what).
+                if it.type == .string { body.writeBulk(it.value) } else { body.writeNullBulk() }
             }
             n += 1
             if reverse { it.previous() } else { it.next() }
         }
-        try s.db.check(it)
+        do { try it.check() } catch { throw .store(error) }
         out.writeArrayHeader(keysOnly ? n : 2 * n)
         out.append(&body)
     }
@@ -53,8 +54,8 @@ enum RangeCommands {
     static func delrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let end: [UInt8]? = a[2].isEmpty ? nil : a[2]
         if let end, end.lexicographicallyPrecedes(a[1]) { throw .err("DELRANGE start sorts after end") }
-        try s.db.lockedAll(c) { () throws(CommandError) in
-            try s.db.deleteRange(from: a[1], to: end, &c)
+        try s.db.writeAll(c) { (w) throws(CommandError) in
+            try s.db.deleteKeys(from: a[1], to: end, w, dropElements: false)
         }
         out.writeOK()
     }
@@ -86,19 +87,11 @@ enum RangeCommands {
             }
             resume = key
         }
-        if let t = typeFilter, !Arg.isKeyword(t, "STRING") {
-            // Every value is a string: no key has another type.
-            out.writeArrayHeader(2)
-            out.writeBulk("0")
-            out.writeArrayHeader(0)
-            return
-        }
-        var options = ReadOptions()
-        if let g = glob, !g.matchesAll {
-            let prefix = g.literalPrefix
-            if !prefix.isEmpty { options.prefix = prefix }
-        }
-        let it = try s.db.cursor(options, c)
+        // An unknown type matches nothing (Redis answers an empty scan too).
+        let wanted: KeyType?? = typeFilter.map { KeyType(name: Arg.string($0)) }
+        var prefix: [UInt8]?
+        if let g = glob, !g.matchesAll, !g.literalPrefix.isEmpty { prefix = g.literalPrefix }
+        let it = try ks { () throws(KeyspaceError) in try s.db.reader(c).keys(prefix: prefix) }
         if let resume {
             it.seek(to: resume + [0])  // the smallest key after the last one returned
         } else {
@@ -109,12 +102,13 @@ enum RangeCommands {
         var last: [UInt8]?
         while it.isValid && examined < count {
             let key = it.key
-            if glob.map({ $0.matchesAll || $0.matches(key) }) ?? true { found.append(key) }
+            let typeMatches = wanted.map { $0 == it.type } ?? true
+            if typeMatches && (glob.map({ $0.matchesAll || $0.matches(key) }) ?? true) { found.append(key) }
             last = key
             examined += 1
             it.next()
         }
-        try s.db.check(it)
+        do { try it.check() } catch { throw .store(error) }
         let next: UInt64 = it.isValid ? s.db.cursors.save(last ?? []) : 0
         out.writeArrayHeader(2)
         out.writeBulk(String(next))
@@ -125,23 +119,20 @@ enum RangeCommands {
     /// KEYS pattern: every matching key, in key order (prefix patterns seek).
     static func keys(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let glob = Glob(a[1])
-        var options = ReadOptions()
         let prefix = glob.literalPrefix
-        if !prefix.isEmpty { options.prefix = prefix }
-        let it = try s.db.cursor(options, c)
+        let it = try ks { () throws(KeyspaceError) in try s.db.reader(c).keys(prefix: prefix.isEmpty ? nil : prefix) }
         it.seekToFirst()
         var body = out.makeBody()
         var n = 0
         while it.isValid {
-            it.withCurrent { k, _ in
-                if glob.matchesAll || glob.matches(k) {
-                    body.writeBulk(k)
-                    n += 1
-                }
+            let k = it.key
+            if glob.matchesAll || glob.matches(k) {
+                body.writeBulk(k)
+                n += 1
             }
             it.next()
         }
-        try s.db.check(it)
+        do { try it.check() } catch { throw .store(error) }
         out.writeArrayHeader(n)
         out.append(&body)
     }

@@ -118,7 +118,7 @@ enum ServerCommands {
                     names = []
                 } else if Arg.isKeyword(a[3], "ACLCAT") {
                     let category = Arg.string(a[4]).lowercased()
-                    names = names.filter { $0.group == category || ($0.flags.contains("readonly") && category == "read") || ($0.flags.contains("write") && category == "write") || ($0.flags.contains("fast") && category == "fast") }
+                    names = names.filter { $0.category == category || ($0.flags.contains("readonly") && category == "read") || ($0.flags.contains("write") && category == "write") || ($0.flags.contains("fast") && category == "fast") || ($0.flags.contains("blocking") && category == "blocking") }
                 } else if Arg.isKeyword(a[3], "PATTERN") {
                     let glob = Glob(Array(Arg.string(a[4]).lowercased().utf8))
                     names = names.filter { glob.matches(Array($0.name.utf8)) }
@@ -208,7 +208,7 @@ enum ServerCommands {
         out.writeIntegerReply(cmd.lastKey)
         out.writeIntegerReply(cmd.step)
         out.writeSetHeader(1)
-        out.writeSimple("@" + cmd.group)
+        out.writeSimple("@" + cmd.category)
         out.writeSetHeader(0)  // tips
         out.writeSetHeader(0)  // key specifications
         out.writeSetHeader(0)  // subcommands

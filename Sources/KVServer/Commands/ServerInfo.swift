@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 
 #if canImport(Glibc)
@@ -59,7 +60,7 @@ enum ServerInfo {
                     "# Clients",
                     "connected_clients:\(s.clients.count)",
                     "maxclients:\(s.clients.maxClients)",
-                    "blocked_clients:0",
+                    "blocked_clients:\(s.db.blocked.count)",
                     "watched_keys:\(s.db.watches.count)",
                 ]
             case "memory":
@@ -208,7 +209,9 @@ enum ServerInfo {
     /// Keys, keys with a time to live, and their mean remaining time in milliseconds (Redis
     /// estimates the last from a sample; this walk is exact).
     static func keyspace(_ s: ServerContext, now: UInt64) throws(CommandError) -> (keys: Int, expires: Int, averageTTL: UInt64) {
-        let it = try s.db.iterator()
+        var reading = ReadOptions()
+        reading.fillCache = false
+        let it = try ks { () throws(KeyspaceError) in try s.db.keyspace.access(StoreReader(store: s.store, options: reading)).keys() }
         var keys = 0, expires = 0
         var ttlSum: UInt64 = 0
         it.seekToFirst()
@@ -220,7 +223,7 @@ enum ServerInfo {
             }
             it.next()
         }
-        try s.db.check(it)
+        do { try it.check() } catch { throw .store(error) }
         return (keys, expires, expires > 0 ? ttlSum / UInt64(expires) : 0)
     }
 

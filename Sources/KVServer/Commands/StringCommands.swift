@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 import NIOCore
 
@@ -9,7 +10,7 @@ import Glibc
 /// across read and write, which makes every read-modify-write atomic.
 enum StringCommands {
     static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        if let v = try s.db.get(a[1], c) {
+        if let v = try s.db.string(a[1], c)?.value {
             c.hits += 1
             out.writeBulk(v)
         } else {
@@ -23,14 +24,14 @@ enum StringCommands {
     /// The same parse as `set`, so the two cannot disagree on what a plain SET is.
     static let batchSet: @Sendable ([[UInt8]], inout WriteBatch) -> Bool = { a, batch in
         guard let request = try? SetRequest(a, now: 0), request.isPlain else { return false }
-        batch.put(a[1], a[2])
+        batch.put(Keyspace.mainKey(a[1]), a[2])
         return true
     }
 
     /// `MSET k v …` as batch entries (an odd pair count is the full command's error).
     static let batchMset: @Sendable ([[UInt8]], inout WriteBatch) -> Bool = { a, batch in
         guard a.count % 2 == 1 else { return false }
-        for i in stride(from: 1, to: a.count, by: 2) { batch.put(a[i], a[i + 1]) }
+        for i in stride(from: 1, to: a.count, by: 2) { batch.put(Keyspace.mainKey(a[i]), a[i + 1]) }
         return true
     }
 
@@ -79,17 +80,21 @@ enum StringCommands {
     static func set(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let r = try SetRequest(a, now: s.clock())
         let key = a[1]
-        try s.db.locked(key, c) { () throws(CommandError) in
-            // Plain SET (the common case) reads nothing.
-            let old = (r.nx || r.xx || r.returnOld || r.keepTTL) ? try s.db.lookup(key, c) : nil
-            if (r.nx && old != nil) || (r.xx && old == nil) {
-                if r.returnOld, let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
+        try s.db.write([key], c) { (w) throws(CommandError) in
+            // Plain SET (the common case) reads nothing: it replaces whatever the key held.
+            var old: MainEntry = .none
+            if r.nx || r.xx || r.returnOld || r.keepTTL { old = try ks { () throws(KeyspaceError) in try w.entry(key) } }
+            // GET needs a string to return (the key is left untouched otherwise).
+            if r.returnOld, case .collection = old { throw .wrongType }
+            let exists = old.type != nil
+            if (r.nx && exists) || (r.xx && !exists) {
+                if r.returnOld, case .string(let v) = old { out.writeBulk(v.value) } else { out.writeNullBulk() }
                 return
             }
-            let deadline = r.keepTTL ? old?.expiresAt : r.expiresAt.map { UInt64(clamping: $0) }
-            try s.db.put(key, a[2], expiresAt: deadline, &c)
+            let deadline = r.keepTTL ? old.expiresAt : r.expiresAt.map { UInt64(clamping: $0) }
+            w.setString(key, a[2], expiresAt: deadline)
             if r.returnOld {
-                if let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
+                if case .string(let v) = old { out.writeBulk(v.value) } else { out.writeNullBulk() }
             } else {
                 out.writeOK()
             }
@@ -98,11 +103,11 @@ enum StringCommands {
 
     static func setnx(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let key = a[1]
-        try s.db.locked(key, c) { () throws(CommandError) in
-            if try s.db.exists(key, c) {
+        try s.db.write([key], c) { (w) throws(CommandError) in
+            if try ks({ () throws(KeyspaceError) in try w.type(of: key) }) != nil {
                 out.writeIntegerReply(0)
             } else {
-                try s.db.put(key, a[2], &c)
+                w.setString(key, a[2])
                 out.writeIntegerReply(1)
             }
         }
@@ -112,26 +117,24 @@ enum StringCommands {
     static func setex(milliseconds: Bool) -> CommandFunction {
         { s, c, a, out throws(CommandError) in
             let e = try Arg.expiry(a[2], milliseconds: milliseconds, absolute: false, name: milliseconds ? "psetex" : "setex", allowNonPositive: false, now: s.clock())
-            try s.db.locked(a[1], c) { () throws(CommandError) in
-                try s.db.put(a[1], a[3], expiresAt: UInt64(clamping: e), &c)
-            }
+            try s.db.write([a[1]], c) { (w) throws(CommandError) in w.setString(a[1], a[3], expiresAt: UInt64(clamping: e)) }
             out.writeOK()
         }
     }
 
     static func getset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.db.get(a[1], c)
-            try s.db.put(a[1], a[2], &c)
-            if let old { out.writeBulk(old) } else { out.writeNullBulk() }
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            let old = try ks { () throws(KeyspaceError) in try w.string(a[1]) }
+            w.setString(a[1], a[2])
+            if let old { out.writeBulk(old.value) } else { out.writeNullBulk() }
         }
     }
 
     static func getdel(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            guard let old = try s.db.get(a[1], c) else { return out.writeNullBulk() }
-            try s.db.delete(a[1], &c)
-            out.writeBulk(old)
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            guard let old = try ks({ () throws(KeyspaceError) in try w.string(a[1]) }) else { return out.writeNullBulk() }
+            _ = try ks { () throws(KeyspaceError) in try w.delete(a[1]) }
+            out.writeBulk(old.value)
         }
     }
 
@@ -155,14 +158,14 @@ enum StringCommands {
                 newExpiry = try Arg.expiry(a[3], milliseconds: ms, absolute: absolute, name: "getex", allowNonPositive: false, now: s.clock())
             }
         }
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            guard let old = try s.db.lookup(a[1], c) else { return out.writeNullBulk() }
-            let raw = s.db.encodings.isRaw(a[1])
-            defer { if raw { s.db.encodings.markRaw(a[1]) } }  // a new expiry, the same object
+        let raw = s.db.encodings.isRaw(a[1])
+        defer { if raw { s.db.encodings.markRaw(a[1]) } }  // a new expiry, the same object
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            guard let old = try ks({ () throws(KeyspaceError) in try w.string(a[1]) }) else { return out.writeNullBulk() }
             if let e = newExpiry {
-                try s.db.put(a[1], old.value, expiresAt: UInt64(clamping: e), &c)
+                w.setString(a[1], old.value, expiresAt: UInt64(clamping: e))
             } else if persist && old.expiresAt != nil {
-                try s.db.put(a[1], old.value, expiresAt: nil, &c)
+                w.setString(a[1], old.value, expiresAt: nil)
             }
             out.writeBulk(old.value)
         }
@@ -171,11 +174,13 @@ enum StringCommands {
     static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         // One snapshot for all keys, so an MSET is seen whole or not at all, as in Redis.
         let snapshot = a.count > 2 ? try s.db.snapshot() : nil
+        let r = snapshot.map { s.db.reader(c, snapshot: $0) } ?? s.db.reader(c)
         out.writeArrayHeader(a.count - 1)
         for key in a[1...] {
-            let value: [UInt8]?
-            if let snapshot { value = try s.db.get(key, c, snapshot: snapshot) } else { value = try s.db.get(key, c) }
-            if let v = value {
+            // A key of another type reads as nil here, not an error (Redis's MGET).
+            let entry = try ks { () throws(KeyspaceError) in try r.entry(key) }
+            if case .string(let stored) = entry {
+                let v = stored.value
                 c.hits += 1
                 out.writeBulk(v)
             } else {
@@ -190,14 +195,13 @@ enum StringCommands {
         { s, c, a, out throws(CommandError) in
             guard a.count % 2 == 1 else { throw .wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
             let keys = stride(from: 1, to: a.count, by: 2).map { a[$0] }
-            try s.db.locked(keys: keys, c) { () throws(CommandError) in
+            try s.db.write(keys, c) { (w) throws(CommandError) in
                 if onlyIfNoneExist {
-                    for key in keys where try s.db.exists(key, c) {
+                    for key in keys where try ks({ () throws(KeyspaceError) in try w.type(of: key) }) != nil {
                         return out.writeIntegerReply(0)
                     }
                 }
-                let writes = stride(from: 1, to: a.count, by: 2).map { i in Database.KeyWrite.put(a[i], a[i + 1], expiresAt: nil) }
-                try s.db.apply(writes, &c)
+                for i in stride(from: 1, to: a.count, by: 2) { w.setString(a[i], a[i + 1]) }
                 if onlyIfNoneExist { out.writeIntegerReply(1) } else { out.writeOK() }
             }
         }
@@ -212,12 +216,12 @@ enum StringCommands {
                 guard delta != Int.min else { throw .err("decrement would overflow") }
                 delta = -delta
             }
-            try s.db.locked(a[1], c) { () throws(CommandError) in
-                let old = try s.db.lookup(a[1], c)
+            try s.db.write([a[1]], c) { (w) throws(CommandError) in
+                let old = try ks { () throws(KeyspaceError) in try w.string(a[1]) }
                 let current = try old.map { v throws(CommandError) in try Arg.storedInteger(v.value) } ?? 0
                 let (next, o) = current.addingReportingOverflow(delta)
                 if o { throw .overflow }
-                try s.db.put(a[1], Array(String(next).utf8), expiresAt: old?.expiresAt, &c)
+                w.setString(a[1], Array(String(next).utf8), expiresAt: old?.expiresAt)
                 out.writeIntegerReply(next)
             }
         }
@@ -225,13 +229,13 @@ enum StringCommands {
 
     static func incrbyfloat(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         let delta = try Arg.longDouble(a[2])
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.db.lookup(a[1], c)
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            let old = try ks { () throws(KeyspaceError) in try w.string(a[1]) }
             let current = try old.map { v throws(CommandError) in try Arg.longDouble(v.value) } ?? 0
             let next = current + delta
             guard next.isFinite else { throw .err("increment would produce NaN or Infinity") }
             let text = formatLongDouble(next)
-            try s.db.put(a[1], text, expiresAt: old?.expiresAt, &c)
+            w.setString(a[1], text, expiresAt: old?.expiresAt)
             out.writeBulk(text)
         }
     }
@@ -253,29 +257,31 @@ enum StringCommands {
     }
 
     static func append(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.db.lookup(a[1], c)
+        var appended = false
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            let old = try ks { () throws(KeyspaceError) in try w.string(a[1]) }
             var value = old?.value ?? []
             guard value.count + a[2].count <= s.config.limits.maxBulkLength else {
                 throw .err("string exceeds maximum allowed size (proto-max-bulk-len)")
             }
             try s.db.requireThread(forBytes: value.count + a[2].count, c)
             value.append(contentsOf: a[2])
-            try s.db.put(a[1], value, expiresAt: old?.expiresAt, &c)
-            if old != nil { s.db.encodings.markRaw(a[1]) }  // Redis appends to a raw copy
+            w.setString(a[1], value, expiresAt: old?.expiresAt)
+            appended = old != nil
             out.writeIntegerReply(value.count)
         }
+        if appended { s.db.encodings.markRaw(a[1]) }  // Redis appends to a raw copy
     }
 
     static func strlen(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        out.writeIntegerReply(try s.db.get(a[1], c)?.count ?? 0)
+        out.writeIntegerReply(try s.db.string(a[1], c)?.value.count ?? 0)
     }
 
     /// GETRANGE key start end — inclusive offsets, negative from the end.
     static func getrange(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var start = try Arg.integer(a[2])
         var end = try Arg.integer(a[3])
-        let value = try s.db.get(a[1], c) ?? []
+        let value = try s.db.string(a[1], c)?.value ?? []
         let n = value.count
         if start < 0 && end < 0 && start > end { return out.writeBulk([UInt8]()) }
         if start < 0 { start = n + start }
@@ -292,8 +298,9 @@ enum StringCommands {
         let offset = try Arg.integer(a[2])
         guard offset >= 0 else { throw .err("offset is out of range") }
         let patch = a[3]
-        try s.db.locked(a[1], c) { () throws(CommandError) in
-            let old = try s.db.lookup(a[1], c)
+        var changed = false
+        try s.db.write([a[1]], c) { (w) throws(CommandError) in
+            let old = try ks { () throws(KeyspaceError) in try w.string(a[1]) }
             var value = old?.value ?? []
             if patch.isEmpty { return out.writeIntegerReply(value.count) }
             let (end, o) = offset.addingReportingOverflow(patch.count)
@@ -303,9 +310,10 @@ enum StringCommands {
             try s.db.requireThread(forBytes: max(end, value.count), c)
             if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
             value.replaceSubrange(offset..<end, with: patch)
-            try s.db.put(a[1], value, expiresAt: old?.expiresAt, &c)
-            s.db.encodings.markRaw(a[1])
+            w.setString(a[1], value, expiresAt: old?.expiresAt)
+            changed = true
             out.writeIntegerReply(value.count)
         }
+        if changed { s.db.encodings.markRaw(a[1]) }
     }
 }

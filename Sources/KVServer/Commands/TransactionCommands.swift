@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 
 /// MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis's semantics.
@@ -5,10 +6,11 @@ import KVStore
 /// EXEC takes the stripes of every key its commands name and every key it watches (all of
 /// them when a command spans the keyspace, as FLUSHDB does), so no other client's write lands
 /// between its commands, and nothing else waits: other keys' commands go on. Its commands
-/// write into `Session.pendingWrites` and read their own writes there; EXEC commits them as
-/// one engine batch. WATCH is Redis's optimistic lock: a write to a watched key by anyone
+/// write into one unit of work and read their own writes there; EXEC commits it as one engine
+/// batch. WATCH is Redis's optimistic lock: a write to a watched key by anyone
 /// (the coalesced SETs, expiry, FLUSHDB and DELRANGE included) marks the watcher's token, and
-/// EXEC answers a null reply instead of running.
+/// EXEC answers a null reply instead of running. The commands share one unit of work
+/// (`Session.transaction`), so each reads the ones before it.
 package enum TransactionCommands {
     /// Queues a command sent after MULTI: `+QUEUED`, or the error that will make EXEC answer
     /// EXECABORT (unknown command, wrong arity, not authenticated, not allowed in a
@@ -58,9 +60,10 @@ package enum TransactionCommands {
         let keys = Array(a[1...])
         // Under the keys' stripes, so no write slips between reading a key's expiry and
         // registering the watch. Reads first: one that must wait reruns the whole command.
-        try s.db.locked(keys: keys, c) { () throws(CommandError) in
+        try s.db.withLocks(keys, c) { () throws(CommandError) in
+            let r = s.db.reader(c)
             var expiries: [UInt64?] = []
-            for key in keys { expiries.append(try s.db.lookup(key, c)?.expiresAt) }
+            for key in keys { expiries.append(try ks { () throws(KeyspaceError) in try r.entry(key) }.expiresAt) }
             for (key, e) in zip(keys, expiries) { c.watched.add(key, expiresAt: e, registry: s.db.watches) }
         }
         out.writeOK()
@@ -86,20 +89,22 @@ package enum TransactionCommands {
             commands.append((cmd, args))
             if cmd.spansKeyspace { wholeKeyspace = true } else { keys.append(contentsOf: cmd.keys(in: args)) }
         }
-        if wholeKeyspace {
-            try s.db.lockedAll(c) { () throws(CommandError) in try run(s, &c, commands, &out) }
-        } else {
-            try s.db.locked(keys: keys, c) { () throws(CommandError) in try run(s, &c, commands, &out) }
-        }
+        let held = wholeKeyspace ? nil : s.db.locks.heldStripes(keys)
+        try s.db.withLocks(wholeKeyspace ? nil : keys, c) { () throws(CommandError) in try run(s, &c, commands, held, &out) }
         end(s, &c)
     }
 
-    /// Runs the queued commands, with their keys locked, and commits their writes as one batch.
-    private static func run(_ s: ServerContext, _ c: inout Session, _ commands: [(Command, [[UInt8]])], _ out: inout RESPReplyWriter) throws(CommandError) {
+    /// Runs the queued commands, with their keys locked, on one unit of work, and commits it
+    /// as one batch.
+    private static func run(
+        _ s: ServerContext, _ c: inout Session, _ commands: [(Command, [[UInt8]])], _ held: Set<Int>?, _ out: inout RESPReplyWriter
+    ) throws(CommandError) {
         if c.watched.changed(now: s.clock()) { return out.writeNullArray() }
         let start = out.writerIndex
         out.writeArrayHeader(commands.count)
-        c.pendingWrites = TransactionWrites()
+        let tx = try s.db.begin(c)
+        c.transaction = tx
+        defer { c.transaction = nil }
         for (cmd, args) in commands {
             let mark = out.writerIndex
             do throws(CommandError) {
@@ -109,17 +114,15 @@ package enum TransactionCommands {
                 if error.wouldBlock && !c.mayWait {
                     // Nothing is committed yet: the whole EXEC runs again on a thread that
                     // may wait for the disk.
-                    c.pendingWrites = nil
                     out.moveWriterIndex(to: start)
                     throw error
                 }
                 out.writeErrorReply(error.text)
             }
         }
-        let writes = c.pendingWrites ?? TransactionWrites()
-        c.pendingWrites = nil
+        c.transaction = nil
         do throws(CommandError) {
-            try s.db.commit(writes, c)
+            try s.db.commit(tx, c, holding: held)
         } catch {
             out.moveWriterIndex(to: start)
             throw error

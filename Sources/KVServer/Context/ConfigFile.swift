@@ -8,7 +8,9 @@ public enum ConfigFile {
         "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "loglevel",
         "multi-max-commands", "multi-max-bytes", "write-buffer-size", "delayed-write-rate",
         "level0-slowdown-trigger", "level0-stop-trigger", "slowlog-log-slower-than", "slowlog-max-len",
-        "metrics-port", "checkpoint-dir",
+        "metrics-port", "checkpoint-dir", "hash-max-listpack-entries", "hash-max-listpack-value",
+        "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size",
+        "list-compress-depth", "save", "sanitize-dump-payload",
     ]
 
     /// Applies the file's directives to `config`; returns `loglevel` if the file sets it.
@@ -32,6 +34,11 @@ public enum ConfigFile {
             func integer() throws(ServerConfigError) -> Int {
                 let v = try one()
                 guard let n = parseSize(v) else { throw .file(path: path, line: lineNumber, reason: "\(name): '\(v)' is not a number") }
+                return n
+            }
+            func signed() throws(ServerConfigError) -> Int {
+                let v = try one()
+                guard let n = Int(v) else { throw .file(path: path, line: lineNumber, reason: "\(name): '\(v)' is not a number") }
                 return n
             }
             func yesNo() throws(ServerConfigError) -> Bool {
@@ -71,6 +78,20 @@ public enum ConfigFile {
             case "slowlog-max-len": config.slowlogMaxLength = try integer()
             case "metrics-port": config.metricsPort = try integer()
             case "checkpoint-dir": config.checkpointDirectory = try one()
+            case "hash-max-listpack-entries", "hash-max-ziplist-entries": config.collections.hashMaxListpackEntries = try integer()
+            case "hash-max-listpack-value", "hash-max-ziplist-value": config.collections.hashMaxListpackValue = try integer()
+            case "set-max-intset-entries": config.collections.setMaxIntsetEntries = try integer()
+            case "zset-max-listpack-entries", "zset-max-ziplist-entries": config.collections.zsetMaxListpackEntries = try integer()
+            case "zset-max-listpack-value", "zset-max-ziplist-value": config.collections.zsetMaxListpackValue = try integer()
+            case "list-max-listpack-size", "list-max-ziplist-size": config.collections.listMaxListpackSize = try signed()
+            case "list-compress-depth": config.collections.listCompressDepth = try integer()
+            case "save": config.save = values.joined(separator: " ")  // reported only: every write is in the log
+            case "sanitize-dump-payload":
+                let v = try one().lowercased()
+                guard ["yes", "no", "clients"].contains(v) else {
+                    throw .file(path: path, line: lineNumber, reason: "sanitize-dump-payload must be yes, no or clients")
+                }
+                config.sanitizeDumpPayload = v
             default:
                 throw .file(path: path, line: lineNumber, reason: "unknown directive '\(name)' (known: \(directives.joined(separator: ", ")))")
             }

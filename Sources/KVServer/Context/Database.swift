@@ -1,23 +1,31 @@
+import KVCollections
 import KVStore
+import NIOCore
 import Synchronization
 
-/// The keys and values as commands see them: the store, with what makes a command's reads
-/// and writes one step to every other command (the key locks), the WATCH registry every write
-/// reports to, OBJECT ENCODING's memory of in-place changes and SCAN's cursors. Errors come
+/// The keys and values as commands see them: the keyspace (strings, hashes, sets, sorted sets,
+/// lists on the store), with what makes a command's reads and writes one step to every other
+/// command (the key locks), the WATCH registry every write reports to, OBJECT ENCODING's
+/// memory of in-place changes, SCAN's cursors and the clients blocked on keys. Errors come
 /// back as replies (`CommandError`).
 ///
-/// Reads are non-blocking unless the session runs where it may wait (`Session.mayWait`);
-/// writes go straight to the store, or into the running EXEC's batch. Every committed write
-/// ends in `afterWrite`, once.
+/// A command reads through `reader` (the store, or inside EXEC the transaction with its own
+/// writes) and writes through `write`, which locks its keys, gives it a unit of work
+/// (`KeyspaceTransaction`), commits that as one batch and does every write's bookkeeping
+/// (`afterWrite`) — once, in one place. Inside EXEC the transaction holds the locks and the
+/// unit of work for all its commands, and commits at the end. On an event loop
+/// (`Session.mayWait` false) reads and the commit are non-blocking and locks are try-locked:
+/// whatever would wait throws `mustWait` before anything is committed.
 ///
-/// All `Sendable` parts, each locked by itself (see their types); nothing here is mutable but
-/// the `dirty` flag, an atomic.
+/// All `Sendable` parts, each locked by itself; nothing here is mutable but `dirty`, an atomic.
 final class Database: Sendable {
     let store: KVStore
+    let keyspace: Keyspace
     let locks = KeyLocks()
     let watches = WatchRegistry()
     let encodings = EncodingHints()
     let cursors = ScanCursors()
+    let blocked = BlockedClients()
     /// The fsync policy is CONFIG SET's to change: read at every write.
     private let settings: LiveSettings
     /// Milliseconds since the Unix epoch: the same clock the store judges expiry by.
@@ -25,18 +33,21 @@ final class Database: Sendable {
     /// Something was written since the last everysec sync.
     private let dirty = Atomic<Bool>(false)
 
-    init(store: KVStore, settings: LiveSettings, clock: @escaping @Sendable () -> UInt64) {
+    typealias Writer = KeyspaceAccess<KeyspaceTransaction>
+    typealias Reader = KeyspaceAccess<SessionReader>
+
+    init(store: KVStore, keyspace: Keyspace, settings: LiveSettings) {
         self.store = store
+        self.keyspace = keyspace
         self.settings = settings
-        self.clock = clock
+        self.clock = store.clock
     }
 
     /// Writes wait for the fdatasync (`appendfsync always`).
     var syncsEveryWrite: Bool { settings.fsync == .always }
 
+    // MARK: Reading
 
-    // Point reads: non-blocking unless the session runs where it may wait (see
-    // `Session.mayWait`). Keyspace hits and misses are counted by the read commands.
     private static let waitingRead = ReadOptions()
     private static let nonBlockingRead: ReadOptions = {
         var o = ReadOptions()
@@ -44,59 +55,98 @@ final class Database: Sendable {
         return o
     }()
 
-    func get(_ key: [UInt8], _ session: Session) throws(CommandError) -> [UInt8]? {
-        if let pending = session.pendingWrites, let mine = pending.lookup(key, now: clock()) { return mine?.value }
-        do { return try store.get(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
+    /// What `session` reads: inside EXEC its transaction (which sees its own writes), else
+    /// the store — non-blocking unless the session may wait.
+    func reader(_ session: Session) -> Reader {
+        if let tx = session.transaction { return keyspace.access(.transaction(tx)) }
+        return keyspace.access(.store(StoreReader(store: store, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead)))
     }
 
-    /// A read of `key` as `snapshot` sees it (MGET reads all its keys at one moment).
-    func get(_ key: [UInt8], _ session: Session, snapshot: Snapshot) throws(CommandError) -> [UInt8]? {
-        if let pending = session.pendingWrites, let mine = pending.lookup(key, now: clock()) { return mine?.value }
-        var options = ReadOptions()
-        options.snapshot = snapshot
-        options.nonBlocking = !session.mayWait
-        do { return try store.get(key, options: options) } catch { throw .store(error) }
+    /// The same, at one snapshot (MGET reads all its keys at one moment).
+    func reader(_ session: Session, snapshot: Snapshot) -> Reader {
+        if let tx = session.transaction { return keyspace.access(.transaction(tx)) }
+        var o = ReadOptions()
+        o.snapshot = snapshot
+        o.nonBlocking = !session.mayWait
+        return keyspace.access(.store(StoreReader(store: store, options: o)))
+    }
+
+    /// A reader for a command that reads more than once — a collection's metadata, then its
+    /// elements; a count, then the members — pinned to one snapshot (released with the
+    /// reader), so that a write landing between its reads cannot make them disagree: a reply
+    /// header promising more elements than follow would desynchronize the client. Inside
+    /// EXEC, the transaction's view (its keys are locked).
+    func pinnedReader(_ session: Session) throws(CommandError) -> Reader {
+        if session.transaction != nil { return reader(session) }
+        return reader(session, snapshot: try snapshot())
+    }
+
+    /// A string's value and expiry; nil when absent; WRONGTYPE for a collection.
+    func string(_ key: [UInt8], _ session: Session) throws(CommandError) -> StoredValue? {
+        try ks { () throws(KeyspaceError) in try reader(session).string(key) }
+    }
+
+    /// Whether `key` exists, whatever it holds.
+    func exists(_ key: [UInt8], _ session: Session) throws(CommandError) -> Bool {
+        try ks { () throws(KeyspaceError) in try reader(session).type(of: key) } != nil
     }
 
     func snapshot() throws(CommandError) -> Snapshot {
         do { return try store.snapshot() } catch { throw .store(error) }
     }
 
-    func lookup(_ key: [UInt8], _ session: Session) throws(CommandError) -> StoredValue? {
-        if let pending = session.pendingWrites, let mine = pending.lookup(key, now: clock()) { return mine }
-        do { return try store.lookup(key, options: session.mayWait ? Self.waitingRead : Self.nonBlockingRead) } catch { throw .store(error) }
-    }
+    // MARK: Writing
 
-    func exists(_ key: [UInt8], _ session: Session) throws(CommandError) -> Bool {
-        try get(key, session) != nil
-    }
-
-    // MARK: Writes: straight to the store, or into the running EXEC's batch
-
-    /// Runs `body` holding `key`'s stripe, so its read and its write are one step to every
-    /// other command. Inside EXEC the transaction already holds every stripe it needs. On an
-    /// event loop (`mayWait` false) a stripe another thread holds is not waited for: the
-    /// command moves to a blocking thread (`CommandError.mustWait`).
-    func locked<R>(_ key: [UInt8], _ session: Session, _ body: () throws(CommandError) -> R) throws(CommandError) -> R {
-        if session.pendingWrites != nil { return try body() }
-        if session.mayWait { return try locks.withLock(key, body) }
-        guard let result = try locks.tryWithLock(key, body) else { throw .mustWait }
+    /// Runs `body` with `keys`' stripes held, on a unit of work it then commits: the one path
+    /// of every write command. Inside EXEC, the transaction's (locks held, commit at EXEC).
+    func write<R>(_ keys: [[UInt8]], _ session: Session, _ body: (Writer) throws(CommandError) -> R) throws(CommandError) -> R {
+        if let tx = session.transaction { return try body(keyspace.access(tx)) }
+        let run = { () throws(CommandError) -> R in
+            let tx = try self.begin(session)
+            let result = try body(self.keyspace.access(tx))
+            try self.commit(tx, session, holding: self.locks.heldStripes(keys))
+            return result
+        }
+        if session.mayWait { return try locks.withLocks(keys, run) }
+        guard let result = try locks.tryWithLocks(keys, run) else { throw .mustWait }
         return result
     }
 
-    func locked<R>(keys: [[UInt8]], _ session: Session, _ body: () throws(CommandError) -> R) throws(CommandError) -> R {
-        if session.pendingWrites != nil { return try body() }
-        if session.mayWait { return try locks.withLocks(keys, body) }
-        guard let result = try locks.tryWithLocks(keys, body) else { throw .mustWait }
-        return result
-    }
-
-    /// Every key locked: writes over keys nobody named (FLUSHDB, DELRANGE).
-    func lockedAll<R>(_ session: Session, _ body: () throws(CommandError) -> R) throws(CommandError) -> R {
-        if session.pendingWrites != nil { return try body() }
+    /// Runs `body` holding the stripes of `keys` (nil: every key), without a unit of work:
+    /// EXEC, which runs its commands on its own, and WATCH. On an event loop a stripe held
+    /// elsewhere is not waited for (`mustWait`).
+    func withLocks<R>(_ keys: [[UInt8]]?, _ session: Session, _ body: () throws(CommandError) -> R) throws(CommandError) -> R {
+        if session.transaction != nil { return try body() }
+        if let keys {
+            if session.mayWait { return try locks.withLocks(keys, body) }
+            guard let result = try locks.tryWithLocks(keys, body) else { throw .mustWait }
+            return result
+        }
         if session.mayWait { return try locks.withAllLocks(body) }
         guard let result = try locks.tryWithAllLocks(body) else { throw .mustWait }
         return result
+    }
+
+    /// `write` with every key locked: writes over keys nobody named (FLUSHDB, DELRANGE).
+    func writeAll<R>(_ session: Session, _ body: (Writer) throws(CommandError) -> R) throws(CommandError) -> R {
+        if let tx = session.transaction { return try body(keyspace.access(tx)) }
+        let run = { () throws(CommandError) -> R in
+            let tx = try self.begin(session)
+            let result = try body(self.keyspace.access(tx))
+            try self.commit(tx, session, holding: nil)
+            return result
+        }
+        if session.mayWait { return try locks.withAllLocks(run) }
+        guard let result = try locks.tryWithAllLocks(run) else { throw .mustWait }
+        return result
+    }
+
+    /// A unit of work that reads the latest state (the caller holds the keys' locks).
+    func begin(_ session: Session) throws(CommandError) -> KeyspaceTransaction {
+        do throws(KVError) {
+            return KeyspaceTransaction(try store.beginTransaction(
+                isolation: .none, readOptions: session.mayWait ? Self.waitingRead : Self.nonBlockingRead))
+        } catch { throw .store(error) }
     }
 
     /// Values past this size are written from a blocking thread: copying and logging many
@@ -109,107 +159,149 @@ final class Database: Sendable {
         if !session.mayWait && bytes > Self.largestInlineWrite { throw .mustWait }
     }
 
-    /// Stores `value` with an absolute expiry (nil: none). An expiry at or before now
-    /// deletes the key instead, as Redis does for a past EXPIREAT or SET … EXAT.
-    func put(_ key: [UInt8], _ value: [UInt8], expiresAt: UInt64? = nil, _ session: inout Session) throws(CommandError) {
-        try apply([.put(key, value, expiresAt: expiresAt)], &session)
-    }
+    /// Collections larger than this are copied (RENAME, COPY, the *STORE commands) or read
+    /// whole (HGETALL, SMEMBERS, LRANGE over them …) on a blocking thread: the loop's other
+    /// clients should not wait for O(N) work.
+    static let largestInlineCollection = 1024
 
-    func delete(_ key: [UInt8], _ session: inout Session) throws(CommandError) {
-        try apply([.delete(key)], &session)
-    }
-
-    /// One write of a command on its own keys.
-    enum KeyWrite {
-        case put([UInt8], [UInt8], expiresAt: UInt64?)
-        case delete([UInt8])
-
-        var key: [UInt8] {
-            switch self {
-            case .put(let k, _, _), .delete(let k): return k
-            }
+    /// Throws `mustWait` on an event loop when `key` is a collection too large to walk there.
+    func requireThread<S: KeyspaceReader>(forElementsOf key: [UInt8], _ w: KeyspaceAccess<S>, _ session: Session) throws(CommandError) {
+        guard !session.mayWait else { return }
+        if case .collection(let meta, _) = try ks({ () throws(KeyspaceError) in try w.entry(key) }),
+           meta.count > UInt64(Self.largestInlineCollection) {
+            throw .mustWait
         }
     }
 
-    /// Applies `writes` as one batch (all or nothing), or adds them to the running EXEC's.
-    /// The caller holds the keys' stripes.
-    func apply(_ writes: [KeyWrite], _ session: inout Session) throws(CommandError) {
-        let now = clock()
-        if session.pendingWrites != nil {
-            encodings.forget(writes.lazy.map(\.key))
-            for w in writes {
-                switch w {
-                case .put(let k, let v, let e):
-                    if let e, e <= now { session.pendingWrites!.delete(k) } else { session.pendingWrites!.put(k, v, expiresAt: e) }
-                case .delete(let k): session.pendingWrites!.delete(k)
+    /// Throws `mustWait` on an event loop for a walk over `count` elements.
+    func requireThread(forCount count: Int, _ session: Session) throws(CommandError) {
+        if !session.mayWait && count > Self.largestInlineCollection { throw .mustWait }
+    }
+
+    /// Deletes every key in [`from`, `to`) (nil `to`: to the end) with range deletions of the
+    /// main entries (the elements of deleted collections become garbage; with `dropElements`,
+    /// every element goes too: FLUSHDB). Watchers learn only of keys that existed (Redis's
+    /// FLUSHDB rule: a stale or absent watched key has not changed).
+    func deleteKeys(from: [UInt8], to: [UInt8]?, _ w: Writer, dropElements: Bool) throws(CommandError) {
+        encodings.forget(from: from, to: to)
+        for key in watches.watched(from: from, through: to) where to.map({ key.lexicographicallyPrecedes($0) }) ?? true {
+            if try ks({ () throws(KeyspaceError) in try w.type(of: key) }) != nil { w.storage.noteModified(key) }
+        }
+        for r in Keyspace.mainRanges(from: from, to: to) { w.storage.deleteRange(from: r.from, to: r.to) }
+        if dropElements { w.storage.deleteRange(from: Keyspace.elementRange.from, to: Keyspace.elementRange.to) }
+    }
+
+    /// Commits a unit of work as one batch (nothing if it wrote nothing) and does what every
+    /// write owes the rest of the server: first it serves the clients blocked on the keys it
+    /// made ready (their pops join the batch), then it commits, then their replies go. With
+    /// `mayWait` false it throws `mustWait`, having written nothing, where the engine would
+    /// wait. `holding`: the stripes the caller holds (nil: all of them).
+    func commit(_ tx: KeyspaceTransaction, _ session: Session, holding: Set<Int>?) throws(CommandError) {
+        var extra: [Int] = []
+        defer { for i in extra { locks.unlockStripe(i) } }
+        // A served client's destination (BLMOVE) may need one more stripe.
+        let lock = { (key: [UInt8]) -> Bool in
+            guard let held = holding else { return true }
+            let i = self.locks.stripe(key)
+            if held.contains(i) || extra.contains(i) { return true }
+            guard self.locks.tryLockStripe(i) else { return false }
+            extra.append(i)
+            return true
+        }
+        let served = try serveBlocked(tx, session, lock)
+        do throws(CommandError) {
+            try commit(tx, session)
+        } catch {
+            for (client, _) in served { blocked.unclaim(client) }
+            throw error
+        }
+        for (client, reply) in served { blocked.served(client, reply) }
+    }
+
+    /// Serves, in the order they blocked, the clients blocked on each key `tx` modified (and
+    /// on the keys serving them modifies in turn: a BLMOVE feeding another waiter), within
+    /// `tx`. Returns the clients served (claimed) and their replies.
+    private func serveBlocked(
+        _ tx: KeyspaceTransaction, _ session: Session, _ lock: (_ key: [UInt8]) -> Bool
+    ) throws(CommandError) -> [(BlockedClient, ByteBuffer)] {
+        guard blocked.count > 0 else { return [] }
+        var served: [(BlockedClient, ByteBuffer)] = []
+        var i = 0
+        while i < tx.modifiedKeys.count {
+            let key = tx.modifiedKeys[i]
+            i += 1
+            for client in blocked.waiters(on: key) {
+                guard blocked.claim(client) else { continue }
+                var out = RESPReplyWriter(buffer: ByteBuffer(), resp3: client.resp3)
+                var ok = false
+                var busy = false
+                let tracked = { (k: [UInt8]) -> Bool in
+                    let got = lock(k)
+                    if !got { busy = true }
+                    return got
+                }
+                do throws(CommandError) {
+                    ok = try client.serve(keyspace.access(tx), key, tracked, session.mayWait, &out)
+                } catch where error.wouldBlock {
+                    blocked.unclaim(client)
+                    for (c, _) in served { blocked.unclaim(c) }
+                    throw error
+                } catch {
+                    // The client gets the error (a destination of the wrong type); the
+                    // element stays for the next one.
+                    out.moveWriterIndex(to: 0)
+                    out.writeErrorReply(error.text)
+                    ok = true
+                }
+                if ok {
+                    served.append((client, out.buffer))
+                } else if busy {
+                    blocked.retry(client)  // it runs again once this writer's locks are free
+                } else {
+                    blocked.unclaim(client)
                 }
             }
-            return
         }
-        var batch = WriteBatch()
-        for w in writes {
-            switch w {
-            case .put(let k, let v, let e):
-                if let e, e <= now { batch.delete(k) } else if let e { batch.put(k, v, expiresAt: e) } else { batch.put(k, v) }
-            case .delete(let k): batch.delete(k)
-            }
+        return served
+    }
+
+    /// Commits `tx` and does every write's bookkeeping (no blocked-client serving: see
+    /// `commit(_:_:holding:)`).
+    private func commit(_ tx: KeyspaceTransaction, _ session: Session) throws(CommandError) {
+        guard !tx.isEmpty else { return }
+        try requireThread(forBytes: tx.transaction.writes.batch.byteSize, session)
+        do throws(KVError) {
+            try tx.commit(options: WriteOptions(sync: syncsEveryWrite, nonBlocking: !session.mayWait))
+        } catch {
+            throw .store(error)
         }
-        try requireThread(forBytes: batch.byteSize, session)
-        try commit(batch, mayWait: session.mayWait)
-        afterWrite(writes.lazy.map(\.key))
+        markDirty()
+        afterWrite(tx.modifiedKeys)
     }
 
     /// Plain SETs and MSETs of many connections, gathered by a `WriteCoalescer`: one batch
-    /// under all their keys' stripes. With `mayWait` false (on the event loop) it throws
-    /// `mustWait`, having written nothing, where it would wait for a lock or the engine.
+    /// under all their keys' stripes (`keys` are the keys; the batch's are already the strings'
+    /// engine keys, `Keyspace.mainKey`). With
+    /// `mayWait` false (on the event loop) it throws `mustWait`, having written nothing, where
+    /// it would wait for a lock or the engine.
     func writeCoalesced(_ batch: WriteBatch, keys: [[UInt8]], mayWait: Bool) throws(CommandError) {
         let write = { () throws(CommandError) in
-            try self.commit(batch, mayWait: mayWait)
+            do throws(KVError) {
+                try self.store.write(batch, options: WriteOptions(sync: self.syncsEveryWrite, nonBlocking: !mayWait))
+            } catch {
+                throw .store(error)
+            }
+            self.markDirty()
             self.afterWrite(keys)
         }
         if mayWait { return try locks.withLocks(keys, write) }
         guard try locks.tryWithLocks(keys, write) != nil else { throw .mustWait }
     }
 
-    /// Deletes [from, to) (a nil `to`: every key from `from` on) with one range deletion.
-    /// The caller holds every stripe (`lockedAll`).
-    func deleteRange(from: [UInt8], to: [UInt8]?, _ session: inout Session) throws(CommandError) {
-        // Watchers learn only of keys that existed (Redis's FLUSHDB rule: a stale or absent
-        // watched key has not changed).
-        encodings.forget(from: from, to: to)
-        var removedWatched: [[UInt8]] = []
-        for key in watches.watched(from: from, through: to) where to.map({ key.lexicographicallyPrecedes($0) }) ?? true {
-            if try exists(key, session) { removedWatched.append(key) }
-        }
-        if session.pendingWrites != nil {
-            if let to, !from.lexicographicallyPrecedes(to) { return }
-            session.pendingWrites!.deleteRange(from: from, to: to, watchedAndLive: removedWatched)
-            return
-        }
-        do { try store.deleteRange(from: from, to: to, options: WriteOptions(sync: syncsEveryWrite)) } catch { throw .store(error) }
-        markDirty()
-        watches.touch(removedWatched)
-    }
-
-    /// Commits an EXEC's writes as one batch.
-    func commit(_ writes: TransactionWrites, _ session: Session) throws(CommandError) {
-        try requireThread(forBytes: writes.batch.byteSize, session)
-        try commit(writes.batch, mayWait: session.mayWait)
-        afterWrite(writes.touched)
-    }
-
-    /// Writes `batch`; with `mayWait` false, throws `mustWait` (nothing written) where the
-    /// engine would have to wait: a write stall, a memtable switch, another group's commit.
-    private func commit(_ batch: WriteBatch, mayWait: Bool) throws(CommandError) {
-        guard !batch.isEmpty else { return }
-        do { try store.write(batch, options: WriteOptions(sync: syncsEveryWrite, nonBlocking: !mayWait)) } catch { throw .store(error) }
-        markDirty()
-    }
-
     /// What every committed write of keys owes the rest of the server: their watchers learn
     /// of it (their EXEC will fail) and OBJECT ENCODING forgets an in-place change. Called
     /// while the keys' stripes are still held, so a watcher's EXEC sees it or runs after.
-    private func afterWrite(_ keys: some Sequence<[UInt8]>) {
+    private func afterWrite(_ keys: [[UInt8]]) {
         watches.touch(keys)
         encodings.forget(keys)
     }
@@ -224,19 +316,44 @@ final class Database: Sendable {
     func takeDirty() -> Bool {
         dirty.exchange(false, ordering: .acquiringAndReleasing)
     }
+}
 
-    func iterator(_ options: ReadOptions = ReadOptions()) throws(CommandError) -> KVIterator {
-        do { return try store.makeIterator(options) } catch { throw .store(error) }
+/// What a command reads through: the store, or inside EXEC the transaction.
+enum SessionReader: KeyspaceReader {
+    case store(StoreReader)
+    case transaction(KeyspaceTransaction)
+
+    func lookup(_ key: [UInt8]) throws(KVError) -> StoredValue? {
+        switch self {
+        case .store(let s): return try s.lookup(key)
+        case .transaction(let t): return try t.lookup(key)
+        }
     }
 
-    /// The keys as `session` sees them: inside EXEC, with the transaction's own writes.
-    func cursor(_ options: ReadOptions = ReadOptions(), _ session: Session) throws(CommandError) -> any KeyCursor {
-        let it = try iterator(options)
-        guard let pending = session.pendingWrites, !pending.isEmpty else { return it }
-        return TransactionCursor(store: it, writes: pending, options: options, now: clock())
+    func makeIterator(_ options: ReadOptions) throws(KVError) -> any KVCursor {
+        switch self {
+        case .store(let s): return try s.makeIterator(options)
+        case .transaction(let t): return try t.makeIterator(options)
+        }
+    }
+}
+
+extension CommandError {
+    /// The keyspace's error as a reply.
+    static func keyspace(_ error: KeyspaceError) -> CommandError {
+        switch error {
+        case .wrongType: return .wrongType
+        case .store(let e): return .store(e)
+        case .invalidArgument(let what): return .err(what)
+        case .corruption, .unsupportedFormat: return .err("storage error: \(error)")
+        }
     }
 
-    func check(_ cursor: any KeyCursor) throws(CommandError) {
-        do { try cursor.check() } catch { throw .store(error) }
-    }
+    static let wrongType = CommandError("WRONGTYPE Operation against a key holding the wrong kind of value")
+}
+
+/// Runs a keyspace operation, its error as a reply.
+@inline(__always)
+func ks<R>(_ body: () throws(KeyspaceError) -> R) throws(CommandError) -> R {
+    do { return try body() } catch { throw .keyspace(error) }
 }

@@ -41,6 +41,20 @@ final class KeyLocks: @unchecked Sendable {
         return Int(h % UInt64(count))
     }
 
+    /// The stripe `key` maps to.
+    func stripe(_ key: [UInt8]) -> Int { index(key) }
+
+    /// Takes one more stripe while holding others (the table lock shared): only if it is
+    /// free now, so it cannot deadlock whatever the order. Release with `unlockStripe`.
+    func tryLockStripe(_ i: Int) -> Bool { kv_mutex_trylock(stripes, i) != 0 }
+
+    func unlockStripe(_ i: Int) { kv_mutex_unlock(stripes, i) }
+
+    /// The stripes `withLocks(keys)` holds, nil when it holds the whole table.
+    func heldStripes(_ keys: [[UInt8]]) -> Set<Int>? {
+        stripeIndices(keys).map(Set.init)
+    }
+
     /// The stripes of `keys` in lock order, or nil when they are so many that the whole
     /// table is the cheaper lock.
     private func stripeIndices(_ keys: [[UInt8]]) -> [Int]? {

@@ -13,13 +13,26 @@ final class LiveSettings: Sendable {
     private let passwordSet: Atomic<Bool>
     private let password: Mutex<String?>
     private let idleSeconds: Atomic<Int>
+    /// Settings kept only to be reported back (CONFIG GET): `save`, the list layout settings,
+    /// `sanitize-dump-payload`.
+    private let reported: Mutex<[String: String]>
 
     init(_ config: ServerConfig) {
         fsyncIndex = Atomic(FsyncPolicy.allCases.firstIndex(of: config.fsync) ?? 0)
         passwordSet = Atomic(!(config.requirePassword ?? "").isEmpty)
         password = Mutex(config.requirePassword)
         idleSeconds = Atomic(config.idleTimeoutSeconds)
+        reported = Mutex([
+            "save": config.save, "sanitize-dump-payload": config.sanitizeDumpPayload,
+            "list-max-listpack-size": String(config.collections.listMaxListpackSize),
+            "list-compress-depth": String(config.collections.listCompressDepth),
+        ])
     }
+
+    /// A setting kept only to be reported (see `reported`).
+    func reported(_ name: String) -> String { reported.withLock { $0[name] ?? "" } }
+
+    func setReported(_ name: String, _ value: String) { reported.withLock { $0[name] = value } }
 
     var fsync: FsyncPolicy {
         get { FsyncPolicy.allCases[fsyncIndex.load(ordering: .relaxed)] }

@@ -66,6 +66,16 @@ public struct ServerConfig: Sendable {
         return o
     }()
 
+    /// When collections would leave Redis's small encodings (what OBJECT ENCODING reports),
+    /// and the list settings Redis has (accepted and reported; lists here have one layout).
+    public var collections = CollectionSettings()
+
+    /// Redis's `save` and `sanitize-dump-payload`, accepted and reported back (CONFIG GET,
+    /// CONFIG REWRITE): every write is in the log already, and RESTORE always checks its
+    /// payload's checksum and structure.
+    public var save = ""
+    public var sanitizeDumpPayload = "no"
+
     /// The defaults, as `kvserver` starts without flags.
     public init() {}
 
@@ -115,4 +125,19 @@ public enum ServerConfigError: Error, Equatable, CustomStringConvertible {
         case .file(let path, let line, let reason): return "\(path):\(line): \(reason)"
         }
     }
+}
+
+/// The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size` and
+/// `list-compress-depth` settings, Redis 7.0's defaults. The first five decide what OBJECT
+/// ENCODING answers (`EncodingLimits`); the list ones are kept and reported only.
+public struct CollectionSettings: Sendable, Equatable {
+    public var hashMaxListpackEntries = 512
+    public var hashMaxListpackValue = 64
+    public var setMaxIntsetEntries = 512
+    public var zsetMaxListpackEntries = 128
+    public var zsetMaxListpackValue = 64
+    public var listMaxListpackSize = -2
+    public var listCompressDepth = 0
+
+    public init() {}
 }

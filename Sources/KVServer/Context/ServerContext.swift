@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 import Synchronization
 
@@ -17,14 +18,27 @@ package final class ServerContext: Sendable {
     let checkpoints: Checkpoints
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
 
-    package init(store: KVStore, config: ServerConfig) {
+    /// Serves `store`, which must have been opened with `Keyspace.install(in:)`'s compaction
+    /// filter in its options (`KVServer.start` does): opens its keyspace (bringing a store of
+    /// strings from before the keyspace format to it).
+    package init(store: KVStore, config: ServerConfig) throws(KeyspaceError) {
         self.config = config
         self.clock = config.storeOptions.clock
         self.clients = ClientRegistry(maxClients: config.maxClients)
         self.settings = LiveSettings(config)
-        self.db = Database(store: store, settings: settings, clock: config.storeOptions.clock)
+        self.db = Database(store: store, keyspace: try Keyspace.open(store, limits: Self.limits(config.collections)), settings: settings)
         self.telemetry = Telemetry(store: store, config: config)
         self.checkpoints = Checkpoints(store: store, root: config.checkpointRoot, clock: config.storeOptions.clock)
+    }
+
+    private static func limits(_ c: CollectionSettings) -> EncodingLimits {
+        let l = EncodingLimits()
+        l.set(.hashMaxEntries, c.hashMaxListpackEntries)
+        l.set(.hashMaxValue, c.hashMaxListpackValue)
+        l.set(.setMaxIntsetEntries, c.setMaxIntsetEntries)
+        l.set(.zsetMaxEntries, c.zsetMaxListpackEntries)
+        l.set(.zsetMaxValue, c.zsetMaxListpackValue)
+        return l
     }
 
     /// The store the server serves.

@@ -1,3 +1,5 @@
+import KVCollections
+
 /// The per-connection state a command may read or change.
 package struct Session: Sendable {
     let record: ClientRecord
@@ -15,9 +17,13 @@ package struct Session: Sendable {
     /// Between MULTI and EXEC/DISCARD: the queued commands.
     var multi: QueuedTransaction?
     var watched = WatchedKeys()
-    /// While EXEC runs its commands: their writes, which they read back and EXEC commits as
-    /// one batch. Its key locks are already held, so commands take none.
-    var pendingWrites: TransactionWrites?
+    /// While EXEC runs its commands: their unit of work, whose writes they read back and EXEC
+    /// commits as one batch. Its key locks are already held, so commands take none.
+    var transaction: KeyspaceTransaction?
+    /// Set by a blocking command that found nothing to pop and registered the client as
+    /// blocked: the connection waits for it (with `blockTimeoutMillis`, 0: forever).
+    var blockedOn: BlockedClient?
+    var blockTimeoutMillis = 0
 
     /// Between MULTI and EXEC/DISCARD.
     package var inTransaction: Bool { multi != nil }

@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Replies in the connection's protocol, written straight into its outgoing buffer: no reply
 /// values are built and then encoded, so a pipelined batch of GETs costs one buffer, not one
 /// allocation per reply.
@@ -90,6 +94,41 @@ package struct RESPReplyWriter {
     /// A set of `count` elements (`~n`; RESP2: an array).
     mutating func writeSetHeader(_ count: Int) {
         header(resp3 ? UInt8(ascii: "~") : UInt8(ascii: "*"), count)
+    }
+
+    /// A score: `,<%.17g>` in RESP3 (a double), the same text as a bulk string in RESP2, as
+    /// Redis's `addReplyDouble` (inf and -inf spelled so).
+    mutating func writeDouble(_ value: Double) {
+        if resp3 {
+            buffer.writeInteger(UInt8(ascii: ","))
+            Self.appendScore(value, to: &buffer)
+            buffer.writeStaticString("\r\n")
+        } else {
+            writeScoreBulk(value)
+        }
+    }
+
+    /// A score as a bulk string in either protocol (ZSCAN's, WITHSCORES in a RESP2 array).
+    mutating func writeScoreBulk(_ value: Double) {
+        var text = ByteBuffer()
+        Self.appendScore(value, to: &text)
+        buffer.writeInteger(UInt8(ascii: "$"))
+        buffer.writeDecimal(text.readableBytes)
+        buffer.writeStaticString("\r\n")
+        buffer.writeBuffer(&text)
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// `%.17g`, with `inf`/`-inf`: how Redis prints a score.
+    static func appendScore(_ value: Double, to out: inout ByteBuffer) {
+        if value.isInfinite {
+            out.writeStaticString(value < 0 ? "-inf" : "inf")
+            return
+        }
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { chars in
+            let n = withVaList([value]) { vsnprintf(chars.baseAddress, 32, "%.17g", $0) }
+            out.writeBytes(UnsafeRawBufferPointer(start: chars.baseAddress, count: max(0, min(Int(n), 31))))
+        }
     }
 
     /// Text meant for people (INFO, CLIENT LIST): a verbatim string `=len\r\ntxt:…` in RESP3,

@@ -1,4 +1,5 @@
 import Dispatch
+import KVCollections
 import KVStore
 import Logging
 import NIOCore
@@ -13,6 +14,7 @@ import Glibc
 public enum KVServerError: Error, CustomStringConvertible {
     case config(ServerConfigError)
     case store(KVError)
+    case keyspace(KeyspaceError)
     case bind(address: String, port: Int, reason: String)
 
     /// Why the server could not start, in words.
@@ -24,6 +26,7 @@ public enum KVServerError: Error, CustomStringConvertible {
                 return "\(e) — is another kvserver (or a program using the store) running on this directory?"
             }
             return "opening the store: \(e)"
+        case .keyspace(let e): return "opening the keyspace: \(e)"
         case .bind(let address, let port, let reason): return "cannot listen on \(address):\(port): \(reason)"
         }
     }
@@ -83,9 +86,17 @@ public final class KVServer: Sendable {
     public static func start(_ config: ServerConfig, logger: Logger = Logger(label: "kvserver")) throws(KVServerError) -> KVServer {
         do { try config.validate() } catch { throw .config(error) }
         let store: KVStore
-        do { store = try KVStore.open(at: config.directory, options: config.storeOptions) } catch { throw .store(error) }
+        var options = config.storeOptions
+        Keyspace.install(in: &options)
+        do { store = try KVStore.open(at: config.directory, options: options) } catch { throw .store(error) }
         let report = store.recoveryReport
-        let context = ServerContext(store: store, config: config)
+        let context: ServerContext
+        do {
+            context = try ServerContext(store: store, config: config)
+        } catch {
+            try? store.close()
+            throw .keyspace(error)
+        }
         let threads = config.eventLoopThreads > 0 ? config.eventLoopThreads : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let pool = NIOThreadPool(numberOfThreads: max(1, config.blockingThreads))

@@ -49,6 +49,13 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// The connection is gone: a command still running on a thread must not put back state
     /// (watched keys) that closing has already released.
     private var inactive = false
+    /// A blocking pop is waiting (the connection is `busy` until it ends), and its timer.
+    private var blockedOn: BlockedClient?
+    private var blockTimer: Scheduled<Void>?
+    /// The blocking command waiting, run again if a writer could not serve it (`.retry`), and
+    /// when its timeout ends (kept across such a retry).
+    private var blockedCommand: [[UInt8]]?
+    private var blockDeadline: NIODeadline?
 
     init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet, coalescer: WriteCoalescer) {
         self.server = server
@@ -93,6 +100,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         inactive = true
+        if let waiter = blockedOn { server.db.blocked.end(waiter, nil) }
         if var session {
             session.watched.clear(registry: server.db.watches)
             self.session = session
@@ -106,6 +114,8 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is DrainAndCloseEvent {
             draining = true
+            // A blocked client is answered as if its timeout had passed.
+            if let waiter = blockedOn { server.db.blocked.end(waiter, .timedOut) }
             process(context: context)
         } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             // Idle timeout (Redis's `timeout`): a connection waiting on its own slow command
@@ -260,7 +270,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             handler.returned(command, args, result, context: context)
         }
         if let done = inline {
-            finished(command, args, done)
+            finished(command, args, done, context: context)
         } else {
             busy = true
             sessionAway = true
@@ -278,8 +288,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             if var reply = done.reply { out.append(&reply) }
             if inactive {
                 done.session.watched.clear(registry: server.db.watches)
+                if let waiter = done.session.blockedOn { server.db.blocked.end(waiter, nil) }
             } else {
-                finished(command, args, done)
+                finished(command, args, done, context: context)
             }
         case .failure:
             out.writeErrorReply("ERR the server is shutting down")
@@ -289,9 +300,17 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     /// A command ran: its session becomes the connection's; INFO commandstats, the latency
-    /// histogram when metrics are on, and the SLOWLOG when it was slow.
-    private func finished(_ command: Command, _ args: [[UInt8]], _ done: CommandRunner.Completion) {
+    /// histogram when metrics are on, and the SLOWLOG when it was slow. A blocking pop that
+    /// found nothing leaves the connection waiting for it.
+    private func finished(_ command: Command, _ args: [[UInt8]], _ done: CommandRunner.Completion, context: ChannelHandlerContext) {
         session = done.session
+        if let waiter = done.session.blockedOn {
+            session?.blockedOn = nil
+            blockedCommand = args
+            wait(for: waiter, timeoutMillis: done.session.blockTimeoutMillis, context: context)
+        } else {
+            blockDeadline = nil
+        }
         out.resp3 = done.session.resp3
         parser.authenticated = done.session.authenticated
         if done.session.closeAfterReply { closing = true }
@@ -300,6 +319,51 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         if server.telemetry.slowlog.isSlow(nanoseconds: done.nanoseconds) {
             server.telemetry.slowlog.record(args, nanoseconds: done.nanoseconds, unixMillis: server.clock(), client: done.session.record)
         }
+    }
+
+    /// Waits for a blocking pop's outcome: the connection runs nothing else (its pipelined
+    /// commands wait) until a writer serves it, the timeout passes or it is unblocked.
+    private func wait(for waiter: BlockedClient, timeoutMillis: Int, context: ChannelHandlerContext) {
+        busy = true
+        blockedOn = waiter
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        waiter.bind { outcome in
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.unblocked(outcome, context: context)
+            }
+        }
+        if blockDeadline == nil && timeoutMillis > 0 { blockDeadline = .now() + .milliseconds(Int64(timeoutMillis)) }
+        if let deadline = blockDeadline {
+            let blocked = server.db.blocked
+            blockTimer = loop.scheduleTask(deadline: deadline) { blocked.end(waiter, .timedOut) }
+        }
+    }
+
+    private func unblocked(_ outcome: BlockOutcome, context: ChannelHandlerContext) {
+        guard blockedOn != nil else { return }
+        blockTimer?.cancel()
+        blockTimer = nil
+        blockedOn = nil
+        busy = false
+        if case .retry = outcome, let args = blockedCommand {
+            // Its key was made ready but a lock it needed was busy: run it again, as if just
+            // sent, within the same deadline.
+            blockedCommand = nil
+            pending.prepend(args)
+            process(context: context)
+            return
+        }
+        blockedCommand = nil
+        blockDeadline = nil
+        switch outcome {
+        case .retry: out.writeNullArray()  // no command to run again: as a timeout
+        case .served(var reply): out.buffer.writeBuffer(&reply)
+        case .timedOut: out.writeNullArray()
+        case .unblockedWithError: out.writeErrorReply("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+        }
+        process(context: context)
     }
 
     /// Hands the gathered writes to the loop's coalescer, which commits them with every

@@ -5,8 +5,11 @@
 /// - a deletion that every snapshot sees, when no deeper level can hold the key
 ///   (`isBottommostForKey` decides, per user key);
 /// - an entry covered by a range deletion that every snapshot sees;
-/// - an expired value, which is a deletion in all but name: dropped when a deletion would
-///   be, else written as a deletion so that it keeps hiding older versions without its bytes.
+/// - a value a compaction filter removes — the engine's own `ExpiredValueFilter` first (an
+///   expired value is a deletion in all but name), then the application's
+///   (`Options.compactionFilter`, offered only a key's newest value that every snapshot
+///   sees): dropped when a deletion would be, else written as a deletion so that it keeps
+///   hiding older versions without its bytes.
 ///
 /// Outputs are split at `targetFileSize` and where they would overlap too much of the level
 /// below the output (`grandparents`), but never between two entries of one user key: a level
@@ -34,16 +37,22 @@ struct CompactionJob {
     /// The clock reading (ms since the epoch) that decides which values have expired; 0
     /// expires nothing.
     var now: UInt64 = 0
+    /// The application's filter for this compaction, if any.
+    var filter: (any CompactionFilter)?
 
     struct Result {
         var files: [FileMetaData] = []
         var bytesWritten: Int64 = 0
         var entriesIn = 0
         var entriesDropped = 0
+        /// Values a filter removed (expired ones included).
+        var entriesFiltered = 0
     }
 
     func run() throws(KVError) -> Result {
         var result = Result()
+        let expiry = ExpiredValueFilter(now: now)
+        var filter = self.filter
         var builder: TableBuilder?
         var outputNumber: UInt64 = 0
         var smallest: [UInt8] = []
@@ -103,9 +112,17 @@ struct CompactionJob {
                 }
 
                 let kind = UInt8(truncatingIfNeeded: t)
-                var expired = false
-                if kind == ValueKind.expiringValue.rawValue, let (e, _) = splitExpiring(input.value), e <= now {
-                    expired = true
+                var expired = false  // removed by a filter: a deletion from here on
+                if kind != ValueKind.deletion.rawValue, let (offset, e, tag) = valueParts(kind, input.value) {
+                    let stored = input.value
+                    let entry = CompactionEntry(
+                        key: user, value: UnsafeRawBufferPointer(rebasing: stored[offset...]), expiresAt: e == 0 ? nil : e, tag: tag)
+                    if expiry.decide(entry) == .remove {
+                        expired = true
+                    } else if filter != nil, lastSequenceForKey == .max, sequence <= smallestSnapshot, filter!.decide(entry) == .remove {
+                        expired = true
+                    }
+                    if expired { result.entriesFiltered += 1 }
                 }
                 var drop = false
                 if lastSequenceForKey <= smallestSnapshot {

@@ -18,12 +18,15 @@ final class Compactor {
     private let latch: FailureLatch
     private let shutdown: ShutdownFlag
     private let progress: BackgroundProgress
+    /// What a compaction filter reads through.
+    private let pointLookup: PointLookup
 
     init(
         files: LiveFiles, snapshots: SnapshotList, options: Options, directory: String, tableCache: TableCache,
         statistics: EngineStatistics, infoLog: InfoLog, flusher: Flusher, latch: FailureLatch, shutdown: ShutdownFlag,
-        progress: BackgroundProgress
+        progress: BackgroundProgress, pointLookup: PointLookup
     ) {
+        self.pointLookup = pointLookup
         self.flusher = flusher
         self.latch = latch
         self.shutdown = shutdown
@@ -85,19 +88,22 @@ final class Compactor {
             children.append(try tableCache.table(f.number, size: f.size).makeIterator(verify: true, fillCache: false, mapped: false))
         }
         let checker = BottommostChecker(levels: c.deeperLevels)
+        let cutoff = snapshots.oldest()
         var job = CompactionJob(
             input: MergingIterator(children), fileSystem: options.fileSystem, directory: directory,
-            tableOptions: TableOptions(options), smallestSnapshot: snapshots.oldest(),
+            tableOptions: TableOptions(options), smallestSnapshot: cutoff,
             targetFileSize: UInt64(options.targetFileSize), grandparents: c.grandparents,
             maxGrandparentOverlap: maxOverlap, isBottommostForKey: { checker.isBottommost($0) },
             allocateFileNumber: { self.files.allocateOutput() })
         job.tombstones = files.current.rangeTombstones
         job.now = options.clock()
+        job.filter = options.compactionFilter?(CompactionContext(lookup: pointLookup, sequence: cutoff))
         job.yieldPoint = { [unowned self] in self.yieldToFlush() }
         let result = try job.run()
         try options.fileSystem.syncDirectory(directory)
         outputs = result.files
         statistics.compactions.add(1, ordering: .relaxed)
+        statistics.compactionEntriesFiltered.add(result.entriesFiltered, ordering: .relaxed)
         statistics.compactionBytesRead.add(Int(c.inputBytes), ordering: .relaxed)
         statistics.compactionBytesWritten.add(Int(result.bytesWritten), ordering: .relaxed)
         for f in c.inputs { edit.deleteFile(c.level, f.number) }

@@ -33,6 +33,7 @@ final class Engine: Sendable {
     let snapshots: SnapshotList
     let memtables: MemtableSet
     let scheduler: BackgroundScheduler
+    let pointLookup: PointLookup
     private let commits: GroupCommit
     private let wal: WriteAheadLog
     private let controller: WriteController
@@ -61,7 +62,8 @@ final class Engine: Sendable {
         let progress = BackgroundProgress()
         let latch = FailureLatch(infoLog: infoLog, progress: progress)
         let snapshots = SnapshotList(lastSequence: lastSequence)
-        let memtables = MemtableSet(active: Memtable(writeBufferSize: options.writeBufferSize), version: versions.current)
+        let memtables = MemtableSet(
+            active: Memtable(writeBufferSize: options.writeBufferSize, startSequence: lastSequence), version: versions.current)
         let wal = WriteAheadLog(log: log, directory: directory, fileSystem: options.fileSystem, latch: latch, statistics: statistics)
         let files = LiveFiles(
             versions: versions, memtables: memtables, snapshots: snapshots, wal: wal, tableCache: tableCache,
@@ -70,26 +72,30 @@ final class Engine: Sendable {
             files: files, memtables: memtables, snapshots: snapshots, wal: wal, options: options, directory: directory,
             statistics: statistics, infoLog: infoLog)
         let shutdown = ShutdownFlag()
+        let pointLookup = PointLookup(memtables: memtables, snapshots: snapshots, tableCache: tableCache, clock: options.clock)
         let compactor = Compactor(
             files: files, snapshots: snapshots, options: options, directory: directory, tableCache: tableCache,
-            statistics: statistics, infoLog: infoLog, flusher: flusher, latch: latch, shutdown: shutdown, progress: progress)
+            statistics: statistics, infoLog: infoLog, flusher: flusher, latch: latch, shutdown: shutdown, progress: progress,
+            pointLookup: pointLookup)
         let scheduler = BackgroundScheduler(
             files: files, flusher: flusher, compactor: compactor, memtables: memtables, latch: latch, progress: progress,
             shutdown: shutdown, hold: options.compactionHold)
         let rotation = MemtableRotation(
-            wal: wal, memtables: memtables, fileNumbers: versions.fileNumbers, scheduler: scheduler,
+            wal: wal, memtables: memtables, fileNumbers: versions.fileNumbers, scheduler: scheduler, snapshots: snapshots,
             writeBufferSize: options.writeBufferSize)
         let controller = WriteController(
             options: options, memtables: memtables, rotation: rotation, scheduler: scheduler, progress: progress,
             latch: latch, statistics: statistics)
         self.snapshots = snapshots
         self.memtables = memtables
+        self.pointLookup = pointLookup
         self.latch = latch
         self.progress = progress
         self.wal = wal
         self.controller = controller
         self.scheduler = scheduler
-        self.commits = GroupCommit(wal: wal, controller: controller, latch: latch, snapshots: snapshots, statistics: statistics)
+        self.commits = GroupCommit(
+            wal: wal, controller: controller, memtables: memtables, latch: latch, snapshots: snapshots, statistics: statistics)
         self.fileNumbers = versions.fileNumbers
     }
 
@@ -176,8 +182,9 @@ final class Engine: Sendable {
 
     // MARK: Writes and maintenance
 
-    func write(_ batch: WriteBatch, sync: Bool, nonBlocking: Bool) throws(KVError) {
-        try commits.write(batch, sync: sync, nonBlocking: nonBlocking)
+    /// Commits `batch`; with a `condition` (an optimistic transaction's), only if it holds.
+    func write(_ batch: WriteBatch, sync: Bool, nonBlocking: Bool, condition: CommitCondition? = nil) throws(KVError) {
+        try commits.write(batch, sync: sync, nonBlocking: nonBlocking, condition: condition)
     }
 
     func syncLogConcurrently() throws(KVError) {
@@ -264,6 +271,7 @@ final class Engine: Sendable {
         s.seekCompactions = Int64(st.seekCompactions.load(ordering: .relaxed))
         s.compactionBytesRead = Int64(st.compactionBytesRead.load(ordering: .relaxed))
         s.compactionBytesWritten = Int64(st.compactionBytesWritten.load(ordering: .relaxed))
+        s.compactionEntriesFiltered = Int64(st.compactionEntriesFiltered.load(ordering: .relaxed))
         if s.userBytesWritten > 0 {
             s.writeAmplification = Double(s.flushBytesWritten + s.compactionBytesWritten) / Double(s.userBytesWritten)
         }

@@ -13,6 +13,8 @@ final class EngineStatistics: Sendable {
     let seekCompactions = Atomic<Int>(0)
     let compactionBytesRead = Atomic<Int>(0)
     let compactionBytesWritten = Atomic<Int>(0)
+    /// Values compaction filters removed (the engine's expiry filter included).
+    let compactionEntriesFiltered = Atomic<Int>(0)
     let slowdowns = Atomic<Int>(0)
     /// Total time leaders slept to keep writes to the delayed rate.
     let delayMicros = Atomic<Int>(0)

@@ -5,6 +5,8 @@ import Synchronization
 private final class PendingWrite {
     let batch: WriteBatch?
     let sync: Bool
+    /// An optimistic transaction's: checked by the leader, alone in its group.
+    let condition: CommitCondition?
     var done = false
     var error: KVError?
     /// Created only if the writer has to wait (a lone writer leads at once and never does);
@@ -12,9 +14,10 @@ private final class PendingWrite {
     private(set) var wakeUp: ConditionMutex.Condition?
     private unowned let mutex: ConditionMutex
 
-    init(batch: WriteBatch?, sync: Bool, mutex: ConditionMutex) {
+    init(batch: WriteBatch?, sync: Bool, condition: CommitCondition?, mutex: ConditionMutex) {
         self.batch = batch
         self.sync = sync
+        self.condition = condition
         self.mutex = mutex
     }
 
@@ -79,13 +82,19 @@ final class GroupCommit: @unchecked Sendable {
 
     private let wal: WriteAheadLog
     private let controller: WriteController
+    /// Read for commit conditions (the memtables hold the recent writes).
+    private let memtables: MemtableSet
     private let latch: FailureLatch
     private let snapshots: SnapshotList
     private let statistics: EngineStatistics
 
-    init(wal: WriteAheadLog, controller: WriteController, latch: FailureLatch, snapshots: SnapshotList, statistics: EngineStatistics) {
+    init(
+        wal: WriteAheadLog, controller: WriteController, memtables: MemtableSet, latch: FailureLatch, snapshots: SnapshotList,
+        statistics: EngineStatistics
+    ) {
         self.wal = wal
         self.controller = controller
+        self.memtables = memtables
         self.latch = latch
         self.snapshots = snapshots
         self.statistics = statistics
@@ -98,9 +107,10 @@ final class GroupCommit: @unchecked Sendable {
 
     /// Commits `batch` (nil: freeze the memtable). With `nonBlocking`, a writer that cannot
     /// lead at once into a memtable with room at full speed throws `wouldBlock` before joining
-    /// the queue, having changed nothing.
-    func write(_ batch: WriteBatch?, sync: Bool, nonBlocking: Bool = false) throws(KVError) {
-        let me = PendingWrite(batch: batch, sync: sync, mutex: mutex)
+    /// the queue, having changed nothing. With a `condition`, the batch is committed alone,
+    /// only if the condition holds (else `KVError.conflict`).
+    func write(_ batch: WriteBatch?, sync: Bool, nonBlocking: Bool = false, condition: CommitCondition? = nil) throws(KVError) {
+        let me = PendingWrite(batch: batch, sync: sync, condition: condition, mutex: mutex)
         mutex.lock()
         if closed {
             mutex.unlock()
@@ -178,6 +188,16 @@ final class GroupCommit: @unchecked Sendable {
         let sync = writers[0].sync
         if sync && writers.count < lastSyncGroupSize { awaitJoiners() }
         let group = assembleGroup()
+        if let condition = group[group.startIndex].condition {
+            // Alone in its group, with every earlier group in the memtable.
+            mutex.unlock()
+            let conflict = condition.conflict(in: memtables.current)
+            mutex.lock()
+            if let key = conflict {
+                finishGroup(count: 1, error: .conflict(key: key))
+                return .conflict(key: key)
+            }
+        }
         var combined = group.count == 1 ? group[group.startIndex].batch! : mergedBatch(group)
         let needSync = group.contains { $0.sync }
         if needSync { lastSyncGroupSize = group.count }
@@ -229,16 +249,17 @@ final class GroupCommit: @unchecked Sendable {
 
     /// The leader plus the writers queued behind it, within the size limit. A group never
     /// puts a syncing follower behind a non-syncing leader (the leader decided not to sync),
-    /// and stops at a flush request.
+    /// stops at a flush request, and keeps a writer with a commit condition alone.
     private func assembleGroup() -> ArraySlice<PendingWrite> {
         let leader = writers[0]
+        if leader.condition != nil { return writers[0..<1] }
         var bytes = leader.batch?.byteSize ?? 0
         // Small leaders keep groups small so a lone small write's latency stays low.
         let limit = bytes <= 128 << 10 ? bytes + (128 << 10) : Self.maxGroupBytes
         var end = 1
         while end < writers.count {
             let w = writers[end]
-            guard let b = w.batch else { break }
+            guard let b = w.batch, w.condition == nil else { break }
             if w.sync && !leader.sync { break }
             if bytes + b.byteSize > limit { break }
             bytes += b.byteSize

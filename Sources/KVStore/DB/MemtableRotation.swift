@@ -10,12 +10,14 @@ struct MemtableRotation: Sendable {
     let memtables: MemtableSet
     let fileNumbers: FileNumbers
     let scheduler: BackgroundScheduler
+    let snapshots: SnapshotList
     let writeBufferSize: Int
 
     /// Freezes the active memtable behind a new log; returns the fresh active memtable.
     func switchMemtable() throws(KVError) -> Memtable {
         try wal.rotate(to: fileNumbers.allocate())
-        let fresh = Memtable(writeBufferSize: writeBufferSize)
+        // No group is in flight (the caller leads), so every write so far is published.
+        let fresh = Memtable(writeBufferSize: writeBufferSize, startSequence: snapshots.lastSequence)
         memtables.freeze(replacingWith: fresh)
         scheduler.signalWork()
         return fresh

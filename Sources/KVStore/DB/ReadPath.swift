@@ -1,54 +1,19 @@
 /// The read side: point lookups, snapshots, iterators and size estimates. Reads take no
 /// lock but the `MemtableSet`'s, for one load of what they read.
 extension Engine {
-    /// The value of `key` as of `sequence` (default: the latest published write).
-    /// The value and expiry (0 = none) of `key`, or nil when absent, deleted or expired.
+    /// The value, expiry (0 = none) and tag (0 = none) of `key` as of `sequence` (default:
+    /// the latest published write), or nil when absent, deleted or expired.
     func get(
         _ key: UnsafeRawBufferPointer, sequence snapshot: UInt64? = nil, verify: Bool = true, fillCache: Bool = true,
         nonBlocking: Bool = false
-    ) throws(KVError) -> (value: [UInt8], expiresAt: UInt64)? {
+    ) throws(KVError) -> (value: [UInt8], expiresAt: UInt64, tag: UInt8)? {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
-        // State first, then the sequence: the state's memtables and files are pinned, so
-        // nothing at or below the sequence can be compacted away under this read. (Sequence
-        // first would let a flush drop a version the read needs before it takes the state.)
-        let (state, latest) = memtables.withCurrent { ($0, snapshots.lastSequence) }
-        let sequence = snapshot ?? latest
-        let hash = hash64(key)
-        var result = state.activeMemtable.get(key, hash: hash, sequence: sequence)
-        if case .absent = result, let immutableMemtable = state.immutableMemtable {
-            result = immutableMemtable.get(key, hash: hash, sequence: sequence)
-        }
-        if case .absent = result {
-            let count = key.count + 8
-            var seekCompactionDue = false
-            // The allocation's closure is `rethrows` (untyped): the error leaves it by hand.
-            var failure: KVError?
-            result = withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
-                if let base = key.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: key.count) }
-                storeFixed64(buffer.baseAddress! + key.count, seekTrailer(sequence))
-                do throws(KVError) {
-                    return try state.version.get(
-                        UnsafeRawBufferPointer(buffer), userKeyHash: hash, tableCache: tableCache, verify: verify, fillCache: fillCache,
-                        nonBlocking: nonBlocking, seekCompactionDue: &seekCompactionDue)
-                } catch {
-                    failure = error
-                    return .absent
-                }
-            }
-            if let failure { throw failure }
-            if seekCompactionDue { scheduler.signalWork() }
-        }
-        guard case let .found(value, found, expiresAt) = result else { return nil }
-        // An expired value is the key's newest version, so it hides the older ones: nil.
-        if expiresAt != 0 && expiresAt <= options.clock() { return nil }
-        // A range deletion newer than the entry (and visible to this read) hides it.
-        if state.activeMemtable.hasRangeTombstones || state.immutableMemtable?.hasRangeTombstones == true || !state.version.rangeTombstones.isEmpty {
-            var cover = state.version.rangeTombstones.coveringSequence(key, atOrBelow: sequence)
-            cover = max(cover, coveringSequence(in: state.activeMemtable.rangeTombstones, key, atOrBelow: sequence))
-            if let immutableMemtable = state.immutableMemtable { cover = max(cover, coveringSequence(in: immutableMemtable.rangeTombstones, key, atOrBelow: sequence)) }
-            if cover > found { return nil }
-        }
-        return (value, expiresAt)
+        var seekCompactionDue = false
+        let found = try pointLookup.get(
+            key, sequence: snapshot, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
+            seekCompactionDue: &seekCompactionDue)
+        if seekCompactionDue { scheduler.signalWork() }
+        return found
     }
 
     func takeSnapshot() throws(KVError) -> Snapshot {

@@ -4,7 +4,7 @@ import CKVSupport
 ///
 /// On x86-64 with SSE4.2 the C helper uses the `crc32` instruction (~9 GB/s); elsewhere the
 /// table-driven slicing-by-8 code below (~2 GB/s) runs. Tests cross-check the two.
-enum CRC32C {
+package enum CRC32C {
     static let hardwareAvailable: Bool = kv_crc32c_hw_available() == 1
 
     /// CRC32C of `bytes`, continuing from `crc` (pass 0 to start).
@@ -19,7 +19,7 @@ enum CRC32C {
 
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 { extend(0, bytes) }
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    package static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { extend(0, $0) }
     }
 

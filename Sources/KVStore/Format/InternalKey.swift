@@ -20,6 +20,10 @@ package enum ValueKind: UInt8 {
     /// Only in write batches (key = start, no value): a range deletion with no end, to the
     /// end of the keyspace; never an internal-key kind.
     case rangeDeletionToEnd = 4
+    /// A value with a tag: `tag u8 | expiresAt u64 (0: none) | the user's bytes`. The tag is
+    /// the application's (`WriteBatch.put(_:_:expiresAt:tag:)`); the engine stores and
+    /// returns it and otherwise treats the entry as a value (with an expiry when nonzero).
+    case taggedValue = 5
 
     /// A range deletion of either shape (write batches only).
     var isRangeDeletion: Bool { self == .rangeDeletion || self == .rangeDeletionToEnd }
@@ -30,6 +34,28 @@ package enum ValueKind: UInt8 {
 
 /// Bytes an expiring value carries before the user's value.
 let expiryPrefixSize = 8
+
+/// Bytes a tagged value carries before the user's value (tag, expiry).
+let taggedPrefixSize = 9
+
+/// Where a stored value's bytes start, its expiry (0: none) and tag (0: none), by the entry's
+/// kind; nil for a kind that holds no value, or a value too short for its prefix (only in
+/// corrupt input).
+@inline(__always)
+func valueParts(_ kind: UInt8, _ stored: UnsafeRawBufferPointer) -> (offset: Int, expiresAt: UInt64, tag: UInt8)? {
+    switch kind {
+    case ValueKind.value.rawValue:
+        return (0, 0, 0)
+    case ValueKind.expiringValue.rawValue:
+        guard stored.count >= expiryPrefixSize else { return nil }
+        return (expiryPrefixSize, loadFixed64(stored.baseAddress!), 0)
+    case ValueKind.taggedValue.rawValue:
+        guard stored.count >= taggedPrefixSize else { return nil }
+        return (taggedPrefixSize, loadFixed64(stored.baseAddress! + 1), stored[0])
+    default:
+        return nil
+    }
+}
 
 /// Splits an expiring value into its expiry and payload, or nil if it is too short to hold
 /// the expiry (only in corrupt input).
@@ -85,6 +111,14 @@ func compareBytes(_ a: UnsafeRawPointer?, _ aCount: Int, _ b: UnsafeRawPointer?,
     return aCount < bCount ? -1 : (aCount > bCount ? 1 : 0)
 }
 
+/// Whether `a` orders before `b` bytewise: `lexicographicallyPrecedes` without the generic
+/// element-by-element walk (a batch of tens of thousands of keys sorts in a fraction of the
+/// time, and debug builds most of all).
+@inline(__always)
+package func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x.baseAddress, x.count, y.baseAddress, y.count) < 0 } }
+}
+
 /// Internal-key order: user key ascending, then trailer (sequence, kind) descending.
 @inline(__always)
 func compareInternal(
@@ -137,8 +171,9 @@ package func makeInternalKey(_ userKey: [UInt8], _ sequence: UInt64, _ kind: UIn
 
 /// What a memtable or table holds for a key at a read's sequence.
 package enum LookupResult {
-    /// `expiresAt` is 0 for a value without expiry; the caller compares it with its clock.
-    case found([UInt8], sequence: UInt64, expiresAt: UInt64)
+    /// `expiresAt` is 0 for a value without expiry (the caller compares it with its clock);
+    /// `tag` is 0 for an untagged value.
+    case found([UInt8], sequence: UInt64, expiresAt: UInt64, tag: UInt8)
     case deleted(sequence: UInt64)
     case absent
 }

@@ -17,9 +17,12 @@ final class DBIterator {
     @exclusivity(unchecked) private(set) var isValid = false
     @exclusivity(unchecked) private var savedKey: [UInt8] = []
     @exclusivity(unchecked) private var savedValue: [UInt8] = []
-    /// The shown entry's expiry, 0 for none; nonzero also means (forward) that the input's
-    /// value carries the 8-byte expiry prefix, which `withCurrent` strips.
+    /// The shown entry's expiry and tag, 0 for none.
     @exclusivity(unchecked) private(set) var expiresAt: UInt64 = 0
+    @exclusivity(unchecked) private(set) var tag: UInt8 = 0
+    /// Forward: where the shown value's bytes start in the input's value (after an expiry or
+    /// tag prefix), which `withCurrent` strips.
+    @exclusivity(unchecked) private var payloadOffset = 0
     private var corruption: KVError?
     private var seekScratch: [UInt8] = []
     /// Steps taken over hidden entries (tests and benchmarks read it to show skipping works).
@@ -39,7 +42,7 @@ final class DBIterator {
     func withCurrent<R, E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         if forward {
             let v = input.value
-            return try body(userKey(input.key), expiresAt == 0 ? v : UnsafeRawBufferPointer(rebasing: v[expiryPrefixSize...]))
+            return try body(userKey(input.key), payloadOffset == 0 ? v : UnsafeRawBufferPointer(rebasing: v[payloadOffset...]))
         }
         return try savedKey.withBytes { (k) throws(E) in try savedValue.withBytes { (v) throws(E) in try body(k, v) } }
     }
@@ -146,15 +149,16 @@ final class DBIterator {
             if seq <= sequence {
                 let hidden = skipping && compareBytes(u.baseAddress, u.count, savedKey, savedKey.count) <= 0
                 if !hidden {
-                    var kind = ValueKind(rawValue: UInt8(truncatingIfNeeded: t))
-                    var entryExpiry: UInt64 = 0
-                    if kind == .expiringValue {
-                        guard let (e, _) = splitExpiring(input.value) else {
-                            corruption = .corruption(file: "<iterator>", offset: 0, reason: "expiring value shorter than its 8-byte expiry")
+                    let rawKind = UInt8(truncatingIfNeeded: t)
+                    var kind = ValueKind(rawValue: rawKind)
+                    var parts = (offset: 0, expiresAt: UInt64(0), tag: UInt8(0))
+                    if kind == .expiringValue || kind == .taggedValue {
+                        guard let p = valueParts(rawKind, input.value) else {
+                            corruption = .corruption(file: "<iterator>", offset: 0, reason: "expiring or tagged value shorter than its prefix")
                             break
                         }
-                        entryExpiry = e
-                        kind = e <= now ? .deletion : .value  // expired: hides older versions
+                        parts = p
+                        kind = p.expiresAt != 0 && p.expiresAt <= now ? .deletion : .value  // expired: hides older versions
                     }
                     switch kind {
                     case .value?:
@@ -172,7 +176,7 @@ final class DBIterator {
                             // source could not jump, else whatever follows the deleted range.
                             continue
                         }
-                        expiresAt = entryExpiry
+                        (payloadOffset, expiresAt, tag) = parts
                         isValid = true
                         return
                     case .deletion?:
@@ -192,6 +196,7 @@ final class DBIterator {
     private func findPreviousUserEntry() {
         var kind = ValueKind.deletion
         var savedExpiry: UInt64 = 0
+        var savedTag: UInt8 = 0
         savedKey.removeAll(keepingCapacity: true)
         savedValue.removeAll(keepingCapacity: true)
         while input.isValid {
@@ -204,13 +209,16 @@ final class DBIterator {
                     break  // the entries of the saved key are behind us; it is the answer
                 }
                 if belowLower(u) { break }
-                var entryKind = ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) ?? .deletion
+                let rawKind = UInt8(truncatingIfNeeded: t)
+                var entryKind = ValueKind(rawValue: rawKind) ?? .deletion
                 var entryExpiry: UInt64 = 0
+                var entryTag: UInt8 = 0
                 var payload = input.value
-                if entryKind == .expiringValue {
-                    if let (e, p) = splitExpiring(payload), e > now {
+                if entryKind == .expiringValue || entryKind == .taggedValue {
+                    if let (offset, e, tag) = valueParts(rawKind, payload), e == 0 || e > now {
                         entryExpiry = e
-                        payload = p
+                        entryTag = tag
+                        payload = UnsafeRawBufferPointer(rebasing: payload[offset...])
                         entryKind = .value
                     } else {
                         entryKind = .deletion  // expired (or, in corrupt input, unreadable)
@@ -227,6 +235,7 @@ final class DBIterator {
                     Self.assign(u, to: &savedKey)
                     Self.assign(payload, to: &savedValue)
                     savedExpiry = entryExpiry
+                    savedTag = entryTag
                 }
             }
             skippedEntries += 1
@@ -239,6 +248,7 @@ final class DBIterator {
             forward = true
         } else {
             expiresAt = savedExpiry
+            tag = savedTag
             isValid = true
         }
     }

@@ -4,12 +4,14 @@
 
 /// One operation of a write batch.
 package struct InspectedOperation: Sendable {
-    package enum Kind: String, Sendable { case put, delete, deleteRange = "delete-range", putWithExpiry = "put-expiring" }
+    package enum Kind: String, Sendable { case put, delete, deleteRange = "delete-range", putWithExpiry = "put-expiring", putTagged = "put-tagged" }
     package var kind: Kind
     package var key: [UInt8]
     /// The value of a put, or the end key of a range deletion (nil: to the end of the keys).
     package var value: [UInt8]?
     package var expiresAt: UInt64?
+    /// A tagged put's tag.
+    package var tag: UInt8?
 }
 
 /// One record of a write-ahead log: a write batch.
@@ -57,6 +59,7 @@ package struct InspectedEntry: Sendable {
     package var kind: String
     package var value: [UInt8]
     package var expiresAt: UInt64?
+    package var tag: UInt8?
 }
 
 package struct InspectedTable: Sendable {
@@ -102,6 +105,10 @@ package enum Inspection {
         case .expiringValue:
             let (e, payload) = splitExpiring(value) ?? (0, value)
             return InspectedOperation(kind: .putWithExpiry, key: Array(key), value: Array(payload), expiresAt: e)
+        case .taggedValue:
+            let (offset, e, tag) = valueParts(kind.rawValue, value) ?? (0, 0, 0)
+            return InspectedOperation(
+                kind: .putTagged, key: Array(key), value: Array(value[offset...]), expiresAt: e == 0 ? nil : e, tag: tag)
         }
     }
 
@@ -153,9 +160,10 @@ package enum Inspection {
                 let t = trailer(k)
                 let kind = ValueKind(rawValue: UInt8(truncatingIfNeeded: t))
                 var entry = InspectedEntry(key: Array(userKey(k)), sequence: t >> 8, kind: kindName(kind), value: Array(it.value))
-                if kind == .expiringValue, let (e, payload) = splitExpiring(it.value) {
-                    entry.expiresAt = e
-                    entry.value = Array(payload)
+                if kind == .expiringValue || kind == .taggedValue, let (offset, e, tag) = valueParts(kind!.rawValue, it.value) {
+                    entry.expiresAt = e == 0 ? nil : e
+                    entry.tag = kind == .taggedValue ? tag : nil
+                    entry.value = Array(it.value[offset...])
                 }
                 out.entries.append(entry)
                 it.next()
@@ -170,6 +178,7 @@ package enum Inspection {
         case .value?: return "put"
         case .deletion?: return "delete"
         case .expiringValue?: return "put-expiring"
+        case .taggedValue?: return "put-tagged"
         case .rangeDeletion?, .rangeDeletionToEnd?, nil: return "unknown"
         }
     }

@@ -96,6 +96,7 @@ package enum Repairer {
                     case .delete: (.deletion, [])
                     case .deleteRange: op.value.map { (.rangeDeletion, $0) } ?? (.rangeDeletionToEnd, [])
                     case .putWithExpiry: (.expiringValue, expiring(op.expiresAt ?? 0, op.value ?? []))
+                    case .putTagged: (.taggedValue, tagged(op.tag ?? 0, op.expiresAt ?? 0, op.value ?? []))
                     }
                     op.key.withUnsafeBytes { k in value.withUnsafeBytes { v in memtable.add(sequence: sequence, kind: kind, key: k, value: v) } }
                     lastSequence = max(lastSequence, sequence)
@@ -159,6 +160,13 @@ package enum Repairer {
         try versions.writeNewManifest(applying: edit, lastSequence: lastSequence)
         versions.closeManifest()
         try fs.syncDirectory(directory)
+    }
+
+    private static func tagged(_ tag: UInt8, _ expiresAt: UInt64, _ value: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [tag]
+        out.appendFixed64(expiresAt)
+        out += value
+        return out
     }
 
     private static func expiring(_ expiresAt: UInt64, _ value: [UInt8]) -> [UInt8] {

@@ -14,8 +14,14 @@ final class Memtable: Sendable {
     private let newestSequence = Atomic<UInt64>(0)
     private let anyTombstones = Atomic<Bool>(false)
 
+    /// The last sequence when this memtable became the active one: every entry in it is
+    /// newer. (An optimistic commit learns from it whether the memtables hold every write
+    /// since its snapshot.)
+    let startSequence: UInt64
+
     /// `writeBufferSize` sizes the arena blocks, so small memtables do not reserve a megabyte.
-    init(writeBufferSize: Int = 4 << 20) {
+    init(writeBufferSize: Int = 4 << 20, startSequence: UInt64 = 0) {
+        self.startSequence = startSequence
         list = SkipList(arenaBlockSize: min(Arena.defaultBlockSize, max(4096, writeBufferSize / 4)))
         filter = MemtableFilter(writeBufferSize: writeBufferSize)
     }
@@ -102,14 +108,11 @@ final class Memtable: Sendable {
         let userCount = ik.count - 8
         guard compareBytes(ik.baseAddress, userCount, key.baseAddress, key.count) == 0 else { return .absent }
         let trailer = loadFixed64(ik.baseAddress! + userCount)
-        switch ValueKind(rawValue: UInt8(truncatingIfNeeded: trailer)) {
-        case .value: return .found(Array(SkipList.value(node)), sequence: trailer >> 8, expiresAt: 0)
-        case .expiringValue:
-            // Batches are validated before they reach a memtable, so the prefix is there.
-            guard let (expiresAt, payload) = splitExpiring(SkipList.value(node)) else { return .absent }
-            return .found(Array(payload), sequence: trailer >> 8, expiresAt: expiresAt)
-        case .deletion: return .deleted(sequence: trailer >> 8)
-        case .rangeDeletion, .rangeDeletionToEnd, nil: return .absent
-        }
+        let kind = UInt8(truncatingIfNeeded: trailer)
+        if kind == ValueKind.deletion.rawValue { return .deleted(sequence: trailer >> 8) }
+        // Batches are validated before they reach a memtable, so a value's prefix is there.
+        let stored = SkipList.value(node)
+        guard let (offset, expiresAt, tag) = valueParts(kind, stored) else { return .absent }
+        return .found(Array(stored[offset...]), sequence: trailer >> 8, expiresAt: expiresAt, tag: tag)
     }
 }

@@ -188,20 +188,20 @@ package final class TableReader: Sendable {
             let u = userKey(k)
             guard compareBytes(u.baseAddress, u.count, wanted.baseAddress, wanted.count) == 0 else { return .absent }
             let t = trailer(k)
-            switch ValueKind(rawValue: UInt8(truncatingIfNeeded: t)) {
-            case .value: return .found(Array(entryValue), sequence: t >> 8, expiresAt: 0)
-            case .expiringValue:
-                guard let (expiresAt, payload) = splitExpiring(entryValue) else {
+            let kind = UInt8(truncatingIfNeeded: t)
+            switch ValueKind(rawValue: kind) {
+            case .value, .expiringValue, .taggedValue:
+                guard let (offset, expiresAt, tag) = valueParts(kind, entryValue) else {
                     shortExpiring = true
                     return .absent
                 }
-                return .found(Array(payload), sequence: t >> 8, expiresAt: expiresAt)
+                return .found(Array(entryValue[offset...]), sequence: t >> 8, expiresAt: expiresAt, tag: tag)
             case .deletion: return .deleted(sequence: t >> 8)
             case .rangeDeletion, .rangeDeletionToEnd, nil: return .absent
             }
         }
         if shortExpiring {
-            throw KVError.corruption(file: path, offset: Int64(handle.offset), reason: "block holds an expiring value shorter than its 8-byte expiry")
+            throw KVError.corruption(file: path, offset: Int64(handle.offset), reason: "block holds an expiring or tagged value shorter than its expiry prefix")
         }
         if case .absent = result { return absentAfterFilter() }
         return result

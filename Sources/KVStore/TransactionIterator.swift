@@ -1,48 +1,27 @@
-import KVStore
-
-/// What SCAN, KEYS, RANGE, RANDOMKEY and DBSIZE walk: the store's keys in order.
-protocol KeyCursor: AnyObject {
-    var isValid: Bool { get }
-    var key: [UInt8] { get }
-    func withCurrent<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R) rethrows -> R
-    func seekToFirst()
-    func seekToLast()
-    func seek(to key: [UInt8])
-    func next()
-    func previous()
-    func check() throws(KVError)
-}
-
-extension KVIterator: KeyCursor {}
-
-/// Inside EXEC, the store's keys as the transaction's own earlier writes have changed them:
-/// the store's iterator with every key the transaction wrote, deleted or range-deleted left
-/// out, merged with the values the transaction wrote (so `SET a 1` then `KEYS *` in one EXEC
-/// lists `a`, as in Redis).
-final class TransactionCursor: KeyCursor {
+/// The keys as a transaction sees them: the store's (as of the transaction's snapshot, or the
+/// latest) with every key the transaction wrote, deleted or range-deleted taken from its own
+/// writes instead. Made by `Transaction.makeIterator(_:)`; the transaction's writes after
+/// that are not seen. Not thread-safe.
+public final class TransactionIterator: KVCursor {
     private let store: KVIterator
-    private let writes: TransactionWrites
+    /// The transaction's writes within the iterator's bounds.
+    private let writes: IndexedBatch.View
     /// The transaction's live values within the iterator's bounds, in key order.
-    private let mine: [(key: [UInt8], value: [UInt8])]
+    private let mine: [(key: [UInt8], value: StoredValue)]
     private var index = 0
     private var forward = true
     /// The current entry comes from `mine` (else from `store`); nil when not valid.
     private var fromMine: Bool?
 
-    init(store: KVIterator, writes: TransactionWrites, options: ReadOptions, now: UInt64) {
+    init(store: KVIterator, writes: IndexedBatch.View) {
         self.store = store
         self.writes = writes
-        self.mine = writes.liveEntries(now: now).filter { entry in
-            if let lower = options.lowerBound, entry.key.lexicographicallyPrecedes(lower) { return false }
-            if let upper = options.upperBound, !entry.key.lexicographicallyPrecedes(upper) { return false }
-            if let prefix = options.prefix, !entry.key.starts(with: prefix) { return false }
-            return true
-        }
+        self.mine = writes.live
     }
 
-    var isValid: Bool { fromMine != nil }
+    public var isValid: Bool { fromMine != nil }
 
-    var key: [UInt8] {
+    public var key: [UInt8] {
         switch fromMine {
         case true?: return mine[index].key
         case false?: return store.key
@@ -50,22 +29,34 @@ final class TransactionCursor: KeyCursor {
         }
     }
 
-    func withCurrent<R, E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public var value: [UInt8] {
+        switch fromMine {
+        case true?: return mine[index].value.value
+        case false?: return store.value
+        case nil: return []
+        }
+    }
+
+    public var expiresAt: UInt64? { fromMine == true ? mine[index].value.expiresAt : store.expiresAt }
+
+    public var tag: UInt8 { fromMine == true ? mine[index].value.tag : store.tag }
+
+    public func withCurrent<R, E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         if fromMine == true {
             let entry = mine[index]
             // `withUnsafeBufferPointer` keeps the body's error type (`withUnsafeBytes` would widen it).
             return try entry.key.withUnsafeBufferPointer { (k) throws(E) in
-                try entry.value.withUnsafeBufferPointer { (v) throws(E) in try body(UnsafeRawBufferPointer(k), UnsafeRawBufferPointer(v)) }
+                try entry.value.value.withUnsafeBufferPointer { (v) throws(E) in try body(UnsafeRawBufferPointer(k), UnsafeRawBufferPointer(v)) }
             }
         }
         return try store.withCurrent(body)
     }
 
-    func check() throws(KVError) { try store.check() }
+    public func check() throws(KVError) { try store.check() }
 
-    /// Moves `store` past keys the transaction has overridden, in the current direction.
+    /// Moves `store` past keys the transaction decides, in the current direction.
     private func settleStore() {
-        while store.isValid && writes.overrides(store.key) {
+        while store.isValid && store.withCurrent({ k, _ in writes.overrides(k) }) {
             if forward { store.next() } else { store.previous() }
         }
     }
@@ -79,7 +70,7 @@ final class TransactionCursor: KeyCursor {
         case (true, false): fromMine = false
         case (false, true): fromMine = true
         case (true, true):
-            let mineFirst = mine[index].key.lexicographicallyPrecedes(store.key)
+            let mineFirst = bytesPrecede(mine[index].key, store.key)
             fromMine = forward ? mineFirst : !mineFirst
         }
     }
@@ -89,13 +80,13 @@ final class TransactionCursor: KeyCursor {
         var lo = 0, hi = mine.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            let before = strictly ? !target.lexicographicallyPrecedes(mine[mid].key) : mine[mid].key.lexicographicallyPrecedes(target)
+            let before = strictly ? !bytesPrecede(target, mine[mid].key) : bytesPrecede(mine[mid].key, target)
             if before { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
 
-    func seekToFirst() {
+    public func seekToFirst() {
         forward = true
         store.seekToFirst()
         settleStore()
@@ -103,7 +94,7 @@ final class TransactionCursor: KeyCursor {
         pick()
     }
 
-    func seekToLast() {
+    public func seekToLast() {
         forward = false
         store.seekToLast()
         settleStore()
@@ -111,7 +102,7 @@ final class TransactionCursor: KeyCursor {
         pick()
     }
 
-    func seek(to target: [UInt8]) {
+    public func seek(to target: [UInt8]) {
         forward = true
         store.seek(to: target)
         settleStore()
@@ -119,7 +110,7 @@ final class TransactionCursor: KeyCursor {
         pick()
     }
 
-    func next() {
+    public func next() {
         guard let fromMine else { return }
         if !forward {
             // Turn around: both streams to the first key after the current one.
@@ -138,7 +129,7 @@ final class TransactionCursor: KeyCursor {
         pick()
     }
 
-    func previous() {
+    public func previous() {
         guard let fromMine else { return }
         if forward {
             // Turn around: both streams to the last key before the current one.
@@ -146,7 +137,7 @@ final class TransactionCursor: KeyCursor {
             forward = false
             store.seek(to: current)
             if store.isValid { store.previous() } else { store.seekToLast() }
-            while store.isValid && !store.key.lexicographicallyPrecedes(current) { store.previous() }
+            while store.isValid && !bytesPrecede(store.key, current) { store.previous() }
             settleStore()
             index = firstIndex(after: current, strictly: false) - 1
         } else if fromMine {
