@@ -99,6 +99,27 @@ func text(_ b: [UInt8]?) -> String? { b.map { String(decoding: $0, as: UTF8.self
         try store.close()
     }
 
+    /// Pops move a sorted set's bound at their end past what they removed (so the next pop
+    /// does not step over the deleted entries), and every add widens the bounds again.
+    @Test func popsMoveTheBoundsAndAddsWidenThem() throws {
+        let dir = TemporaryDirectory("handles-bounds")
+        let (store, keyspace) = try openKeyspace(dir)
+        let queue = KVSortedSet("queue", in: keyspace)
+        try queue.add((0..<100).map { (Double($0), bytes(String(format: "job%03d", $0))) })
+        #expect(try queue.popMin(10).map(\.score) == (0..<10).map(Double.init))
+        #expect(try queue.popMax(5).map(\.score) == [99, 98, 97, 96, 95])
+        try queue.add("urgent".utf8, score: -5)
+        try queue.add("late".utf8, score: 1_000)
+        #expect(try queue.range(min: .negativeInfinity, max: .positiveInfinity, limit: 2).map { text($0.member)! } == ["urgent", "job010"])
+        #expect(try queue.range(ranks: 0...1, descending: true).map { text($0.member)! } == ["late", "job094"])
+        #expect(try queue.rank(of: "urgent".utf8) == 0 && queue.count() == 87)
+        #expect(try queue.count(min: .negativeInfinity, max: ScoreBound(10)) == 2)
+        #expect(try queue.popMin().first.map { text($0.member)! } == "urgent")
+        #expect(try queue.popMax().first.map { text($0.member)! } == "late")
+        #expect(try Keyspace.verify(store).isClean)
+        try store.close()
+    }
+
     @Test func aUnitCommitsAllOfItsWritesOrNone() throws {
         let dir = TemporaryDirectory("handles-unit")
         let (store, keyspace) = try openKeyspace(dir)

@@ -104,7 +104,7 @@ import KVTestSupport
             return
         }
         #expect(meta.ranked)
-        let first = KeyspaceKeys.elementPrefix(bytes("z"), version: meta.version) + [0x02, 0x00]
+        let first = KeyspaceKeys.elementPrefix(bytes("z"), version: meta.version) + [0x03, 0x00]  // the first block's count
         try store.put(first, [1, 0, 0, 0, 0, 0, 0, 0])
         let report = try Keyspace.verify(store)
         #expect(report.problems.count == 1 && report.problems.first?.key == bytes("z"))

@@ -4,6 +4,7 @@
 /// ```
 /// record u8 (1) | flags u8 | version u64 LE | count u64 LE                   (hash, set, zset)
 /// record u8 (1) | flags u8 | version u64 LE | count u64 LE | head u64 LE | tail u64 LE (list)
+/// sorted set, optionally after that: low length u16 LE | low | high length u16 LE | high
 /// ```
 ///
 /// `version` names this incarnation of the key's elements: deleting, expiring or overwriting
@@ -19,6 +20,13 @@ public struct CollectionMetadata: Sendable, Equatable {
     var flags: UInt8
     public var head: UInt64
     public var tail: UInt64
+    /// A sorted set's bounds on its score index (index suffixes without the 0x01): no member's
+    /// entry is below `low` or above `high`. Popping from an end deletes entries there, and a
+    /// walk from that end would otherwise step over every deleted one still in the tables;
+    /// a pop moves the bound past what it removed, every added member widens it. Nil: no
+    /// bound known (a new set, or one written before the bounds existed).
+    var low: [UInt8]?
+    var high: [UInt8]?
 
     static let recordVersion: UInt8 = 1
     /// Redis would have converted this collection to its large encoding (hashtable,
@@ -37,6 +45,12 @@ public struct CollectionMetadata: Sendable, Equatable {
         flags = 0
         head = Self.listOrigin
         tail = Self.listOrigin
+    }
+
+    /// Keeps the bounds true after the index entry `entry` was written.
+    mutating func widenBounds(_ entry: [UInt8]) {
+        if let l = low, entry.lexicographicallyPrecedes(l) { low = entry }
+        if let h = high, h.lexicographicallyPrecedes(entry) { high = entry }
     }
 
     /// Whether Redis would hold this collection in its large encoding (hashtable, skiplist)
@@ -64,13 +78,24 @@ public struct CollectionMetadata: Sendable, Equatable {
             appendLittleEndian(head, to: &out)
             appendLittleEndian(tail, to: &out)
         }
+        if type == .sortedSet, low != nil || high != nil {
+            for bound in [low ?? [], high ?? []] {
+                // A bound too long for its length field is dropped (a cut one could be wrong).
+                let b = bound.count <= Int(UInt16.max) ? bound : []
+                out.append(UInt8(truncatingIfNeeded: b.count))
+                out.append(UInt8(truncatingIfNeeded: b.count >> 8))
+                out.append(contentsOf: b)
+            }
+        }
         return out
     }
 
     /// Decodes the record of a main entry tagged `type`; nil when it is malformed.
     init?(type: KeyType, record: [UInt8]) {
         let need = type == .list ? 34 : 18
-        guard type != .string, record.count == need, record[0] == Self.recordVersion else { return nil }
+        guard type != .string, record.count == need || (type == .sortedSet && record.count > need), record[0] == Self.recordVersion else {
+            return nil
+        }
         self.type = type
         flags = record[1]
         version = loadLittleEndian64(record, at: 2)
@@ -82,6 +107,23 @@ public struct CollectionMetadata: Sendable, Equatable {
         } else {
             head = Self.listOrigin
             tail = Self.listOrigin
+        }
+        if record.count > need {
+            // A sorted set's bounds: two length-prefixed byte strings, nothing after them. An
+            // empty one (a bound longer than 65,535 bytes was never written) means none.
+            var i = need
+            var bounds: [[UInt8]] = []
+            for _ in 0..<2 {
+                guard i + 2 <= record.count else { return nil }
+                let n = Int(record[i]) | Int(record[i + 1]) << 8
+                i += 2
+                guard i + n <= record.count else { return nil }
+                bounds.append(Array(record[i..<(i + n)]))
+                i += n
+            }
+            guard i == record.count else { return nil }
+            low = bounds[0].isEmpty ? nil : bounds[0]
+            high = bounds[1].isEmpty ? nil : bounds[1]
         }
     }
 }

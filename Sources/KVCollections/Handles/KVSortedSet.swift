@@ -106,15 +106,7 @@ public struct KVSortedSet: KVCollectionHandle {
 
     private func pop(_ count: Int, highest: Bool) throws(KeyspaceError) -> [(member: [UInt8], score: Double)] {
         guard count > 0 else { return [] }
-        return try scope.write { (w) throws(KeyspaceError) in
-            var out: [(member: [UInt8], score: Double)] = []
-            try w.sortedSetWalk(key, reverse: highest) { m, s in
-                out.append((Array(m), s))
-                return out.count < count
-            }
-            try w.sortedSetRemove(key, gathered: out)
-            return out
-        }
+        return try scope.write { (w) throws(KeyspaceError) in try w.sortedSetPop(key, count: count, max: highest) }
     }
 
     /// Up to `limit` members from `cursor` (nil: the lowest score), in score order.

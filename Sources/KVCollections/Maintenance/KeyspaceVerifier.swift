@@ -141,7 +141,16 @@ extension Keyspace {
                     }
                 } else if suffix.first == 0x01 {
                     indexed += 1
-                } else if suffix.first == 0x02 && meta.ranked {
+                    let entry = Array(suffix.dropFirst())
+                    if let low = meta.low, entry.lexicographicallyPrecedes(low) {
+                        report.problems.append((key, "a score-index entry below the set's low bound"))
+                        return
+                    }
+                    if let high = meta.high, high.lexicographicallyPrecedes(entry) {
+                        report.problems.append((key, "a score-index entry above the set's high bound"))
+                        return
+                    }
+                } else if (suffix.first == 0x02 || suffix.first == 0x03) && meta.ranked {
                     n -= 1  // the rank directory, checked below
                 } else {
                     report.problems.append((key, "a sorted-set element of unknown kind \(suffix.first ?? 0)"))

@@ -109,6 +109,7 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
             var copy = try newCollection(m.type, nonBlocking: nonBlocking)
             copy.count = m.count
             copy.flags = m.flags
+            (copy.low, copy.high) = (m.low, m.high)  // the same suffixes: the same bounds
             copy.head = m.head
             copy.tail = m.tail
             let target = KeyspaceKeys.elementPrefix(destination, version: copy.version)

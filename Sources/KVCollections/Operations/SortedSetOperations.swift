@@ -93,7 +93,10 @@ extension KeyspaceAccess {
         var hi: [UInt8] = []
         appendBigEndian(ScoreEncoding.sortable(max.score), to: &hi)
         // Upper bound: just past every member with score `max`.
-        let upper = KeyspaceKeys.successor(hi)
+        var upper = KeyspaceKeys.successor(hi)
+        // Within the set's known bounds: entries popped from an end are not stepped over.
+        if let low = meta.low, lo.lexicographicallyPrecedes(low) { lo = low }
+        if let high = meta.high, upper.map({ (high + [0]).lexicographicallyPrecedes($0) }) ?? true { upper = high + [0] }
         let it = try elements(key, meta, suffixPrefix: Self.indexSpace, from: lo, to: upper)
         let skip = KeyspaceKeys.elementPrefix(key, version: meta.version).count + 1
         if reverse { it.seekToLast() } else { it.seekToFirst() }
@@ -240,10 +243,12 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
                 result.incremented = new
                 if new == old { continue }
                 putMember(key, meta, member, new, replacing: old, &rank)
+                meta.widenBounds(Array(Self.indexSuffix(new, member).dropFirst()))
                 result.updated += 1
             } else {
                 result.incremented = new
                 putMember(key, meta, member, new, replacing: nil, &rank)
+                meta.widenBounds(Array(Self.indexSuffix(new, member).dropFirst()))
                 meta.count += 1
                 result.added += 1
                 if member.count > keyspace.limits[.zsetMaxValue] { meta.converted = true }
@@ -290,6 +295,32 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
         meta.count -= UInt64(gathered.count)
         save(key, meta, expiresAt: expiresAt)
         return gathered.count
+    }
+
+    /// Removes and returns up to `count` members from the low end (or the high end, `max`):
+    /// ZPOPMIN, ZPOPMAX and their blocking and multi-key forms. The set's bound at that end
+    /// moves past what was removed, so the next pop does not step over it again.
+    public func sortedSetPop(_ key: [UInt8], count: Int, max: Bool) throws(KeyspaceError) -> [(member: [UInt8], score: Double)] {
+        guard count > 0, let found = try metadata(key, .sortedSet) else { return [] }
+        var meta = found.meta
+        var taken: [(member: [UInt8], score: Double)] = []
+        var next: [UInt8]?  // the first member left at that end, as an index entry
+        try walkIndex(key, meta, min: .negativeInfinity, max: .positiveInfinity, reverse: max) { m, score in
+            if taken.count == count {
+                next = Array(Self.indexSuffix(score, m).dropFirst())
+                return false
+            }
+            taken.append((Array(m), score))
+            return true
+        }
+        guard !taken.isEmpty else { return [] }
+        var rank = RankChanges()
+        for (m, s) in taken { removeMember(key, meta, m, s, &rank) }
+        try rankApply(key, meta, rank)
+        meta.count -= UInt64(taken.count)
+        if let next { if max { meta.high = next } else { meta.low = next } }
+        save(key, meta, expiresAt: found.expiresAt)
+        return taken
     }
 
     /// Replaces `key` with a sorted set of `pairs` (distinct members), or deletes it when

@@ -5,8 +5,14 @@ import KVStore
 /// reading a few thousand entries instead of every member before it.
 ///
 /// ```
-/// suffix 0x02 | level u8 | boundary  →  count u64 LE
+/// suffix 0x02 | level u8 | boundary  →  empty          (the block's boundary)
+/// suffix 0x03 | level u8 | boundary  →  count u64 LE   (how many index entries it holds)
 /// ```
+///
+/// Boundaries and counts are apart because a count changes with every member added or
+/// removed, and a key written over and over piles up versions in the memtable that an
+/// iterator must step over one by one: the boundaries, which are walked, change only when a
+/// block is cut or dropped; the counts are only ever read and written by key.
 ///
 /// A block at level L holds the index entries (their suffix without the 0x01: sortable score
 /// + member) from its boundary up to the next boundary of the same level; the first boundary
@@ -17,7 +23,8 @@ import KVStore
 /// block (≤ 1,024): about 2,000 entries for any N up to ~10^8, where walking the index
 /// reads up to N.
 ///
-/// Counts change with each member added or removed (one read and one write per level);
+/// Counts change with each member added or removed (one seek, one read and one write per
+/// level);
 /// a block that outgrows its limit splits at its middle; an emptied block's boundary goes
 /// (unless a level above still uses it). Blocks are never merged, so heavy deletion leaves
 /// small blocks behind: a rank then reads more blocks, never a wrong count. A set gets its
@@ -41,16 +48,22 @@ package struct RankShape: Sendable {
 }
 
 extension KeyspaceAccess {
-    static var rankSpace: UInt8 { 0x02 }
+    static var boundarySpace: UInt8 { 0x02 }
+    static var countSpace: UInt8 { 0x03 }
 
     /// A block is cut when its count passes this, per level.
     func splitAbove(_ level: UInt8) -> UInt64 { level == 0 ? keyspace.rankShape.level0 : keyspace.rankShape.level1 }
 
-    private func blocks(_ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8) throws(KeyspaceError) -> any KVCursor {
-        try elements(key, meta, suffixPrefix: [Self.rankSpace, level])
+    /// A cursor over one level's boundaries.
+    private func boundaries(_ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8) throws(KeyspaceError) -> any KVCursor {
+        try elements(key, meta, suffixPrefix: [Self.boundarySpace, level])
     }
 
-    private func blockCount(_ key: [UInt8], _ v: [UInt8]) throws(KeyspaceError) -> UInt64 {
+    /// The count of the block at `boundary`.
+    func blockCount(_ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8, _ boundary: [UInt8]) throws(KeyspaceError) -> UInt64 {
+        guard let v = try element(key, meta, [Self.countSpace, level] + boundary) else {
+            throw .corruption(key: key, reason: "a level-\(level) rank block (\(boundary.count)-byte boundary) has no count")
+        }
         guard v.count == 8 else { throw .corruption(key: key, reason: "a rank-directory count of \(v.count) bytes") }
         return loadLittleEndian64(v, at: 0)
     }
@@ -61,25 +74,39 @@ extension KeyspaceAccess {
         return out
     }
 
+    /// Walks one level's blocks from the block at `from` (empty: the first), calling `body`
+    /// with each boundary and count until it returns false.
+    private func walkBlocks(
+        _ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8, from: [UInt8],
+        _ body: ([UInt8], UInt64) throws(KeyspaceError) -> Bool
+    ) throws(KeyspaceError) {
+        let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version)
+        let skip = prefix.count + 2
+        let it = try boundaries(key, meta, level)
+        if from.isEmpty { it.seekToFirst() } else { it.seek(to: prefix + [Self.boundarySpace, level] + from) }
+        while it.isValid {
+            let b = it.withCurrent { k, _ in Array(k[skip...]) }
+            guard try body(b, try blockCount(key, meta, level, b)) else { break }
+            it.next()
+        }
+        try read { () throws(KVError) in try it.check() }
+    }
+
     /// The number of index entries ordered before `target` (sortable score + member): the
     /// rank of the member `target` names, or of the first member at or after a score bound.
     func indexEntries(before target: [UInt8], _ key: [UInt8], _ meta: CollectionMetadata) throws(KeyspaceError) -> Int {
-        let skip = KeyspaceKeys.elementPrefix(key, version: meta.version).count + 2
-        var from: [UInt8] = []
+        // Nothing lies below the set's low bound: a small set walks from there.
+        var from: [UInt8] = meta.ranked ? [] : meta.low ?? []
         var total = 0
         if meta.ranked {
             for level: UInt8 in [1, 0] {
-                let it = try blocks(key, meta, level)
-                if from.isEmpty { it.seekToFirst() } else { it.seek(to: KeyspaceKeys.elementPrefix(key, version: meta.version) + [Self.rankSpace, level] + from) }
                 var current: (boundary: [UInt8], count: Int)?
-                while it.isValid {
-                    let (b, v) = it.withCurrent { k, v in (Array(k[skip...]), Array(v)) }
-                    if target.lexicographicallyPrecedes(b) { break }
+                try walkBlocks(key, meta, level, from: from) { (b, c) throws(KeyspaceError) in
+                    if bytesBefore(target, b) { return false }
                     if let c = current { total += c.count }
-                    current = (b, Int(try blockCount(key, v)))
-                    it.next()
+                    current = (b, Int(c))
+                    return true
                 }
-                try read { () throws(KVError) in try it.check() }
                 guard let current else { throw .corruption(key: key, reason: "the rank directory's level \(level) has no first block") }
                 from = current.boundary
             }
@@ -98,26 +125,19 @@ extension KeyspaceAccess {
     /// and how many entries to step over there. Nil when `rank` is past the end.
     func locate(rank: Int, _ key: [UInt8], _ meta: CollectionMetadata) throws(KeyspaceError) -> (from: [UInt8], skip: Int)? {
         guard rank >= 0 && rank < Int(meta.count) else { return nil }
-        guard meta.ranked else { return ([], rank) }
-        let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version)
-        let skip = prefix.count + 2
+        guard meta.ranked else { return (meta.low ?? [], rank) }  // nothing lies below the low bound
         var from: [UInt8] = []
         var below = 0
         for level: UInt8 in [1, 0] {
-            let it = try blocks(key, meta, level)
-            if from.isEmpty { it.seekToFirst() } else { it.seek(to: prefix + [Self.rankSpace, level] + from) }
             var found: [UInt8]?
-            while it.isValid {
-                let (b, v) = it.withCurrent { k, v in (Array(k[skip...]), Array(v)) }
-                let c = Int(try blockCount(key, v))
-                if below + c > rank {
+            try walkBlocks(key, meta, level, from: from) { (b, c) throws(KeyspaceError) in
+                if below + Int(c) > rank {
                     found = b
-                    break
+                    return false
                 }
-                below += c
-                it.next()
+                below += Int(c)
+                return true
             }
-            try read { () throws(KVError) in try it.check() }
             guard let f = found else {
                 throw .corruption(key: key, reason: "the rank directory's level \(level) counts fewer than the set's \(meta.count) members")
             }
@@ -177,21 +197,33 @@ struct RankChanges {
 }
 
 extension KeyspaceAccess where Storage: KeyspaceWriter {
+    private func putBlock(_ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8, _ boundary: [UInt8], count: UInt64, new: Bool) {
+        let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version)
+        if new { storage.put(prefix + [Self.boundarySpace, level] + boundary, [], expiresAt: nil, tag: 0) }
+        storage.put(prefix + [Self.countSpace, level] + boundary, Self.encodeCount(count), expiresAt: nil, tag: 0)
+    }
+
+    private func dropBlock(_ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8, _ boundary: [UInt8]) {
+        let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version)
+        storage.delete(prefix + [Self.boundarySpace, level] + boundary)
+        storage.delete(prefix + [Self.countSpace, level] + boundary)
+    }
+
     /// Counts one operation's index changes in the directory: the changes in entry order, a
     /// seek per level to the block of each change not in the block before it, one write per
     /// touched block; a block that outgrew its limit is cut into pieces, an emptied one
     /// dropped. Level 0 first: level 1 cuts at level-0 boundaries.
     func rankApply(_ key: [UInt8], _ meta: CollectionMetadata, _ pending: RankChanges) throws(KeyspaceError) {
         guard meta.ranked, !pending.changes.isEmpty else { return }
-        let changes = pending.changes.sorted { $0.entry.lexicographicallyPrecedes($1.entry) }
+        let changes = pending.changes.sorted { bytesBefore($0.entry, $1.entry) }
         let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version)
         for level: UInt8 in [0, 1] {
-            let base = prefix + [Self.rankSpace, level]
-            let it = try blocks(key, meta, level)
-            // Touched blocks in order: boundary, count before, change.
-            var touched: [(boundary: [UInt8], count: UInt64, delta: Int)] = []
+            let base = prefix + [Self.boundarySpace, level]
+            let it = try boundaries(key, meta, level)
+            // Touched blocks in order: boundary, change.
+            var touched: [(boundary: [UInt8], delta: Int)] = []
             // The block the cursor last landed in, and where the next one starts (nil: the last).
-            var current: (boundary: [UInt8], count: [UInt8])?
+            var current: [UInt8]?
             var next: [UInt8]?
             for change in changes {
                 if current == nil || next.map({ !bytesBefore(change.entry, $0) }) == true {
@@ -207,33 +239,32 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
                         try read { () throws(KVError) in try it.check() }
                         throw .corruption(key: key, reason: "the rank directory's level \(level) has no first block")
                     }
-                    current = it.withCurrent { k, v in (Array(k[base.count...]), Array(v)) }
+                    current = it.withCurrent { k, _ in Array(k[base.count...]) }
                     it.next()
                     next = it.isValid ? it.withCurrent { k, _ in Array(k[base.count...]) } : nil
                 }
                 guard let block = current else { continue }
-                if touched.last?.boundary != block.boundary {
-                    touched.append((block.boundary, try blockCount(key, block.count), 0))
-                }
+                if touched.last?.boundary != block { touched.append((block, 0)) }
                 touched[touched.count - 1].delta += change.delta
             }
             try read { () throws(KVError) in try it.check() }
             for t in touched where t.delta != 0 {
-                let signed = Int(t.count) + t.delta
+                let old = try blockCount(key, meta, level, t.boundary)
+                let signed = Int(old) + t.delta
                 guard signed >= 0 else {
-                    throw .corruption(key: key, reason: "a rank-directory block counts \(t.count) members and loses \(-t.delta)")
+                    throw .corruption(key: key, reason: "a rank-directory block counts \(old) members and loses \(-t.delta)")
                 }
                 let n = UInt64(signed)
                 var shared = false  // an emptied level-0 block stays while a level-1 block starts there
                 if level == 0 && n == 0 && !t.boundary.isEmpty {
-                    shared = try read { () throws(KVError) in try storage.lookup(prefix + [Self.rankSpace, 1] + t.boundary) } != nil
+                    shared = try element(key, meta, [Self.boundarySpace, 1] + t.boundary) != nil
                 }
                 if n == 0 && !t.boundary.isEmpty && !shared {
-                    storage.delete(base + t.boundary)
+                    dropBlock(key, meta, level, t.boundary)
                 } else if n > splitAbove(level) {
                     try cut(key, meta, level, t.boundary, n)
                 } else {
-                    storage.put(base + t.boundary, Self.encodeCount(n), expiresAt: nil, tag: 0)
+                    putBlock(key, meta, level, t.boundary, count: n, new: false)
                 }
             }
         }
@@ -244,7 +275,6 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
     /// reaches that.
     private func cut(_ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8, _ boundary: [UInt8], _ n: UInt64) throws(KeyspaceError) {
         let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version)
-        let base = prefix + [Self.rankSpace, level]
         let piece = splitAbove(level) / 2
         var start = boundary
         var inPiece: UInt64 = 0
@@ -254,7 +284,7 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
             it.seekToFirst()
             while it.isValid && seen < n {
                 if inPiece == piece && n - seen > piece / 2 {
-                    storage.put(base + start, Self.encodeCount(inPiece), expiresAt: nil, tag: 0)
+                    putBlock(key, meta, level, start, count: inPiece, new: start != boundary)
                     start = it.withCurrent { k, _ in Array(k[(prefix.count + 1)...]) }
                     inPiece = 0
                 }
@@ -264,26 +294,22 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
             }
             try read { () throws(KVError) in try it.check() }
         } else {
-            let it = try blocks(key, meta, 0)
-            it.seek(to: prefix + [Self.rankSpace, 0] + boundary)
-            while it.isValid && seen < n {
-                let (b, v) = it.withCurrent { k, v in (Array(k[(prefix.count + 2)...]), Array(v)) }
+            try walkBlocks(key, meta, 0, from: boundary) { (b, c) throws(KeyspaceError) in
+                guard seen < n else { return false }
                 if inPiece >= piece && n - seen > piece / 2 {
-                    storage.put(base + start, Self.encodeCount(inPiece), expiresAt: nil, tag: 0)
+                    putBlock(key, meta, level, start, count: inPiece, new: start != boundary)
                     start = b
                     inPiece = 0
                 }
-                let c = try blockCount(key, v)
                 inPiece += c
                 seen += c
-                it.next()
+                return true
             }
-            try read { () throws(KVError) in try it.check() }
         }
         guard seen == n else {
             throw .corruption(key: key, reason: "a rank-directory block at level \(level) counts \(n) entries; \(seen) found")
         }
-        storage.put(base + start, Self.encodeCount(inPiece), expiresAt: nil, tag: 0)
+        putBlock(key, meta, level, start, count: inPiece, new: start != boundary)
     }
 
     /// Gives a set that has outgrown `rankedAbove` its directory, built from its index in one
@@ -301,10 +327,10 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
         while it.isValid {
             if i > 0 && i % per0 == 0 {
                 let b = it.withCurrent { k, _ in Array(k[(prefix.count + 1)...]) }
-                storage.put(prefix + [Self.rankSpace, 0] + block0, Self.encodeCount(per0), expiresAt: nil, tag: 0)
+                putBlock(key, meta, 0, block0, count: per0, new: true)
                 block0 = b
                 if i % per1 == 0 {
-                    storage.put(prefix + [Self.rankSpace, 1] + block1, Self.encodeCount(per1), expiresAt: nil, tag: 0)
+                    putBlock(key, meta, 1, block1, count: per1, new: true)
                     block1 = b
                 }
             }
@@ -315,29 +341,41 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
         guard i == meta.count else {
             throw .corruption(key: key, reason: "sorted set counts \(meta.count) members; its score index holds \(i)")
         }
-        storage.put(prefix + [Self.rankSpace, 0] + block0, Self.encodeCount(i - (i - 1) / per0 * per0), expiresAt: nil, tag: 0)
-        storage.put(prefix + [Self.rankSpace, 1] + block1, Self.encodeCount(i - (i - 1) / per1 * per1), expiresAt: nil, tag: 0)
+        putBlock(key, meta, 0, block0, count: i - (i - 1) / per0 * per0, new: true)
+        putBlock(key, meta, 1, block1, count: i - (i - 1) / per1 * per1, new: true)
         meta.ranked = true
     }
 }
 
 extension KeyspaceAccess {
     /// What is wrong with a ranked set's directory, nil when nothing: each level starts with
-    /// the empty boundary, each block counts the index entries up to the next boundary, and
-    /// every level-1 boundary is a level-0 boundary. Reads the index once per level.
+    /// the empty boundary, each boundary has a count and each count a boundary, each block
+    /// counts the index entries up to the next boundary, and every level-1 boundary is a
+    /// level-0 boundary. Reads the index once per level.
     func rankDirectoryProblem(_ key: [UInt8], _ meta: CollectionMetadata) throws(KeyspaceError) -> String? {
         let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version)
         var level0: Set<[UInt8]> = []
         for level: UInt8 in [0, 1] {
-            let blocks = try blocks(key, meta, level)
             var bounds: [(boundary: [UInt8], count: UInt64)] = []
-            blocks.seekToFirst()
-            while blocks.isValid {
-                let (b, v) = blocks.withCurrent { k, v in (Array(k[(prefix.count + 2)...]), Array(v)) }
-                bounds.append((b, try blockCount(key, v)))
-                blocks.next()
+            do {
+                try walkBlocks(key, meta, level, from: []) { (b, c) throws(KeyspaceError) in
+                    bounds.append((b, c))
+                    return true
+                }
+            } catch {
+                if case .corruption(_, let reason) = error { return reason }
+                throw error
             }
-            try read { () throws(KVError) in try blocks.check() }
+            // Every count belongs to a boundary.
+            let counts = try elements(key, meta, suffixPrefix: [Self.countSpace, level])
+            var n = 0
+            counts.seekToFirst()
+            while counts.isValid {
+                n += 1
+                counts.next()
+            }
+            try read { () throws(KVError) in try counts.check() }
+            if n != bounds.count { return "the rank directory's level \(level) has \(bounds.count) boundaries and \(n) counts" }
             guard bounds.first?.boundary == [] else { return "the rank directory's level \(level) does not start with the empty boundary" }
             if level == 0 {
                 level0 = Set(bounds.map(\.boundary))
@@ -349,7 +387,7 @@ extension KeyspaceAccess {
             for (i, block) in bounds.enumerated() {
                 let end = i + 1 < bounds.count ? bounds[i + 1].boundary : nil
                 var n: UInt64 = 0
-                while index.isValid, end.map({ e in index.withCurrent { k, _ in bytesLess(UnsafeRawBufferPointer(rebasing: k[(prefix.count + 1)...]), e) } }) ?? true {
+                while index.isValid, end.map({ e in index.withCurrent { k, _ in bytesBefore(Array(k[(prefix.count + 1)...]), e) } }) ?? true {
                     n += 1
                     index.next()
                 }
@@ -363,12 +401,7 @@ extension KeyspaceAccess {
     }
 }
 
-/// Bytewise order of a stored suffix against a boundary.
-private func bytesLess(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
-    b.withUnsafeBytes { a.lexicographicallyPrecedes($0) }
-}
-
 /// Bytewise order of two index entries.
-private func bytesBefore(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+func bytesBefore(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.lexicographicallyPrecedes(y) } }
 }

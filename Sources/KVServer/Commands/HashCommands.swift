@@ -117,7 +117,7 @@ enum HashCommands {
     }
 
     /// HRANDFIELD key [count [WITHVALUES]]: distinct fields for a positive count, with
-    /// repetitions for a negative one (see `RandomSample`).
+    /// repetitions for a negative one (see `KeyspaceAccess.randomElements`).
     static func hrandfield(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         var count: Int?
         var withValues = false
@@ -129,47 +129,39 @@ enum HashCommands {
         if a.count > 4 { throw .syntax }
         if let count, count.magnitude > UInt(RandomSample.maxCount) { throw .err("value is out of range") }
         let r = try s.db.pinnedReader(c)
-        guard let (meta, _) = try ks({ () throws(KeyspaceError) in try r.metadata(a[1], .hash) }) else {
+        try s.db.requireThread(forCount: Int(clamping: (count ?? 1).magnitude), c)
+        let pairs = try ks { () throws(KeyspaceError) -> [(field: [UInt8], value: [UInt8])]? in
+            guard try r.metadata(a[1], .hash) != nil else { return nil }
+            var out: [(field: [UInt8], value: [UInt8])] = []
+            for f in try r.randomElements(a[1], .hash, count: count ?? 1) { out.append((f, try r.hashGet(a[1], f) ?? [])) }
+            return out
+        }
+        guard let pairs else {
             if count == nil { out.writeNullBulk() } else { out.writeArrayHeader(0) }
             return
         }
-        try s.db.requireThread(forCount: Int(meta.count), c)
-        var pairs: [(field: [UInt8], value: [UInt8])] = []
-        try ks { () throws(KeyspaceError) in try r.hashForEach(a[1]) { f, v in pairs.append((Array(f), Array(v))) } }
-        guard let count else {
-            let pick = pairs.randomElement()
-            if let pick { out.writeBulk(pick.field) } else { out.writeNullBulk() }
+        guard count != nil else {
+            if let pick = pairs.first { out.writeBulk(pick.field) } else { out.writeNullBulk() }
             return
         }
-        let chosen = RandomSample.pick(pairs.count, count: count)
-        out.writeArrayHeader(withValues && !out.resp3 ? chosen.count * 2 : chosen.count)
-        for i in chosen {
+        out.writeArrayHeader(withValues && !out.resp3 ? pairs.count * 2 : pairs.count)
+        for p in pairs {
             if withValues && out.resp3 {
                 out.writeArrayHeader(2)
-                out.writeBulk(pairs[i].field)
-                out.writeBulk(pairs[i].value)
+                out.writeBulk(p.field)
+                out.writeBulk(p.value)
             } else {
-                out.writeBulk(pairs[i].field)
-                if withValues { out.writeBulk(pairs[i].value) }
+                out.writeBulk(p.field)
+                if withValues { out.writeBulk(p.value) }
             }
         }
     }
 }
 
-/// Which elements of a collection of `n` a random pick of `count` takes (HRANDFIELD,
-/// SRANDMEMBER, ZRANDMEMBER): a positive count gives distinct ones (all of them when it is at
-/// least `n`), a negative one |count| picks with repetition — uniformly, as Redis does.
+/// The random picks' argument limit (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER); the picks
+/// themselves are `KeyspaceAccess.randomElements`.
 enum RandomSample {
     /// The most a count may ask for: past it the reply alone would take gigabytes (Redis
     /// tries, and runs out of memory); kvserver answers "value is out of range".
     static let maxCount = 1 << 24
-
-    static func pick(_ n: Int, count: Int) -> [Int] {
-        guard n > 0, count != 0 else { return [] }
-        if count < 0 { return (0..<Int(clamping: count.magnitude)).map { _ in Int.random(in: 0..<n) } }
-        if count >= n { return Array(0..<n).shuffled() }
-        var indices = Array(0..<n)
-        for i in 0..<count { indices.swapAt(i, Int.random(in: i..<n)) }
-        return Array(indices[0..<count])
-    }
 }

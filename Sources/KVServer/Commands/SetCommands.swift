@@ -52,14 +52,6 @@ enum SetCommands {
         out.writeIntegerReply(try ks { () throws(KeyspaceError) in try s.db.reader(c).setCount(a[1]) })
     }
 
-    /// Members of `key` for a random choice: all of them (loaded) — a uniform choice, as
-    /// Redis's — read where it may wait when the set is large.
-    private static func allMembers<S: KeyspaceReader>(_ r: KeyspaceAccess<S>, _ key: [UInt8], _ s: ServerContext, _ c: Session) throws(CommandError) -> [[UInt8]]? {
-        guard let (meta, _) = try ks({ () throws(KeyspaceError) in try r.metadata(key, .set) }) else { return nil }
-        try s.db.requireThread(forCount: Int(meta.count), c)
-        return try ks { () throws(KeyspaceError) in try r.setMembers(key) }
-    }
-
     /// SPOP key [count]
     static func spop(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         guard a.count <= 3 else { throw .syntax }
@@ -68,11 +60,15 @@ enum SetCommands {
             count = try Arg.integer(a[2], error: .err("value is out of range, must be positive"))
             guard count! >= 0 else { throw .err("value is out of range, must be positive") }
         }
+        // Large counts walk (and write) a lot: off the loop. A single pick is a few reads.
+        try s.db.requireThread(forCount: count ?? 1, c)
         let popped = try s.db.write([a[1]], c) { (w) throws(CommandError) -> [[UInt8]]? in
-            guard let members = try allMembers(w, a[1], s, c) else { return nil }
-            let chosen = RandomSample.pick(members.count, count: count ?? 1).map { members[$0] }
-            _ = try ks { () throws(KeyspaceError) in try w.setRemove(a[1], chosen) }
-            return chosen
+            try ks { () throws(KeyspaceError) -> [[UInt8]]? in
+                guard try w.metadata(a[1], .set) != nil else { return nil }
+                let chosen = try w.randomElements(a[1], .set, count: count ?? 1)
+                _ = try w.setRemove(a[1], chosen)
+                return chosen
+            }
         }
         guard count != nil else {
             if let m = popped?.first { out.writeBulk(m) } else { out.writeNullBulk() }
@@ -88,14 +84,16 @@ enum SetCommands {
         guard a.count <= 3 else { throw .syntax }
         let count = a.count == 3 ? try Arg.integer(a[2]) : nil
         if let count, count.magnitude > UInt(RandomSample.maxCount) { throw .err("value is out of range") }
-        guard let members = try allMembers(s.db.pinnedReader(c), a[1], s, c) else {
-            if count == nil { out.writeNullBulk() } else { out.writeArrayHeader(0) }
-            return
+        try s.db.requireThread(forCount: Int(clamping: (count ?? 1).magnitude), c)
+        let r = try s.db.pinnedReader(c)
+        let chosen = try ks { () throws(KeyspaceError) -> [[UInt8]]? in
+            guard try r.metadata(a[1], .set) != nil else { return nil }
+            return try r.randomElements(a[1], .set, count: count ?? 1)
         }
-        guard let count else { return members.randomElement().map { out.writeBulk($0) } ?? out.writeNullBulk() }
-        let chosen = RandomSample.pick(members.count, count: count)
-        out.writeArrayHeader(chosen.count)
-        for i in chosen { out.writeBulk(members[i]) }
+        guard count != nil else { return chosen?.first.map { out.writeBulk($0) } ?? out.writeNullBulk() }
+        let picked = chosen ?? []
+        out.writeArrayHeader(picked.count)
+        for m in picked { out.writeBulk(m) }
     }
 
     /// SMOVE source destination member: the destination changes (and its watchers learn)

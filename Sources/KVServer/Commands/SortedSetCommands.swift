@@ -122,16 +122,7 @@ enum SortedSetCommands {
 
     /// Removes and returns up to `count` members from the low (or high) end.
     static func pop<S: KeyspaceWriter>(_ w: KeyspaceAccess<S>, _ key: [UInt8], max: Bool, count: Int) throws(CommandError) -> [(member: [UInt8], score: Double)] {
-        var taken: [(member: [UInt8], score: Double)] = []
-        guard count > 0 else { return taken }
-        try ks { () throws(KeyspaceError) in
-            try w.sortedSetWalk(key, reverse: max) { m, score in
-                taken.append((Array(m), score))
-                return taken.count < count
-            }
-            _ = try w.sortedSetRemove(key, gathered: taken)
-        }
-        return taken
+        try ks { () throws(KeyspaceError) in try w.sortedSetPop(key, count: count, max: max) }
     }
 
     /// ZPOPMIN and ZPOPMAX key [count]
@@ -218,20 +209,18 @@ enum SortedSetCommands {
         if a.count > 4 { throw .syntax }
         if let count, count.magnitude > UInt(RandomSample.maxCount) { throw .err("value is out of range") }
         let r = try s.db.pinnedReader(c)
-        let n = try ks { () throws(KeyspaceError) in try r.metadata(a[1], .sortedSet) }.map { Int($0.meta.count) }
-        guard let n else {
+        try s.db.requireThread(forCount: Int(clamping: (count ?? 1).magnitude), c)
+        let picked = try ks { () throws(KeyspaceError) -> [(member: [UInt8], score: Double)]? in
+            guard try r.metadata(a[1], .sortedSet) != nil else { return nil }
+            var out: [(member: [UInt8], score: Double)] = []
+            for m in try r.randomElements(a[1], .sortedSet, count: count ?? 1) { out.append((m, try r.sortedSetScore(a[1], m) ?? 0)) }
+            return out
+        }
+        guard let picked else {
             if count == nil { out.writeNullBulk() } else { out.writeArrayHeader(0) }
             return
         }
-        try s.db.requireThread(forCount: n, c)
-        var all: [(member: [UInt8], score: Double)] = []
-        try ks { () throws(KeyspaceError) in
-            try r.sortedSetWalk(a[1]) { m, score in
-                all.append((Array(m), score))
-                return true
-            }
-        }
-        guard let count else { return all.randomElement().map { out.writeBulk($0.member) } ?? out.writeNullBulk() }
-        writePairs(RandomSample.pick(all.count, count: count).map { all[$0] }, withScores: withScores, &out)
+        guard count != nil else { return picked.first.map { out.writeBulk($0.member) } ?? out.writeNullBulk() }
+        writePairs(picked, withScores: withScores, &out)
     }
 }
