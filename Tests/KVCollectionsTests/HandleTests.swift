@@ -120,6 +120,38 @@ func text(_ b: [UInt8]?) -> String? { b.map { String(decoding: $0, as: UTF8.self
         try store.close()
     }
 
+    /// SPOP records the first and last members it saw as the set's bounds and later walks
+    /// start there; a member added outside them widens them, so nothing is ever hidden.
+    @Test func setPopsNarrowTheBoundsAndAddsWidenThem() throws {
+        let dir = TemporaryDirectory("handles-set-bounds")
+        let (store, keyspace) = try openKeyspace(dir)
+        let all = Set((0..<2_000).map { bytes(String(format: "m%05d", $0)) })
+        try keyspace.transaction { u in _ = try u.access.setAdd(bytes("tags"), Array(all)) }
+        var popped: Set<[UInt8]> = []
+        for _ in 0..<600 {
+            let got = try keyspace.transaction { u in try u.access.setPop(bytes("tags"), count: 1) } ?? []
+            #expect(got.count == 1 && all.contains(got[0]) && popped.insert(got[0]).inserted)
+        }
+        // Outside any bounds the pops may have set: below, above, and an old member back.
+        let again = popped.first!
+        try keyspace.transaction { u in _ = try u.access.setAdd(bytes("tags"), [bytes("a-first"), bytes("z-last"), again]) }
+        let members = Set(try keyspace.transaction { u in try u.access.setMembers(bytes("tags")) })
+        let expected = all.subtracting(popped).union([bytes("a-first"), bytes("z-last"), again])
+        let seesEveryMember = members == expected  // a Bool: the sets are too long to print
+        #expect(seesEveryMember, "\(members.count) members read, \(expected.count) expected")
+        #expect(try Keyspace.verify(store).isClean)
+        // Drained by pops: every member comes out exactly once.
+        var rest: [[UInt8]] = []
+        while let got = try keyspace.transaction({ u in try u.access.setPop(bytes("tags"), count: 100) }), !got.isEmpty {
+            rest += got
+        }
+        let drainedExactly = rest.count == members.count && Set(rest) == members
+        #expect(drainedExactly, "\(rest.count) popped, \(members.count) expected")
+        #expect(try keyspace.transaction { u in try u.access.setCount(bytes("tags")) } == 0)
+        #expect(try Keyspace.verify(store).isClean)
+        try store.close()
+    }
+
     @Test func aUnitCommitsAllOfItsWritesOrNone() throws {
         let dir = TemporaryDirectory("handles-unit")
         let (store, keyspace) = try openKeyspace(dir)

@@ -127,12 +127,13 @@ import KVCollections
         let loop = EmbeddedEventLoop()
         let handler = RESPConnectionHandler(
             server: server, pool: pool, logger: TestServer.quietLogger, connections: ConnectionSet(),
-            coalescer: WriteCoalescers(server: server, pool: pool).coalescer(for: loop))
+            coalescer: WriteCoalescer(eventLoop: loop, server: server, pool: pool), flusher: ReplyFlusher(eventLoop: loop))
         let channel = EmbeddedChannel(handlers: [IdleTimeoutHandler(timeout: .seconds(1)), handler], loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
 
         loop.advanceTime(by: .milliseconds(600))
         try channel.writeInbound(ByteBuffer(string: "PING\r\n"))
+        loop.run()  // replies are flushed at the end of the loop's turn
         #expect(try channel.readOutbound(as: ByteBuffer.self).map { String(buffer: $0) } == "+PONG\r\n")
         #expect(channel.isActive)
         // The command reset the idle time: 1.5 s after connecting, 0.999 s after the PING.

@@ -4,7 +4,7 @@
 /// ```
 /// record u8 (1) | flags u8 | version u64 LE | count u64 LE                   (hash, set, zset)
 /// record u8 (1) | flags u8 | version u64 LE | count u64 LE | head u64 LE | tail u64 LE (list)
-/// sorted set, optionally after that: low length u16 LE | low | high length u16 LE | high
+/// set or sorted set, optionally after that: low length u16 LE | low | high length u16 LE | high
 /// ```
 ///
 /// `version` names this incarnation of the key's elements: deleting, expiring or overwriting
@@ -20,11 +20,12 @@ public struct CollectionMetadata: Sendable, Equatable {
     var flags: UInt8
     public var head: UInt64
     public var tail: UInt64
-    /// A sorted set's bounds on its score index (index suffixes without the 0x01): no member's
-    /// entry is below `low` or above `high`. Popping from an end deletes entries there, and a
-    /// walk from that end would otherwise step over every deleted one still in the tables;
-    /// a pop moves the bound past what it removed, every added member widens it. Nil: no
-    /// bound known (a new set, or one written before the bounds existed).
+    /// A sorted set's bounds on its score index (index suffixes without the 0x01), a set's on
+    /// its members: no entry is below `low` or above `high`. Popping deletes entries, and a
+    /// walk from an end would otherwise step over every deleted one still in the tables: a
+    /// sorted-set pop moves the bound past what it removed, a set's SPOP sets them to the
+    /// first and last member it saw; every added member widens them. Nil: no bound known (a
+    /// new collection, or one written before the bounds existed).
     var low: [UInt8]?
     var high: [UInt8]?
 
@@ -78,7 +79,7 @@ public struct CollectionMetadata: Sendable, Equatable {
             appendLittleEndian(head, to: &out)
             appendLittleEndian(tail, to: &out)
         }
-        if type == .sortedSet, low != nil || high != nil {
+        if type == .sortedSet || type == .set, low != nil || high != nil {
             for bound in [low ?? [], high ?? []] {
                 // A bound too long for its length field is dropped (a cut one could be wrong).
                 let b = bound.count <= Int(UInt16.max) ? bound : []
@@ -93,7 +94,7 @@ public struct CollectionMetadata: Sendable, Equatable {
     /// Decodes the record of a main entry tagged `type`; nil when it is malformed.
     init?(type: KeyType, record: [UInt8]) {
         let need = type == .list ? 34 : 18
-        guard type != .string, record.count == need || (type == .sortedSet && record.count > need), record[0] == Self.recordVersion else {
+        guard type != .string, record.count == need || ((type == .sortedSet || type == .set) && record.count > need), record[0] == Self.recordVersion else {
             return nil
         }
         self.type = type
@@ -109,7 +110,7 @@ public struct CollectionMetadata: Sendable, Equatable {
             tail = Self.listOrigin
         }
         if record.count > need {
-            // A sorted set's bounds: two length-prefixed byte strings, nothing after them. An
+            // The bounds: two length-prefixed byte strings, nothing after them. An
             // empty one (a bound longer than 65,535 bytes was never written) means none.
             var i = need
             var bounds: [[UInt8]] = []

@@ -112,7 +112,7 @@ extension Keyspace {
 
     private func check(_ key: [UInt8], _ meta: CollectionMetadata, _ r: KeyspaceAccess<StoreReader>, _ report: inout KeyspaceReport) throws(KeyspaceError) {
         let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version).count
-        let it = try r.elements(key, meta)
+        let it = try r.elements(key, meta, ignoringBounds: true)
         var n: UInt64 = 0
         var members: UInt64 = 0
         var indexed: UInt64 = 0
@@ -154,6 +154,15 @@ extension Keyspace {
                     n -= 1  // the rank directory, checked below
                 } else {
                     report.problems.append((key, "a sorted-set element of unknown kind \(suffix.first ?? 0)"))
+                }
+            case .set:
+                if let low = meta.low, suffix.lexicographicallyPrecedes(low) {
+                    report.problems.append((key, "a member below the set's low bound"))
+                    return
+                }
+                if let high = meta.high, high.lexicographicallyPrecedes(suffix) {
+                    report.problems.append((key, "a member above the set's high bound"))
+                    return
                 }
             default:
                 break

@@ -37,7 +37,7 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
 
     /// Removes the elements at `suffixes` (hash fields, set members) from a `type`
     /// collection; returns how many were there. The collection goes with its last element.
-    func removeElements(_ key: [UInt8], _ type: KeyType, _ suffixes: [[UInt8]]) throws(KeyspaceError) -> Int {
+    func removeElements(_ key: [UInt8], _ type: KeyType, _ suffixes: [[UInt8]], bounds: (first: [UInt8], last: [UInt8])? = nil) throws(KeyspaceError) -> Int {
         guard let found = try metadata(key, type) else { return 0 }
         var meta = found.meta
         var removed = 0
@@ -49,6 +49,9 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
                 meta.count -= 1
             }
         }
+        // The first and last live elements as the caller saw them, at this unit's view: the
+        // tightest true bounds.
+        if let bounds { (meta.low, meta.high) = (bounds.first, bounds.last) }
         if removed > 0 { save(key, meta, expiresAt: found.expiresAt) }
         return removed
     }

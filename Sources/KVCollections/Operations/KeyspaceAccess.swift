@@ -84,12 +84,21 @@ extension KeyspaceAccess {
     }
 
     /// A cursor over a collection's elements whose suffix lies in [`from`, `to`) (nil: open),
-    /// optionally with a common suffix prefix.
-    func elements(_ key: [UInt8], _ meta: CollectionMetadata, suffixPrefix: [UInt8] = [], from: [UInt8]? = nil, to: [UInt8]? = nil) throws(KeyspaceError) -> any KVCursor {
+    /// optionally with a common suffix prefix. A set's walk keeps within its bounds (no member
+    /// lies outside them; the deleted ones there are not stepped over) unless `ignoringBounds`
+    /// (the verifier, which checks that).
+    func elements(
+        _ key: [UInt8], _ meta: CollectionMetadata, suffixPrefix: [UInt8] = [], from: [UInt8]? = nil, to: [UInt8]? = nil,
+        ignoringBounds: Bool = false
+    ) throws(KeyspaceError) -> any KVCursor {
         let base = KeyspaceKeys.elementPrefix(key, version: meta.version) + suffixPrefix
         var o = ReadOptions()
         o.lowerBound = from.map { base + $0 } ?? base
         o.upperBound = to.map { base + $0 } ?? KeyspaceKeys.successor(base)
+        if meta.type == .set && suffixPrefix.isEmpty && !ignoringBounds {
+            if let low = meta.low, let l = o.lowerBound, l.lexicographicallyPrecedes(base + low) { o.lowerBound = base + low }
+            if let high = meta.high, let u = o.upperBound, (base + high + [0]).lexicographicallyPrecedes(u) { o.upperBound = base + high + [0] }
+        }
         return try read { () throws(KVError) in try storage.makeIterator(o) }
     }
 

@@ -16,8 +16,15 @@ extension KeyspaceAccess {
     /// order, when `count` ≥ its size), `-count` picks that may repeat for a negative count.
     /// Empty when the key does not exist.
     public func randomElements(_ key: [UInt8], _ type: KeyType, count: Int) throws(KeyspaceError) -> [[UInt8]] {
+        var ends: (first: [UInt8], last: [UInt8])?
+        return try randomElements(key, type, count: count, ends: &ends)
+    }
+
+    /// The same; `ends` gets the first and last element when the picks sampled by seeking.
+    func randomElements(_ key: [UInt8], _ type: KeyType, count: Int, ends: inout (first: [UInt8], last: [UInt8])?) throws(KeyspaceError) -> [[UInt8]] {
         guard count != 0, let (meta, _) = try metadata(key, type) else { return [] }
         let space: [UInt8] = type == .sortedSet ? [0x00] : []
+        var rng = SampleRandom()
         let n = Int(meta.count)
         let wanted = count < 0 ? Int(clamping: count.magnitude) : min(count, n)
         // Small, or most of it wanted: read it all and sample exactly.
@@ -26,8 +33,8 @@ extension KeyspaceAccess {
             all.reserveCapacity(n)
             try forEachElement(key, meta, suffixPrefix: space) { s, _ in all.append(Array(s)) }
             guard !all.isEmpty else { return [] }
-            if count < 0 { return (0..<wanted).map { _ in all[Int.random(in: 0..<all.count)] } }
-            all.shuffle()
+            if count < 0 { return (0..<wanted).map { _ in all[Int.random(in: 0..<all.count, using: &rng)] } }
+            all.shuffle(using: &rng)
             return Array(all.prefix(wanted))
         }
         let it = try elements(key, meta, suffixPrefix: space)
@@ -38,6 +45,7 @@ extension KeyspaceAccess {
         let first = current()
         it.seekToLast()
         let last = current()
+        ends = (first, last)
         let base = KeyspaceKeys.elementPrefix(key, version: meta.version) + space
         // The byte range of each position, from the first and last element: a fixed-width
         // number or hex string then gets a digit (or hex digit) at every place, so picks
@@ -54,13 +62,13 @@ extension KeyspaceAccess {
             var below = false  // once a byte is below last's, the rest may be anything in range
             for (j, r) in ranges.enumerated() {
                 let high = below || j >= last.count ? r.upperBound : min(r.upperBound, last[j])
-                let byte = UInt8.random(in: r.lowerBound...max(r.lowerBound, high))
+                let byte = UInt8.random(in: r.lowerBound...max(r.lowerBound, high), using: &rng)
                 if j < last.count && byte < last[j] { below = true }
                 target.append(byte)
             }
             it.seek(to: base + target)
             if !it.isValid { it.seekToLast() }
-            if Bool.random() {
+            if Bool.random(using: &rng) {
                 it.previous()
                 if !it.isValid { it.seekToFirst() }
             }

@@ -40,11 +40,24 @@ extension KeyspaceAccess where Storage: KeyspaceWriter {
             storage.put(elementKey, [], expiresAt: nil, tag: 0)
             added += 1
             meta.count += 1
+            meta.widenBounds(member)
             if !Self.isIntsetMember(member) { meta.converted = true }
         }
         if meta.count > UInt64(keyspace.limits[.setMaxIntsetEntries]) { meta.converted = true }
         if added > 0 { save(key, meta, expiresAt: expiresAt) }
         return added
+    }
+
+    /// Removes and returns up to `count` random members (SPOP); nil when the set does not
+    /// exist. A pick that sampled the set's first and last members records them as its
+    /// bounds, so that the next pick's walks start there instead of stepping over every
+    /// member popped before (a set drained by SPOP is a queue of deleted keys until compaction).
+    public func setPop(_ key: [UInt8], count: Int) throws(KeyspaceError) -> [[UInt8]]? {
+        guard try metadata(key, .set) != nil else { return nil }
+        var ends: (first: [UInt8], last: [UInt8])?
+        let chosen = try randomElements(key, .set, count: count, ends: &ends)
+        _ = try removeElements(key, .set, chosen, bounds: ends)
+        return chosen
     }
 
     /// Removes members; returns how many were there. The set goes with its last member.

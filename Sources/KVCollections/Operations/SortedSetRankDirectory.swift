@@ -24,12 +24,10 @@ import KVStore
 /// reads up to N.
 ///
 /// Counts change with each member added or removed (one seek, one read and one write per
-/// level);
-/// a block that outgrows its limit splits at its middle; an emptied block's boundary goes
-/// (unless a level above still uses it). Blocks are never merged, so heavy deletion leaves
-/// small blocks behind: a rank then reads more blocks, never a wrong count. A set gets its
-/// directory when it grows past `rankedAbove` members (below that a walk is as cheap), and
-/// keeps it for the life of its version.
+/// level); a block that outgrows its limit splits at its middle; an emptied block's boundary
+/// goes (unless a level above still uses it). Blocks are never merged: heavy deletion leaves
+/// small blocks, so a rank reads more blocks, never a wrong count. A set gets its directory
+/// past `rankedAbove` members (below, a walk is as cheap) and keeps it for its version's life.
 package struct RankShape: Sendable {
     /// Sets up to this size have no directory.
     package var rankedAbove: UInt64 = 512
@@ -41,9 +39,7 @@ package struct RankShape: Sendable {
     package init() {}
 
     package init(rankedAbove: UInt64, level0: UInt64, level1: UInt64) {
-        self.rankedAbove = rankedAbove
-        self.level0 = level0
-        self.level1 = level1
+        (self.rankedAbove, self.level0, self.level1) = (rankedAbove, level0, level1)
     }
 }
 
@@ -53,7 +49,6 @@ extension KeyspaceAccess {
 
     /// A block is cut when its count passes this, per level.
     func splitAbove(_ level: UInt8) -> UInt64 { level == 0 ? keyspace.rankShape.level0 : keyspace.rankShape.level1 }
-
     /// A cursor over one level's boundaries.
     private func boundaries(_ key: [UInt8], _ meta: CollectionMetadata, _ level: UInt8) throws(KeyspaceError) -> any KVCursor {
         try elements(key, meta, suffixPrefix: [Self.boundarySpace, level])
@@ -69,9 +64,7 @@ extension KeyspaceAccess {
     }
 
     private static func encodeCount(_ n: UInt64) -> [UInt8] {
-        var out: [UInt8] = []
-        appendLittleEndian(n, to: &out)
-        return out
+        (0..<8).map { UInt8(truncatingIfNeeded: n >> UInt64($0 * 8)) }
     }
 
     /// Walks one level's blocks from the block at `from` (empty: the first), calling `body`
@@ -92,8 +85,8 @@ extension KeyspaceAccess {
         try read { () throws(KVError) in try it.check() }
     }
 
-    /// The number of index entries ordered before `target` (sortable score + member): the
-    /// rank of the member `target` names, or of the first member at or after a score bound.
+    /// How many index entries precede `target` (sortable score + member): the rank of the
+    /// member it names, or of the first member at or after a score bound.
     func indexEntries(before target: [UInt8], _ key: [UInt8], _ meta: CollectionMetadata) throws(KeyspaceError) -> Int {
         // Nothing lies below the set's low bound: a small set walks from there.
         var from: [UInt8] = meta.ranked ? [] : meta.low ?? []

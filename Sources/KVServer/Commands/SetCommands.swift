@@ -63,12 +63,7 @@ enum SetCommands {
         // Large counts walk (and write) a lot: off the loop. A single pick is a few reads.
         try s.db.requireThread(forCount: count ?? 1, c)
         let popped = try s.db.write([a[1]], c) { (w) throws(CommandError) -> [[UInt8]]? in
-            try ks { () throws(KeyspaceError) -> [[UInt8]]? in
-                guard try w.metadata(a[1], .set) != nil else { return nil }
-                let chosen = try w.randomElements(a[1], .set, count: count ?? 1)
-                _ = try w.setRemove(a[1], chosen)
-                return chosen
-            }
+            try ks { () throws(KeyspaceError) -> [[UInt8]]? in try w.setPop(a[1], count: count ?? 1) }
         }
         guard count != nil else {
             if let m = popped?.first { out.writeBulk(m) } else { out.writeNullBulk() }

@@ -102,7 +102,8 @@ public final class KVServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: max(1, config.blockingThreads))
         pool.start()
         let connections = ConnectionSet()
-        let coalescers = WriteCoalescers(server: context, pool: pool)
+        let coalescers = PerEventLoop { WriteCoalescer(eventLoop: $0, server: context, pool: pool) }
+        let flushers = PerEventLoop { ReplyFlusher(eventLoop: $0) }
         let settings = context.settings
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
@@ -115,7 +116,7 @@ public final class KVServer: Sendable {
                     try ops.addHandler(IdleTimeoutHandler { .seconds(Int64(settings.idleTimeoutSeconds)) })
                     try ops.addHandler(RESPConnectionHandler(
                         server: context, pool: pool, logger: logger, connections: connections,
-                        coalescer: coalescers.coalescer(for: channel.eventLoop)))
+                        coalescer: coalescers.value(for: channel.eventLoop), flusher: flushers.value(for: channel.eventLoop)))
                 }
             }
         let channel: any Channel

@@ -8,8 +8,8 @@ struct DrainAndCloseEvent: Sendable {}
 
 /// One client connection: its lifecycle, its input and its output.
 ///
-/// Every complete command in a read is parsed at once and run in order; all their replies go
-/// out with one flush (pipelining costs one syscall per batch, not per command). Plain writes
+/// Every complete command in a read is parsed at once and run in order; their replies go out
+/// with one flush at the end of the loop's turn (`ReplyFlusher`). Plain writes
 /// gather in `PipelinedWrites` and go to the loop's `WriteCoalescer`, which commits a whole
 /// loop turn's writes together; every other command goes through `CommandDispatch` (MULTI,
 /// AUTH, arity) to the `CommandRunner`, which runs it on the loop or on a blocking thread.
@@ -26,6 +26,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private let connections: ConnectionSet
     private let coalescer: WriteCoalescer
+    private let flusher: ReplyFlusher
     private let runner: CommandRunner
     private let commands = CommandTable.standard
     private var parser: RESPRequestParser
@@ -57,11 +58,12 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private var blockedCommand: [[UInt8]]?
     private var blockDeadline: NIODeadline?
 
-    init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet, coalescer: WriteCoalescer) {
+    init(server: ServerContext, pool: NIOThreadPool, logger: Logger, connections: ConnectionSet, coalescer: WriteCoalescer, flusher: ReplyFlusher) {
         self.server = server
         self.logger = logger
         self.connections = connections
         self.coalescer = coalescer
+        self.flusher = flusher
         self.runner = CommandRunner(server: server, pool: pool)
         var parser = RESPRequestParser(limits: server.config.limits)
         parser.authenticated = !server.requiresPassword
@@ -76,8 +78,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         out = RESPReplyWriter(buffer: context.channel.allocator.buffer(capacity: 1024))
-        let remote = context.channel.remoteAddress.map(Self.describe) ?? "?"
-        let local = context.channel.localAddress.map(Self.describe) ?? "?"
+        let describe = { (a: SocketAddress) in "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
+        let remote = context.channel.remoteAddress.map(describe) ?? "?"
+        let local = context.channel.localAddress.map(describe) ?? "?"
         guard let record = server.clients.register(
             address: remote, localAddress: local, now: server.clock(), authenticated: !server.requiresPassword)
         else {
@@ -242,7 +245,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         flushReplies(context: context)
     }
 
-    /// Writes the replies produced so far with one flush, closing after them when closing.
+    /// Writes the replies so far, flushed at the end of the turn (at once when closing).
     private func flushReplies(context: ChannelHandlerContext) {
         if out.readableBytes > 0 {
             server.telemetry.stats.bytesWritten.add(out.readableBytes, ordering: .relaxed)
@@ -253,7 +256,8 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(wrapOutboundOut(reply.buffer)).whenComplete { _ in ctx.value.close(promise: nil) }
                 return
             }
-            context.writeAndFlush(wrapOutboundOut(reply.buffer), promise: nil)
+            context.write(wrapOutboundOut(reply.buffer), promise: nil)
+            flusher.flushAtEndOfTurn(context)
         } else if closing && !busy {
             context.close(promise: nil)
             return
@@ -392,9 +396,5 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             if let error { out.writeErrorReply(error) } else { out.writeOK() }
         }
         process(context: context)
-    }
-
-    private static func describe(_ address: SocketAddress) -> String {
-        "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
     }
 }

@@ -1,7 +1,6 @@
 import KVStore
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// Gathers the plain writes (SET, MSET) of every connection on one event loop during one
 /// turn of the loop, and commits them as a single batch once the turn's reads are handled.
@@ -113,29 +112,6 @@ final class WriteCoalescer {
         for w in waiters {
             let share = total > 0 ? nanoseconds * w.count / total : 0
             w.committed(error, share)
-        }
-    }
-}
-
-/// One coalescer per event loop, made when the loop's first connection arrives.
-final class WriteCoalescers: Sendable {
-    private let byLoop = Mutex<[ObjectIdentifier: NIOLoopBound<WriteCoalescer>]>([:])
-    private let server: ServerContext
-    private let pool: NIOThreadPool
-
-    init(server: ServerContext, pool: NIOThreadPool) {
-        self.server = server
-        self.pool = pool
-    }
-
-    /// The coalescer of `eventLoop`; call on that loop.
-    func coalescer(for eventLoop: any EventLoop) -> WriteCoalescer {
-        let id = ObjectIdentifier(eventLoop)
-        return byLoop.withLock { map in
-            if let c = map[id] { return c.value }
-            let c = WriteCoalescer(eventLoop: eventLoop, server: server, pool: pool)
-            map[id] = NIOLoopBound(c, eventLoop: eventLoop)
-            return c
         }
     }
 }
