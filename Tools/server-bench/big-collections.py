@@ -40,10 +40,16 @@ class Conn:
         self.sock = socket.create_connection(("127.0.0.1", PORT))
         self.buf = b""
 
+    def receive(self):
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        self.buf += data
+
     def read_reply(self):
         """One reply (enough of RESP2 for what this script sends)."""
         while b"\r\n" not in self.buf:
-            self.buf += self.sock.recv(1 << 20)
+            self.receive()
         line, self.buf = self.buf.split(b"\r\n", 1)
         kind = line[:1]
         if kind in (b"+", b":"):
@@ -55,7 +61,7 @@ class Conn:
             if n < 0:
                 return None
             while len(self.buf) < n + 2:
-                self.buf += self.sock.recv(1 << 20)
+                self.receive()
             data, self.buf = self.buf[:n], self.buf[n + 2:]
             return data
         if kind == b"*":
@@ -180,7 +186,7 @@ def main():
             assert int(conn.call("DEL", key)) == 1
             print(f"DEL {key}: {(time.perf_counter() - t0) * 1000:.3f} ms")
         print(f"peak RSS of kvserver: {peak_rss_mb(server.pid):.0f} MB")
-        conn.call("SHUTDOWN")
+        conn.sock.sendall(resp("SHUTDOWN"))  # answered by closing the connection, as Redis does
         server.wait(timeout=300)
         subprocess.run([kvctl, "--db", data, "compact"], check=True)
         after = du(data)

@@ -110,6 +110,13 @@ extension Keyspace {
         return report
     }
 
+    /// Which of `meta`'s bounds `entry` breaks, in words; nil when it lies within them.
+    private static func outsideBounds(_ entry: [UInt8], _ meta: CollectionMetadata) -> String? {
+        if let low = meta.low, entry.lexicographicallyPrecedes(low) { return "below the set's low bound" }
+        if let high = meta.high, high.lexicographicallyPrecedes(entry) { return "above the set's high bound" }
+        return nil
+    }
+
     private func check(_ key: [UInt8], _ meta: CollectionMetadata, _ r: KeyspaceAccess<StoreReader>, _ report: inout KeyspaceReport) throws(KeyspaceError) {
         let prefix = KeyspaceKeys.elementPrefix(key, version: meta.version).count
         let it = try r.elements(key, meta, ignoringBounds: true)
@@ -141,13 +148,8 @@ extension Keyspace {
                     }
                 } else if suffix.first == 0x01 {
                     indexed += 1
-                    let entry = Array(suffix.dropFirst())
-                    if let low = meta.low, entry.lexicographicallyPrecedes(low) {
-                        report.problems.append((key, "a score-index entry below the set's low bound"))
-                        return
-                    }
-                    if let high = meta.high, high.lexicographicallyPrecedes(entry) {
-                        report.problems.append((key, "a score-index entry above the set's high bound"))
+                    if let side = Self.outsideBounds(Array(suffix.dropFirst()), meta) {
+                        report.problems.append((key, "a score-index entry \(side)"))
                         return
                     }
                 } else if (suffix.first == 0x02 || suffix.first == 0x03) && meta.ranked {
@@ -156,12 +158,8 @@ extension Keyspace {
                     report.problems.append((key, "a sorted-set element of unknown kind \(suffix.first ?? 0)"))
                 }
             case .set:
-                if let low = meta.low, suffix.lexicographicallyPrecedes(low) {
-                    report.problems.append((key, "a member below the set's low bound"))
-                    return
-                }
-                if let high = meta.high, high.lexicographicallyPrecedes(suffix) {
-                    report.problems.append((key, "a member above the set's high bound"))
+                if let side = Self.outsideBounds(suffix, meta) {
+                    report.problems.append((key, "a member \(side)"))
                     return
                 }
             default:
