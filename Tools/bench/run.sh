@@ -4,10 +4,9 @@
 # prints medians and KVStore/peer ratios, peak RSS during fillrandom (/usr/bin/time -v),
 # write amplification after fillrandom + overwrite, p99.9 write latency, and KVStore's
 # 8-thread synced fill against its own single-thread fillsync (a standalone pair per round).
-# Then a like-for-like read table: all three engines with --compression=none. LevelDB's
-# "snappy" in the peer binary stores blocks uncompressed (its database is the same size with
-# --compression=none), so in the main table LevelDB reads mapped pages in place while KVStore
-# and RocksDB decompress every block-cache miss; this table compares the engines at equal work.
+# Then a like-for-like read table: all three engines with --compression=none, the engines at
+# equal work. (Peer binaries built before 2026-12-07 had a LevelDB without Snappy that stored
+# blocks raw whatever --compression said; since the rebuild its default table compresses.)
 # Usage: run.sh ROUNDS NUM    (make bench; make bench QUICK=1 is 1 round of 200,000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -126,7 +125,7 @@ def plain(engine, w):
             m = line.match(l)
             if m and m[1] == w: found.append(float(m[3]))
     return statistics.median(found) if found else 0
-print(f'\nlike for like, all three with --compression=none (LevelDB\'s effective setting), medians, ops/sec')
+print(f'\nlike for like, all three with --compression=none, medians, ops/sec')
 print(f'| workload | KVStore | LevelDB | RocksDB | KVStore/LevelDB | KVStore/RocksDB |')
 print('| --- | ---: | ---: | ---: | ---: | ---: |')
 for w in ['fillrandom', 'readrandom', 'readseq', 'seekrandom']:
