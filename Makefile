@@ -133,7 +133,8 @@ bench-scale: bench-deps
 	bash Tools/bench/scale.sh $(SCALE_ROUNDS) $(if $(filter command line,$(origin NUM)),$(NUM),10000000) 1000000
 
 # redis-benchmark against kvserver (--fsync everysec) and Debian's redis-server (AOF,
-# everysec), alternating, ROUNDS times; prints medians and ratios (docs/BENCHMARKS.md).
+# everysec), alternating, ROUNDS times: SET, GET and MGET of ten keys at -P 1 and 16; prints
+# medians and ratios (docs/BENCHMARKS.md).
 # Then the never-freeze rows: HEAVY_REQUESTS SETs of 100 and 1,000 bytes at -P 16 with a
 # probe connection timing a GET every 5 ms (Tools/server-bench/heavy-write.sh). Then the data
 # types: redis-benchmark -t lpush,…,lrange_100 and HGET/ZSCORE/ZRANGEBYSCORE lines, TYPE_REQUESTS

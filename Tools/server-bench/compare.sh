@@ -2,6 +2,8 @@
 # redis-benchmark against kvserver and Debian's redis-server on the same machine, alternating
 # servers within each round, each run on a fresh data directory:
 #   redis-benchmark -t set,get -n REQUESTS -r 1000000 -d 100 -c 50 -P {1,16}
+# then MGET of ten random keys (issue #29's MGET row), REQUESTS/5 requests, over what the SETs wrote:
+#   redis-benchmark -n REQUESTS/5 -r 1000000 -c 50 -P {1,16} mget key:__rand_int__ (x10)
 # kvserver runs with --fsync everysec; redis-server with --appendonly yes --appendfsync
 # everysec --save "" (the same durability promise). Prints each run, then the medians and
 # the ratios kvserver/redis. Usage: compare.sh [ROUNDS] [REQUESTS]   (make server-bench)
@@ -27,13 +29,18 @@ for round in $(seq 1 "$rounds"); do
       redis-benchmark -p "$port" -t set,get -n "$requests" -r 1000000 -d 100 -c 50 -P "$pipeline" -q --csv \
         | awk -F'"' -v s="$server" -v p="$pipeline" '/^"(SET|GET)"/ { print s "," p "," $2 "," $4 }' \
         | tee -a "$results"
+      mget=()
+      for _ in 1 2 3 4 5 6 7 8 9 10; do mget+=("key:__rand_int__"); done
+      redis-benchmark -p "$port" -n $((requests / 5)) -r 1000000 -c 50 -P "$pipeline" -q --csv mget "${mget[@]}" \
+        | awk -F'"' -v s="$server" -v p="$pipeline" 'NR > 1 && $4 != "" { print s "," p ",MGET," $4 }' \
+        | tee -a "$results"
       stop_server
     done
   done
 done
 
 echo
-echo "medians of $rounds rounds ($requests requests each, 100-byte values, 50 clients)"
+echo "medians of $rounds rounds ($requests requests each, MGET $((requests / 5)) of ten keys; 100-byte values, 50 clients)"
 python3 - "$results" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -42,7 +49,7 @@ for r in rows:
     med.setdefault((r["server"], r["pipeline"], r["test"]), []).append(float(r["rps"]))
 print(f'{"test":<6} {"-P":>3} {"kvserver":>12} {"redis":>12} {"ratio":>7}')
 for p in ("1", "16"):
-    for t in ("SET", "GET"):
+    for t in ("SET", "GET", "MGET"):
         k = statistics.median(med.get(("kvserver", p, t), [0]))
         r = statistics.median(med.get(("redis", p, t), [0]))
         print(f'{t:<6} {p:>3} {k:>12,.0f} {r:>12,.0f} {k / r if r else 0:>7.2f}')

@@ -52,11 +52,16 @@ package typealias CommandFunction = @Sendable (
 ) throws(CommandError) -> Void
 
 /// One command: what COMMAND and COMMAND DOCS report about it, and its implementation.
-package struct Command: Sendable {
+///
+/// A class, immutable: every request passes its command through lookup, admission, the
+/// runner and the bookkeeping after it, and as a struct each of those copies retained and
+/// released its strings, flags and closures (`Command` value-witness copies were about 2% of
+/// a pipelined GET's profile, 2026-12-07); a reference is one count.
+package final class Command: Sendable {
     /// Lowercase, as COMMAND reports it.
     package let name: String
-    /// Position in `CommandTable.all`, for per-command statistics (set by the table).
-    var id = -1
+    /// Position in `CommandTable.all`, for per-command statistics (-1 until the table numbers it).
+    let id: Int
     /// Redis's arity: N means exactly N arguments (the name included), -N at least N.
     let arity: Int
     let flags: [String]
@@ -86,7 +91,7 @@ package struct Command: Sendable {
     let appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)?
 
     init(
-        _ name: String, arity: Int, flags: [String], keys: (Int, Int, Int) = (0, 0, 0),
+        _ name: String, id: Int = -1, arity: Int, flags: [String], keys: (Int, Int, Int) = (0, 0, 0),
         group: String, since: String = "1.0.0", complexity: String = "O(1)",
         usage: String = "", summary: String, execution: Execution = .inline,
         allowedUnauthenticated: Bool = false, spansKeyspace: Bool = false, transaction: TransactionRole = .queued,
@@ -95,6 +100,7 @@ package struct Command: Sendable {
         run: @escaping CommandFunction
     ) {
         self.name = name
+        self.id = id
         self.arity = arity
         // Redis marks commands whose keys are found by parsing (numkeys …) `movablekeys`.
         self.flags = movableKeys == nil || flags.contains("movablekeys") ? flags : flags + ["movablekeys"]
@@ -111,6 +117,15 @@ package struct Command: Sendable {
         self.movableKeys = movableKeys
         self.run = run
         self.appendToBatch = appendToBatch
+    }
+
+    /// The same command numbered `id` (the table numbers its commands once sorted).
+    func numbered(_ id: Int) -> Command {
+        Command(
+            name, id: id, arity: arity, flags: flags, keys: (firstKey, lastKey, step), group: group, since: since,
+            complexity: complexity, usage: usage, summary: summary, execution: execution,
+            allowedUnauthenticated: allowedUnauthenticated, spansKeyspace: spansKeyspace, transaction: transaction,
+            movableKeys: movableKeys, appendToBatch: appendToBatch, run: run)
     }
 
     /// Redis's ACL category for the command's group (COMMAND INFO, `COMMAND LIST FILTERBY

@@ -9,11 +9,7 @@ package struct CommandTable: Sendable {
     private let byHash: [UInt64: Int]
 
     private init() {
-        all = (Self.commands + CollectionCommandTable.commands).sorted { $0.name < $1.name }.enumerated().map { i, c in
-            var c = c
-            c.id = i
-            return c
-        }
+        all = (Self.commands + CollectionCommandTable.commands).sorted { $0.name < $1.name }.enumerated().map { i, c in c.numbered(i) }
         var map: [UInt64: Int] = [:]
         for (i, c) in all.enumerated() {
             let h = Self.hash(Array(c.name.utf8))

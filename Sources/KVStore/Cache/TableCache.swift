@@ -43,6 +43,6 @@ final class TableCache: Sendable {
 
     var openTables: Int { lru.locked { $0.count } }
 
-    /// Bytes of index and filter blocks held by open tables.
-    var readerMemory: Int { lru.locked { $0.reduce(0) { $0 + $1.index.size + $1.filter.count } } }
+    /// Bytes of index and filter blocks (and index summaries) held by open tables.
+    var readerMemory: Int { lru.locked { $0.reduce(0) { $0 + $1.index.size + $1.filter.count + ($1.indexSearch?.size ?? 0) } } }
 }

@@ -13,6 +13,8 @@ package final class TableReader: Sendable {
     let fileNumber: UInt64
     let fileSize: UInt64
     let index: Block
+    /// The index as integers for point reads; nil for an index it cannot summarise.
+    let indexSearch: IndexSearch?
     let filter: [UInt8]
     package let properties: TableProperties
     let blockCache: BlockCache?
@@ -51,6 +53,7 @@ package final class TableReader: Sendable {
             }
         }
         index = try Block(contents: Self.readBlock(file, footer.index), file: path, fileOffset: Int64(footer.index.offset))
+        indexSearch = IndexSearch(index)
         filter = try Self.readBlock(file, footer.filter)
         properties = try TableProperties.decode(
             Self.readBlock(file, footer.properties), file: path, offset: Int64(footer.properties.offset))
@@ -171,40 +174,73 @@ package final class TableReader: Sendable {
                 return .absent
             }
         }
-        var indexCursor = BlockCursor(index)
-        indexCursor.seek(lookupKey)
-        if let e = indexCursor.error { throw e }
-        guard indexCursor.isValid else { return absentAfterFilter() }
-        let handle = try decodeHandle(indexCursor.value)
+        let handle: BlockHandle
+        if let search = indexSearch, lookupKey.count >= 8 {
+            guard let i = search.find(lookupKey, in: index) else { throw index.corruption("bad entry in index") }
+            guard i < index.restartCount else { return absentAfterFilter() }
+            guard let value = IndexSearch.value(i, in: index) else { throw index.corruption("bad entry at restart \(i)") }
+            handle = try decodeHandle(value)
+        } else {
+            var indexCursor = BlockCursor(index)
+            indexCursor.seek(lookupKey)
+            if let e = indexCursor.error { throw e }
+            guard indexCursor.isValid else { return absentAfterFilter() }
+            handle = try decodeHandle(indexCursor.value)
+        }
         let block = try dataBlock(handle, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
-        var cursor = BlockCursor(block)
-        cursor.seek(lookupKey)
-        if let e = cursor.error { throw e }
-        guard cursor.isValid else { return absentAfterFilter() }
-        let wanted = userKey(lookupKey)
-        var shortExpiring = false
-        let entryValue = cursor.value
-        let result: Lookup = cursor.withKey { k in
-            let u = userKey(k)
-            guard compareBytes(u.baseAddress, u.count, wanted.baseAddress, wanted.count) == 0 else { return .absent }
-            let t = trailer(k)
-            let kind = UInt8(truncatingIfNeeded: t)
-            switch ValueKind(rawValue: kind) {
-            case .value, .expiringValue, .taggedValue:
-                guard let (offset, expiresAt, tag) = valueParts(kind, entryValue) else {
-                    shortExpiring = true
-                    return .absent
+        // The entry is decoded on the stack; a key too long for that goes through a cursor.
+        var failure: KVError?
+        let seeked: Lookup? = withUnsafeTemporaryAllocation(byteCount: BlockPointSeek.scratchSize, alignment: 8) { scratch in
+            switch BlockPointSeek.seek(block, lookupKey, scratch: scratch) {
+            case .found(let key, let value):
+                do throws(KVError) {
+                    return try entry(key, value, lookupKey, handle)
+                } catch {
+                    failure = error
+                    return nil
                 }
-                return .found(Array(entryValue[offset...]), sequence: t >> 8, expiresAt: expiresAt, tag: tag)
-            case .deletion: return .deleted(sequence: t >> 8)
-            case .rangeDeletion, .rangeDeletionToEnd, nil: return .absent
+            case .end: return .absent
+            case .keyTooLong: return nil
+            case .corrupt(let error):
+                failure = error
+                return nil
             }
         }
-        if shortExpiring {
-            throw KVError.corruption(file: path, offset: Int64(handle.offset), reason: "block holds an expiring or tagged value shorter than its expiry prefix")
+        if let failure { throw failure }
+        let result: Lookup
+        if let seeked {
+            result = seeked
+        } else {
+            var cursor = BlockCursor(block)
+            cursor.seek(lookupKey)
+            if let e = cursor.error { throw e }
+            guard cursor.isValid else { return absentAfterFilter() }
+            let value = cursor.value
+            result = try cursor.withKey { (k) throws(KVError) in try entry(k, value, lookupKey, handle) }
         }
         if case .absent = result { return absentAfterFilter() }
         return result
+    }
+
+    /// What the entry at or after `lookupKey` says of its user key: absent when it is another
+    /// key's entry.
+    private func entry(
+        _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ lookupKey: UnsafeRawBufferPointer, _ handle: BlockHandle
+    ) throws(KVError) -> Lookup {
+        let u = userKey(key)
+        let wanted = userKey(lookupKey)
+        guard compareBytes(u.baseAddress, u.count, wanted.baseAddress, wanted.count) == 0 else { return .absent }
+        let t = trailer(key)
+        let kind = UInt8(truncatingIfNeeded: t)
+        switch ValueKind(rawValue: kind) {
+        case .value, .expiringValue, .taggedValue:
+            guard let (offset, expiresAt, tag) = valueParts(kind, value) else {
+                throw KVError.corruption(file: path, offset: Int64(handle.offset), reason: "block holds an expiring or tagged value shorter than its expiry prefix")
+            }
+            return .found(Array(value[offset...]), sequence: t >> 8, expiresAt: expiresAt, tag: tag)
+        case .deletion: return .deleted(sequence: t >> 8)
+        case .rangeDeletion, .rangeDeletionToEnd, nil: return .absent
+        }
     }
 
     private func absentAfterFilter() -> Lookup {
