@@ -13,6 +13,20 @@ extension KVStore {
         try await lookup(key, options: options)?.value
     }
 
+    /// The values of `keys` with their expiries, read as one view (`lookup(keys:options:)`).
+    public func lookup(keys: [[UInt8]], options: ReadOptions = ReadOptions()) async throws(KVError) -> [StoredValue?] {
+        if !options.nonBlocking {
+            var here = options
+            here.nonBlocking = true
+            do {
+                return try lookupAll(keys, here)
+            } catch {
+                guard error == .wouldBlock else { throw error }
+            }
+        }
+        return try await blocking.run { () throws(KVError) in try self.lookupAll(keys, options) }
+    }
+
     /// The value stored under `key` together with its expiry, or nil.
     public func lookup(_ key: [UInt8], options: ReadOptions = ReadOptions()) async throws(KVError) -> StoredValue? {
         if !options.nonBlocking {

@@ -81,6 +81,46 @@ import Testing
         for i in 1...1000 { #expect(try c.readReply() == .integer(i)) }
     }
 
+    /// A run of pipelined GETs is read with one multi-get (`PipelinedReads`): each GET still
+    /// answers in order with its own reply — a value, nil, WRONGTYPE, an expired key's nil —
+    /// sees the connection's writes sent before it, and counts as a GET in INFO commandstats.
+    @Test func runsOfPipelinedGetsAnswerEachInOrder() throws {
+        let t = try TestServer("pipelined-gets")
+        let c = try t.client()
+        func command(_ words: String...) -> [UInt8] { RESPConnection.encode(words.map { Array($0.utf8) }) }
+        var setup: [UInt8] = []
+        for i in 0..<100 { setup += command("SET", "k\(i)", "v\(i)") }
+        setup += command("HSET", "h", "f", "v") + command("SET", "x", "soon", "PX", "1000")
+        try c.send(raw: setup)
+        for _ in 0..<102 { #expect(!(try c.readReply()).isError) }
+        t.clock.advance(by: 2000)
+        var run: [UInt8] = []
+        var expected: [RESPValue] = []
+        for i in 0..<150 {
+            run += command("GET", "k\(i)")
+            expected.append(i < 100 ? .text("v\(i)") : .null)
+        }
+        run += command("GET", "h") + command("GET", "x") + command("GET", "k7", "extra")
+        expected += [.error("WRONGTYPE Operation against a key holding the wrong kind of value"), .null,
+                     .error("ERR wrong number of arguments for 'get' command")]
+        // A write between runs: the GETs after it see it.
+        run += command("SET", "k0", "new") + command("GET", "k0") + command("GET", "k1") + command("MGET", "k0", "k2")
+        expected += [.ok, .text("new"), .text("v1"), .array([.text("new"), .text("v2")])]
+        try c.send(raw: run)
+        for (i, want) in expected.enumerated() {
+            let got = try c.readReply()
+            if got != want {
+                Issue.record("reply \(i) is \(got), expected \(want)")
+                return
+            }
+        }
+        let stats = try #require(try c.call("INFO", "commandstats").string)
+        let line = try #require(stats.split(separator: "\r\n").first { $0.hasPrefix("cmdstat_get:") })
+        #expect(line.hasPrefix("cmdstat_get:calls=154,"), "\(line)")  // 150 + h + x + the two after the SET
+        #expect(line.hasSuffix(",failed_calls=1"), "\(line)")
+        #expect(line.contains(",rejected_calls=1,"), "\(line)")  // the wrong arity
+    }
+
     @Test func hostileInputNeverDisturbsOtherClients() throws {
         let t = try TestServer("hostile")
         let bystander = try t.client()

@@ -45,6 +45,17 @@ extension KeyspaceAccess {
         return try decode(key, stored)
     }
 
+    /// The main entries of `keys`, in order, read as one view of the store (MGET).
+    public func entries(_ keys: [[UInt8]]) throws(KeyspaceError) -> [MainEntry] {
+        let found = try read { () throws(KVError) in try storage.lookup(keys: keys.map(KeyspaceKeys.main)) }
+        var entries: [MainEntry] = []
+        entries.reserveCapacity(keys.count)
+        for (key, stored) in zip(keys, found) {
+            entries.append(try stored.map { (s) throws(KeyspaceError) in try decode(key, s) } ?? .none)
+        }
+        return entries
+    }
+
     func decode(_ key: [UInt8], _ stored: StoredValue) throws(KeyspaceError) -> MainEntry {
         if stored.tag == 0 { return .string(stored) }
         guard let type = KeyType(rawValue: stored.tag), let meta = CollectionMetadata(type: type, record: stored.value) else {

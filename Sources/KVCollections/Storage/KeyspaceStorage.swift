@@ -5,8 +5,21 @@ import KVStore
 public protocol KeyspaceReader {
     /// The main entry or element stored at engine key `key`, or nil.
     func lookup(_ key: [UInt8]) throws(KVError) -> StoredValue?
+    /// What is stored at each of `keys`, read as one view (one moment of the store).
+    func lookup(keys: [[UInt8]]) throws(KVError) -> [StoredValue?]
     /// An ordered cursor over engine keys within `options`' bounds.
     func makeIterator(_ options: ReadOptions) throws(KVError) -> any KVCursor
+}
+
+extension KeyspaceReader {
+    /// One lookup per key: right for a reader that is already one view (a transaction,
+    /// whose keys are locked, or a snapshot's reader).
+    public func lookup(keys: [[UInt8]]) throws(KVError) -> [StoredValue?] {
+        var found: [StoredValue?] = []
+        found.reserveCapacity(keys.count)
+        for key in keys { found.append(try lookup(key)) }
+        return found
+    }
 }
 
 /// What the keyspace writes through: a unit of work whose writes commit together, and which
@@ -32,6 +45,11 @@ public struct StoreReader: KeyspaceReader {
 
     public func lookup(_ key: [UInt8]) throws(KVError) -> StoredValue? {
         try store.lookup(key, options: options)
+    }
+
+    /// The engine's multi-get: one state for all keys, a consistent view without a snapshot.
+    public func lookup(keys: [[UInt8]]) throws(KVError) -> [StoredValue?] {
+        try store.lookup(keys: keys, options: options)
     }
 
     public func makeIterator(_ options: ReadOptions) throws(KVError) -> any KVCursor {

@@ -1,3 +1,4 @@
+import KVCollections
 import KVStore
 import NIOCore
 
@@ -47,6 +48,10 @@ enum TransactionRole: Sendable {
     case commit
 }
 
+typealias EntryAnswer = @Sendable (
+    _ entry: MainEntry, _ session: inout Session, _ out: inout RESPReplyWriter
+) throws(CommandError) -> Void
+
 package typealias CommandFunction = @Sendable (
     _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]], _ out: inout RESPReplyWriter
 ) throws(CommandError) -> Void
@@ -89,6 +94,9 @@ package final class Command: Sendable {
     /// returns true, so the connection can commit a pipelined run of them together. False
     /// when these arguments need the full command (options, or an error to report).
     let appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)?
+    /// For a read that answers from its one key's main entry (GET): the reply for the entry a
+    /// pipelined multi-get found (`PipelinedReads`); nil for every other command.
+    let answerFromEntry: EntryAnswer?
 
     init(
         _ name: String, id: Int = -1, arity: Int, flags: [String], keys: (Int, Int, Int) = (0, 0, 0),
@@ -97,6 +105,7 @@ package final class Command: Sendable {
         allowedUnauthenticated: Bool = false, spansKeyspace: Bool = false, transaction: TransactionRole = .queued,
         movableKeys: (@Sendable ([[UInt8]]) -> [[UInt8]])? = nil,
         appendToBatch: (@Sendable (_ args: [[UInt8]], _ batch: inout WriteBatch) -> Bool)? = nil,
+        answerFromEntry: EntryAnswer? = nil,
         run: @escaping CommandFunction
     ) {
         self.name = name
@@ -117,6 +126,7 @@ package final class Command: Sendable {
         self.movableKeys = movableKeys
         self.run = run
         self.appendToBatch = appendToBatch
+        self.answerFromEntry = answerFromEntry
     }
 
     /// The same command numbered `id` (the table numbers its commands once sorted).
@@ -125,7 +135,7 @@ package final class Command: Sendable {
             name, id: id, arity: arity, flags: flags, keys: (firstKey, lastKey, step), group: group, since: since,
             complexity: complexity, usage: usage, summary: summary, execution: execution,
             allowedUnauthenticated: allowedUnauthenticated, spansKeyspace: spansKeyspace, transaction: transaction,
-            movableKeys: movableKeys, appendToBatch: appendToBatch, run: run)
+            movableKeys: movableKeys, appendToBatch: appendToBatch, answerFromEntry: answerFromEntry, run: run)
     }
 
     /// Redis's ACL category for the command's group (COMMAND INFO, `COMMAND LIST FILTERBY

@@ -49,7 +49,7 @@ package struct CommandTable: Sendable {
         let firstKey = (1, 1, 1)
         return [
             // Strings
-            Command("get", arity: 2, flags: fastRead, keys: firstKey, group: "string", usage: "key", summary: "Returns the string value of a key.", run: StringCommands.get),
+            Command("get", arity: 2, flags: fastRead, keys: firstKey, group: "string", usage: "key", summary: "Returns the string value of a key.", answerFromEntry: StringCommands.answerGet, run: StringCommands.get),
             Command("set", arity: -3, flags: write, keys: firstKey, group: "string", usage: "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", execution: .write, appendToBatch: StringCommands.batchSet, run: StringCommands.set),
             Command("setnx", arity: 3, flags: fastWrite, keys: firstKey, group: "string", usage: "key value", summary: "Set the string value of a key only when the key doesn't exist.", execution: .write, run: StringCommands.setnx),
             Command("setex", arity: 4, flags: write, keys: firstKey, group: "string", usage: "key seconds value", summary: "Sets the string value and expiration time of a key.", execution: .write, run: StringCommands.setex(milliseconds: false)),

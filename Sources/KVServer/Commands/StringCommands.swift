@@ -10,12 +10,20 @@ import Glibc
 /// across read and write, which makes every read-modify-write atomic.
 enum StringCommands {
     static func get(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        if let v = try s.db.string(a[1], c)?.value {
+        try answerGet(try s.db.entry(a[1], c), &c, &out)
+    }
+
+    /// GET's reply for its key's main entry: alone, or in a pipelined multi-get.
+    static let answerGet: EntryAnswer = { entry, c, out throws(CommandError) in
+        switch entry {
+        case .string(let stored):
             c.hits += 1
-            out.writeBulk(v)
-        } else {
+            out.writeBulk(stored.value)
+        case .none:
             c.misses += 1
             out.writeNullBulk()
+        case .collection:
+            throw .wrongType
         }
     }
 
@@ -172,13 +180,13 @@ enum StringCommands {
     }
 
     static func mget(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        // One snapshot for all keys, so an MSET is seen whole or not at all, as in Redis.
-        let snapshot = a.count > 2 ? try s.db.snapshot() : nil
-        let r = snapshot.map { s.db.reader(c, snapshot: $0) } ?? s.db.reader(c)
+        // One view for all keys (the engine's multi-get), so an MSET is seen whole or not at
+        // all, as in Redis.
+        let r = s.db.reader(c)
+        let entries = try ks { () throws(KeyspaceError) in try r.entries(Array(a[1...])) }
         out.writeArrayHeader(a.count - 1)
-        for key in a[1...] {
+        for entry in entries {
             // A key of another type reads as nil here, not an error (Redis's MGET).
-            let entry = try ks { () throws(KeyspaceError) in try r.entry(key) }
             if case .string(let stored) = entry {
                 let v = stored.value
                 c.hits += 1

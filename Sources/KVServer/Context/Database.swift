@@ -81,6 +81,16 @@ final class Database: Sendable {
         return reader(session, snapshot: try snapshot())
     }
 
+    /// `key`'s main entry, whatever it holds.
+    func entry(_ key: [UInt8], _ session: Session) throws(CommandError) -> MainEntry {
+        try ks { () throws(KeyspaceError) in try reader(session).entry(key) }
+    }
+
+    /// The main entries of `keys`, read as one view (the engine's multi-get).
+    func entries(_ keys: [[UInt8]], _ session: Session) throws(CommandError) -> [MainEntry] {
+        try ks { () throws(KeyspaceError) in try reader(session).entries(keys) }
+    }
+
     /// A string's value and expiry; nil when absent; WRONGTYPE for a collection.
     func string(_ key: [UInt8], _ session: Session) throws(CommandError) -> StoredValue? {
         try ks { () throws(KeyspaceError) in try reader(session).string(key) }
@@ -327,6 +337,13 @@ enum SessionReader: KeyspaceReader {
         switch self {
         case .store(let s): return try s.lookup(key)
         case .transaction(let t): return try t.lookup(key)
+        }
+    }
+
+    func lookup(keys: [[UInt8]]) throws(KVError) -> [StoredValue?] {
+        switch self {
+        case .store(let s): return try s.lookup(keys: keys)
+        case .transaction(let t): return try t.lookup(keys: keys)
         }
     }
 

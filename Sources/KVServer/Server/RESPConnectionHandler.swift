@@ -9,10 +9,10 @@ struct DrainAndCloseEvent: Sendable {}
 /// One client connection: its lifecycle, its input and its output.
 ///
 /// Every complete command in a read is parsed at once and run in order; their replies go out
-/// with one flush at the end of the loop's turn (`ReplyFlusher`). Plain writes
-/// gather in `PipelinedWrites` and go to the loop's `WriteCoalescer`, which commits a whole
-/// loop turn's writes together; every other command goes through `CommandDispatch` (MULTI,
-/// AUTH, arity) to the `CommandRunner`, which runs it on the loop or on a blocking thread.
+/// with one flush at the end of the loop's turn (`ReplyFlusher`). Plain writes gather for the
+/// loop's `WriteCoalescer` (`PipelinedWrites`); a run of GETs is one multi-get (`PipelinedReads`);
+/// every other command goes through `CommandDispatch` (MULTI, AUTH, arity) to the
+/// `CommandRunner`, which runs it on the loop or on a blocking thread.
 /// While a command or a batch is out (`busy`), nothing else runs, so replies stay in request
 /// order. Backpressure: once `maxQueuedCommands` wait, or the socket is not writable (a client
 /// that does not read its replies), the connection stops reading, so a flood is held back by
@@ -47,14 +47,12 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private var draining = false
     /// The channel asked to read while we were not ready; read once we are.
     private var readWanted = false
-    /// The connection is gone: a command still running on a thread must not put back state
-    /// (watched keys) that closing has already released.
+    /// Gone: a command still on a thread must not put back state closing released (WATCH).
     private var inactive = false
     /// A blocking pop is waiting (the connection is `busy` until it ends), and its timer.
     private var blockedOn: BlockedClient?
     private var blockTimer: Scheduled<Void>?
-    /// The blocking command waiting, run again if a writer could not serve it (`.retry`), and
-    /// when its timeout ends (kept across such a retry).
+    /// The blocking command, run again if a writer could not serve it (`.retry`), and its end.
     private var blockedCommand: [[UInt8]]?
     private var blockDeadline: NIODeadline?
 
@@ -222,6 +220,8 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 break
             }
             counters.lastCommand = command?.name
+            if s.multi == nil && s.authenticated, let command, PipelinedReads.run(command, args, pending: &pending,
+                table: commands, server: server, session: &s, out: &out, counters: &counters) { session = s; continue }
             switch CommandDispatch.admit(server, &s, command, args, &out) {
             case .answered(let command, let queued):
                 session = s

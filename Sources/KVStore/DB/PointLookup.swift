@@ -17,11 +17,27 @@ struct PointLookup: Sendable {
         _ key: UnsafeRawBufferPointer, sequence snapshot: UInt64?, verify: Bool, fillCache: Bool, nonBlocking: Bool,
         seekCompactionDue: inout Bool
     ) throws(KVError) -> (value: [UInt8], expiresAt: UInt64, tag: UInt8)? {
+        let (state, sequence) = pin(snapshot)
+        return try get(key, in: state, at: sequence, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
+                       seekCompactionDue: &seekCompactionDue)
+    }
+
+    /// The read state and the sequence a read (or a multi-get's reads) sees: the snapshot's
+    /// sequence, or the latest.
+    func pin(_ snapshot: UInt64?) -> (state: ReadState, sequence: UInt64) {
         // State first, then the sequence: the state's memtables and files are pinned, so
         // nothing at or below the sequence can be compacted away under this read. (Sequence
         // first would let a flush drop a version the read needs before it takes the state.)
         let (state, latest) = memtables.withCurrent { ($0, snapshots.lastSequence) }
-        let sequence = snapshot ?? latest
+        return (state, snapshot ?? latest)
+    }
+
+    /// `get` within a pinned state: every key of a multi-get is read in the same state at the
+    /// same sequence, so together they are one consistent view (as under a snapshot).
+    func get(
+        _ key: UnsafeRawBufferPointer, in state: ReadState, at sequence: UInt64, verify: Bool, fillCache: Bool,
+        nonBlocking: Bool, seekCompactionDue: inout Bool
+    ) throws(KVError) -> (value: [UInt8], expiresAt: UInt64, tag: UInt8)? {
         let hash = hash64(key)
         var result = state.activeMemtable.get(key, hash: hash, sequence: sequence)
         if case .absent = result, let immutableMemtable = state.immutableMemtable {

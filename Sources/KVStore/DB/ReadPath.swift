@@ -16,6 +16,28 @@ extension Engine {
         return found
     }
 
+    /// `get` of each of `keys` in one pinned read state at one sequence: one consistent view
+    /// (as under a snapshot) without registering a snapshot, and the state taken once rather
+    /// than per key.
+    func get(
+        keys: [[UInt8]], sequence snapshot: UInt64? = nil, verify: Bool = true, fillCache: Bool = true, nonBlocking: Bool = false
+    ) throws(KVError) -> [(value: [UInt8], expiresAt: UInt64, tag: UInt8)?] {
+        guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
+        let (state, sequence) = pointLookup.pin(snapshot)
+        var seekCompactionDue = false
+        defer { if seekCompactionDue { scheduler.signalWork() } }
+        var found: [(value: [UInt8], expiresAt: UInt64, tag: UInt8)?] = []
+        found.reserveCapacity(keys.count)
+        for key in keys {
+            found.append(try key.withBytes { (k) throws(KVError) in
+                try pointLookup.get(
+                    k, in: state, at: sequence, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
+                    seekCompactionDue: &seekCompactionDue)
+            })
+        }
+        return found
+    }
+
     func takeSnapshot() throws(KVError) -> Snapshot {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         // Read and register in one step under the list's lock, which the background thread
