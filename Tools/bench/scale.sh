@@ -7,6 +7,8 @@
 # counter; the peers print theirs in their stats, not parsed here); write amplification;
 # space on disk; peak RSS; and peak anonymous memory (RSS without the mapped tables, which
 # are the page cache's). Usage: scale.sh [ROUNDS] [NUM] [READS]
+# COMPRESSION=none (or lz4, zlib, snappy…) passes --compression to all three engines: the
+# like-for-like table (each engine's default when unset).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-1}
@@ -16,6 +18,8 @@ kvbench=.build/release/kvbench
 peer=../shared/peerbench/bin/peerbench-rel
 out=$(mktemp -d /tmp/kvbench-scale-XXXXXX)
 benchmarks=fillrandom,overwrite,readrandom,readwhilewriting,seekrandom,readseq
+compression=()
+[ -n "${COMPRESSION:-}" ] && compression=(--compression="$COMPRESSION")
 charts=${CHARTS:-docs/charts/scale}
 mkdir -p "$out/tl"
 [ -x "$peer" ] || { echo "missing $peer (the peer harness beside the project)" >&2; exit 1; }
@@ -34,9 +38,9 @@ for round in $(seq 1 "$rounds"); do
       peertl=(python3 Tools/bench/peer_timeline.py --out "$out/tl/$engine-{name}.csv" --benchmark fillrandom,overwrite --)
     fi
     if [ "$engine" = kvstore ]; then
-      "$kvbench" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" "${kvtl[@]}" > "$out/$engine-$round.txt"
+      "$kvbench" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" "${compression[@]}" "${kvtl[@]}" > "$out/$engine-$round.txt"
     else
-      "${peertl[@]}" "$peer" --engine="$engine" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" > "$out/$engine-$round.txt"
+      "${peertl[@]}" "$peer" --engine="$engine" --num="$num" --reads="$reads" --benchmarks="$benchmarks" --db="$db" "${compression[@]}" > "$out/$engine-$round.txt"
     fi
     rm -rf "$db"
   done
@@ -69,7 +73,9 @@ runs = {e: [parse(p) for p in sorted(glob.glob(f'{out}/{e}-*.txt'))] for e in en
 def med(e, f):
     vals = [v for v in (f(r) for r in runs[e]) if v is not None]
     return statistics.median(vals) if vals else 0
-print(f'\nscale tier: --num={num:,} --reads={reads:,}, medians of {len(runs["kvstore"])} round(s)')
+import os
+setting = f', --compression={os.environ["COMPRESSION"]} for all three' if os.environ.get('COMPRESSION') else ", each engine's default compression"
+print(f'\nscale tier: --num={num:,} --reads={reads:,}{setting}, medians of {len(runs["kvstore"])} round(s)')
 print('| workload | KVStore | LevelDB | RocksDB | KVStore/LevelDB | KVStore/RocksDB |')
 print('| --- | ---: | ---: | ---: | ---: | ---: |')
 def row(label, f, fmt='{:,.0f}'):
