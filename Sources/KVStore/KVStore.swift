@@ -72,9 +72,7 @@ public final class KVStore: Sendable {
         return try engine.get(
             keys: keys, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
             nonBlocking: options.nonBlocking
-        ).map { found in
-            found.map { StoredValue(value: $0.value, expiresAt: $0.expiresAt == 0 ? nil : $0.expiresAt, tag: $0.tag) }
-        }
+        ).map { found in found.map(StoredValue.init(found:)) }
     }
 
     /// The point read behind `get` and `lookup`, over the key's bytes where they are.
@@ -86,8 +84,7 @@ public final class KVStore: Sendable {
     }
 
     func lookup(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> StoredValue? {
-        guard let (value, expiresAt, tag) = try read(key, options) else { return nil }
-        return StoredValue(value: value, expiresAt: expiresAt == 0 ? nil : expiresAt, tag: tag)
+        try read(key, options).map(StoredValue.init(found:))
     }
 
     /// A consistent view of the store as of now; pass it in `ReadOptions.snapshot`.

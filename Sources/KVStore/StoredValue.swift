@@ -15,3 +15,10 @@ public struct StoredValue: Sendable, Equatable {
         self.tag = tag
     }
 }
+
+extension StoredValue {
+    /// A value as the engine's read path finds it, where an expiry of 0 means none.
+    init(found: (value: [UInt8], expiresAt: UInt64, tag: UInt8)) {
+        self.init(value: found.value, expiresAt: found.expiresAt == 0 ? nil : found.expiresAt, tag: found.tag)
+    }
+}

@@ -72,15 +72,26 @@ package enum CommandDispatch {
         _ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]],
         _ out: inout RESPReplyWriter
     ) -> Outcome {
+        guard let error = withoutPartialReply(&out, { (out) throws(CommandError) in try command.run(server, &session, args, &out) })
+        else { return .answered }
+        if error.wouldBlock && !session.mayWait { return .mustWait }
+        out.writeErrorReply(error.text)
+        return .failed
+    }
+
+    /// Runs `answer`; if it throws, takes back whatever part of a reply it had written (an
+    /// error reply must stand alone) and returns the error for the caller to report. Every
+    /// command's reply is written through here.
+    static func withoutPartialReply(
+        _ out: inout RESPReplyWriter, _ answer: (inout RESPReplyWriter) throws(CommandError) -> Void
+    ) -> CommandError? {
         let mark = out.writerIndex
         do {
-            try command.run(server, &session, args, &out)
-            return .answered
+            try answer(&out)
+            return nil
         } catch {
             out.moveWriterIndex(to: mark)
-            if error.wouldBlock && !session.mayWait { return .mustWait }
-            out.writeErrorReply(error.text)
-            return .failed
+            return error
         }
     }
 }

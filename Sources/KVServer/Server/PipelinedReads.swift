@@ -24,9 +24,7 @@ enum PipelinedReads {
         _ first: Command, _ firstArgs: [[UInt8]], pending: inout CircularBuffer<[[UInt8]]>, table: CommandTable,
         server: ServerContext, session: inout Session, out: inout RESPReplyWriter, counters: inout ConnectionCounters
     ) -> Bool {
-        guard first.answerFromEntry != nil, first.arityAllows(firstArgs.count), let second = pending.first,
-              let c = table.lookup(second[0]), c.answerFromEntry != nil
-        else { return false }
+        guard first.answerFromEntry != nil, first.arityAllows(firstArgs.count), !pending.isEmpty else { return false }
         var commands = [first]
         var requests = [firstArgs]
         for args in pending {
@@ -45,14 +43,11 @@ enum PipelinedReads {
         pending.removeFirst(commands.count - 1)
         var failed = [Bool](repeating: false, count: commands.count)
         for i in commands.indices {
-            let mark = out.writerIndex
-            do {
-                try commands[i].answerFromEntry?(entries[i], &session, &out)
-            } catch {
-                out.moveWriterIndex(to: mark)
-                out.writeErrorReply(error.text)
-                failed[i] = true
-            }
+            guard let answer = commands[i].answerFromEntry,
+                  let error = CommandDispatch.withoutPartialReply(&out, { (out) throws(CommandError) in try answer(entries[i], &session, &out) })
+            else { continue }
+            out.writeErrorReply(error.text)
+            failed[i] = true
         }
         let share = (MonotonicClock.nanoseconds() - start) / commands.count
         for i in commands.indices {

@@ -128,4 +128,23 @@ package final class Block: Sendable {
         guard let h = entryHeader(at: restartPoint(index)), h.shared == 0 else { return nil }
         return UnsafeRawBufferPointer(start: bytes.baseAddress! + h.keyStart, count: h.unshared)
     }
+
+    /// The last restart point whose key is before `target` (an internal key), or 0 when none
+    /// is: a seek scans forward from there. The one binary search of both seeks
+    /// (`BlockCursor.seek`, `BlockPointSeek.seek`), so a damaged restart entry reads as the
+    /// same error on either path.
+    func lastRestart(before target: UnsafeRawBufferPointer) -> Result<Int, KVError> {
+        var lo = 0
+        var hi = restartCount - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            guard let midKey = keyAtRestart(mid) else { return .failure(corruption("bad entry at restart \(mid)")) }
+            if compareInternalKeys(midKey, target) < 0 {
+                lo = mid
+            } else {
+                hi = mid - 1
+            }
+        }
+        return .success(lo)
+    }
 }

@@ -72,22 +72,10 @@ package struct BlockCursor {
 
     /// First entry with key ≥ `target` (an internal key).
     package mutating func seek(_ target: UnsafeRawBufferPointer) {
-        // Binary search for the last restart point whose key is < target.
-        var lo = 0
-        var hi = block.restartCount - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            guard let midKey = block.keyAtRestart(mid) else {
-                fail("bad entry at restart \(mid)")
-                return
-            }
-            if compareInternalKeys(midKey, target) < 0 {
-                lo = mid
-            } else {
-                hi = mid - 1
-            }
+        switch block.lastRestart(before: target) {
+        case .success(let restart): seekToRestart(restart)
+        case .failure(let e): return fail(e)
         }
-        seekToRestart(lo)
         while parseNext() {
             if compareInternalKeys(keyBuffer.bytes, target) >= 0 { return }
         }
@@ -149,7 +137,11 @@ package struct BlockCursor {
     }
 
     private mutating func fail(_ reason: String) {
-        error = block.corruption(reason)
+        fail(block.corruption(reason))
+    }
+
+    private mutating func fail(_ e: KVError) {
+        error = e
         current = block.restartsOffset
         nextOffset = block.restartsOffset
     }

@@ -4,9 +4,9 @@
 /// consults and reads one entry; a cursor there cost two objects and two buffers per table
 /// (`KeyBuffer`), allocated and freed on every read.
 ///
-/// The same search as `BlockCursor.seek` — binary search over the restart keys, then a scan
-/// of at most one restart interval — with the same corruption checks and messages, so a
-/// damaged block reads as the same error on either path.
+/// The same search as `BlockCursor.seek` — `Block.lastRestart(before:)`, then a scan of at
+/// most one restart interval — with the same corruption checks and messages, so a damaged
+/// block reads as the same error on either path.
 enum BlockPointSeek {
     enum Result {
         /// The entry: its key (in the scratch buffer, valid while it is) and its value (in the
@@ -25,20 +25,13 @@ enum BlockPointSeek {
 
     /// The first entry of `block` with internal key ≥ `target`.
     static func seek(_ block: Block, _ target: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer) -> Result {
-        // The last restart point whose key is before the target.
-        var lo = 0
-        var hi = block.restartCount - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            guard let midKey = block.keyAtRestart(mid) else { return .corrupt(block.corruption("bad entry at restart \(mid)")) }
-            if compareInternalKeys(midKey, target) < 0 {
-                lo = mid
-            } else {
-                hi = mid - 1
-            }
+        let restart: Int
+        switch block.lastRestart(before: target) {
+        case .success(let r): restart = r
+        case .failure(let e): return .corrupt(e)
         }
         let base = block.bytes.baseAddress!
-        var offset = block.restartPoint(lo)
+        var offset = block.restartPoint(restart)
         var keyCount = 0  // a restart's entry shares nothing with what came before
         while offset < block.restartsOffset {
             guard let h = block.entryHeader(at: offset), h.shared <= keyCount else {
