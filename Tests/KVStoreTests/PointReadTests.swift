@@ -4,8 +4,8 @@ import Testing
 import KVStoreTesting
 
 /// The point read's own searches (`IndexSearch` over a table's index, `BlockPointSeek` inside a
-/// block) against the plain path they replace (`BlockCursor.seek`) and against a model of the
-/// table, over key shapes chosen to break them: long shared prefixes (summaries that tie),
+/// block) and a table iterator's seek (through `IndexSearch`) against the plain path they
+/// replace (`BlockCursor.seek`) and against a model of the table, over key shapes chosen to break them: long shared prefixes (summaries that tie),
 /// keys that are prefixes of others and keys with zero bytes (zero padding), one user key in
 /// many versions across blocks, keys before and after a table's range.
 @Suite struct PointReadTests {
@@ -84,6 +84,12 @@ import KVStoreTesting
                                   compression: round % 3 == 0 ? .none : .lz4)
             let search = try #require(table.indexSearch, "round \(round): no index summary")
 
+            // Every internal key of the table in order, for the iterator's seeks.
+            let all: [[UInt8]] = userKeys.flatMap { k in
+                versions[k]!.map { makeInternalKey(k, $0.sequence, ($0.deleted ? ValueKind.deletion : .value).rawValue) }
+            }
+            let iterator = TableIterator(table: table, verify: true, fillCache: false, mapped: false)
+
             var targets: [[UInt8]] = userKeys
             for _ in 0..<200 { targets.append(randomKey(shape: shape, &rng)) }
             targets += [[], [0], [0xff, 0xff, 0xff, 0xff], Array(userKeys[0].prefix(3)), userKeys.last! + [0]]
@@ -118,6 +124,22 @@ import KVStoreTesting
                                 case .keyTooLong: tooLong += 1; #expect(size < BlockPointSeek.scratchSize)
                                 case .corrupt(let e): Issue.record("round \(round): \(e)")
                                 }
+                            }
+                        }
+                        // A table iterator's seek (which finds its block through the summary)
+                        // lands on the model's first key at or after the target and steps on
+                        // from there in both directions.
+                        let at = all.firstIndex { k in k.withUnsafeBytes { compareInternalKeys($0, t) >= 0 } }
+                        iterator.seek(t)
+                        #expect(iterator.error == nil)
+                        #expect((iterator.isValid ? Array(iterator.key) : nil) == at.map { all[$0] }, "round \(round): seek \(user)")
+                        if let at, iterator.isValid {
+                            if rng.uniform(2) == 0 {
+                                iterator.next()
+                                #expect((iterator.isValid ? Array(iterator.key) : nil) == (at + 1 < all.count ? all[at + 1] : nil))
+                            } else {
+                                iterator.previous()
+                                #expect((iterator.isValid ? Array(iterator.key) : nil) == (at > 0 ? all[at - 1] : nil))
                             }
                         }
                         compared += 1

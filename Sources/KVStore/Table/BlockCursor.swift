@@ -81,6 +81,20 @@ package struct BlockCursor {
         }
     }
 
+    /// Positions at the entry that starts restart point `index`, or past the end when
+    /// `index` is `block.restartCount`. In a block of one entry per restart (an index), that
+    /// is entry `index`: where `IndexSearch.find` points.
+    mutating func seek(toRestart index: Int) {
+        guard index < block.restartCount else {
+            keyBuffer.truncate(to: 0)
+            current = block.restartsOffset
+            nextOffset = block.restartsOffset
+            return
+        }
+        seekToRestart(index)
+        _ = parseNext()
+    }
+
     package mutating func next() {
         guard isValid else { return }
         _ = parseNext()

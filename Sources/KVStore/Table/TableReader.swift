@@ -308,7 +308,13 @@ package final class TableIterator: InternalIterator {
     }
 
     func seek(_ target: UnsafeRawBufferPointer) {
-        indexCursor.seek(target)
+        // The index's integer summary finds the block without the restart search's cache
+        // misses (a fifth of a 10M-key seekrandom's cycles went to that search).
+        if let i = table.indexSearch?.find(target, in: table.index) {
+            indexCursor.seek(toRestart: i)
+        } else {
+            indexCursor.seek(target)
+        }
         loadBlock { $0.seek(target) }
         skipEmptyBlocks(forward: true)
     }
