@@ -5,8 +5,8 @@
 #   Tools/redis-tests/run.sh PORT [UNIT ...]
 #
 # Default units: strings, keys, expiry, transactions, the protocol, INFO, SCAN, QUIT, other,
-# and the hash, set, sorted-set and list units (see DEFAULT_UNITS). Tests that need what
-# kvserver does not have (streams, Lua, CLIENT TRACKING / MONITOR / Pub/Sub / ACL users, a
+# the hash, set, sorted-set and list units, and Pub/Sub (see DEFAULT_UNITS). Tests that need what
+# kvserver does not have (streams, Lua, CLIENT TRACKING / MONITOR / keyspace notifications / ACL users, a
 # listpack's byte layout) are skipped through Tools/redis-tests/out-of-scope.txt (runtest
 # --skipfile), each with its reason; tests tagged needs:debug are skipped for every server.
 #
@@ -26,7 +26,8 @@ set -euo pipefail
 
 DEFAULT_UNITS=(unit/type/string unit/type/incr unit/keyspace unit/expire unit/multi
                unit/protocol unit/info-command unit/scan unit/quit unit/other
-               unit/type/hash unit/type/set unit/type/zset unit/type/list unit/type/list-2 unit/type/list-3)
+               unit/type/hash unit/type/set unit/type/zset unit/type/list unit/type/list-2 unit/type/list-3
+               unit/pubsub)
 
 usage() { echo "usage: $0 PORT [UNIT ...]" >&2; exit 2; }
 [ $# -ge 1 ] || usage

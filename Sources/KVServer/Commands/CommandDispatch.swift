@@ -31,6 +31,17 @@ package enum CommandDispatch {
         _ server: ServerContext, _ session: inout Session, _ command: Command?, _ args: [[UInt8]],
         _ out: inout RESPReplyWriter
     ) -> Admission {
+        let mark = out.writerIndex
+        let mode = session.replies
+        let admission = check(server, &session, command, args, &out)
+        if case .answered = admission { holdBackReply(mode, command, &session, &out, from: mark) }
+        return admission
+    }
+
+    private static func check(
+        _ server: ServerContext, _ session: inout Session, _ command: Command?, _ args: [[UInt8]],
+        _ out: inout RESPReplyWriter
+    ) -> Admission {
         if session.multi != nil, command?.transaction ?? .queued == .queued {
             let queued = TransactionCommands.enqueue(server, &session, command, args, &out)
             return .answered(command: command, queued: queued)
@@ -53,7 +64,23 @@ package enum CommandDispatch {
             }
             return .answered(command: command, queued: false)
         }
+        if !session.resp3 && !session.subscriptions.isEmpty && !PubSubCommands.allowedWhileSubscribed.contains(command.name) {
+            out.writeErrorReply(PubSubCommands.refusal(command.name))
+            return .answered(command: command, queued: false)
+        }
         return .run(command)
+    }
+
+    /// CLIENT REPLY OFF or SKIP (`mode`, as it was before the command): takes back the reply
+    /// written since `mark` — except Pub/Sub's pushes, and the OK of a CLIENT REPLY ON — and
+    /// ends a SKIP after the one command it skipped.
+    private static func holdBackReply(
+        _ mode: ReplyMode, _ command: Command?, _ session: inout Session, _ out: inout RESPReplyWriter, from mark: Int
+    ) {
+        guard mode != .on else { return }
+        let pushes = command.map { PubSubCommands.pushing.contains($0.name) } ?? false
+        if !pushes && session.replies != .on { out.moveWriterIndex(to: mark) }
+        if mode == .skipNext && session.replies == .skipNext { session.replies = .on }
     }
 
     /// Whether `command` starts on a blocking thread: its kind's rule (`Execution`), and for
@@ -72,10 +99,16 @@ package enum CommandDispatch {
         _ command: Command, _ server: ServerContext, _ session: inout Session, _ args: [[UInt8]],
         _ out: inout RESPReplyWriter
     ) -> Outcome {
+        let mark = out.writerIndex
+        let mode = session.replies
         guard let error = withoutPartialReply(&out, { (out) throws(CommandError) in try command.run(server, &session, args, &out) })
-        else { return .answered }
+        else {
+            holdBackReply(mode, command, &session, &out, from: mark)
+            return .answered
+        }
         if error.wouldBlock && !session.mayWait { return .mustWait }
         out.writeErrorReply(error.text)
+        holdBackReply(mode, command, &session, &out, from: mark)
         return .failed
     }
 

@@ -136,6 +136,12 @@ enum ConfigCommand {
         engine("level0-stop-trigger", \.level0StopTrigger, min: 1),
         fixed("metrics-port") { $0.config.metricsPort.map(String.init) ?? "" },
         fixed("checkpoint-dir") { $0.config.checkpointRoot },
+        Parameter(name: "client-output-buffer-limit", get: { $0.pubsubLimits.text }) { (s, text, change) throws(CommandError) in
+            guard let apply = s.pubsubLimits.parse(text) else {
+                throw .err("CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Invalid arguments")
+            }
+            change.apply.append { _ in apply() }
+        },
     ]
 
     /// CONFIG GET's names and values (INFO and tests use them too).
@@ -240,6 +246,7 @@ enum ConfigCommand {
             ("list-max-listpack-size", String(c.collections.listMaxListpackSize)),
             ("list-compress-depth", String(c.collections.listCompressDepth)),
             ("sanitize-dump-payload", "no"), ("save", ""),
+            ("client-output-buffer-limit", PubSubLimits().text),
         ]
     }
 

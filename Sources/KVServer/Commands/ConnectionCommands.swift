@@ -5,6 +5,14 @@ import NIOCore
 enum ConnectionCommands {
     static func ping(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         if a.count > 2 { throw .wrongArity("ping") }
+        if !c.resp3 && !c.subscriptions.isEmpty {
+            // Subscribed (RESP2): a reply shaped like a message, so a client reading pushes
+            // can tell it apart.
+            out.writeArrayHeader(2)
+            out.writeBulk("pong")
+            out.writeBulk(a.count == 2 ? a[1] : [])
+            return
+        }
         if a.count == 2 { out.writeBulk(a[1]) } else { out.writeSimple("PONG") }
     }
 
@@ -92,6 +100,7 @@ enum ConnectionCommands {
         if let version {
             c.resp3 = version == 3
             out.resp3 = c.resp3
+            c.mailbox?.resp3 = c.resp3
             c.record.state.locked { $0.resp = version }
         }
         out.writeMapHeader(7)
@@ -108,8 +117,11 @@ enum ConnectionCommands {
     /// password set) not authenticated.
     static func reset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         TransactionCommands.end(s, &c)
+        PubSubCommands.leaveAll(s, &c)
+        c.replies = .on
         c.resp3 = false
         out.resp3 = false
+        c.mailbox?.resp3 = false
         c.authenticated = !s.requiresPassword
         c.record.state.locked {
             $0.resp = 2
@@ -147,7 +159,7 @@ enum ConnectionCommands {
             return out.writeOK()
         }
         guard a.count >= 4, a.count % 2 == 0 else { throw .syntax }
-        var id: Int?, address: String?, local: String?, user: String?
+        var id: Int?, address: String?, local: String?, user: String?, pubsub: Bool?
         var skipMe = true
         for i in stride(from: 2, to: a.count, by: 2) {
             let value = a[i + 1]
@@ -162,7 +174,9 @@ enum ConnectionCommands {
                 guard Arg.isKeyword(value, "NORMAL") || Arg.isKeyword(value, "MASTER") || Arg.isKeyword(value, "REPLICA") || Arg.isKeyword(value, "SLAVE") || Arg.isKeyword(value, "PUBSUB") else {
                     throw .err("Unknown client type '\(Arg.string(value))'")
                 }
-                if !Arg.isKeyword(value, "NORMAL") { return out.writeIntegerReply(0) }
+                if Arg.isKeyword(value, "NORMAL") { pubsub = false }
+                else if Arg.isKeyword(value, "PUBSUB") { pubsub = true }
+                else { return out.writeIntegerReply(0) }  // no masters or replicas here
             } else if Arg.isKeyword(a[i], "SKIPME") {
                 if Arg.isKeyword(value, "YES") { skipMe = true }
                 else if Arg.isKeyword(value, "NO") { skipMe = false }
@@ -178,6 +192,7 @@ enum ConnectionCommands {
             if let address, target.address != address { continue }
             if let local, target.localAddress != local { continue }
             if let user, user != "default" { continue }
+            if let pubsub, target.isPubSub != pubsub { continue }
             if target.id == c.record.id {
                 if skipMe { continue }
                 c.closeAfterReply = true
@@ -214,8 +229,10 @@ enum ConnectionCommands {
                 if Arg.isKeyword(a[2], "TYPE"), n == 4 {
                     let type = a[3]
                     if Arg.isKeyword(type, "NORMAL") {
-                        // every connection is a normal client
-                    } else if Arg.isKeyword(type, "MASTER") || Arg.isKeyword(type, "REPLICA") || Arg.isKeyword(type, "SLAVE") || Arg.isKeyword(type, "PUBSUB") {
+                        clients = clients.filter { !$0.isPubSub }
+                    } else if Arg.isKeyword(type, "PUBSUB") {
+                        clients = clients.filter { $0.isPubSub }
+                    } else if Arg.isKeyword(type, "MASTER") || Arg.isKeyword(type, "REPLICA") || Arg.isKeyword(type, "SLAVE") {
                         clients = []
                     } else {
                         throw .err("Unknown client type '\(Arg.string(type))'")
@@ -239,6 +256,19 @@ enum ConnectionCommands {
             out.writeVerbatim(c.record.listLine(now: s.clock(), current: c) + "\n")
         } else if Arg.isKeyword(sub, "KILL") {
             try kill(s, &c, a, &out)
+        } else if Arg.isKeyword(sub, "REPLY") {
+            // ON answers OK; OFF and SKIP answer nothing (CommandDispatch holds the replies back).
+            try arity(n == 3)
+            if Arg.isKeyword(a[2], "ON") {
+                c.replies = .on
+                out.writeOK()
+            } else if Arg.isKeyword(a[2], "OFF") {
+                c.replies = .off
+            } else if Arg.isKeyword(a[2], "SKIP") {
+                if c.replies == .on { c.replies = .skipNext }
+            } else {
+                throw .syntax
+            }
         } else if Arg.isKeyword(sub, "SETINFO") {
             try arity(n == 4)
             let value = Arg.string(a[3])
@@ -275,6 +305,7 @@ enum ConnectionCommands {
                 "INFO", "    Return information about the current client connection.",
                 "KILL <ip:port>|<option> <value> [<option> <value> ...]", "    Kill connections: by ID, ADDR, LADDR, USER or TYPE; SKIPME yes|no.",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+                "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Record the client library's name or version.",
             ]
             out.writeHelp(lines)

@@ -103,6 +103,7 @@ enum ServerInfo {
                 ]
             case "stats":
                 let rates = s.telemetry.rates.current
+                let pubsub = s.pubsub.counts
                 lines = [
                     "# Stats",
                     "total_connections_received:\(s.clients.totalAccepted)",
@@ -115,6 +116,10 @@ enum ServerInfo {
                     "rejected_connections:\(s.clients.rejected)",
                     "keyspace_hits:\(s.telemetry.stats.keyspaceHits.load(ordering: .relaxed))",
                     "keyspace_misses:\(s.telemetry.stats.keyspaceMisses.load(ordering: .relaxed))",
+                    "pubsub_channels:\(pubsub.channels)",
+                    "pubsub_patterns:\(pubsub.patterns)",
+                    "pubsubshard_channels:\(pubsub.shardChannels)",
+                    "client_output_buffer_limit_disconnections:\(s.telemetry.stats.outputBufferLimitDisconnections.load(ordering: .relaxed))",
                     "total_error_replies_protocol:\(s.telemetry.stats.protocolErrors.load(ordering: .relaxed))",
                     "offloaded_commands:\(s.telemetry.stats.offloadedCommands.load(ordering: .relaxed))",
                     "writes_held:\(s.telemetry.stats.writesHeld.load(ordering: .relaxed))",

@@ -21,6 +21,15 @@ package final class ClientRecord: Sendable {
         var netOut = 0
         /// Bytes read but not yet parsed into commands (qbuf).
         var queryBuffer = 0
+        /// Pub/Sub subscriptions (sub, psub, ssub); any makes it a pubsub client.
+        var subscribedChannels = 0
+        var subscribedPatterns = 0
+        var subscribedShardChannels = 0
+    }
+
+    /// CLIENT LIST/KILL TYPE pubsub: subscribed to anything.
+    var isPubSub: Bool {
+        state.locked { $0.subscribedChannels + $0.subscribedPatterns + $0.subscribedShardChannels > 0 }
     }
 
     package let id: Int
@@ -55,11 +64,12 @@ package final class ClientRecord: Sendable {
         let age = (now &- createdMillis) / 1000
         let idle = (now &- s.lastActiveMillis) / 1000
         let inMulti = current?.multi != nil
-        let flags = inMulti ? "x" : "N"
+        let pubsub = s.subscribedChannels + s.subscribedPatterns + s.subscribedShardChannels > 0
+        let flags = inMulti ? (pubsub ? "Px" : "x") : (pubsub ? "P" : "N")
         let queued = current?.multi?.commands.count ?? -1
         let multiMem = current?.multi?.bytes ?? 0
         return "id=\(id) addr=\(address) laddr=\(localAddress) fd=-1 name=\(s.name) age=\(age) idle=\(idle) "
-            + "flags=\(flags) db=0 sub=0 psub=0 ssub=0 multi=\(queued) qbuf=\(s.queryBuffer) qbuf-free=0 argv-mem=0 multi-mem=\(multiMem) "
+            + "flags=\(flags) db=0 sub=\(s.subscribedChannels) psub=\(s.subscribedPatterns) ssub=\(s.subscribedShardChannels) multi=\(queued) qbuf=\(s.queryBuffer) qbuf-free=0 argv-mem=0 multi-mem=\(multiMem) "
             + "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(s.queryBuffer + multiMem) events=r cmd=\(s.lastCommand.lowercased()) user=default redir=-1 "
             + "resp=\(s.resp) lib-name=\(s.libraryName) lib-ver=\(s.libraryVersion) "
             + "tot-net-in=\(s.netIn) tot-net-out=\(s.netOut) tot-cmds=\(s.commands)"

@@ -76,6 +76,10 @@ public struct ServerConfig: Sendable {
     public var save = ""
     public var sanitizeDumpPayload = "no"
 
+    /// Redis's `client-output-buffer-limit` (nil: Redis's defaults), as a config file gives
+    /// it; CONFIG SET changes it live.
+    public var clientOutputBufferLimit: String?
+
     /// The defaults, as `kvserver` starts without flags.
     public init() {}
 

@@ -1,5 +1,6 @@
 import KVCollections
 import KVStore
+import NIOCore
 import Synchronization
 
 /// What every command shares: the settings, the clients, the data (`Database`), what the
@@ -16,6 +17,9 @@ package final class ServerContext: Sendable {
     let telemetry: Telemetry
     /// BGSAVE's checkpoints.
     let checkpoints: Checkpoints
+    /// Pub/Sub's subscriptions, and the bound on a subscriber's waiting messages.
+    let pubsub = PubSubHub()
+    let pubsubLimits = PubSubLimits()
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Serves `store`, which must have been opened with `Keyspace.install(in:)`'s compaction
@@ -29,6 +33,15 @@ package final class ServerContext: Sendable {
         self.db = Database(store: store, keyspace: try Keyspace.open(store, limits: Self.limits(config.collections)), settings: settings)
         self.telemetry = Telemetry(store: store, config: config)
         self.checkpoints = Checkpoints(store: store, root: config.checkpointRoot, clock: config.storeOptions.clock)
+        if let limits = config.clientOutputBufferLimit { pubsubLimits.parse(limits)?() }
+    }
+
+    /// The mailbox through which a connection receives Pub/Sub messages.
+    func makeMailbox(_ record: ClientRecord, _ channel: any Channel) -> Mailbox {
+        let stats = telemetry.stats
+        return Mailbox(id: record.id, channel: channel, limits: pubsubLimits, clock: clock) {
+            stats.outputBufferLimitDisconnections.add(1, ordering: .relaxed)
+        }
     }
 
     private static func limits(_ c: CollectionSettings) -> EncodingLimits {

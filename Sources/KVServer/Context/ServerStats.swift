@@ -17,6 +17,8 @@ final class ServerStats: Sendable {
     let heldWriteMicros = Atomic<Int>(0)
     /// Connections waiting for a held batch right now.
     let clientsHeldNow = Atomic<Int>(0)
+    /// Subscribers closed for exceeding `client-output-buffer-limit pubsub`.
+    let outputBufferLimitDisconnections = Atomic<Int>(0)
 
     /// CONFIG RESETSTAT.
     func reset() {
@@ -27,5 +29,6 @@ final class ServerStats: Sendable {
         offloadedCommands.store(0, ordering: .relaxed)
         writesHeld.store(0, ordering: .relaxed)
         heldWriteMicros.store(0, ordering: .relaxed)
+        outputBufferLimitDisconnections.store(0, ordering: .relaxed)
     }
 }

@@ -25,11 +25,42 @@ package struct Session: Sendable {
     var blockedOn: BlockedClient?
     var blockTimeoutMillis = 0
 
+    /// Where Pub/Sub messages for this connection go; nil for a session without a connection
+    /// (the fuzz target), which cannot subscribe.
+    let mailbox: Mailbox?
+    var subscriptions = Subscriptions()
+    /// CLIENT REPLY: whether replies are sent.
+    var replies = ReplyMode.on
+
     /// Between MULTI and EXEC/DISCARD.
     package var inTransaction: Bool { multi != nil }
 
+    /// The connection's pipelined GETs and SETs may skip the one-command path (which is where
+    /// MULTI, AUTH, a subscribed connection's restrictions and CLIENT REPLY are enforced).
+    var takesFastPaths: Bool { multi == nil && authenticated && replies == .on && subscriptions.isEmpty }
+
+    /// What a closed connection's session leaves behind: its watches and subscriptions.
+    mutating func release(_ server: ServerContext) {
+        watched.clear(registry: server.db.watches)
+        PubSubCommands.leaveAll(server, &self)
+        mailbox?.close()
+    }
+
+    /// A session that cannot subscribe (no connection to deliver to).
     package init(record: ClientRecord, authenticated: Bool) {
+        self.init(record: record, authenticated: authenticated, mailbox: nil)
+    }
+
+    init(record: ClientRecord, authenticated: Bool, mailbox: Mailbox?) {
         self.record = record
         self.authenticated = authenticated
+        self.mailbox = mailbox
     }
+}
+
+/// CLIENT REPLY ON | OFF | SKIP.
+enum ReplyMode: Sendable {
+    case on, off
+    /// Not the next command's reply, then on again.
+    case skipNext
 }

@@ -86,6 +86,9 @@ package struct RESPReplyWriter {
     /// `*n`; the caller writes the `n` elements next.
     mutating func writeArrayHeader(_ count: Int) { header(UInt8(ascii: "*"), count) }
 
+    /// `>count` in RESP3 (an out-of-band push: Pub/Sub's replies and messages), `*count` in RESP2.
+    mutating func writePushHeader(_ count: Int) { header(UInt8(ascii: resp3 ? ">" : "*"), count) }
+
     /// A map of `pairs` entries (`%n`; RESP2: a flat array of `2n`); write key, value, key …
     mutating func writeMapHeader(_ pairs: Int) {
         if resp3 { header(UInt8(ascii: "%"), pairs) } else { header(UInt8(ascii: "*"), 2 * pairs) }

@@ -91,7 +91,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in ctx.value.close(promise: nil) }
             return
         }
-        session = Session(record: record, authenticated: !server.requiresPassword)
+        session = Session(record: record, authenticated: !server.requiresPassword, mailbox: server.makeMailbox(record, context.channel))
         connections.insert(context.channel)
         let channel = context.channel
         record.onKill { channel.close(promise: nil) }
@@ -103,7 +103,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         inactive = true
         if let waiter = blockedOn { server.db.blocked.end(waiter, nil) }
         if var session {
-            session.watched.clear(registry: server.db.watches)
+            session.release(server)
             self.session = session
             server.clients.remove(session.record.id)
             logger.debug("client \(session.record.id) disconnected")
@@ -207,7 +207,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             guard let args = pending.popFirst() else { break }
             counters.commandsRun += 1
             let command = commands.lookup(args[0])
-            if s.multi == nil && s.authenticated && writes.append(command, args) {
+            if s.takesFastPaths && writes.append(command, args) {
                 counters.lastCommand = command?.name
                 if writes.isFull { commitWrites(context: context) }
                 continue
@@ -220,7 +220,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 break
             }
             counters.lastCommand = command?.name
-            if s.multi == nil && s.authenticated, let command, PipelinedReads.run(command, args, pending: &pending,
+            if s.takesFastPaths, let command, PipelinedReads.run(command, args, pending: &pending,
                 table: commands, server: server, session: &s, out: &out, counters: &counters) { session = s; continue }
             switch CommandDispatch.admit(server, &s, command, args, &out) {
             case .answered(let command, let queued):
@@ -291,7 +291,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         case .success(var done):
             if var reply = done.reply { out.append(&reply) }
             if inactive {
-                done.session.watched.clear(registry: server.db.watches)
+                done.session.release(server)
                 if let waiter = done.session.blockedOn { server.db.blocked.end(waiter, nil) }
             } else {
                 finished(command, args, done, context: context)
