@@ -99,3 +99,22 @@ def test_a_subscriber_killed_by_type_is_gone(lib, r):
     assert r.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 1
     wait_until(lambda: r.publish("jobs", "x") == 0, "the killed subscriber to go")
     p.close()
+
+
+def test_keyspace_notifications(lib, r):
+    r.config_set("notify-keyspace-events", "KEA")
+    try:
+        p = lib.new().pubsub()
+        p.psubscribe("__keyevent@0__:*")
+        next_message(p, ignore_subscribe=False)
+        r.rpush("queue", "a", "b")
+        r.lpop("queue")
+        r.srem("nothing", "x")  # changes nothing: no event
+        r.hset("h", mapping={"f": "1"})
+        r.delete("h")
+        got = [(s(m["channel"]), s(m["data"])) for m in (next_message(p) for _ in range(4))]
+        assert got == [("__keyevent@0__:rpush", "queue"), ("__keyevent@0__:lpop", "queue"),
+                       ("__keyevent@0__:hset", "h"), ("__keyevent@0__:del", "h")]
+        p.close()
+    finally:
+        r.config_set("notify-keyspace-events", "")

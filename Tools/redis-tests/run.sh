@@ -6,7 +6,7 @@
 #
 # Default units: strings, keys, expiry, transactions, the protocol, INFO, SCAN, QUIT, other,
 # the hash, set, sorted-set and list units, and Pub/Sub (see DEFAULT_UNITS). Tests that need what
-# kvserver does not have (streams, Lua, CLIENT TRACKING / MONITOR / keyspace notifications / ACL users, a
+# kvserver does not have (streams, Lua, CLIENT TRACKING / MONITOR / ACL users, a
 # listpack's byte layout) are skipped through Tools/redis-tests/out-of-scope.txt (runtest
 # --skipfile), each with its reason; tests tagged needs:debug are skipped for every server.
 #

@@ -74,6 +74,9 @@ public final class KeyspaceTransaction: KeyspaceWriter, @unchecked Sendable {
     /// Keys modified so far, each once.
     public private(set) var modifiedKeys: [[UInt8]] = []
     private var modified: Set<[UInt8]> = []
+    /// Every modification noted, in order, repeats included: what one of several commands
+    /// sharing the unit (EXEC's) modified is what was noted after it began.
+    public private(set) var modificationLog: [[UInt8]] = []
 
     public init(_ transaction: Transaction) {
         self.transaction = transaction
@@ -97,6 +100,7 @@ public final class KeyspaceTransaction: KeyspaceWriter, @unchecked Sendable {
 
     public func noteModified(_ key: [UInt8]) {
         if modified.insert(key).inserted { modifiedKeys.append(key) }
+        modificationLog.append(key)
     }
 
     /// Commits the writes (see `Transaction.commit`).

@@ -101,8 +101,10 @@ package enum CommandDispatch {
     ) -> Outcome {
         let mark = out.writerIndex
         let mode = session.replies
-        guard let error = withoutPartialReply(&out, { (out) throws(CommandError) in try command.run(server, &session, args, &out) })
-        else {
+        if !server.events.off { session.eventSource = EventSource(name: command.name, args: args) }
+        let failure = withoutPartialReply(&out, { (out) throws(CommandError) in try command.run(server, &session, args, &out) })
+        session.eventSource = nil
+        guard let error = failure else {
             holdBackReply(mode, command, &session, &out, from: mark)
             return .answered
         }

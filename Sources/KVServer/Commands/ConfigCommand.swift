@@ -136,6 +136,12 @@ enum ConfigCommand {
         engine("level0-stop-trigger", \.level0StopTrigger, min: 1),
         fixed("metrics-port") { $0.config.metricsPort.map(String.init) ?? "" },
         fixed("checkpoint-dir") { $0.config.checkpointRoot },
+        Parameter(name: "notify-keyspace-events", get: { $0.events.text }) { (_, text, change) throws(CommandError) in
+            guard let classes = KeyspaceEvents.parse(text) else {
+                throw .err("CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+            }
+            change.apply.append { $0.events.set(classes) }
+        },
         Parameter(name: "client-output-buffer-limit", get: { $0.pubsubLimits.text }) { (s, text, change) throws(CommandError) in
             guard let apply = s.pubsubLimits.parse(text) else {
                 throw .err("CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Invalid arguments")
@@ -245,7 +251,7 @@ enum ConfigCommand {
             ("zset-max-listpack-value", String(c.collections.zsetMaxListpackValue)),
             ("list-max-listpack-size", String(c.collections.listMaxListpackSize)),
             ("list-compress-depth", String(c.collections.listCompressDepth)),
-            ("sanitize-dump-payload", "no"), ("save", ""),
+            ("sanitize-dump-payload", "no"), ("save", ""), ("notify-keyspace-events", ""),
             ("client-output-buffer-limit", PubSubLimits().text),
         ]
     }

@@ -119,6 +119,7 @@ enum ServerInfo {
                     "pubsub_channels:\(pubsub.channels)",
                     "pubsub_patterns:\(pubsub.patterns)",
                     "pubsubshard_channels:\(pubsub.shardChannels)",
+                    "expired_events:\(s.telemetry.stats.expiredKeys.load(ordering: .relaxed))",
                     "client_output_buffer_limit_disconnections:\(s.telemetry.stats.outputBufferLimitDisconnections.load(ordering: .relaxed))",
                     "total_error_replies_protocol:\(s.telemetry.stats.protocolErrors.load(ordering: .relaxed))",
                     "offloaded_commands:\(s.telemetry.stats.offloadedCommands.load(ordering: .relaxed))",

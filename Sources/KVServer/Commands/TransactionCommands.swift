@@ -104,11 +104,24 @@ package enum TransactionCommands {
         out.writeArrayHeader(commands.count)
         let tx = try s.db.begin(c)
         c.transaction = tx
-        defer { c.transaction = nil }
+        c.deferredEvents = RecordedEvents()
+        let recording = !s.events.off
+        defer {
+            c.transaction = nil
+            c.eventSource = nil
+            c.deferredEvents = RecordedEvents()
+        }
         for (cmd, args) in commands {
             let mark = out.writerIndex
+            let modified = tx.modificationLog.count
+            if recording { c.eventSource = EventSource(name: cmd.name, args: args) }
             do throws(CommandError) {
+                let existed = try s.db.existingKeys(cmd.keys(in: args), c)
                 try cmd.run(s, &c, args, &out)
+                // Its events wait for EXEC's commit; what it modified is what was noted since it began.
+                var seen = Set<[UInt8]>()
+                let keys = tx.modificationLog[modified...].filter { seen.insert($0).inserted }
+                if let recorded = s.db.recordEvents(c, tx, keys, existed) { c.deferredEvents.append(recorded) }
             } catch {
                 out.moveWriterIndex(to: mark)
                 if error.wouldBlock && !c.mayWait {
@@ -127,6 +140,7 @@ package enum TransactionCommands {
             out.moveWriterIndex(to: start)
             throw error
         }
+        s.events.publish(c.deferredEvents)
     }
 
     /// Leaves MULTI and forgets the watched keys (EXEC, DISCARD, RESET).

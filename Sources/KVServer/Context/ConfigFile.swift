@@ -10,7 +10,7 @@ public enum ConfigFile {
         "level0-slowdown-trigger", "level0-stop-trigger", "slowlog-log-slower-than", "slowlog-max-len",
         "metrics-port", "checkpoint-dir", "hash-max-listpack-entries", "hash-max-listpack-value",
         "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size",
-        "list-compress-depth", "save", "sanitize-dump-payload", "client-output-buffer-limit",
+        "list-compress-depth", "save", "sanitize-dump-payload", "notify-keyspace-events", "client-output-buffer-limit",
     ]
 
     /// Applies the file's directives to `config`; returns `loglevel` if the file sets it.
@@ -92,6 +92,12 @@ public enum ConfigFile {
                     throw .file(path: path, line: lineNumber, reason: "sanitize-dump-payload must be yes, no or clients")
                 }
                 config.sanitizeDumpPayload = v
+            case "notify-keyspace-events":
+                let v = values.joined()
+                guard KeyspaceEvents.parse(v) != nil else {
+                    throw .file(path: path, line: lineNumber, reason: "notify-keyspace-events: invalid event class character (use 'Ag$lshzxeKEtmdn')")
+                }
+                config.notifyKeyspaceEvents = v
             case "client-output-buffer-limit":
                 let v = values.joined(separator: " ")
                 guard PubSubLimits().parse(v) != nil else {

@@ -26,6 +26,8 @@ final class Database: Sendable {
     let encodings = EncodingHints()
     let cursors = ScanCursors()
     let blocked = BlockedClients()
+    /// Keyspace notifications: every write's events are recorded here before its commit.
+    let events: KeyspaceEvents
     /// The fsync policy is CONFIG SET's to change: read at every write.
     private let settings: LiveSettings
     /// Milliseconds since the Unix epoch: the same clock the store judges expiry by.
@@ -36,7 +38,8 @@ final class Database: Sendable {
     typealias Writer = KeyspaceAccess<KeyspaceTransaction>
     typealias Reader = KeyspaceAccess<SessionReader>
 
-    init(store: KVStore, keyspace: Keyspace, settings: LiveSettings) {
+    init(store: KVStore, keyspace: Keyspace, settings: LiveSettings, events: KeyspaceEvents) {
+        self.events = events
         self.store = store
         self.keyspace = keyspace
         self.settings = settings
@@ -113,8 +116,11 @@ final class Database: Sendable {
         if let tx = session.transaction { return try body(keyspace.access(tx)) }
         let run = { () throws(CommandError) -> R in
             let tx = try self.begin(session)
+            let existed = try self.existingKeys(keys, session)
             let result = try body(self.keyspace.access(tx))
+            let recorded = self.recordEvents(session, tx, tx.modifiedKeys, existed)
             try self.commit(tx, session, holding: self.locks.heldStripes(keys))
+            if let recorded { self.events.publish(recorded) }
             return result
         }
         if session.mayWait { return try locks.withLocks(keys, run) }
@@ -149,6 +155,29 @@ final class Database: Sendable {
         if session.mayWait { return try locks.withAllLocks(run) }
         guard let result = try locks.tryWithAllLocks(run) else { throw .mustWait }
         return result
+    }
+
+    /// Which of `keys` exist before a command writes them, for "new" events; nil when those are
+    /// not wanted (or no command is being recorded).
+    func existingKeys(_ keys: [[UInt8]], _ session: Session) throws(CommandError) -> Set<[UInt8]>? {
+        guard session.eventSource != nil, events.wants(.new) else { return nil }
+        var present = Set<[UInt8]>()
+        for k in keys where try exists(k, session) { present.insert(k) }
+        return present
+    }
+
+    /// The events of the session's command's writes to `keys` in `tx`, read through `tx`
+    /// before it commits; nil when no command is being recorded.
+    func recordEvents(_ session: Session, _ tx: KeyspaceTransaction, _ keys: [[UInt8]], _ existed: Set<[UInt8]>?) -> RecordedEvents? {
+        guard let source = session.eventSource, !keys.isEmpty else { return nil }
+        let access = keyspace.access(tx)
+        return events.record(source, keys: keys, existed: existed) { key in try? access.entry(key) }
+    }
+
+    /// A key's main entry as the store holds it now, waiting for the disk if it must (the
+    /// expiry watch's look at a key whose deadline passed, on a blocking thread).
+    func entryNow(_ key: [UInt8]) -> MainEntry? {
+        try? keyspace.access(StoreReader(store: store, options: Self.waitingRead)).entry(key)
     }
 
     /// A unit of work that reads the latest state (the caller holds the keys' locks).

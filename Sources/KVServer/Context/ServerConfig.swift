@@ -76,8 +76,9 @@ public struct ServerConfig: Sendable {
     public var save = ""
     public var sanitizeDumpPayload = "no"
 
-    /// Redis's `client-output-buffer-limit` (nil: Redis's defaults), as a config file gives
-    /// it; CONFIG SET changes it live.
+    /// Redis's `notify-keyspace-events` (empty: none) and `client-output-buffer-limit` (nil:
+    /// Redis's defaults), as a config file gives them; CONFIG SET changes them live.
+    public var notifyKeyspaceEvents = ""
     public var clientOutputBufferLimit: String?
 
     /// The defaults, as `kvserver` starts without flags.

@@ -18,8 +18,10 @@ package final class ServerContext: Sendable {
     /// BGSAVE's checkpoints.
     let checkpoints: Checkpoints
     /// Pub/Sub's subscriptions, and the bound on a subscriber's waiting messages.
-    let pubsub = PubSubHub()
+    let pubsub: PubSubHub
     let pubsubLimits = PubSubLimits()
+    /// Keyspace notifications (`notify-keyspace-events`), published through `pubsub`.
+    var events: KeyspaceEvents { db.events }
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Serves `store`, which must have been opened with `Keyspace.install(in:)`'s compaction
@@ -30,7 +32,12 @@ package final class ServerContext: Sendable {
         self.clock = config.storeOptions.clock
         self.clients = ClientRegistry(maxClients: config.maxClients)
         self.settings = LiveSettings(config)
-        self.db = Database(store: store, keyspace: try Keyspace.open(store, limits: Self.limits(config.collections)), settings: settings)
+        let pubsub = PubSubHub()
+        self.pubsub = pubsub
+        let events = KeyspaceEvents(hub: pubsub)
+        events.set(KeyspaceEvents.parse(config.notifyKeyspaceEvents) ?? [])
+        self.db = Database(
+            store: store, keyspace: try Keyspace.open(store, limits: Self.limits(config.collections)), settings: settings, events: events)
         self.telemetry = Telemetry(store: store, config: config)
         self.checkpoints = Checkpoints(store: store, root: config.checkpointRoot, clock: config.storeOptions.clock)
         if let limits = config.clientOutputBufferLimit { pubsubLimits.parse(limits)?() }

@@ -19,6 +19,8 @@ final class ServerStats: Sendable {
     let clientsHeldNow = Atomic<Int>(0)
     /// Subscribers closed for exceeding `client-output-buffer-limit pubsub`.
     let outputBufferLimitDisconnections = Atomic<Int>(0)
+    /// Keys whose expiry the expiry watch published as an "expired" event.
+    let expiredKeys = Atomic<Int>(0)
 
     /// CONFIG RESETSTAT.
     func reset() {
@@ -30,5 +32,6 @@ final class ServerStats: Sendable {
         writesHeld.store(0, ordering: .relaxed)
         heldWriteMicros.store(0, ordering: .relaxed)
         outputBufferLimitDisconnections.store(0, ordering: .relaxed)
+        expiredKeys.store(0, ordering: .relaxed)
     }
 }

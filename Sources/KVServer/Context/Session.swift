@@ -31,6 +31,10 @@ package struct Session: Sendable {
     var subscriptions = Subscriptions()
     /// CLIENT REPLY: whether replies are sent.
     var replies = ReplyMode.on
+    /// The command running, while keyspace events are on: its writes' events are recorded.
+    var eventSource: EventSource?
+    /// The events of the commands EXEC has run, published once it commits.
+    var deferredEvents = RecordedEvents()
 
     /// Between MULTI and EXEC/DISCARD.
     package var inTransaction: Bool { multi != nil }

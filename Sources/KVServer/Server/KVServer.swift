@@ -52,6 +52,7 @@ public final class KVServer: Sendable {
     private let logger: Logger
     private let syncTask: Mutex<RepeatedTask?>
     private let rateTask = Mutex<RepeatedTask?>(nil)
+    private let expiryTask = Mutex<RepeatedTask?>(nil)
     private let state = Mutex<State>(.running)
     private let stopped = DispatchGroup()
 
@@ -167,6 +168,26 @@ public final class KVServer: Sendable {
                 bytesIn: context.telemetry.stats.bytesRead.load(ordering: .relaxed), bytesOut: context.telemetry.stats.bytesWritten.load(ordering: .relaxed))
         }
         rateTask.locked { $0 = task }
+        startExpiryWatch()
+    }
+
+    /// Ten times a second, while keys are watched for "expired" events (`ExpiryWatch`), looks
+    /// up the ones whose deadline passed — on the blocking pool: a lookup may wait for the disk.
+    private func startExpiryWatch() {
+        let context = self.context
+        let pool = self.pool
+        let group = self.group
+        let inFlight = InFlightFlag()
+        let task = group.next().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+            guard context.events.expiries.watched > 0, !inFlight.flag.load(ordering: .acquiring) else { return }
+            inFlight.flag.store(true, ordering: .releasing)
+            _ = pool.runIfActive(eventLoop: group.next()) {
+                defer { inFlight.flag.store(false, ordering: .releasing) }
+                let n = context.events.expireDue(now: context.clock()) { context.db.entryNow($0) }
+                context.telemetry.stats.expiredKeys.add(n, ordering: .relaxed)
+            }
+        }
+        expiryTask.locked { $0 = task }
     }
 
     /// Under `everysec` (checked at each tick: CONFIG SET may change the policy), syncs the
@@ -214,6 +235,7 @@ public final class KVServer: Sendable {
         try? metricsChannel?.close().wait()
         syncTask.locked { $0?.cancel(); $0 = nil }
         rateTask.locked { $0?.cancel(); $0 = nil }
+        expiryTask.locked { $0?.cancel(); $0 = nil }
         for c in connections.all {
             c.pipeline.fireUserInboundEventTriggered(DrainAndCloseEvent())
         }

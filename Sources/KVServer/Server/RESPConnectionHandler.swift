@@ -207,7 +207,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             guard let args = pending.popFirst() else { break }
             counters.commandsRun += 1
             let command = commands.lookup(args[0])
-            if s.takesFastPaths && writes.append(command, args) {
+            if s.takesFastPaths && server.events.off && writes.append(command, args) {
                 counters.lastCommand = command?.name
                 if writes.isFull { commitWrites(context: context) }
                 continue
