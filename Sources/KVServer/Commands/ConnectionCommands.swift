@@ -117,7 +117,7 @@ enum ConnectionCommands {
     /// password set) not authenticated.
     static func reset(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         TransactionCommands.end(s, &c)
-        PubSubCommands.leaveAll(s, &c)
+        c.unsubscribeAll(s.pubsub)
         c.replies = .on
         c.resp3 = false
         out.resp3 = false

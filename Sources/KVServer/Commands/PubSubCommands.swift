@@ -1,7 +1,7 @@
 /// Pub/Sub: SUBSCRIBE and its kin (channels, patterns, shard channels), PUBLISH, SPUBLISH and
 /// PUBSUB. A subscription lives in two places: the session (`Subscriptions`, for the replies'
 /// counts and for leaving) and the server's `PubSubHub` (for publishers); these commands and
-/// `leaveAll` keep them equal. Confirmations are pushes (`>` in RESP3) and are sent even under
+/// `Session.unsubscribeAll` keep them equal. Confirmations are pushes (`>` in RESP3) and are sent even under
 /// CLIENT REPLY OFF, as in Redis 7.
 enum PubSubCommands {
     /// The commands a RESP2 connection with subscriptions may run.
@@ -25,7 +25,7 @@ enum PubSubCommands {
                 if c.subscriptions[kind].insert(name).inserted { s.pubsub.add(kind, name, mailbox) }
                 confirm(replyName, name, c.subscriptions.replyCount(kind), &out)
             }
-            publishCounts(c)
+            c.record.count(c.subscriptions)
         }
     }
 
@@ -43,7 +43,7 @@ enum PubSubCommands {
                 if c.subscriptions[kind].remove(name) != nil { s.pubsub.remove(kind, name, subscriber: c.record.id) }
                 confirm(replyName, name, c.subscriptions.replyCount(kind), &out)
             }
-            publishCounts(c)
+            c.record.count(c.subscriptions)
         }
     }
 
@@ -52,26 +52,6 @@ enum PubSubCommands {
         out.writeBulk(replyName)
         out.writeBulk(name)
         out.writeIntegerReply(count)
-    }
-
-    /// CLIENT LIST's sub/psub/ssub and CLIENT KILL TYPE pubsub read these.
-    private static func publishCounts(_ c: Session) {
-        let subs = c.subscriptions
-        c.record.state.locked {
-            $0.subscribedChannels = subs.channels.count
-            $0.subscribedPatterns = subs.patterns.count
-            $0.subscribedShardChannels = subs.shardChannels.count
-        }
-    }
-
-    /// Drops every subscription of the session, without replies (RESET, a closed connection).
-    static func leaveAll(_ s: ServerContext, _ c: inout Session) {
-        guard !c.subscriptions.isEmpty else { return }
-        for kind in [PubSubHub.Kind.channel, .pattern, .shard] {
-            for name in c.subscriptions[kind] { s.pubsub.remove(kind, name, subscriber: c.record.id) }
-        }
-        c.subscriptions = Subscriptions()
-        publishCounts(c)
     }
 
     static func publish(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {

@@ -27,6 +27,15 @@ package final class ClientRecord: Sendable {
         var subscribedShardChannels = 0
     }
 
+    /// Records the connection's subscription counts (CLIENT LIST's sub, psub, ssub).
+    func count(_ subscriptions: Subscriptions) {
+        state.locked {
+            $0.subscribedChannels = subscriptions.channels.count
+            $0.subscribedPatterns = subscriptions.patterns.count
+            $0.subscribedShardChannels = subscriptions.shardChannels.count
+        }
+    }
+
     /// CLIENT LIST/KILL TYPE pubsub: subscribed to anything.
     var isPubSub: Bool {
         state.locked { $0.subscribedChannels + $0.subscribedPatterns + $0.subscribedShardChannels > 0 }

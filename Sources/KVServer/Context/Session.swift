@@ -46,8 +46,18 @@ package struct Session: Sendable {
     /// What a closed connection's session leaves behind: its watches and subscriptions.
     mutating func release(_ server: ServerContext) {
         watched.clear(registry: server.db.watches)
-        PubSubCommands.leaveAll(server, &self)
+        unsubscribeAll(server.pubsub)
         mailbox?.close()
+    }
+
+    /// Drops every subscription, without replies (RESET, a closed connection).
+    mutating func unsubscribeAll(_ hub: PubSubHub) {
+        guard !subscriptions.isEmpty else { return }
+        for kind in [PubSubHub.Kind.channel, .pattern, .shard] {
+            for name in subscriptions[kind] { hub.remove(kind, name, subscriber: record.id) }
+        }
+        subscriptions = Subscriptions()
+        record.count(subscriptions)
     }
 
     /// A session that cannot subscribe (no connection to deliver to).
