@@ -44,6 +44,13 @@ import Testing
             "incrby counter", "set temp", "expire temp", "hset h",
         ])
         #expect(try events(sub, 2) == ["hdel h", "del h"])
+        // Options are read where they stand: a value spelled "EX" sets no expiry, a key named
+        // LEFT does not choose LMPOP's side.
+        try c.call("SET", "odd", "EX")
+        try c.call("ZADD", "z", "INCR", "1", "INCR")
+        try c.call("RPUSH", "LEFT", "a", "b")
+        try c.call("LMPOP", "1", "LEFT", "RIGHT")
+        #expect(try events(sub, 4) == ["set odd", "zincr z", "rpush LEFT", "rpop LEFT"])
         #expect(try c.call("CONFIG", "GET", "notify-keyspace-events") == .array([.text("notify-keyspace-events"), .text("AE")]))
     }
 

@@ -554,6 +554,12 @@ case("bgsave", ok("BGSAVE", rule=VALUE), bgsave=True,
      why="shape only: redis answers +Background saving started (and refuses while a save runs)")
 case("lastsave", ok("LASTSAVE", rule=TIMESTAMP))
 case("function-flush", ok("FUNCTION", "FLUSH"))
+case("role-of-a-primary", ok("ROLE"))
+case("script-without-scripting", err("SCRIPT", "KILL"), ok("SCRIPT", "EXISTS", "a", "b"), ok("SCRIPT", "FLUSH"),
+     err("SCRIPT", "FLUSH", "NOW"), err("SCRIPT", "NOPE"))
+case("pubsub-introspection", ok("PUBSUB", "CHANNELS"), ok("PUBSUB", "NUMSUB", "a", "b"), ok("PUBSUB", "NUMPAT"),
+     ok("PUBSUB", "SHARDCHANNELS"), ok("PUBSUB", "SHARDNUMSUB", "a"), ok("PUBLISH", "nobody", "hi"),
+     ok("SPUBLISH", "nobody", "hi"), err("PUBSUB", "NOPE"), ok("UNSUBSCRIBE"), ok("PUNSUBSCRIBE"))
 
 # MULTI EXEC DISCARD WATCH UNWATCH -------------------------------------------------------------
 case("multi-exec", ok("MULTI"), ok("SET", "k", "v"), ok("GET", "k"), ok("INCR", "c"), ok("GET", "missing"),

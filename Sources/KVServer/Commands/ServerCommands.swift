@@ -197,6 +197,44 @@ enum ServerCommands {
         }
     }
 
+    /// SCRIPT KILL | FLUSH | EXISTS | HELP: what a server without scripting answers. Sentinel
+    /// sends SCRIPT KILL to an instance it finds busy; there is never a script to kill.
+    static func script(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        let sub = a[1]
+        if Arg.isKeyword(sub, "KILL") {
+            guard a.count == 2 else { throw .err("wrong number of arguments for 'script|kill' command") }
+            throw CommandError("NOTBUSY No scripts in execution right now.")
+        } else if Arg.isKeyword(sub, "FLUSH") {
+            guard a.count <= 3 else { throw .err("wrong number of arguments for 'script|flush' command") }
+            if a.count == 3 && !Arg.isKeyword(a[2], "ASYNC") && !Arg.isKeyword(a[2], "SYNC") {
+                throw .err("SCRIPT FLUSH only support SYNC|ASYNC option")
+            }
+            out.writeOK()  // no scripts to flush
+        } else if Arg.isKeyword(sub, "EXISTS") {
+            guard a.count >= 3 else { throw .err("wrong number of arguments for 'script|exists' command") }
+            out.writeArrayHeader(a.count - 2)
+            for _ in 2..<a.count { out.writeIntegerReply(0) }
+        } else if Arg.isKeyword(sub, "HELP") {
+            out.writeHelp([
+                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "EXISTS <sha1> [<sha1> ...]", "    Return 0 for each: there is no script cache (no scripting).",
+                "FLUSH [ASYNC|SYNC]", "    Flush the script cache (a no-op).",
+                "KILL", "    Kill the running script: there is never one (NOTBUSY).",
+            ])
+        } else {
+            throw .err("unknown subcommand '\(Arg.string(sub))'. Try SCRIPT HELP.")
+        }
+    }
+
+    /// ROLE: this server is a primary without replicas (replication is not built yet): the
+    /// role, its replication offset, and its replicas.
+    static func role(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
+        out.writeArrayHeader(3)
+        out.writeBulk("master")
+        out.writeIntegerReply(0)
+        out.writeArrayHeader(0)
+    }
+
     /// Redis 7's ten-element command description.
     private static func writeInfo(_ cmd: Command, _ out: inout RESPReplyWriter) {
         out.writeArrayHeader(10)

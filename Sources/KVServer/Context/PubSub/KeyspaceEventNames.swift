@@ -24,21 +24,39 @@ enum KeyspaceEventNames {
         }
     }
 
-    private static func has(_ args: [[UInt8]], _ words: StaticString...) -> Bool {
-        args.dropFirst().contains { a in words.contains { Arg.isKeyword(a, $0) } }
+    /// Whether an option among `args[from...]` is one of `words` (options follow the key and
+    /// value: a value spelled like an option is not one).
+    private static func has(_ args: [[UInt8]], from: Int, _ words: StaticString...) -> Bool {
+        from < args.count && args[from...].contains { a in words.contains { Arg.isKeyword(a, $0) } }
+    }
+
+    /// ZADD's INCR: among the options right after the key, before the first score.
+    private static func zaddIncrements(_ args: [[UInt8]]) -> Bool {
+        var i = 2
+        while i < args.count, ["NX", "XX", "GT", "LT", "CH", "INCR"].contains(Arg.string(args[i]).uppercased()) {
+            if Arg.isKeyword(args[i], "INCR") { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// The word after an LMPOP/ZMPOP's keys (`numkeys` at `countAt`): LEFT/RIGHT, MIN/MAX.
+    private static func wordAfterKeys(_ args: [[UInt8]], countAt: Int) -> [UInt8]? {
+        guard countAt < args.count, let n = Int(Arg.string(args[countAt])), n >= 0, countAt + 1 + n < args.count else { return nil }
+        return args[countAt + 1 + n]
     }
 
     private static func names(_ command: String, _ args: [[UInt8]], key: [UInt8]) -> [(Classes, String)] {
         switch command {
         case "set":
-            return has(args, "EX", "PX", "EXAT", "PXAT") ? [(.string, "set"), (.generic, "expire")] : [(.string, "set")]
+            return has(args, from: 3, "EX", "PX", "EXAT", "PXAT") ? [(.string, "set"), (.generic, "expire")] : [(.string, "set")]
         case "setnx", "getset", "mset", "msetnx", "bitop": return [(.string, "set")]
         case "setex", "psetex": return [(.string, "set"), (.generic, "expire")]
         case "incr", "incrby": return [(.string, "incrby")]
         case "decr", "decrby": return [(.string, "decrby")]
         case "incrbyfloat", "append", "setrange", "setbit": return [(.string, command)]
         case "del", "unlink", "getdel": return [(.generic, "del")]
-        case "getex": return has(args, "PERSIST") ? [(.generic, "persist")] : [(.generic, "expire")]
+        case "getex": return has(args, from: 2, "PERSIST") ? [(.generic, "persist")] : [(.generic, "expire")]
         case "expire", "pexpire", "expireat", "pexpireat": return [(.generic, "expire")]
         case "persist", "restore": return [(.generic, command)]
         case "rename", "renamenx": return [(.generic, key == args[1] ? "rename_from" : "rename_to")]
@@ -47,7 +65,9 @@ enum KeyspaceEventNames {
         case "rpush", "rpushx": return [(.list, "rpush")]
         case "lpop", "blpop": return [(.list, "lpop")]
         case "rpop", "brpop": return [(.list, "rpop")]
-        case "lmpop", "blmpop": return [(.list, has(args, "LEFT") ? "lpop" : "rpop")]
+        case "lmpop", "blmpop":
+            let left = wordAfterKeys(args, countAt: command == "lmpop" ? 1 : 2).map { Arg.isKeyword($0, "LEFT") } ?? false
+            return [(.list, left ? "lpop" : "rpop")]
         case "lmove", "blmove", "rpoplpush", "brpoplpush":
             // LMOVE source destination LEFT|RIGHT LEFT|RIGHT; RPOPLPUSH pops right, pushes left.
             let moves = command.hasSuffix("lmove")
@@ -66,11 +86,13 @@ enum KeyspaceEventNames {
             return out
         case "hset", "hmset", "hsetnx": return [(.hash, "hset")]
         case "hdel", "hincrby", "hincrbyfloat": return [(.hash, command)]
-        case "zadd": return [(.zset, has(args, "INCR") ? "zincr" : "zadd")]
+        case "zadd": return [(.zset, zaddIncrements(args) ? "zincr" : "zadd")]
         case "zincrby": return [(.zset, "zincr")]
         case "bzpopmin": return [(.zset, "zpopmin")]
         case "bzpopmax": return [(.zset, "zpopmax")]
-        case "zmpop", "bzmpop": return [(.zset, has(args, "MIN") ? "zpopmin" : "zpopmax")]
+        case "zmpop", "bzmpop":
+            let min = wordAfterKeys(args, countAt: command == "zmpop" ? 1 : 2).map { Arg.isKeyword($0, "MIN") } ?? false
+            return [(.zset, min ? "zpopmin" : "zpopmax")]
         case "zrem", "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "zpopmin", "zpopmax",
              "zunionstore", "zinterstore", "zdiffstore", "zrangestore":
             return [(.zset, command)]

@@ -93,8 +93,13 @@ final class KeyspaceEvents: Sendable {
         let watchExpiry = wants(.expired)
         // In the order the command names its keys (RENAME's source before its destination),
         // then the rest in the order modified.
-        let position = { (key: [UInt8]) in command.args.dropFirst().firstIndex(of: key) ?? Int.max }
-        let ordered = keys.enumerated().sorted { (position($0.element), $0.offset) < (position($1.element), $1.offset) }.map(\.element)
+        // Positions found once: an MSET of many keys must not cost a search per comparison.
+        var firstPosition: [[UInt8]: Int] = [:]
+        for (i, a) in command.args.enumerated().dropFirst() where firstPosition[a] == nil { firstPosition[a] = i }
+        let ordered = keys.enumerated()
+            .map { (position: firstPosition[$0.element] ?? Int.max, offset: $0.offset, key: $0.element) }
+            .sorted { ($0.position, $0.offset) < ($1.position, $1.offset) }
+            .map(\.key)
         for key in ordered {
             let now = after(key)
             let gone = now.map { $0.type == nil } ?? false
