@@ -24,9 +24,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import NamedTuple, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import pytest
+import redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KV_TARGET = os.environ.get("KV_TARGET", "kvserver").strip().lower() or "kvserver"
@@ -262,3 +263,24 @@ def pytest_runtest_makereport(item, call):
 def pytest_report_header(config):
     target = f"redis-server ({redis_server_bin()})" if KV_TARGET == "redis" else f"kvserver ({kvserver_bin()})"
     return f"client-library target: {target}"
+
+
+STEP_TIMEOUT = 15.0  # the longest any one wait of the client tests may take
+
+
+def until(what: str, fn: Callable, timeout: float = STEP_TIMEOUT, errors=(redis.RedisError,)):
+    """fn() until it returns something other than None/False without raising (errors of
+    `errors` count as not yet), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            result = fn()
+            if result is not None and result is not False:
+                return result
+            last = f"returned {result!r}"
+        except errors as e:
+            last = repr(e)
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not done after {timeout:.0f} s (last: {last})", pytrace=False)
+        time.sleep(0.05)

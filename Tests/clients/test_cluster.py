@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import pytest
 import redis
@@ -46,14 +46,13 @@ from redis.driver_info import DriverInfo
 from redis.retry import Retry
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import REPO_ROOT, ServerProcess, free_port, ping_once  # noqa: E402
+from conftest import REPO_ROOT, ServerProcess, free_port, ping_once, until  # noqa: E402
 
 sys.path.insert(0, str(REPO_ROOT / "Tools" / "cluster"))
 import rebalance  # noqa: E402
 
 NODES = 3
 RETRY_MS = 1000      # server_retry_timeout: an ejected node is tried again after this
-STEP_TIMEOUT = 15.0  # the longest any one wait below may take
 
 
 def nutcracker_bin() -> str:
@@ -156,23 +155,6 @@ def make_cluster(server_factory, tmp_path, request):
     yield make
     for p in proxies:
         p.stop()
-
-
-def until(what: str, fn: Callable, timeout: float = STEP_TIMEOUT, errors=(redis.RedisError,)):
-    """fn() until it returns something other than None/False without raising, or fail."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            result = fn()
-            if result is not None and result is not False:
-                return result
-            last = f"returned {result!r}"
-        except errors as e:
-            last = repr(e)
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not done after {timeout:.0f} s (last: {last})", pytrace=False)
-        time.sleep(0.05)
 
 
 def chunks(seq: list, n: int):

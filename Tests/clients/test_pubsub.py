@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import until
 from test_redis_py import lib, r, s  # noqa: F401  (lib and r are the fixtures)
 
 DEADLINE = 5.0  # seconds any one message may take
@@ -23,15 +24,6 @@ def next_message(p, ignore_subscribe=True):
         if m is not None:
             return m
     pytest.fail("no message within the deadline")
-
-
-def wait_until(fn, what):
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        if fn():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_subscribe_publish_unsubscribe(lib, r):
@@ -73,7 +65,7 @@ def test_patterns_and_introspection(lib, r):
     assert [(s(c), n) for c, n in r.pubsub_numsub("news.tech", "nothing")] == [("news.tech", 1), ("nothing", 0)]
     assert r.pubsub_numpat() == 1
     p.close()
-    wait_until(lambda: r.pubsub_numpat() == 0, "the closed subscriber's pattern to go")
+    until("the closed subscriber's pattern to go", lambda: r.pubsub_numpat() == 0)
 
 
 def test_shard_channels(lib, r):
@@ -97,7 +89,7 @@ def test_a_subscriber_killed_by_type_is_gone(lib, r):
     listed = r.client_list(_type="pubsub")
     assert [(s(c["flags"]), s(c["sub"])) for c in listed] == [("P", "1")]
     assert r.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 1
-    wait_until(lambda: r.publish("jobs", "x") == 0, "the killed subscriber to go")
+    until("the killed subscriber to go", lambda: r.publish("jobs", "x") == 0)
     p.close()
 
 

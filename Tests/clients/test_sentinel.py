@@ -15,23 +15,9 @@ import time
 import pytest
 import redis
 
-from conftest import free_port, redis_server_bin
+from conftest import free_port, redis_server_bin, until
 
 DEADLINE = 15.0
-
-
-def wait_until(fn, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    last = None
-    while time.monotonic() < end:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
-            last = e
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture
@@ -52,7 +38,7 @@ def sentinel(tmp_path, primary):
     proc = subprocess.Popen([str(redis_server_bin()), str(conf), "--sentinel"], stdout=log, stderr=subprocess.STDOUT)
     client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5, protocol=2, decode_responses=True)
     try:
-        wait_until(lambda: client.ping(), "the sentinel to answer")
+        until("the sentinel to answer", lambda: client.ping())
         yield client
     finally:
         proc.kill()
@@ -69,7 +55,7 @@ def test_sentinel_monitors_the_primary_over_pubsub(primary, sentinel):
     host, port = primary.address
     conn = redis.Redis(host=host, port=port, socket_timeout=5, protocol=2)
     # Sentinel subscribes to its hello channel on the primary and publishes there every 2 s.
-    wait_until(lambda: b"__sentinel__:hello" in conn.pubsub_channels(), "Sentinel's subscription on the primary")
+    until("Sentinel's subscription on the primary", lambda: b"__sentinel__:hello" in conn.pubsub_channels())
     listener = conn.pubsub()
     listener.subscribe("__sentinel__:hello")
     end = time.monotonic() + DEADLINE
@@ -83,9 +69,9 @@ def test_sentinel_monitors_the_primary_over_pubsub(primary, sentinel):
     assert fields[4:7] == ["primary", host, str(port)], fields  # the primary it describes
     listener.close()
     # Sentinel reports it up, a primary without replicas.
-    state = wait_until(lambda: (lambda m: m if m.get("flags") == "master" and m.get("role-reported") == "master" else None)(
-        master_state(sentinel)), "Sentinel to report the primary up")
+    state = until("Sentinel to report the primary up", lambda: (
+        lambda m: m if m.get("flags") == "master" and m.get("role-reported") == "master" else None)(master_state(sentinel)))
     assert state["num-slaves"] == "0", state
     # Stopped, it is reported down (subjectively: one sentinel) within its down-after time.
     primary.stop()
-    wait_until(lambda: "s_down" in master_state(sentinel).get("flags", ""), "Sentinel to see the primary down")
+    until("Sentinel to see the primary down", lambda: "s_down" in master_state(sentinel).get("flags", ""))

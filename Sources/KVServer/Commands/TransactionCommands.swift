@@ -112,26 +112,24 @@ package enum TransactionCommands {
             c.deferredEvents = RecordedEvents()
         }
         for (cmd, args) in commands {
-            let mark = out.writerIndex
             let modified = tx.modificationLog.count
             if recording { c.eventSource = EventSource(name: cmd.name, args: args) }
-            do throws(CommandError) {
+            let failure = CommandDispatch.withoutPartialReply(&out) { (out) throws(CommandError) in
                 let existed = try s.db.existingKeys(cmd.keys(in: args), c)
                 try cmd.run(s, &c, args, &out)
                 // Its events wait for EXEC's commit; what it modified is what was noted since it began.
                 var seen = Set<[UInt8]>()
                 let keys = tx.modificationLog[modified...].filter { seen.insert($0).inserted }
                 if let recorded = s.db.recordEvents(c, tx, keys, existed) { c.deferredEvents.append(recorded) }
-            } catch {
-                out.moveWriterIndex(to: mark)
-                if error.wouldBlock && !c.mayWait {
-                    // Nothing is committed yet: the whole EXEC runs again on a thread that
-                    // may wait for the disk.
-                    out.moveWriterIndex(to: start)
-                    throw error
-                }
-                out.writeErrorReply(error.text)
             }
+            guard let error = failure else { continue }
+            if error.wouldBlock && !c.mayWait {
+                // Nothing is committed yet: the whole EXEC runs again on a thread that may
+                // wait for the disk.
+                out.moveWriterIndex(to: start)
+                throw error
+            }
+            out.writeErrorReply(error.text)
         }
         c.transaction = nil
         do throws(CommandError) {

@@ -32,8 +32,9 @@ enum KeyspaceEventNames {
 
     /// ZADD's INCR: among the options right after the key, before the first score.
     private static func zaddIncrements(_ args: [[UInt8]]) -> Bool {
+        let flags: [StaticString] = ["NX", "XX", "GT", "LT", "CH", "INCR"]
         var i = 2
-        while i < args.count, ["NX", "XX", "GT", "LT", "CH", "INCR"].contains(Arg.string(args[i]).uppercased()) {
+        while i < args.count, flags.contains(where: { Arg.isKeyword(args[i], $0) }) {
             if Arg.isKeyword(args[i], "INCR") { return true }
             i += 1
         }

@@ -13,14 +13,15 @@ import Synchronization
 /// bytes counted until the kernel takes them.
 final class Mailbox: Sendable {
     private struct State {
-        var inbox: ByteBuffer
+        /// Messages not yet handed to the channel, in the connection's protocol (pushes in
+        /// RESP3, arrays in RESP2), written as replies are.
+        var inbox: RESPReplyWriter
         var drainQueued = false
         /// Bytes handed to the channel and not yet written to the socket.
         var inFlight = 0
         /// When the waiting bytes went over the soft limit (ms), nil while under it.
         var overSoftSince: UInt64?
         var closed = false
-        var resp3 = false
     }
 
     /// The connection's client id.
@@ -38,17 +39,14 @@ final class Mailbox: Sendable {
         self.limits = limits
         self.clock = clock
         self.overLimit = overLimit
-        self.state = Mutex(State(inbox: channel.allocator.buffer(capacity: 0)))
+        self.state = Mutex(State(inbox: RESPReplyWriter(buffer: channel.allocator.buffer(capacity: 0))))
     }
 
     /// Messages are encoded as RESP3 pushes (after `HELLO 3`) or RESP2 arrays.
     var resp3: Bool {
-        get { state.withLock { $0.resp3 } }
-        set { state.withLock { $0.resp3 = newValue } }
+        get { state.withLock { $0.inbox.resp3 } }
+        set { state.withLock { $0.inbox.resp3 = newValue } }
     }
-
-    /// Bytes waiting to reach the socket (CLIENT LIST's omem).
-    var waitingBytes: Int { state.withLock { $0.inbox.readableBytes + $0.inFlight } }
 
     /// Queues one message: `kind` ("message", "pmessage", "smessage") and its bulk strings.
     /// False when the connection is gone or has just been closed for exceeding a limit.
@@ -57,23 +55,12 @@ final class Mailbox: Sendable {
         let now = clock()
         let (queued, queueDrain, overflow) = state.withLock { s -> (Bool, Bool, Bool) in
             guard !s.closed else { return (false, false, false) }
-            s.inbox.writeStaticString(s.resp3 ? ">" : "*")
-            s.inbox.writeString(String(parts.count + 1))
-            s.inbox.writeStaticString("\r\n$")
-            s.inbox.writeString(String(kind.utf8CodeUnitCount))
-            s.inbox.writeStaticString("\r\n")
-            s.inbox.writeStaticString(kind)
-            s.inbox.writeStaticString("\r\n")
-            for p in parts {
-                s.inbox.writeStaticString("$")
-                s.inbox.writeString(String(p.count))
-                s.inbox.writeStaticString("\r\n")
-                s.inbox.writeBytes(p)
-                s.inbox.writeStaticString("\r\n")
-            }
+            s.inbox.writePushHeader(parts.count + 1)
+            s.inbox.writeBulk(UnsafeRawBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+            for p in parts { s.inbox.writeBulk(p) }
             if Self.overLimit(&s, limits.current, now: now) {
                 s.closed = true
-                s.inbox.clear()
+                s.inbox.buffer.clear()
                 return (false, false, true)
             }
             let queue = !s.drainQueued
@@ -110,8 +97,8 @@ final class Mailbox: Sendable {
         let batch = state.withLock { s -> ByteBuffer? in
             s.drainQueued = false
             guard !s.closed, s.inbox.readableBytes > 0 else { return nil }
-            let b = s.inbox
-            s.inbox = channel.allocator.buffer(capacity: 0)
+            let b = s.inbox.buffer
+            s.inbox.buffer = channel.allocator.buffer(capacity: 0)
             s.inFlight += b.readableBytes
             return b
         }
@@ -131,7 +118,7 @@ final class Mailbox: Sendable {
     func close() {
         state.withLock { s in
             s.closed = true
-            s.inbox.clear()
+            s.inbox.buffer.clear()
         }
     }
 }
