@@ -152,6 +152,31 @@ public final class Keyspace: Sendable {
         }
     }
 
+    /// Brings the collection-version counter past every version the store's format record
+    /// has reserved: after this store took in another store's writes (a replica's replicated
+    /// data, whose format record is the primary's), so that a collection created here from now
+    /// on never reuses a version the other store handed out (its elements could still be on
+    /// disk as garbage). Records the new reservation.
+    public func adoptReservedVersions() throws(KeyspaceError) {
+        do {
+            guard let record = try store.lookup(KeyspaceKeys.formatKey), let (_, reserved) = Self.parseFormat(record.value) else { return }
+            try versions.raise(toAtLeast: reserved) { (bound) throws(KVError) in
+                try store.put(KeyspaceKeys.formatKey, Self.formatRecord(reserved: bound), options: WriteOptions(sync: true))
+            }
+        } catch {
+            throw KeyspaceError.store(error)
+        }
+    }
+
+    /// The key an engine key belongs to: a main entry's key or a collection element's; nil
+    /// for the format record (a replica maps what it applies back to keys for WATCH).
+    public static func key(ofEngineKey engineKey: [UInt8]) -> [UInt8]? {
+        engineKey.withUnsafeBytes { raw -> [UInt8]? in
+            if let main = KeyspaceKeys.key(fromMain: raw) { return main }
+            return KeyspaceKeys.parseElement(raw).map { Array($0.key) }
+        }
+    }
+
     /// The engine key of `key`'s main entry, for writers that build engine batches of plain
     /// strings themselves (a server's pipelined SETs): a string is its value at this key.
     public static func mainKey(_ key: [UInt8]) -> [UInt8] { KeyspaceKeys.main(key) }
@@ -234,6 +259,16 @@ final class VersionCounter: Sendable {
 
     init(next: UInt64, reserved: UInt64) {
         state = Mutex((next, reserved))
+    }
+
+    /// Moves the next version to at least `floor`, reserving a new block above it first.
+    func raise(toAtLeast floor: UInt64, reserve: (UInt64) throws(KVError) -> Void) throws(KVError) {
+        try state.withLock { (s) throws(KVError) in
+            guard s.next < floor else { return }
+            let bound = floor + Keyspace.versionBlock
+            try reserve(bound)
+            s = (floor, bound)
+        }
     }
 
     /// The next version; `reserve` records a new bound first when the block is used up (and

@@ -90,6 +90,12 @@ struct KVServerCommand: ParsableCommand {
     @Option(help: "debug, verbose, notice or warning (default notice).")
     var loglevel: String?
 
+    @Option(help: ArgumentHelp("Start as a replica of this primary: \"host port\" (REPLICAOF NO ONE promotes it).", valueName: "host port"))
+    var replicaof: String?
+
+    @Option(help: "Password a replica authenticates to its primary with.")
+    var masterauth: String?
+
     func run() throws {
         var config = ServerConfig()
         var level = "notice"
@@ -153,6 +159,14 @@ struct KVServerCommand: ParsableCommand {
         if let slowlogMaxLen { config.slowlogMaxLength = slowlogMaxLen }
         if let checkpointDir { config.checkpointDirectory = checkpointDir }
         if let loglevel { level = loglevel }
+        if let replicaof {
+            let words = replicaof.split(separator: " ").map(String.init)
+            guard words.count == 2, let port = Int(words[1]), (0...65535).contains(port) else {
+                throw ValidationError("--replicaof takes \"host port\"")
+            }
+            config.replication.replicaOf = (words[0], port)
+        }
+        if let masterauth { config.replication.masterAuth = masterauth }
 
         let logLevel: Logger.Level
         switch level.lowercased() {

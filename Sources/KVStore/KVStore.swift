@@ -245,6 +245,12 @@ public final class KVStore: Sendable {
         try engine.write(batch, sync: options.sync, nonBlocking: options.nonBlocking)
     }
 
+    /// Shows every committed group's log record to `observe`, in commit order (nil: stop).
+    /// For replication, inside the package: the record format is the WAL's (docs/FORMATS.md).
+    package func observeCommits(_ observe: CommitObserver?) {
+        engine.observeCommits(observe)
+    }
+
     /// Makes every write acknowledged so far durable against power loss: one `fdatasync` of
     /// the log. Writers are not held up while it runs (a server's once-a-second sync uses it).
     public func syncWAL() throws(KVError) {

@@ -134,6 +134,14 @@ public struct WriteBatch: Sendable, Equatable {
 
     // MARK: Internal
 
+    /// A batch from a log record another store committed (replication's stream): applied by
+    /// `KVStore.write`, which validates every operation before applying any. Nil when shorter
+    /// than a record header.
+    package init?(record: [UInt8]) {
+        guard record.count >= Self.headerSize else { return nil }
+        encoded = record
+    }
+
     package var sequence: UInt64 {
         get { encoded.withUnsafeBytes { loadFixed64($0.baseAddress!) } }
         set { encoded.withUnsafeMutableBytes { storeFixed64($0.baseAddress!, newValue) } }

@@ -86,6 +86,10 @@ package final class Command: Sendable {
     /// it needs every key locked, not just named ones.
     let spansKeyspace: Bool
     let transaction: TransactionRole
+    /// Flagged `write`: refused by a read-only replica and under `min-replicas-to-write`.
+    let isWrite: Bool
+    /// Flagged `loading`: answered while a replica loads a snapshot (the rest get LOADING).
+    let runsWhileLoading: Bool
     /// For a command whose keys move with its arguments (`numkeys key …`, ZUNIONSTORE's
     /// destination and sources): finds them (Redis's "movablekeys").
     let movableKeys: (@Sendable ([[UInt8]]) -> [[UInt8]])?
@@ -123,6 +127,8 @@ package final class Command: Sendable {
         self.allowedUnauthenticated = allowedUnauthenticated
         self.spansKeyspace = spansKeyspace
         self.transaction = transaction
+        self.isWrite = flags.contains("write")
+        self.runsWhileLoading = flags.contains("loading")
         self.movableKeys = movableKeys
         self.run = run
         self.appendToBatch = appendToBatch

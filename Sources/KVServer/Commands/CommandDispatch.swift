@@ -64,11 +64,25 @@ package enum CommandDispatch {
             }
             return .answered(command: command, queued: false)
         }
+        if let refusal = replicationRefusal(server.replication, command) {
+            out.writeErrorReply(refusal)
+            return .answered(command: command, queued: false)
+        }
         if !session.resp3 && !session.subscriptions.isEmpty && !PubSubCommands.allowedWhileSubscribed.contains(command.name) {
             out.writeErrorReply(PubSubCommands.refusal(command.name))
             return .answered(command: command, queued: false)
         }
         return .run(command)
+    }
+
+    /// What replication refuses: every command but the `loading` ones while a replica loads a
+    /// snapshot, writes on a read-only replica, writes while `min-replicas-to-write` is not met.
+    static func replicationRefusal(_ replication: Replication, _ command: Command) -> String? {
+        if replication.isLoading && !command.runsWhileLoading { return "LOADING Redis is loading the dataset in memory" }
+        guard command.isWrite else { return nil }
+        if replication.refusesWrites { return "READONLY You can't write against a read only replica." }
+        if replication.lacksReplicas { return "NOREPLICAS Not enough good replicas to write." }
+        return nil
     }
 
     /// CLIENT REPLY OFF or SKIP (`mode`, as it was before the command): takes back the reply

@@ -77,8 +77,91 @@ enum ConfigCommand {
         Parameter(name: name, get: get, set: nil)
     }
 
+    /// The replication settings: names (the main one first, then Redis's older `slave` one),
+    /// how to read one from `ReplicationSettings` and how to set it (false: not parseable).
+    private static let replicationTable: [(names: [String], get: @Sendable (ReplicationSettings) -> String, set: @Sendable (inout ReplicationSettings, String) -> Bool)] = [
+        (["masterauth"], { $0.masterAuth ?? "" }, { $0.masterAuth = $1.isEmpty ? nil : $1; return true }),
+        (["masteruser"], { $0.masterUser ?? "" }, { $0.masterUser = $1.isEmpty ? nil : $1; return true }),
+        (["replica-read-only", "slave-read-only"], { $0.replicaReadOnly ? "yes" : "no" }, { s, t in
+            guard let b = yesNo(t) else { return false }
+            s.replicaReadOnly = b
+            return true
+        }),
+        (["replica-priority", "slave-priority"], { String($0.replicaPriority) }, { s, t in
+            guard let n = Int(t), n >= 0 else { return false }
+            s.replicaPriority = n
+            return true
+        }),
+        (["min-replicas-to-write", "min-slaves-to-write"], { String($0.minReplicasToWrite) }, { s, t in
+            guard let n = Int(t), n >= 0 else { return false }
+            s.minReplicasToWrite = n
+            return true
+        }),
+        (["min-replicas-max-lag", "min-slaves-max-lag"], { String($0.minReplicasMaxLag) }, { s, t in
+            guard let n = Int(t), n >= 0 else { return false }
+            s.minReplicasMaxLag = n
+            return true
+        }),
+        (["repl-backlog-size"], { String($0.backlogSize) }, { s, t in
+            guard let n = ConfigFile.parseSize(t), n >= 16 << 10 else { return false }
+            s.backlogSize = n
+            return true
+        }),
+        (["repl-timeout"], { String($0.timeoutSeconds) }, { s, t in
+            guard let n = Int(t), n >= 1 else { return false }
+            s.timeoutSeconds = n
+            return true
+        }),
+        (["replica-announce-ip", "slave-announce-ip"], { $0.announceIP ?? "" }, { $0.announceIP = $1.isEmpty ? nil : $1; return true }),
+        (["replica-announce-port", "slave-announce-port"], { String($0.announcePort) }, { s, t in
+            guard let n = Int(t), n >= 0, n <= 65535 else { return false }
+            s.announcePort = n
+            return true
+        }),
+    ]
+
+    static func yesNo(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "yes": return true
+        case "no": return false
+        default: return nil
+        }
+    }
+
+    /// Applies a config file's replication directive to `settings`; false if `name` is not
+    /// one, nil if its value does not parse.
+    static func applyReplication(_ name: String, _ value: String, to settings: inout ReplicationSettings) -> Bool? {
+        guard let entry = replicationTable.first(where: { $0.names.contains(name) }) else { return false }
+        return entry.set(&settings, value) ? true : nil
+    }
+
+    private static var replicationParameters: [Parameter] {
+        var all: [Parameter] = []
+        for entry in replicationTable {
+            for (i, n) in entry.names.enumerated() {
+                var p = Parameter(name: n, get: { entry.get($0.replication.settings) }) { (s, text, change) throws(CommandError) in
+                    var probe = s.replication.settings
+                    guard entry.set(&probe, text) else {
+                        throw .err("CONFIG SET failed (possibly related to argument '\(n)') - argument couldn't be parsed")
+                    }
+                    change.apply.append { s in
+                        var v = s.replication.settings
+                        _ = entry.set(&v, text)
+                        s.replication.settings = v
+                    }
+                }
+                p.alias = i > 0
+                all.append(p)
+            }
+        }
+        // REPLICAOF changes it; CONFIG GET and REWRITE report it (Sentinel rewrites it).
+        all.append(fixed("replicaof") { s in s.replication.primary.map { "\($0.host) \($0.port)" } ?? "" })
+        return all
+    }
+
     private static let parameters: [Parameter] = {
         var all = base
+        all += replicationParameters
         all += limit("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", .hashMaxEntries)
         all += limit("hash-max-listpack-value", alias: "hash-max-ziplist-value", .hashMaxValue)
         all += limit("set-max-intset-entries", alias: nil, .setMaxIntsetEntries)
@@ -142,8 +225,8 @@ enum ConfigCommand {
             }
             change.apply.append { $0.events.set(classes) }
         },
-        Parameter(name: "client-output-buffer-limit", get: { $0.pubsubLimits.text }) { (s, text, change) throws(CommandError) in
-            guard let apply = s.pubsubLimits.parse(text) else {
+        Parameter(name: "client-output-buffer-limit", get: { $0.outputLimits.text }) { (s, text, change) throws(CommandError) in
+            guard let apply = s.outputLimits.parse(text) else {
                 throw .err("CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Invalid arguments")
             }
             change.apply.append { _ in apply() }
@@ -230,7 +313,8 @@ enum ConfigCommand {
         guard let path = s.config.configFile else { throw .err("The server is running without a config file") }
         let old: String
         do { old = try readFile(path) } catch { throw .err("Rewriting config file: \(error)") }
-        let text = rewritten(old, current: settable(s), defaults: defaults)
+        let replicaof = ("replicaof", s.replication.primary.map { "\($0.host) \($0.port)" } ?? "")
+        let text = rewritten(old, current: settable(s) + [replicaof], defaults: defaults)
         do { try writeFileAtomically(path, text) } catch { throw .err("Rewriting config file: \(error)") }
     }
 
@@ -252,8 +336,8 @@ enum ConfigCommand {
             ("list-max-listpack-size", String(c.collections.listMaxListpackSize)),
             ("list-compress-depth", String(c.collections.listCompressDepth)),
             ("sanitize-dump-payload", "no"), ("save", ""), ("notify-keyspace-events", ""),
-            ("client-output-buffer-limit", PubSubLimits().text),
-        ]
+            ("client-output-buffer-limit", OutputBufferLimits().text), ("replicaof", ""),
+        ] + replicationTable.map { ($0.names[0], $0.get(ReplicationSettings())) }
     }
 
     private static func settable(_ s: ServerContext) -> [(String, String)] {
@@ -268,21 +352,28 @@ enum ConfigCommand {
         for line in old.split(separator: "\n", omittingEmptySubsequences: false) {
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             let name = String(trimmed.prefix { $0 != " " && $0 != "\t" }).lowercased()
-            let key = name == "fsync" ? "appendfsync" : name
+            let key = name == "fsync" ? "appendfsync" : name == "slaveof" ? "replicaof" : name
             guard !trimmed.hasPrefix("#"), let value = values[key] else {
                 lines.append(String(line))
                 continue
             }
-            if written.insert(key).inserted { lines.append(key + " " + quoted(value)) }
+            if written.insert(key).inserted { lines.append(contentsOf: directive(key, value)) }
         }
         while lines.last == "" { lines.removeLast() }
         let defaultValues = Dictionary(defaults, uniquingKeysWith: { a, _ in a })
         let missing = current.filter { !written.contains($0.0) && defaultValues[$0.0] != $0.1 }
         if !missing.isEmpty {
             lines.append("# Generated by CONFIG REWRITE")
-            for (name, value) in missing { lines.append(name + " " + quoted(value)) }
+            for (name, value) in missing { lines.append(contentsOf: directive(name, value)) }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A directive's line (none for a `replicaof` that is not set: a primary), as the config
+    /// file parser reads it back.
+    private static func directive(_ name: String, _ value: String) -> [String] {
+        if name == "replicaof" { return value.isEmpty ? [] : [name + " " + value] }
+        return [name + " " + quoted(value)]
     }
 
     /// A value as the config file parser reads it back: bare when plain, else double-quoted

@@ -109,7 +109,7 @@ enum ConnectionCommands {
         out.writeBulk("proto"); out.writeIntegerReply(c.resp3 ? 3 : 2)
         out.writeBulk("id"); out.writeIntegerReply(c.record.id)
         out.writeBulk("mode"); out.writeBulk("standalone")
-        out.writeBulk("role"); out.writeBulk("master")
+        out.writeBulk("role"); out.writeBulk(s.replication.isReplica ? "replica" : "master")
         out.writeBulk("modules"); out.writeArrayHeader(0)
     }
 
@@ -159,7 +159,7 @@ enum ConnectionCommands {
             return out.writeOK()
         }
         guard a.count >= 4, a.count % 2 == 0 else { throw .syntax }
-        var id: Int?, address: String?, local: String?, user: String?, pubsub: Bool?
+        var id: Int?, address: String?, local: String?, user: String?, kind: ClientRecord.Kind?
         var skipMe = true
         for i in stride(from: 2, to: a.count, by: 2) {
             let value = a[i + 1]
@@ -171,12 +171,8 @@ enum ConnectionCommands {
             else if Arg.isKeyword(a[i], "LADDR") { local = Arg.string(value) }
             else if Arg.isKeyword(a[i], "USER") { user = Arg.string(value) }
             else if Arg.isKeyword(a[i], "TYPE") {
-                guard Arg.isKeyword(value, "NORMAL") || Arg.isKeyword(value, "MASTER") || Arg.isKeyword(value, "REPLICA") || Arg.isKeyword(value, "SLAVE") || Arg.isKeyword(value, "PUBSUB") else {
-                    throw .err("Unknown client type '\(Arg.string(value))'")
-                }
-                if Arg.isKeyword(value, "NORMAL") { pubsub = false }
-                else if Arg.isKeyword(value, "PUBSUB") { pubsub = true }
-                else { return out.writeIntegerReply(0) }  // no masters or replicas here
+                guard let k = clientKind(value) else { throw .err("Unknown client type '\(Arg.string(value))'") }
+                kind = k
             } else if Arg.isKeyword(a[i], "SKIPME") {
                 if Arg.isKeyword(value, "YES") { skipMe = true }
                 else if Arg.isKeyword(value, "NO") { skipMe = false }
@@ -192,7 +188,7 @@ enum ConnectionCommands {
             if let address, target.address != address { continue }
             if let local, target.localAddress != local { continue }
             if let user, user != "default" { continue }
-            if let pubsub, target.isPubSub != pubsub { continue }
+            if let kind, target.kind != kind { continue }
             if target.id == c.record.id {
                 if skipMe { continue }
                 c.closeAfterReply = true
@@ -202,6 +198,15 @@ enum ConnectionCommands {
             killed += 1
         }
         out.writeIntegerReply(killed)
+    }
+
+    /// CLIENT LIST/KILL TYPE's argument (SLAVE is REPLICA's old name); nil for an unknown type.
+    private static func clientKind(_ a: [UInt8]) -> ClientRecord.Kind? {
+        if Arg.isKeyword(a, "NORMAL") { return .normal }
+        if Arg.isKeyword(a, "MASTER") { return .master }
+        if Arg.isKeyword(a, "REPLICA") || Arg.isKeyword(a, "SLAVE") { return .replica }
+        if Arg.isKeyword(a, "PUBSUB") { return .pubsub }
+        return nil
     }
 
     /// CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | UNBLOCK | SETINFO | NO-EVICT | NO-TOUCH | HELP
@@ -227,16 +232,8 @@ enum ConnectionCommands {
             var clients = s.clients.all
             if n > 2 {
                 if Arg.isKeyword(a[2], "TYPE"), n == 4 {
-                    let type = a[3]
-                    if Arg.isKeyword(type, "NORMAL") {
-                        clients = clients.filter { !$0.isPubSub }
-                    } else if Arg.isKeyword(type, "PUBSUB") {
-                        clients = clients.filter { $0.isPubSub }
-                    } else if Arg.isKeyword(type, "MASTER") || Arg.isKeyword(type, "REPLICA") || Arg.isKeyword(type, "SLAVE") {
-                        clients = []
-                    } else {
-                        throw .err("Unknown client type '\(Arg.string(type))'")
-                    }
+                    guard let kind = clientKind(a[3]) else { throw .err("Unknown client type '\(Arg.string(a[3]))'") }
+                    clients = clients.filter { $0.kind == kind }
                 } else if Arg.isKeyword(a[2], "ID"), n >= 4 {
                     var ids = Set<Int>()
                     for arg in a[3...] {

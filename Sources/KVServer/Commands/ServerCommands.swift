@@ -226,15 +226,6 @@ enum ServerCommands {
         }
     }
 
-    /// ROLE: this server is a primary without replicas (replication is not built yet): the
-    /// role, its replication offset, and its replicas.
-    static func role(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
-        out.writeArrayHeader(3)
-        out.writeBulk("master")
-        out.writeIntegerReply(0)
-        out.writeArrayHeader(0)
-    }
-
     /// Redis 7's ten-element command description.
     private static func writeInfo(_ cmd: Command, _ out: inout RESPReplyWriter) {
         out.writeArrayHeader(10)

@@ -120,6 +120,8 @@ enum ServerInfo {
                     "pubsub_patterns:\(pubsub.patterns)",
                     "pubsubshard_channels:\(pubsub.shardChannels)",
                     "expired_events:\(s.telemetry.stats.expiredKeys.load(ordering: .relaxed))",
+                    "sync_full:\(s.telemetry.stats.fullSyncs.load(ordering: .relaxed))",
+                    "sync_partial_ok:\(s.telemetry.stats.partialSyncs.load(ordering: .relaxed))",
                     "client_output_buffer_limit_disconnections:\(s.telemetry.stats.outputBufferLimitDisconnections.load(ordering: .relaxed))",
                     "total_error_replies_protocol:\(s.telemetry.stats.protocolErrors.load(ordering: .relaxed))",
                     "offloaded_commands:\(s.telemetry.stats.offloadedCommands.load(ordering: .relaxed))",
@@ -128,20 +130,7 @@ enum ServerInfo {
                     "clients_held_now:\(s.telemetry.stats.clientsHeldNow.load(ordering: .relaxed))",
                 ]
             case "replication":
-                lines = [
-                    "# Replication",
-                    "role:master",
-                    "connected_slaves:0",
-                    "master_failover_state:no-failover",
-                    "master_replid:\(s.telemetry.runID)",
-                    "master_replid2:0000000000000000000000000000000000000000",
-                    "master_repl_offset:0",
-                    "second_repl_offset:-1",
-                    "repl_backlog_active:0",
-                    "repl_backlog_size:0",
-                    "repl_backlog_first_byte_offset:0",
-                    "repl_backlog_histlen:0",
-                ]
+                lines = ["# Replication"] + ReplicationCommands.infoLines(s)
             case "cpu":
                 var me = rusage(), children = rusage()
                 getrusage(RUSAGE_SELF.rawValue, &me)

@@ -25,6 +25,8 @@ package enum TransactionCommands {
                 refusal = CommandError.wrongArity(command.name).text
             } else if command.flags.contains("no_multi") {
                 refusal = "ERR Command not allowed inside a transaction"
+            } else if let r = CommandDispatch.replicationRefusal(s.replication, command) {
+                refusal = r
             } else if !c.multi!.enqueue(args, limits: s.config.transactionLimits) {
                 let l = s.config.transactionLimits
                 refusal = "ERR MULTI queue limit reached (\(l.maxCommands) commands or \(l.maxBytes) bytes: multi-max-commands, multi-max-bytes); the transaction is discarded"
@@ -86,6 +88,11 @@ package enum TransactionCommands {
         for args in queued.commands {
             // Queued only if known; a table without it is a programming error, not input.
             guard let cmd = CommandTable.standard.lookup(args[0]) else { continue }
+            // The server may have become a read-only replica since the command was queued.
+            if let refusal = CommandDispatch.replicationRefusal(s.replication, cmd) {
+                end(s, &c)
+                throw CommandError("EXECABORT Transaction discarded because of: " + refusal)
+            }
             commands.append((cmd, args))
             if cmd.spansKeyspace { wholeKeyspace = true } else { keys.append(contentsOf: cmd.keys(in: args)) }
         }

@@ -25,6 +25,21 @@ package final class ClientRecord: Sendable {
         var subscribedChannels = 0
         var subscribedPatterns = 0
         var subscribedShardChannels = 0
+        /// The connection carries a replica's stream (after its PSYNC).
+        var isReplica = false
+    }
+
+    /// CLIENT LIST/KILL TYPE: what the connection is.
+    enum Kind {
+        case normal, master, replica, pubsub
+    }
+
+    /// A replica's stream connection, else a subscriber, else normal (a replica's own link to
+    /// its primary is not a client here).
+    var kind: Kind {
+        state.locked { s in
+            s.isReplica ? .replica : s.subscribedChannels + s.subscribedPatterns + s.subscribedShardChannels > 0 ? .pubsub : .normal
+        }
     }
 
     /// Records the connection's subscription counts (CLIENT LIST's sub, psub, ssub).
@@ -34,11 +49,6 @@ package final class ClientRecord: Sendable {
             $0.subscribedPatterns = subscriptions.patterns.count
             $0.subscribedShardChannels = subscriptions.shardChannels.count
         }
-    }
-
-    /// CLIENT LIST/KILL TYPE pubsub: subscribed to anything.
-    var isPubSub: Bool {
-        state.locked { $0.subscribedChannels + $0.subscribedPatterns + $0.subscribedShardChannels > 0 }
     }
 
     package let id: Int
@@ -57,6 +67,10 @@ package final class ClientRecord: Sendable {
         self.state = Mutex(State(lastActiveMillis: now, authenticated: authenticated))
     }
 
+    /// The connection has closed (a command still running for it, WAIT, stops waiting).
+    let gone = Atomic<Bool>(false)
+    var isGone: Bool { gone.load(ordering: .acquiring) }
+
     func onKill(_ close: @escaping @Sendable () -> Void) {
         closer.locked { $0 = close }
     }
@@ -74,7 +88,7 @@ package final class ClientRecord: Sendable {
         let idle = (now &- s.lastActiveMillis) / 1000
         let inMulti = current?.multi != nil
         let pubsub = s.subscribedChannels + s.subscribedPatterns + s.subscribedShardChannels > 0
-        let flags = inMulti ? (pubsub ? "Px" : "x") : (pubsub ? "P" : "N")
+        let flags = s.isReplica ? "S" : inMulti ? (pubsub ? "Px" : "x") : (pubsub ? "P" : "N")
         let queued = current?.multi?.commands.count ?? -1
         let multiMem = current?.multi?.bytes ?? 0
         return "id=\(id) addr=\(address) laddr=\(localAddress) fd=-1 name=\(s.name) age=\(age) idle=\(idle) "
@@ -124,7 +138,7 @@ package final class ClientRegistry: Sendable {
     }
 
     package func remove(_ id: Int) {
-        table.locked { _ = $0.clients.removeValue(forKey: id) }
+        table.locked { $0.clients.removeValue(forKey: id) }?.gone.store(true, ordering: .releasing)
     }
 
     var count: Int { table.locked { $0.clients.count } }

@@ -11,6 +11,8 @@ public enum ConfigFile {
         "metrics-port", "checkpoint-dir", "hash-max-listpack-entries", "hash-max-listpack-value",
         "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size",
         "list-compress-depth", "save", "sanitize-dump-payload", "notify-keyspace-events", "client-output-buffer-limit",
+        "replicaof", "slaveof", "masterauth", "masteruser", "replica-read-only", "replica-priority", "min-replicas-to-write",
+        "min-replicas-max-lag", "repl-backlog-size", "repl-timeout", "replica-announce-ip", "replica-announce-port",
     ]
 
     /// Applies the file's directives to `config`; returns `loglevel` if the file sets it.
@@ -100,11 +102,22 @@ public enum ConfigFile {
                 config.notifyKeyspaceEvents = v
             case "client-output-buffer-limit":
                 let v = values.joined(separator: " ")
-                guard PubSubLimits().parse(v) != nil else {
+                guard OutputBufferLimits().parse(v) != nil else {
                     throw .file(path: path, line: lineNumber, reason: "client-output-buffer-limit: expected groups of 'class hard soft seconds'")
                 }
                 config.clientOutputBufferLimit = v
+            case "replicaof", "slaveof":
+                let words = values.joined(separator: " ").split(separator: " ").map(String.init)
+                guard words.count == 2, let port = Int(words[1]), port >= 0, port <= 65535 else {
+                    throw .file(path: path, line: lineNumber, reason: "\(name) takes a host and a port")
+                }
+                config.replication.replicaOf = (words[0], port)
             default:
+                switch ConfigCommand.applyReplication(name, values.joined(separator: " "), to: &config.replication) {
+                case true?: continue
+                case nil: throw .file(path: path, line: lineNumber, reason: "\(name): '\(values.joined(separator: " "))' is not a valid value")
+                case false?: break
+                }
                 throw .file(path: path, line: lineNumber, reason: "unknown directive '\(name)' (known: \(directives.joined(separator: ", ")))")
             }
         }

@@ -28,6 +28,10 @@ final class EncodingHints: Sendable {
     }
 
     /// The keys were written by something other than an in-place change.
+    /// Whether any key is remembered (a replica skips mapping what it applies back to keys
+    /// when none is).
+    var tracksAny: Bool { count.load(ordering: .relaxed) > 0 }
+
     func forget(_ keys: some Sequence<[UInt8]>) {
         guard count.load(ordering: .relaxed) > 0 else { return }
         raw.locked { set in

@@ -81,6 +81,10 @@ public struct ServerConfig: Sendable {
     public var notifyKeyspaceEvents = ""
     public var clientOutputBufferLimit: String?
 
+    /// Replicas, primaries, and what Sentinel reads (`replicaof`, `masterauth`,
+    /// `replica-read-only`, `min-replicas-to-write` …).
+    public var replication = ReplicationSettings()
+
     /// The defaults, as `kvserver` starts without flags.
     public init() {}
 

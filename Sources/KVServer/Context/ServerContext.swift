@@ -19,7 +19,9 @@ package final class ServerContext: Sendable {
     let checkpoints: Checkpoints
     /// Pub/Sub's subscriptions, and the bound on a subscriber's waiting messages.
     let pubsub: PubSubHub
-    let pubsubLimits = PubSubLimits()
+    let outputLimits = OutputBufferLimits()
+    /// Primary or replica, and the stream between them.
+    let replication: Replication
     /// Keyspace notifications (`notify-keyspace-events`), published through `pubsub`.
     var events: KeyspaceEvents { db.events }
     private let shutdownHook = Mutex<(@Sendable () -> Void)?>(nil)
@@ -38,15 +40,16 @@ package final class ServerContext: Sendable {
         events.set(KeyspaceEvents.parse(config.notifyKeyspaceEvents) ?? [])
         self.db = Database(
             store: store, keyspace: try Keyspace.open(store, limits: Self.limits(config.collections)), settings: settings, events: events)
+        self.replication = Replication(db: db, settings: config.replication, clock: config.storeOptions.clock)
         self.telemetry = Telemetry(store: store, config: config)
         self.checkpoints = Checkpoints(store: store, root: config.checkpointRoot, clock: config.storeOptions.clock)
-        if let limits = config.clientOutputBufferLimit { pubsubLimits.parse(limits)?() }
+        if let limits = config.clientOutputBufferLimit { outputLimits.parse(limits)?() }
     }
 
     /// The mailbox through which a connection receives Pub/Sub messages.
     func makeMailbox(_ record: ClientRecord, _ channel: any Channel) -> Mailbox {
         let stats = telemetry.stats
-        return Mailbox(id: record.id, channel: channel, limits: pubsubLimits, clock: clock) {
+        return Mailbox(id: record.id, channel: channel, limits: outputLimits, clock: clock) {
             stats.outputBufferLimitDisconnections.add(1, ordering: .relaxed)
         }
     }
@@ -59,6 +62,19 @@ package final class ServerContext: Sendable {
         l.set(.zsetMaxEntries, c.zsetMaxListpackEntries)
         l.set(.zsetMaxValue, c.zsetMaxListpackValue)
         return l
+    }
+
+    /// Pipelined plain SETs may be batched past the one-command path: no keyspace events to
+    /// record, and nothing replication refuses writes for.
+    var takesFastWrites: Bool { events.off && replication.admitsWritesUnchecked }
+
+    /// The feed through which a replica connection receives the stream after its PSYNC.
+    func makeFeed(_ record: ClientRecord, _ channel: any Channel, listeningPort: Int, address: String?) -> ReplicaFeed {
+        let stats = telemetry.stats
+        let host = address ?? String(record.address[..<(record.address.lastIndex(of: ":") ?? record.address.endIndex)])
+        return ReplicaFeed(id: record.id, channel: channel, address: host, listeningPort: listeningPort, limits: outputLimits, clock: clock) {
+            stats.outputBufferLimitDisconnections.add(1, ordering: .relaxed)
+        }
     }
 
     /// The store the server serves.

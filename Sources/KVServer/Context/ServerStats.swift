@@ -17,7 +17,11 @@ final class ServerStats: Sendable {
     let heldWriteMicros = Atomic<Int>(0)
     /// Connections waiting for a held batch right now.
     let clientsHeldNow = Atomic<Int>(0)
-    /// Subscribers closed for exceeding `client-output-buffer-limit pubsub`.
+    /// Full synchronisations and resumed streams served to replicas (`sync_full`,
+    /// `sync_partial_ok`).
+    let fullSyncs = Atomic<Int>(0)
+    let partialSyncs = Atomic<Int>(0)
+    /// Subscribers and replicas closed for exceeding `client-output-buffer-limit`.
     let outputBufferLimitDisconnections = Atomic<Int>(0)
     /// Keys whose expiry the expiry watch published as an "expired" event.
     let expiredKeys = Atomic<Int>(0)
@@ -32,6 +36,8 @@ final class ServerStats: Sendable {
         writesHeld.store(0, ordering: .relaxed)
         heldWriteMicros.store(0, ordering: .relaxed)
         outputBufferLimitDisconnections.store(0, ordering: .relaxed)
+        fullSyncs.store(0, ordering: .relaxed)
+        partialSyncs.store(0, ordering: .relaxed)
         expiredKeys.store(0, ordering: .relaxed)
     }
 }

@@ -36,6 +36,12 @@ package struct Session: Sendable {
     /// The events of the commands EXEC has run, published once it commits.
     var deferredEvents = RecordedEvents()
 
+    /// A replica's connection, from its PSYNC on: the stream's feed (REPLCONF ACK reports to
+    /// it), and what its REPLCONF announced before.
+    var feed: ReplicaFeed?
+    var replicaListeningPort = 0
+    var replicaAddress: String?
+
     /// Between MULTI and EXEC/DISCARD.
     package var inTransaction: Bool { multi != nil }
 
@@ -48,6 +54,7 @@ package struct Session: Sendable {
         watched.clear(registry: server.db.watches)
         unsubscribeAll(server.pubsub)
         mailbox?.close()
+        if let feed { server.replication.source.detach(feed) }
     }
 
     /// Drops every subscription, without replies (RESET, a closed connection).

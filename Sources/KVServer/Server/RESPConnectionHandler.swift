@@ -207,7 +207,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             guard let args = pending.popFirst() else { break }
             counters.commandsRun += 1
             let command = commands.lookup(args[0])
-            if s.takesFastPaths && server.events.off && writes.append(command, args) {
+            if s.takesFastPaths && server.takesFastWrites && writes.append(command, args) {
                 counters.lastCommand = command?.name
                 if writes.isFull { commitWrites(context: context) }
                 continue
@@ -220,7 +220,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 break
             }
             counters.lastCommand = command?.name
-            if s.takesFastPaths, let command, PipelinedReads.run(command, args, pending: &pending,
+            if s.takesFastPaths, !server.replication.isLoading, let command, PipelinedReads.run(command, args, pending: &pending,
                 table: commands, server: server, session: &s, out: &out, counters: &counters) { session = s; continue }
             switch CommandDispatch.admit(server, &s, command, args, &out) {
             case .answered(let command, let queued):

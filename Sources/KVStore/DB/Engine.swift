@@ -187,6 +187,10 @@ final class Engine: Sendable {
         try commits.write(batch, sync: sync, nonBlocking: nonBlocking, condition: condition)
     }
 
+    func observeCommits(_ observe: CommitObserver?) {
+        commits.observeCommits(observe)
+    }
+
     func syncLogConcurrently() throws(KVError) {
         if isClosed.load(ordering: .acquiring) { throw KVError.closed }
         try wal.syncConcurrently()

@@ -32,6 +32,12 @@ private final class PendingWrite {
     func signal() { wakeUp?.signal() }
 }
 
+/// Sees each committed group's log record (the `WriteBatch` encoding: first sequence, count,
+/// operations), one group at a time, in commit order, after it is logged and readable and
+/// before its writers return. Replication streams these records; the observer must not write to
+/// the store.
+package typealias CommitObserver = @Sendable (_ record: [UInt8]) -> Void
+
 /// Group commit (LevelDB's write queue).
 ///
 /// Every writer joins a FIFO queue; the writer at the head is the leader. The leader asks the
@@ -55,8 +61,9 @@ private final class PendingWrite {
 /// Locking (why `@unchecked Sendable` is sound): `mutex` guards `writers`, `leading`,
 /// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners` and `closed`. Only the
 /// leader uses `insertScratch`, outside the lock; leadership passes under the lock, so those
-/// uses are serialized. The leader calls the controller, the log and the memtables with the
-/// lock released; nothing they do calls back into this queue.
+/// uses are serialized. The leader calls the controller, the log, the memtables and the
+/// commit observer (itself under its own `Mutex`) with the lock released; nothing they do
+/// calls back into this queue.
 final class GroupCommit: @unchecked Sendable {
     private let mutex = ConditionMutex()
     /// Broadcast when `writers` becomes empty (close waits for it).
@@ -79,6 +86,8 @@ final class GroupCommit: @unchecked Sendable {
     /// The commit leader's scratch for sorting a group before the memtable insert.
     @exclusivity(unchecked) private var insertScratch: [Memtable.SortedEntry] = []
     private var closed = false
+    /// Replication's tap on the commit stream (`observeCommits`); read once per group.
+    private let observer = Mutex<CommitObserver?>(nil)
 
     private let wal: WriteAheadLog
     private let controller: WriteController
@@ -225,7 +234,18 @@ final class GroupCommit: @unchecked Sendable {
 
         mutex.lock()
         if needSync { lastSyncNanoseconds = syncNanoseconds }
-        if failure == nil { snapshots.publish(last) }
+        if failure == nil {
+            snapshots.publish(last)
+            if let observe = observer.withLock({ $0 }) {
+                // Still the leader (leadership passes under the lock, after this), so the
+                // observer sees groups one at a time in commit order, and before any writer
+                // of the group returns: a writer that asks where the stream stands after its
+                // write finds its batch there. The lock is released: the observer copies.
+                mutex.unlock()
+                observe(combined.encoded)
+                mutex.lock()
+            }
+        }
         let followers = finishGroup(count: group.count, error: failure)
         if !followers.isEmpty {
             // Woken outside the lock: each wake is a system call, and a follower woken inside
@@ -303,6 +323,11 @@ final class GroupCommit: @unchecked Sendable {
         } else {
             queueDrained.broadcast()
         }
+    }
+
+    /// Installs (nil: removes) the function every committed group is shown to (`CommitObserver`).
+    func observeCommits(_ observe: CommitObserver?) {
+        observer.withLock { $0 = observe }
     }
 
     /// Refuses new writes and waits for the queued ones (accepted before close began).

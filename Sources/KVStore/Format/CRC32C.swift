@@ -17,7 +17,7 @@ package enum CRC32C {
         return software(crc, bytes)
     }
 
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 { extend(0, bytes) }
+    package static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 { extend(0, bytes) }
 
     package static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { extend(0, $0) }

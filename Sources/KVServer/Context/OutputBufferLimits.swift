@@ -1,16 +1,33 @@
 import Synchronization
 
-/// `client-output-buffer-limit`: how many bytes may wait for a client that does not read. Only
-/// the `pubsub` class is enforced (every other reply waits in TCP: a connection stops reading
-/// requests while its socket is not writable); the `normal` and `replica` classes are kept to
-/// be reported and rewritten. Redis's defaults: pubsub 32 MB hard, 8 MB soft for 60 s.
-final class PubSubLimits: Sendable {
+/// `client-output-buffer-limit`: how many bytes may wait for a client that does not read. The
+/// `pubsub` class bounds a subscriber's messages (`Mailbox`), the `replica` class a replica's
+/// stream (`ReplicaFeed`); the `normal` class is kept to be reported and rewritten (every
+/// other reply waits in TCP: a connection stops reading requests while its socket is not
+/// writable). Redis's defaults: pubsub 32 MB hard, 8 MB soft for 60 s; replica 256 MB hard,
+/// 64 MB soft for 60 s.
+final class OutputBufferLimits: Sendable {
     struct Values: Sendable, Equatable {
         /// Bytes past which the client is closed at once; 0: no limit.
         var hard: Int
         /// Bytes the client may stay over for `softSeconds`; 0: no limit.
         var soft: Int
         var softSeconds: Int
+
+        /// Whether `waiting` bytes are over the hard limit, or have been over the soft limit
+        /// for longer than its seconds; tracks in `overSoftSince` (ms) when they went over it.
+        func exceeded(waiting: Int, now: UInt64, overSoftSince: inout UInt64?) -> Bool {
+            if hard > 0 && waiting > hard { return true }
+            guard soft > 0 && waiting > soft else {
+                overSoftSince = nil
+                return false
+            }
+            guard let since = overSoftSince else {
+                overSoftSince = now
+                return softSeconds == 0
+            }
+            return now &- since >= UInt64(softSeconds) * 1000
+        }
     }
 
     private struct Classes {
@@ -22,7 +39,9 @@ final class PubSubLimits: Sendable {
     private let classes = Mutex(Classes())
 
     /// The pubsub class's limits, read on every message queued.
-    var current: Values { classes.withLock { $0.pubsub } }
+    var pubsub: Values { classes.withLock { $0.pubsub } }
+    /// The replica class's limits, read on every frame queued for a replica.
+    var replica: Values { classes.withLock { $0.replica } }
 
     /// CONFIG GET's value: every class, sizes in bytes, in Redis's order.
     var text: String {

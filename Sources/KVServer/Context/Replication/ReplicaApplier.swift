@@ -1,0 +1,197 @@
+import Dispatch
+import KVCollections
+import KVStore
+import Synchronization
+
+/// A replica's side of the stream: applies the primary's frames to the store one at a time,
+/// in order, on a serial queue of its own (never an event loop: a write may wait for the
+/// disk), and moves the replication offset past each (`ReplicationSource.adopt`).
+///
+/// A full synchronisation empties the store and loads the snapshot's entries (clients get
+/// `LOADING` meanwhile, as from a Redis replica loading its RDB), then skips the stream's
+/// batches the snapshot already holds (sequence at or below the snapshot's). Each batch is
+/// one write here, as it was one commit on the primary: a MULTI/EXEC stays atomic.
+final class ReplicaApplier: Sendable {
+    /// Touched only on `queue` (a `Mutex` so that the type is `Sendable`; never contended).
+    private struct State {
+        var primaryID = ""
+        var syncOffset: Int64 = 0
+        var loading = false
+        var entries: UInt64 = 0
+        var skipThrough: UInt64?
+    }
+
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "kvserver.replica-apply")
+    /// Bytes submitted and not yet applied: the link stops reading past a bound.
+    private let waiting = Atomic<Int>(0)
+    private let cancelled = Atomic<Bool>(false)
+    private let db: Database
+    private let source: ReplicationSource
+    private let status: ReplicaStatus
+    /// Called on the queue each time it empties: the link reads again, and acknowledges the
+    /// offset unless a snapshot is loading.
+    private let drained: @Sendable () -> Void
+    /// Called on the queue when a frame cannot be applied: the link drops the connection.
+    private let fail: @Sendable (String) -> Void
+
+    init(
+        db: Database, source: ReplicationSource, status: ReplicaStatus,
+        drained: @escaping @Sendable () -> Void, fail: @escaping @Sendable (String) -> Void
+    ) {
+        self.db = db
+        self.source = source
+        self.status = status
+        self.drained = drained
+        self.fail = fail
+    }
+
+    var waitingBytes: Int { waiting.load(ordering: .relaxed) }
+
+    /// PSYNC answered `+FULLRESYNC replid offset`: the snapshot follows.
+    func beginFullSync(replid: String, offset: Int64) {
+        queue.async { [self] in
+            state.withLock { s in
+                s = State()
+                s.primaryID = replid
+                s.syncOffset = offset
+            }
+        }
+    }
+
+    /// PSYNC answered `+CONTINUE replid`: the stream resumes after this server's offset.
+    func resume(replid: String) {
+        queue.async { [self] in
+            source.renameHistory(replid)
+            status.linkUp()
+            drained()
+        }
+    }
+
+    func submit(_ frame: ReplicationFrame.Frame) {
+        waiting.add(frame.size, ordering: .relaxed)
+        queue.async { [self] in
+            defer { waiting.subtract(frame.size, ordering: .relaxed) }
+            guard !cancelled.load(ordering: .acquiring) else { return }
+            do {
+                try apply(frame)
+            } catch {
+                cancelled.store(true, ordering: .releasing)
+                fail("\(error)")
+                return
+            }
+            if waiting.load(ordering: .relaxed) == frame.size { drained() }
+        }
+    }
+
+    /// Stops applying: frames still queued are dropped; returns once the one being applied
+    /// (if any) is done.
+    func cancel() {
+        cancelled.store(true, ordering: .releasing)
+        queue.sync {}
+        if state.withLock({ $0.loading }) { status.isLoading = false }
+    }
+
+    private func apply(_ frame: ReplicationFrame.Frame) throws {
+        switch frame.kind {
+        case .ping:
+            return
+        case .entries:
+            try startLoadIfNeeded()
+            try load(frame.payload)
+        case .snapshotEnd:
+            guard let sequence = ReplicationFrame.loadLE(frame.payload, at: 0, as: UInt64.self),
+                  let count = ReplicationFrame.loadLE(frame.payload, at: 8, as: UInt64.self)
+            else { throw ReplicationError.protocolViolation("short snapshot end frame") }
+            try startLoadIfNeeded()
+            let (replid, offset, entries) = state.withLock { s in (s.primaryID, s.syncOffset, s.entries) }
+            guard entries == count else {
+                throw ReplicationError.protocolViolation("snapshot had \(entries) entries, its end frame says \(count)")
+            }
+            source.adoptHistory(replid: replid, offset: offset)
+            state.withLock { s in
+                s.loading = false
+                s.skipThrough = sequence
+            }
+            db.encodings.forget(from: [], to: nil)
+            db.watches.touch(db.watches.watched(from: [], through: nil))
+            status.isLoading = false
+            status.linkUp()
+        case .batch:
+            guard let first = ReplicationFrame.loadLE(frame.payload, at: 0, as: UInt64.self) else {
+                throw ReplicationError.protocolViolation("short batch frame")
+            }
+            let skip = state.withLock { s -> Bool in
+                guard let through = s.skipThrough else { return false }
+                if first <= through { return true }
+                s.skipThrough = nil
+                return false
+            }
+            if !skip {
+                guard let batch = WriteBatch(record: frame.payload) else { throw ReplicationError.protocolViolation("short batch frame") }
+                try db.store.write(batch, options: WriteOptions(sync: db.syncsEveryWrite))
+                touchKeys(frame.payload)
+            }
+            source.adopt(ReplicationFrame.encode(.batch, frame.payload))
+        }
+    }
+
+    /// The first snapshot frame: the store's old contents go (one range deletion of every
+    /// engine key), and clients get `LOADING` until the snapshot is in.
+    private func startLoadIfNeeded() throws {
+        guard !state.withLock({ $0.loading }) else { return }
+        status.isLoading = true
+        state.withLock { $0.loading = true }
+        var batch = WriteBatch()
+        batch.deleteRange(from: [], to: nil)
+        try db.store.write(batch)
+    }
+
+    /// One `entries` frame, written in batches of about a megabyte.
+    private func load(_ payload: [UInt8]) throws {
+        var batch = WriteBatch()
+        var at = 0
+        var n: UInt64 = 0
+        while at < payload.count {
+            guard let keyLength = ReplicationFrame.loadLE(payload, at: at, as: UInt32.self),
+                  let valueLength = ReplicationFrame.loadLE(payload, at: at + 4 + Int(keyLength), as: UInt32.self)
+            else { throw ReplicationError.protocolViolation("truncated snapshot entry at byte \(at)") }
+            let keyStart = at + 4
+            let valueStart = keyStart + Int(keyLength) + 4
+            let tail = valueStart + Int(valueLength)
+            guard let expiresAt = ReplicationFrame.loadLE(payload, at: tail, as: UInt64.self), tail + 8 < payload.count else {
+                throw ReplicationError.protocolViolation("truncated snapshot entry at byte \(at)")
+            }
+            batch.put(
+                Array(payload[keyStart..<(keyStart + Int(keyLength))]), Array(payload[valueStart..<tail]),
+                expiresAt: expiresAt == 0 ? nil : expiresAt, tag: payload[tail + 8])
+            at = tail + 9
+            n += 1
+            if batch.byteSize >= 1 << 20 {
+                try db.store.write(batch)
+                batch = WriteBatch()
+            }
+        }
+        if !batch.isEmpty { try db.store.write(batch) }
+        state.withLock { $0.entries += n }
+    }
+
+    /// WATCH and OBJECT ENCODING learn of the keys a replicated batch wrote.
+    private func touchKeys(_ record: [UInt8]) {
+        guard !db.watches.isEmpty || db.encodings.tracksAny else { return }
+        var keys: [[UInt8]] = []
+        record.withUnsafeBytes { raw in
+            try? WriteBatch.forEach(raw, file: "<replication>", offset: 0) { kind, key, value in
+                if kind == .rangeDeletion || kind == .rangeDeletionToEnd {
+                    let end = kind == .rangeDeletion ? Array(value) : nil
+                    keys.append(contentsOf: db.watches.watched(from: Array(key), through: end))
+                    db.encodings.forget(from: Array(key), to: end)
+                } else if let k = Keyspace.key(ofEngineKey: Array(key)) {
+                    keys.append(k)
+                }
+            }
+        }
+        db.watches.touch(keys)
+        db.encodings.forget(keys)
+    }
+}

@@ -1,0 +1,135 @@
+import KVCollections
+import KVStore
+import Logging
+import NIOCore
+import Synchronization
+
+/// This server's place in replication: a primary (recording its commits for replicas) or a
+/// replica of one (`ReplicaLink`), what REPLICAOF switches between, and the rules commands
+/// meet because of it: `READONLY` on a read-only replica, `LOADING` while a snapshot loads,
+/// `NOREPLICAS` when `min-replicas-to-write` is not met. Docs: docs/SERVER.md "Replication",
+/// docs/FORMATS.md "Replication stream".
+final class Replication: Sendable {
+    let source: ReplicationSource
+    let status: ReplicaStatus
+    private let db: Database
+    private let settingsState: Mutex<ReplicationSettings>
+    private let link = Mutex<ReplicaLink?>(nil)
+    /// Set by `start`: what a link needs to connect.
+    private let runtime = Mutex<(group: any EventLoopGroup, port: Int, logger: Logger)?>(nil)
+    private let timer = Mutex<RepeatedTask?>(nil)
+    /// Read by every command's admission, so kept apart from the settings' lock.
+    private let readOnly = Atomic<Bool>(false)
+    private let minReplicas = Atomic<Int>(0)
+    /// Serializes role changes (REPLICAOF from two clients at once).
+    private let switching = Mutex<Void>(())
+
+    init(db: Database, settings: ReplicationSettings, clock: @escaping @Sendable () -> UInt64) {
+        self.db = db
+        self.settingsState = Mutex(settings)
+        self.source = ReplicationSource(backlogSize: settings.backlogSize)
+        self.status = ReplicaStatus(clock: clock)
+        minReplicas.store(settings.minReplicasToWrite, ordering: .relaxed)
+    }
+
+    var settings: ReplicationSettings {
+        get { settingsState.withLock { $0 } }
+        set {
+            settingsState.withLock { $0 = newValue }
+            source.backlogSize = newValue.backlogSize
+            minReplicas.store(newValue.minReplicasToWrite, ordering: .relaxed)
+            refreshReadOnly()
+        }
+    }
+
+    /// The primary this server replicates, nil for a primary.
+    var primary: (host: String, port: Int)? { link.withLock { $0.map { ($0.host, $0.port) } } }
+    var isReplica: Bool { primary != nil }
+
+    /// Writes are refused with `READONLY` (a replica with `replica-read-only yes`).
+    var refusesWrites: Bool { readOnly.load(ordering: .relaxed) }
+    /// Commands are refused with `LOADING` (a snapshot is loading).
+    var isLoading: Bool { status.isLoading }
+
+    /// No rule of replication's applies to writes now (no loading, not a read-only replica, no
+    /// `min-replicas-to-write`): the pipelined-SET path may skip admission. Two atomic loads.
+    var admitsWritesUnchecked: Bool {
+        !readOnly.load(ordering: .relaxed) && minReplicas.load(ordering: .relaxed) == 0 && !status.isLoading
+    }
+
+    /// `min-replicas-to-write` is set and not met.
+    var lacksReplicas: Bool {
+        let n = minReplicas.load(ordering: .relaxed)
+        guard n > 0, !isReplica else { return false }
+        return source.goodReplicas(maxLagSeconds: settings.minReplicasMaxLag) < n
+    }
+
+    /// Starts recording commits and, if configured as a replica, the link to the primary.
+    /// `port`: the port this server serves clients on, announced to a primary.
+    func start(store: KVStore, group: any EventLoopGroup, port: Int, logger: Logger) {
+        runtime.withLock { $0 = (group, port, logger) }
+        let source = self.source
+        store.observeCommits { source.record($0) }
+        let t = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            self?.tick()
+        }
+        timer.withLock { $0 = t }
+        if let p = settings.replicaOf { replicaOf(host: p.host, port: p.port) }
+    }
+
+    /// Once a second: heartbeats to replicas, and replicas silent for `repl-timeout` are let go.
+    private func tick() {
+        source.ping()
+        let timeout = UInt64(max(1, settings.timeoutSeconds)) * 1000
+        for f in source.feeds where f.isOnline && f.millisecondsSinceAck > timeout {
+            f.channel.close(promise: nil)
+        }
+    }
+
+    func stop(store: KVStore) {
+        timer.withLock { $0?.cancel(); $0 = nil }
+        link.withLock { $0 }?.stop()
+        store.observeCommits(nil)
+    }
+
+    /// REPLICAOF host port: follow that primary (this server's replicas are let go, its
+    /// history kept to resume from if the new primary shares it).
+    func replicaOf(host: String, port: Int) {
+        switching.withLock { _ in
+            if let current = link.withLock({ $0 }) {
+                if current.host == host && current.port == port { return }
+                current.stop()
+            }
+            _ = source.follow()
+            settingsState.withLock { $0.replicaOf = (host, port) }
+            guard let rt = runtime.withLock({ $0 }) else { return }
+            let context = ReplicaLink.Context(
+                db: db, source: source, status: status, settings: { [weak self] in self?.settings ?? ReplicationSettings() },
+                listeningPort: rt.port, group: rt.group, logger: rt.logger)
+            let newLink = ReplicaLink(host: host, port: port, context: context)
+            link.withLock { $0 = newLink }
+            refreshReadOnly()
+            rt.logger.info("replication: replica of \(host):\(port)")
+            newLink.start()
+        }
+    }
+
+    /// REPLICAOF NO ONE: stop following and become a primary with a new history that shares
+    /// the old one up to here. Collection versions the old primary reserved are adopted first.
+    func becomePrimary() throws(CommandError) {
+        try switching.withLock { (_) throws(CommandError) in
+            guard let current = link.withLock({ $0 }) else { return }
+            current.stop()
+            link.withLock { $0 = nil }
+            settingsState.withLock { $0.replicaOf = nil }
+            do throws(KeyspaceError) { try db.keyspace.adoptReservedVersions() } catch { throw .keyspace(error) }
+            source.promote()
+            refreshReadOnly()
+            runtime.withLock { $0 }?.logger.info("replication: primary (history \(source.replid))")
+        }
+    }
+
+    private func refreshReadOnly() {
+        readOnly.store(isReplica && settings.replicaReadOnly, ordering: .relaxed)
+    }
+}

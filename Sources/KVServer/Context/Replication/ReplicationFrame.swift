@@ -1,0 +1,105 @@
+import KVStore
+import NIOCore
+
+/// One unit of what a primary sends a replica after PSYNC's answer (docs/FORMATS.md,
+/// "Replication stream"): `kind u8 | length u32 LE | crc32c u32 LE of the payload | payload`.
+/// The checksum is checked before a payload is used: a damaged frame ends the connection, and
+/// the replica asks again from the last offset it applied.
+enum ReplicationFrame {
+    enum Kind: UInt8, Sendable {
+        /// Part of a full synchronisation's snapshot: entries, each
+        /// `key length u32 | key | value length u32 | value | expires-at u64 (0: never) | tag u8`.
+        case entries = 1
+        /// The snapshot is complete: `sequence u64 | entries u64`. Batches at or below the
+        /// sequence are already in it.
+        case snapshotEnd = 2
+        /// A committed group's log record (the WAL's batch encoding). Only these frames count
+        /// towards the replication offset.
+        case batch = 3
+        /// Once a second while idle: `primary offset u64`, so a replica can tell a quiet
+        /// primary from a lost one.
+        case ping = 4
+    }
+
+    static let headerSize = 9
+    /// Larger than any batch the engine commits in one group (group commit caps a group at
+    /// 1 MiB of its writers' batches, a lone batch may be a 512 MiB value): anything above is
+    /// garbage, not a frame to wait for.
+    static let maxPayload = 1 << 30
+
+    /// A decoded frame; `size` is its whole length on the wire.
+    struct Frame: Sendable {
+        let kind: Kind
+        let payload: [UInt8]
+        var size: Int { ReplicationFrame.headerSize + payload.count }
+    }
+
+    /// Appends a frame holding `payload`.
+    static func write(_ kind: Kind, _ payload: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(kind.rawValue)
+        buffer.writeInteger(UInt32(payload.count), endianness: .little)
+        buffer.writeInteger(CRC32C.checksum(payload), endianness: .little)
+        buffer.writeBytes(payload)
+    }
+
+    /// A frame's bytes.
+    static func encode(_ kind: Kind, _ payload: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(headerSize + payload.count)
+        out.append(kind.rawValue)
+        appendLE(UInt32(payload.count), to: &out)
+        appendLE(CRC32C.checksum(payload), to: &out)
+        out.append(contentsOf: payload)
+        return out
+    }
+
+    /// Takes one whole frame off the front of `buffer`; nil when it does not hold one yet.
+    /// Throws for an unknown kind, an absurd length or a checksum mismatch.
+    static func decode(_ buffer: inout ByteBuffer) throws(ReplicationError) -> Frame? {
+        guard buffer.readableBytes >= headerSize,
+              let kindByte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+              let length = buffer.getInteger(at: buffer.readerIndex + 1, endianness: .little, as: UInt32.self),
+              let crc = buffer.getInteger(at: buffer.readerIndex + 5, endianness: .little, as: UInt32.self)
+        else { return nil }
+        guard let kind = Kind(rawValue: kindByte) else { throw .protocolViolation("unknown replication frame kind \(kindByte)") }
+        guard Int(length) <= maxPayload else { throw .protocolViolation("replication frame of \(length) bytes") }
+        guard buffer.readableBytes >= headerSize + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: headerSize)
+        let payload = buffer.readBytes(length: Int(length)) ?? []
+        guard CRC32C.checksum(payload) == crc else {
+            throw .corruptFrame("\(kind) frame of \(length) bytes fails its checksum")
+        }
+        return Frame(kind: kind, payload: payload)
+    }
+
+    static func appendLE<T: FixedWidthInteger>(_ v: T, to out: inout [UInt8]) {
+        withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    /// A little-endian integer at `offset` of `bytes`, nil past the end.
+    static func loadLE<T: FixedWidthInteger>(_ bytes: [UInt8], at offset: Int, as: T.Type = T.self) -> T? {
+        let n = MemoryLayout<T>.size
+        guard offset >= 0, offset + n <= bytes.count else { return nil }
+        var v: T = 0
+        for i in 0..<n { v |= T(bytes[offset + i]) << (8 * i) }
+        return v
+    }
+}
+
+/// What can go wrong on a replication link; each ends the connection (the replica reconnects).
+enum ReplicationError: Error, CustomStringConvertible {
+    /// The primary sent something that is not the protocol (a bad kind, length or reply).
+    case protocolViolation(String)
+    /// A frame failed its checksum.
+    case corruptFrame(String)
+    /// The primary refused a step of the handshake.
+    case refused(String)
+
+    var description: String {
+        switch self {
+        case .protocolViolation(let s): return "replication protocol: \(s)"
+        case .corruptFrame(let s): return "corrupt replication frame: \(s)"
+        case .refused(let s): return "primary refused: \(s)"
+        }
+    }
+}

@@ -1,0 +1,328 @@
+import Foundation
+import KVClient
+@testable import KVServer
+import KVStore
+import KVTestSupport
+import NIOCore
+import Testing
+
+/// Replication between two in-process servers over loopback: a replica holds exactly the
+/// primary's data (compared engine key by engine key, expiries and tags included) after a full
+/// synchronisation and while the stream flows; a short disconnection resumes from the backlog,
+/// a long one synchronises in full; a promoted replica continues the history and a diverged old
+/// primary is brought back by a full synchronisation; a damaged frame is refused and asked for
+/// again.
+@Suite(.serialized) struct ReplicationTests {
+    /// Writes of every type, an expiry, a transaction, deletions.
+    static func writeMix(_ c: RESPConnection, round: Int) throws {
+        for i in 0..<200 { _ = try c.call("SET", "s\(round):\(i)", "value \(i)") }
+        _ = try c.call("SET", "ttl\(round)", "x", "PX", "500000")
+        _ = try c.call("HSET", "h\(round)", "a", "1", "b", "2", "c", "3")
+        _ = try c.call("SADD", "set\(round)", "x", "y", "z")
+        _ = try c.call("ZADD", "z\(round)", "1", "one", "2", "two")
+        _ = try c.call("RPUSH", "l\(round)", "a", "b", "c", "d")
+        _ = try c.call("MULTI")
+        _ = try c.call("LMOVE", "l\(round)", "l\(round)b", "LEFT", "RIGHT")
+        _ = try c.call("HDEL", "h\(round)", "b")
+        _ = try c.call("EXEC")
+        _ = try c.call("DEL", "s\(round):7", "set\(round)")
+        _ = try c.call("DELRANGE", "s\(round):1", "s\(round):2")
+    }
+
+    /// Waits (≤ 10 s) until the replica's link is up at the primary's offset.
+    static func converge(_ primary: TestServer, _ replica: TestServer) throws {
+        let p = try primary.client()
+        let r = try replica.client()
+        for _ in 0..<1000 {
+            let pi = try info(p), ri = try info(r)
+            if ri["master_link_status"] == "up" && ri["slave_repl_offset"] == pi["master_repl_offset"] { return }
+            usleep(10_000)
+        }
+        throw TestError(description: "replica did not converge: \(try info(r)) vs \(try info(p))")
+    }
+
+    static func info(_ c: RESPConnection, _ section: String = "replication") throws -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in (try c.call("INFO", section).string ?? "").split(separator: "\r\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+        }
+        return fields
+    }
+
+    /// Every engine entry but the keyspace's format record (each store reserves its own
+    /// collection versions): key, value, expiry, tag.
+    static func contents(_ store: KVStore) throws -> [[UInt8]: ([UInt8], UInt64?, UInt8)] {
+        let it = try store.makeIterator()
+        it.seekToFirst()
+        var all: [[UInt8]: ([UInt8], UInt64?, UInt8)] = [:]
+        let format: [UInt8] = [0xFF, 0x00] + Array("keyspace".utf8)
+        while it.isValid {
+            if it.key != format { all[it.key] = (it.value, it.expiresAt, it.tag) }
+            it.next()
+        }
+        try it.check()
+        return all
+    }
+
+    static func expectSameContents(_ a: TestServer, _ b: TestServer, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let x = try contents(a.server.store), y = try contents(b.server.store)
+        #expect(x.count == y.count, sourceLocation: sourceLocation)
+        var differing = 0
+        for (k, v) in x {
+            guard let w = y[k], w.0 == v.0, w.1 == v.1, w.2 == v.2 else { differing += 1; continue }
+        }
+        #expect(differing == 0, "\(differing) of \(x.count) entries differ", sourceLocation: sourceLocation)
+    }
+
+    static func replica(of primary: TestServer, _ label: String, clock: ManualClock) throws -> TestServer {
+        try TestServer(label, clock: clock) { $0.replication.replicaOf = ("127.0.0.1", primary.port) }
+    }
+
+    @Test func aReplicaHoldsThePrimarysDataAndRefusesWrites() throws {
+        let clock = ManualClock()
+        let primary = try TestServer("repl-primary", clock: clock)
+        let p = try primary.client()
+        try Self.writeMix(p, round: 0)
+        let replica = try Self.replica(of: primary, "repl-replica", clock: clock)
+        try Self.converge(primary, replica)
+        try Self.expectSameContents(primary, replica)
+        // The stream after the snapshot.
+        try Self.writeMix(p, round: 1)
+        #expect(try p.call("WAIT", "1", "5000") == .integer(1))
+        try Self.converge(primary, replica)
+        try Self.expectSameContents(primary, replica)
+
+        let r = try replica.client()
+        #expect(try r.call("HGET", "h1", "c") == .bulk(bytes("3")))
+        #expect(try r.call("TTL", "ttl1") == .integer(500))
+        #expect(try r.call("SET", "k", "v") == .error("READONLY You can't write against a read only replica."))
+        #expect(try r.call("MULTI") == .simple("OK"))
+        #expect(try r.call("SET", "k", "v").isError)
+        #expect(try r.call("EXEC") == .error("EXECABORT Transaction discarded because of previous errors."))
+        let role = try r.call("ROLE").elements
+        #expect(role.first == .bulk(bytes("slave")) && role[2] == .integer(primary.port) && role[3] == .bulk(bytes("connected")))
+        let primaryRole = try p.call("ROLE").elements
+        #expect(primaryRole.first == .bulk(bytes("master")) && primaryRole[2].elements.count == 1)
+        #expect(try Self.info(p)["connected_slaves"] == "1")
+        #expect(try Self.info(p)["slave0"]?.contains("port=\(replica.port),state=online") == true)
+        // Sentinel kills normal clients during a failover: the replica's stream is not one.
+        _ = try p.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        #expect(try p.call("CLIENT", "LIST", "TYPE", "replica").string?.contains("flags=S") == true)
+        #expect(try Self.info(p, "stats")["sync_full"] == "1")
+    }
+
+    @Test func aShortDisconnectionResumesAndALongOneSynchronisesInFull() throws {
+        let clock = ManualClock()
+        let primary = try TestServer("repl-gap-primary", clock: clock)
+        let p = try primary.client()
+        let replica = try Self.replica(of: primary, "repl-gap-replica", clock: clock)
+        try Self.writeMix(p, round: 0)
+        try Self.converge(primary, replica)
+        // Cut the stream; the replica reconnects a second later and resumes.
+        #expect(try p.call("CLIENT", "KILL", "TYPE", "replica") == .integer(1))
+        try Self.writeMix(p, round: 1)
+        try Self.converge(primary, replica)
+        try Self.expectSameContents(primary, replica)
+        #expect(try Self.info(p, "stats")["sync_partial_ok"] == "1")
+        #expect(try Self.info(p, "stats")["sync_full"] == "1")
+        // A backlog too small for what is written while the replica is away: a full sync.
+        #expect(try p.call("CONFIG", "SET", "repl-backlog-size", "16384") == .simple("OK"))
+        #expect(try p.call("CLIENT", "KILL", "TYPE", "replica") == .integer(1))
+        let big = String(repeating: "v", count: 1000)
+        for i in 0..<100 { _ = try p.call("SET", "big\(i)", big) }
+        try Self.converge(primary, replica)
+        try Self.expectSameContents(primary, replica)
+        #expect(try Self.info(p, "stats")["sync_full"] == "2")
+    }
+
+    @Test func aPromotedReplicaContinuesAndADivergedPrimaryIsBroughtBack() throws {
+        let clock = ManualClock()
+        let a = try TestServer("repl-fo-a", clock: clock)
+        let b = try Self.replica(of: a, "repl-fo-b", clock: clock)
+        let ca = try a.client(), cb = try b.client()
+        try Self.writeMix(ca, round: 0)
+        try Self.converge(a, b)
+        // Failover: b becomes the primary; a (nothing written since) follows it and resumes.
+        #expect(try cb.call("REPLICAOF", "NO", "ONE") == .simple("OK"))
+        #expect(try cb.call("SET", "after", "1") == .simple("OK"))
+        #expect(try ca.call("REPLICAOF", "127.0.0.1", String(b.port)) == .simple("OK"))
+        try Self.converge(b, a)
+        #expect(try ca.call("GET", "after") == .bulk(bytes("1")))
+        #expect(try Self.info(cb, "stats")["sync_partial_ok"] == "1")
+        #expect(try Self.info(cb, "stats")["sync_full"] == "0")
+        try Self.expectSameContents(a, b)
+        // a is promoted back, and b, still a primary too, takes a write a never sees: b's history
+        // has diverged, so following a costs it a full sync that drops the write.
+        #expect(try ca.call("REPLICAOF", "NO", "ONE") == .simple("OK"))
+        #expect(try ca.call("HSET", "fresh", "f", "1") == .integer(1))
+        #expect(try cb.call("SET", "diverged", "1") == .simple("OK"))
+        #expect(try cb.call("REPLICAOF", "127.0.0.1", String(a.port)) == .simple("OK"))
+        try Self.converge(a, b)
+        #expect(try cb.call("EXISTS", "diverged") == .integer(0))
+        #expect(try cb.call("HGET", "fresh", "f") == .bulk(bytes("1")))
+        #expect(try Self.info(ca, "stats")["sync_full"] == "2")  // b's first sync, and this one
+        try Self.expectSameContents(a, b)
+        // A collection created on the promoted server gets a version the old primary never
+        // handed out (its elements could still be garbage on disk).
+        #expect(try cb.call("REPLICAOF", "NO", "ONE") == .simple("OK"))
+        #expect(try cb.call("DEL", "h0") == .integer(1))
+        #expect(try cb.call("HSET", "h0", "new", "1") == .integer(1))
+        #expect(try cb.call("HGETALL", "h0") == .array([.bulk(bytes("new")), .bulk(bytes("1"))]))
+    }
+
+    @Test func aGarbagePsyncGetsAFullSynchronisation() throws {
+        let primary = try TestServer("repl-garbage")
+        let c = try primary.client()
+        _ = try c.call("SET", "k", "v")
+        #expect(try c.call("REPLCONF", "listening-port", "1") == .simple("OK"))
+        #expect(try c.call("REPLCONF", "nonsense", "1").isError)
+        let reply = try c.call("PSYNC", "not-an-id", "12345").string ?? ""
+        #expect(reply.hasPrefix("FULLRESYNC "))
+    }
+
+    @Test func aDamagedFrameIsRefusedAndTheStreamAskedForAgain() throws {
+        let fake = try FakePrimary()
+        let clock = ManualClock()
+        let replica = try TestServer("repl-damaged", clock: clock) { $0.replication.replicaOf = ("127.0.0.1", fake.port) }
+        _ = replica
+        var entry: [UInt8] = []
+        for (k, v) in [("good", "1")] {
+            ReplicationFrame.appendLE(UInt32(k.utf8.count), to: &entry); entry += Array(k.utf8)
+            ReplicationFrame.appendLE(UInt32(v.utf8.count), to: &entry); entry += Array(v.utf8)
+            ReplicationFrame.appendLE(UInt64(0), to: &entry); entry.append(0)
+        }
+        var end: [UInt8] = []
+        ReplicationFrame.appendLE(UInt64(0), to: &end)
+        ReplicationFrame.appendLE(UInt64(1), to: &end)
+        var damaged = ReplicationFrame.encode(.entries, entry)
+        damaged[damaged.count - 3] ^= 0x40
+        // First connection: a damaged snapshot frame. The replica must hang up, apply nothing,
+        // and connect again.
+        let first = try fake.accept()
+        try fake.answerHandshake(first, then: Array("+FULLRESYNC \(String(repeating: "a", count: 40)) 0\r\n".utf8) + damaged)
+        #expect(fake.waitForClose(first))
+        let r = try replica.client()
+        #expect(try r.call("EXISTS", "good") == .integer(0))
+        // Second connection: the same snapshot, whole.
+        let second = try fake.accept()
+        try fake.answerHandshake(
+            second, then: Array("+FULLRESYNC \(String(repeating: "a", count: 40)) 0\r\n".utf8)
+                + ReplicationFrame.encode(.entries, entry) + ReplicationFrame.encode(.snapshotEnd, end))
+        var loaded = false
+        for _ in 0..<500 where !loaded {
+            loaded = try r.call("GET", "good") == .bulk(bytes("1"))
+            if !loaded { usleep(10_000) }
+        }
+        #expect(loaded)
+        close(first)
+        close(second)
+    }
+
+    @Test func framesCarryTheirChecksum() throws {
+        let payload = Array("a committed batch".utf8)
+        var buffer = ByteBuffer(bytes: ReplicationFrame.encode(.batch, payload))
+        #expect(try ReplicationFrame.decode(&buffer)?.payload == payload)
+        for i in 0..<(ReplicationFrame.headerSize + payload.count) where i != 0 {
+            var bytes = ReplicationFrame.encode(.batch, payload)
+            bytes[i] ^= 0x01
+            var b = ByteBuffer(bytes: bytes)
+            // A flipped length makes the frame incomplete or garbage; anything else fails the
+            // checksum. Never the payload back.
+            let decoded = (try? ReplicationFrame.decode(&b)) ?? nil
+            #expect(decoded == nil || decoded?.payload != payload)
+        }
+        var partial = ByteBuffer(bytes: Array(ReplicationFrame.encode(.batch, payload).dropLast()))
+        #expect(try ReplicationFrame.decode(&partial) == nil)
+        var unknown = ByteBuffer(bytes: [9, 0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(throws: ReplicationError.self) { try ReplicationFrame.decode(&unknown) }
+    }
+
+    @Test func theBacklogHoldsTheLastBytesByOffset() {
+        var g = SystemRandomNumberGenerator()
+        for capacity in [1, 7, 64, 1000] {
+            var backlog = ReplicationBacklog(capacity: capacity, end: 100)
+            var model: [UInt8] = []
+            for round in 0..<300 {
+                let n = Int(g.next() % UInt64(capacity * 2 + 1))
+                let chunk = (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
+                chunk.withUnsafeBytes { backlog.append($0) }
+                model += chunk
+                if round == 150 {
+                    backlog.resize(capacity / 2 + 1)
+                }
+                let held = min(model.count, backlog.capacity)
+                #expect(backlog.end == 100 + Int64(model.count))
+                #expect(backlog.held <= held)
+                let start = backlog.start
+                let from = start + Int64(g.next() % UInt64(backlog.held + 1))
+                let want = Array(model[Int(from - 100)...])
+                #expect(backlog.bytes(from: from) == want)
+                #expect(backlog.bytes(from: start - 1) == nil)
+                #expect(backlog.bytes(from: backlog.end + 1) == nil)
+            }
+        }
+    }
+}
+
+/// A primary that a test scripts by hand: accepts a replica's connection, answers its handshake
+/// (AUTH-less: PING, two REPLCONFs, PSYNC) and sends whatever bytes the test gives.
+final class FakePrimary {
+    let listener: Int32
+    let port: Int
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var on: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(listener, 4) == 0 else { throw TestError(description: "fake primary: cannot listen") }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    deinit { close(listener) }
+
+    /// The next connection, waiting up to 10 s.
+    func accept() throws -> Int32 {
+        var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 10_000) == 1 else { throw TestError(description: "fake primary: no connection") }
+        let fd = Glibc.accept(listener, nil, nil)
+        guard fd >= 0 else { throw TestError(description: "fake primary: accept failed") }
+        return fd
+    }
+
+    /// Reads the handshake's four commands, answers the first three, then sends `bytes`.
+    func answerHandshake(_ fd: Int32, then bytes: [UInt8]) throws {
+        var seen: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while String(decoding: seen, as: UTF8.self).components(separatedBy: "PSYNC").count < 2
+            || !String(decoding: seen, as: UTF8.self).hasSuffix("\r\n") || String(decoding: seen, as: UTF8.self).split(separator: "*").count < 4 {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 10_000) == 1 else { throw TestError(description: "fake primary: no handshake") }
+            let n = read(fd, &buf, buf.count)
+            guard n > 0 else { throw TestError(description: "fake primary: closed during handshake") }
+            seen += buf[0..<n]
+        }
+        let out = Array("+PONG\r\n+OK\r\n+OK\r\n".utf8) + bytes
+        _ = out.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Whether the replica closes `fd` within 10 s (reads and discards what it sends).
+    func waitForClose(_ fd: Int32) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<100 {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 100) == 1 {
+                if read(fd, &buf, buf.count) <= 0 { return true }
+            }
+        }
+        return false
+    }
+}
