@@ -13,7 +13,7 @@ DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak cluster big-collections
+.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak cluster ha big-collections
 
 all: build
 
@@ -52,6 +52,13 @@ run: release
 # (Tools/cluster/run.sh, docs/SCALING.md).
 cluster: release
 	bash Tools/cluster/run.sh
+
+# A primary, two replicas and three Redis Sentinels that fail over to a replica when the
+# primary dies: nodes on 7390-7392, sentinels on 26379-26381, data and configs under ./ha-data;
+# Ctrl-C stops all six. REPLICAS=, BASE_PORT=, SENTINEL_PORT= choose (Tools/ha/run.sh,
+# docs/SCALING.md).
+ha: release
+	bash Tools/ha/run.sh
 
 # The embedding demonstration: write, close, reopen, read back.
 demo: release

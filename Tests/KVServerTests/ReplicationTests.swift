@@ -171,50 +171,65 @@ import Testing
         #expect(try cb.call("HGETALL", "h0") == .array([.bulk(bytes("new")), .bulk(bytes("1"))]))
     }
 
-    @Test func aGarbagePsyncGetsAFullSynchronisation() throws {
+    @Test func aGarbagePsyncGetsAFullSynchronisationAndAReplicaLeavingMidSyncIsForgotten() throws {
         let primary = try TestServer("repl-garbage")
         let c = try primary.client()
-        _ = try c.call("SET", "k", "v")
-        #expect(try c.call("REPLCONF", "listening-port", "1") == .simple("OK"))
-        #expect(try c.call("REPLCONF", "nonsense", "1").isError)
-        let reply = try c.call("PSYNC", "not-an-id", "12345").string ?? ""
+        let value = String(repeating: "x", count: 1000)
+        for i in 0..<50 { _ = try c.pipeline((0..<400).map { j in [bytes("SET"), bytes("k\(i):\(j)"), bytes(value)] }) }
+        let replica = try primary.client()
+        #expect(try replica.call("REPLCONF", "listening-port", "1") == .simple("OK"))
+        #expect(try replica.call("REPLCONF", "nonsense", "1").isError)
+        let reply = try replica.call("PSYNC", "not-an-id", "12345").string ?? ""
         #expect(reply.hasPrefix("FULLRESYNC "))
+        // It hangs up while 20 MB of snapshot are on their way: the primary stops the sync,
+        // forgets the replica and goes on serving.
+        replica.shutdownWrite()
+        withExtendedLifetime(replica) {}
+        var gone = false
+        for _ in 0..<500 where !gone {
+            gone = try Self.info(c)["connected_slaves"] == "0"
+            if !gone { usleep(10_000) }
+        }
+        #expect(gone)
+        #expect(try c.call("GET", "k3:7") == .bulk(bytes(value)))
     }
 
-    @Test func aDamagedFrameIsRefusedAndTheStreamAskedForAgain() throws {
+    @Test func aDamagedFrameOrACutSnapshotIsRefusedAndTheStreamAskedForAgain() throws {
         let fake = try FakePrimary()
         let clock = ManualClock()
         let replica = try TestServer("repl-damaged", clock: clock) { $0.replication.replicaOf = ("127.0.0.1", fake.port) }
-        _ = replica
-        var entry: [UInt8] = []
-        for (k, v) in [("good", "1")] {
-            ReplicationFrame.appendLE(UInt32(k.utf8.count), to: &entry); entry += Array(k.utf8)
-            ReplicationFrame.appendLE(UInt32(v.utf8.count), to: &entry); entry += Array(v.utf8)
-            ReplicationFrame.appendLE(UInt64(0), to: &entry); entry.append(0)
+        let r = try replica.client()
+        func entries(_ pairs: [(String, String)]) -> [UInt8] {
+            var entry: [UInt8] = []
+            for (k, v) in pairs {
+                ReplicationFrame.appendLE(UInt32(k.utf8.count), to: &entry); entry += Array(k.utf8)
+                ReplicationFrame.appendLE(UInt32(v.utf8.count), to: &entry); entry += Array(v.utf8)
+                ReplicationFrame.appendLE(UInt64(0), to: &entry); entry.append(0)
+            }
+            return ReplicationFrame.encode(.entries, entry)
         }
         var end: [UInt8] = []
         ReplicationFrame.appendLE(UInt64(0), to: &end)
         ReplicationFrame.appendLE(UInt64(1), to: &end)
-        var damaged = ReplicationFrame.encode(.entries, entry)
+        let fullResync = Array("+FULLRESYNC \(String(repeating: "a", count: 40)) 0\r\n".utf8)
+        var damaged = entries([("good", "1")])
         damaged[damaged.count - 3] ^= 0x40
-        // First connection: a damaged snapshot frame. The replica must hang up, apply nothing,
-        // and connect again.
+        // First connection: part of a snapshot, then a damaged frame. The replica must hang
+        // up without applying it, answer LOADING (it holds part of a snapshot), and reconnect.
         let first = try fake.accept()
-        try fake.answerHandshake(first, then: Array("+FULLRESYNC \(String(repeating: "a", count: 40)) 0\r\n".utf8) + damaged)
+        try fake.answerHandshake(first, then: fullResync + entries([("partial", "1")]) + damaged)
         #expect(fake.waitForClose(first))
-        let r = try replica.client()
-        #expect(try r.call("EXISTS", "good") == .integer(0))
-        // Second connection: the same snapshot, whole.
+        #expect(try r.call("GET", "good").string?.hasPrefix("LOADING") == true)
+        // Second connection: a whole snapshot replaces everything.
         let second = try fake.accept()
-        try fake.answerHandshake(
-            second, then: Array("+FULLRESYNC \(String(repeating: "a", count: 40)) 0\r\n".utf8)
-                + ReplicationFrame.encode(.entries, entry) + ReplicationFrame.encode(.snapshotEnd, end))
+        try fake.answerHandshake(second, then: fullResync + entries([("good", "1")]) + ReplicationFrame.encode(.snapshotEnd, end))
         var loaded = false
         for _ in 0..<500 where !loaded {
             loaded = try r.call("GET", "good") == .bulk(bytes("1"))
             if !loaded { usleep(10_000) }
         }
         #expect(loaded)
+        #expect(try r.call("EXISTS", "partial") == .integer(0))
         close(first)
         close(second)
     }

@@ -140,12 +140,15 @@ class ServerProcess:
                 argv += ["--fsync", self.fsync]
         return argv + self.args
 
-    def start(self) -> "ServerProcess":
+    def start(self, port: Optional[int] = None) -> "ServerProcess":
+        """Starts on a free port, or on `port` (a restarted node that others know by its
+        address, as Sentinel does)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.directory.mkdir(parents=True, exist_ok=True)
         last_error = ""
+        fixed = port
         for _attempt in range(3):  # a port taken between choosing and binding: try another
-            port = free_port()
+            port = fixed or free_port()
             self._log = open(self.log_path, "ab")
             self.starts += 1
             self._log.write(f"==== start #{self.starts} on port {port}\n".encode())
@@ -199,11 +202,12 @@ class ServerProcess:
         """Graceful stop (SIGTERM), then SIGKILL if it takes more than 10 s."""
         return self._terminate(signal.SIGTERM)
 
-    def restart(self) -> "ServerProcess":
-        """Stops the process if it still runs (SIGKILL), then starts it on the same directory."""
+    def restart(self, same_port: bool = False) -> "ServerProcess":
+        """Stops the process if it still runs (SIGKILL), then starts it on the same directory
+        (and, with same_port, the same port)."""
         if self.alive():
             self.kill()
-        return self.start()
+        return self.start(self.port if same_port else None)
 
     def _close_log(self) -> None:
         if self._log is not None:

@@ -1,8 +1,8 @@
 """A real Redis Sentinel (Debian's redis-server in sentinel mode) monitoring the server as a
 primary: it connects, reads INFO, discovers itself through hello messages published over
 Pub/Sub on the primary, and reports the primary up; stopped, the primary is reported down.
-Replication and failover are not built yet (issue #28); this checks what Sentinel needs of a
-primary's Pub/Sub, PING and INFO. Must pass against Debian's redis-server too (KV_TARGET=redis).
+This checks what Sentinel needs of a lone primary's Pub/Sub, PING and INFO; failover with
+replicas is test_failover.py. Must pass against Debian's redis-server too (KV_TARGET=redis).
 
 Bounded: every wait has a deadline; the sentinel process is killed when the test ends.
 """

@@ -11,6 +11,7 @@
 #   corruption cases, all file and damage kinds  about 20,800 (1,700)
 #   kill -9 of kvserver under client processes  100 kills per fsync policy (always, everysec)
 #   linearizability across kills              40 kills in 120 s of GET/SET/INCR/CAS
+#   Sentinel failovers (3 sentinels, primary + 2 replicas, WAIT 1 writes)   10 SIGKILLs
 #   damaged block in a store                   2,048 MiB
 #   full disk (RLIMIT_FSIZE)                   the WAL, a table, the server
 #   libFuzzer per decoder (wal manifest table block resp)   10,000,000 executions each, in one
@@ -68,6 +69,9 @@ lin_kills=$(( 40 / scale )); (( lin_kills < 2 )) && lin_kills=2
 lin_seconds=$(( 120 / scale )); (( lin_seconds < 6 )) && lin_seconds=6
 if KV_LIN_KILLS=$lin_kills KV_LIN_SECONDS=$lin_seconds bash Tools/clients/run.sh Tests/clients/test_linearizability.py -s > "$out/linearizability.log" 2>&1; then v=ok; else v=FAILED; failed=1; fi
 row "linearizability across kills" "$(grep -o 'history: .*' "$out/linearizability.log" | tail -1)" $v
+failovers=$(( 10 / scale )); (( failovers < 2 )) && failovers=2
+if KV_FAILOVERS=$failovers bash Tools/clients/run.sh Tests/clients/test_failover.py -s > "$out/failover.log" 2>&1; then v=ok; else v=FAILED; failed=1; fi
+row "Sentinel failovers under WAIT 1 writes (SIGKILL of the primary)" "$(grep -o 'failover test: .*' "$out/failover.log" | tail -1)" $v
 damaged_mb=$(( 2048 / scale )); (( damaged_mb < 32 )) && damaged_mb=32
 if KV_DAMAGED_STORE_MB=$damaged_mb swift test --skip-build --filter 'DamagedStoreTests' > "$out/damaged.log" 2>&1; then v=ok; else v=FAILED; failed=1; fi
 row "damaged block in a $damaged_mb MiB store" "$(grep -o 'DamagedStoreTests: .*' "$out/damaged.log" | tail -1)" $v

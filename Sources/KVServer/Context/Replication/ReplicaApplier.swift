@@ -85,11 +85,12 @@ final class ReplicaApplier: Sendable {
     }
 
     /// Stops applying: frames still queued are dropped; returns once the one being applied
-    /// (if any) is done.
+    /// (if any) is done. A snapshot cut off halfway leaves the store partly loaded, and
+    /// clients keep getting `LOADING` until the next synchronisation completes (or the server
+    /// is made a primary).
     func cancel() {
         cancelled.store(true, ordering: .releasing)
         queue.sync {}
-        if state.withLock({ $0.loading }) { status.isLoading = false }
     }
 
     private func apply(_ frame: ReplicationFrame.Frame) throws {

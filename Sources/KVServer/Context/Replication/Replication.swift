@@ -122,6 +122,12 @@ final class Replication: Sendable {
             current.stop()
             link.withLock { $0 = nil }
             settingsState.withLock { $0.replicaOf = nil }
+            if status.isLoading {
+                // Promoted in the middle of a full synchronisation: what it holds is part of
+                // the old primary's snapshot. Serving it is the operator's (or Sentinel's) call.
+                status.isLoading = false
+                runtime.withLock { $0 }?.logger.warning("replication: promoted during a full synchronisation: the data is a partial copy")
+            }
             do throws(KeyspaceError) { try db.keyspace.adoptReservedVersions() } catch { throw .keyspace(error) }
             source.promote()
             refreshReadOnly()
