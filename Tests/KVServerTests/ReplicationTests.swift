@@ -214,10 +214,18 @@ import Testing
         let fullResync = Array("+FULLRESYNC \(String(repeating: "a", count: 40)) 0\r\n".utf8)
         var damaged = entries([("good", "1")])
         damaged[damaged.count - 3] ^= 0x40
-        // First connection: part of a snapshot, then a damaged frame. The replica must hang
-        // up without applying it, answer LOADING (it holds part of a snapshot), and reconnect.
+        // First connection: part of a snapshot (the replica starts loading), then a damaged
+        // frame. The replica must hang up without applying it, keep answering LOADING (it
+        // holds part of a snapshot), and reconnect.
         let first = try fake.accept()
-        try fake.answerHandshake(first, then: fullResync + entries([("partial", "1")]) + damaged)
+        try fake.answerHandshake(first, then: fullResync + entries([("partial", "1")]))
+        var loading = false
+        for _ in 0..<500 where !loading {
+            loading = try r.call("GET", "good").string?.hasPrefix("LOADING") == true
+            if !loading { usleep(10_000) }
+        }
+        #expect(loading)
+        fake.send(first, damaged)
         #expect(fake.waitForClose(first))
         #expect(try r.call("GET", "good").string?.hasPrefix("LOADING") == true)
         // Second connection: a whole snapshot replaces everything.
@@ -325,8 +333,11 @@ final class FakePrimary {
             guard n > 0 else { throw TestError(description: "fake primary: closed during handshake") }
             seen += buf[0..<n]
         }
-        let out = Array("+PONG\r\n+OK\r\n+OK\r\n".utf8) + bytes
-        _ = out.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        send(fd, Array("+PONG\r\n+OK\r\n+OK\r\n".utf8) + bytes)
+    }
+
+    func send(_ fd: Int32, _ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
     /// Whether the replica closes `fd` within 10 s (reads and discards what it sends).

@@ -95,16 +95,7 @@ enum ReplicationCommands {
             s.telemetry.stats.partialSyncs.add(1, ordering: .relaxed)
         case .full(let id, let offset):
             s.telemetry.stats.fullSyncs.add(1, ordering: .relaxed)
-            let store = s.store
-            let thread = Thread {
-                do {
-                    _ = try FullSync.run(store: store, feed: feed, replid: id, offset: offset)
-                } catch {
-                    feed.channel.close(promise: nil)
-                }
-            }
-            thread.name = "kvserver-fullsync"
-            thread.start()
+            s.replication.startFullSync(feed: feed, replid: id, offset: offset)
         }
     }
 

@@ -150,7 +150,7 @@ public final class KVServer: Sendable {
             DispatchQueue.global().async { server.shutdown() }
         }
         server.startTimers()
-        context.replication.start(store: store, group: group, port: server.port, logger: logger)
+        context.replication.start(group: group, port: server.port, logger: logger)
         logger.info("""
             kvserver \(ServerInfo.kvstoreVersion) ready: listening on \(config.bind):\(server.port), \
             data directory \(config.directory), fsync \(config.fsync.rawValue), \
@@ -237,7 +237,7 @@ public final class KVServer: Sendable {
         syncTask.locked { $0?.cancel(); $0 = nil }
         rateTask.locked { $0?.cancel(); $0 = nil }
         expiryTask.locked { $0?.cancel(); $0 = nil }
-        context.replication.stop(store: context.store)
+        context.replication.stop()
         for c in connections.all {
             c.pipeline.fireUserInboundEventTriggered(DrainAndCloseEvent())
         }

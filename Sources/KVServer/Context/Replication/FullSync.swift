@@ -17,8 +17,9 @@ enum FullSync {
     static let windowBytes = 8 << 20
 
     /// Sends the sync; returns the number of entries, or throws what stopped it (the
-    /// connection closed, the store failed: the replica reconnects and asks again).
-    static func run(store: KVStore, feed: ReplicaFeed, replid: String, offset: Int64) throws -> Int {
+    /// connection closed, the store failed, `stopping` became true: the replica reconnects
+    /// and asks again).
+    static func run(store: KVStore, feed: ReplicaFeed, replid: String, offset: Int64, stopping: @Sendable () -> Bool) throws -> Int {
         let channel = feed.channel
         var line = channel.allocator.buffer(capacity: 64)
         line.writeString("+FULLRESYNC \(replid) \(offset)\r\n")
@@ -36,6 +37,8 @@ enum FullSync {
         chunk.reserveCapacity(chunkBytes + 4096)
         var sinceWait = 0
         func send(_ kind: ReplicationFrame.Kind, _ payload: [UInt8]) throws {
+            // The server stopping waits for this thread before its event loops go.
+            guard channel.isActive, !stopping() else { throw ChannelError.ioOnClosedChannel }
             var b = channel.allocator.buffer(capacity: ReplicationFrame.headerSize + payload.count)
             payload.withUnsafeBytes { ReplicationFrame.write(kind, $0, to: &b) }
             last = channel.writeAndFlush(b)

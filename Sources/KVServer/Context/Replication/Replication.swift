@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import KVCollections
 import KVStore
 import Logging
@@ -23,11 +25,15 @@ final class Replication: Sendable {
     private let minReplicas = Atomic<Int>(0)
     /// Serializes role changes (REPLICAOF from two clients at once).
     private let switching = Mutex<Void>(())
+    /// Full synchronisations being sent, each on a thread of its own; `stop` waits for them
+    /// (they write to channels of event loops that close after it).
+    private let fullSyncs = DispatchGroup()
+    private let stopping = Atomic<Bool>(false)
 
     init(db: Database, settings: ReplicationSettings, clock: @escaping @Sendable () -> UInt64) {
         self.db = db
         self.settingsState = Mutex(settings)
-        self.source = ReplicationSource(backlogSize: settings.backlogSize)
+        self.source = ReplicationSource(store: db.store, backlogSize: settings.backlogSize)
         self.status = ReplicaStatus(clock: clock)
         minReplicas.store(settings.minReplicasToWrite, ordering: .relaxed)
     }
@@ -64,12 +70,11 @@ final class Replication: Sendable {
         return source.goodReplicas(maxLagSeconds: settings.minReplicasMaxLag) < n
     }
 
-    /// Starts recording commits and, if configured as a replica, the link to the primary.
-    /// `port`: the port this server serves clients on, announced to a primary.
-    func start(store: KVStore, group: any EventLoopGroup, port: Int, logger: Logger) {
+    /// Starts the heartbeat and, if configured as a replica, the link to the primary (commits
+    /// are recorded once a replica asks for them). `port`: the port this server serves
+    /// clients on, announced to a primary.
+    func start(group: any EventLoopGroup, port: Int, logger: Logger) {
         runtime.withLock { $0 = (group, port, logger) }
-        let source = self.source
-        store.observeCommits { source.record($0) }
         let t = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             self?.tick()
         }
@@ -86,10 +91,33 @@ final class Replication: Sendable {
         }
     }
 
-    func stop(store: KVStore) {
+    func stop() {
+        stopping.store(true, ordering: .releasing)
         timer.withLock { $0?.cancel(); $0 = nil }
         link.withLock { $0 }?.stop()
-        store.observeCommits(nil)
+        source.deactivate()
+        _ = fullSyncs.wait(timeout: .now() + 10)
+    }
+
+    /// Sends `feed` a full synchronisation on a thread of its own (a large store takes minutes;
+    /// no pool thread is held). A failure closes the connection: the replica asks again.
+    func startFullSync(feed: ReplicaFeed, replid: String, offset: Int64) {
+        let store = db.store
+        let stopping: @Sendable () -> Bool = { [weak self] in self?.stopping.load(ordering: .acquiring) ?? true }
+        let logger = runtime.withLock { $0?.logger }
+        fullSyncs.enter()
+        let thread = Thread { [fullSyncs] in
+            defer { fullSyncs.leave() }
+            do {
+                let entries = try FullSync.run(store: store, feed: feed, replid: replid, offset: offset, stopping: stopping)
+                logger?.info("replication: full synchronisation of \(entries) entries sent to \(feed.address):\(feed.listeningPort)")
+            } catch {
+                logger?.warning("replication: full synchronisation to \(feed.address):\(feed.listeningPort) stopped: \(error)")
+                feed.channel.close(promise: nil)
+            }
+        }
+        thread.name = "kvserver-fullsync"
+        thread.start()
     }
 
     /// REPLICAOF host port: follow that primary (this server's replicas are let go, its

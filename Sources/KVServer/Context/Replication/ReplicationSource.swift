@@ -1,3 +1,4 @@
+import KVStore
 import NIOCore
 import Synchronization
 
@@ -11,8 +12,9 @@ import Synchronization
 /// promoted, the other replicas of the old primary can continue from it (PSYNC with the old
 /// id, Redis's `replid2`) instead of synchronising in full.
 ///
-/// The backlog starts when the first replica asks for the stream (as Redis's does): a server
-/// that never had a replica does no framing work per commit.
+/// The backlog starts when the first replica asks for the stream (as Redis's does), and only
+/// then is the engine's commit observer installed: a server that never had a replica pays
+/// nothing per commit.
 final class ReplicationSource: Sendable {
     private struct State {
         var replid: String
@@ -29,9 +31,30 @@ final class ReplicationSource: Sendable {
     private let state: Mutex<State>
     /// The offset, readable without the lock (WAIT, INFO).
     private let end = Atomic<Int64>(0)
+    private let store: KVStore
 
-    init(backlogSize: Int) {
+    init(store: KVStore, backlogSize: Int) {
+        self.store = store
         state = Mutex(State(replid: Self.newID(), backlog: ReplicationBacklog(capacity: backlogSize, end: 0)))
+    }
+
+    /// Starts the backlog at the current offset and has the engine show every commit to
+    /// `record` from now on. Lock held. (The commit leader reads the observer under the
+    /// engine's own lock and calls it after releasing that, so taking this lock and then that
+    /// one here cannot deadlock with it.)
+    private func activate(_ s: inout State) {
+        guard !s.active else { return }
+        s.active = true
+        s.backlog.reset(end: s.backlog.end)
+        store.observeCommits { [weak self] in self?.record($0) }
+    }
+
+    /// The server stops: no more recording.
+    func deactivate() {
+        state.withLock { s in
+            s.active = false
+            store.observeCommits(nil)
+        }
     }
 
     /// A new replication id: 40 random hex digits, as Redis's.
@@ -91,10 +114,7 @@ final class ReplicationSource: Sendable {
     /// synchronisation. Under the lock, so no commit falls between the answer and the feed.
     func attach(_ feed: ReplicaFeed, replid: String, offset: Int64) -> Answer {
         state.withLock { s in
-            if !s.active {
-                s.active = true
-                s.backlog.reset(end: s.backlog.end)
-            }
+            activate(&s)
             let sameHistory = replid == s.replid || (replid == s.replid2 && offset <= s.secondOffset)
             s.feeds.removeAll { $0.isClosed }
             s.feeds.append(feed)
@@ -155,8 +175,8 @@ final class ReplicationSource: Sendable {
             s.replid = replid
             s.replid2 = String(repeating: "0", count: 40)
             s.secondOffset = -1
-            s.active = true
             s.backlog.reset(end: offset)
+            activate(&s)
             end.store(offset, ordering: .releasing)
         }
     }
