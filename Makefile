@@ -13,7 +13,7 @@ DATA_DIR     ?= ./data
 PORT         ?= 6380
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak cluster ha big-collections
+.PHONY: all deps test-deps bench-deps build release run demo test client-tests stress crash fuzz tsan asan bench server-bench clean example docs bench-scale soak cluster ha replication-bench big-collections
 
 all: build
 
@@ -154,6 +154,13 @@ server-bench: bench-deps release
 	bash Tools/server-bench/compare.sh $(ROUNDS) $(REQUESTS)
 	bash Tools/server-bench/heavy-write.sh $(ROUNDS) $(HEAVY_REQUESTS) "100 1000"
 	bash Tools/server-bench/types.sh $(ROUNDS) $(TYPE_REQUESTS)
+
+# Replication under load (issue #28): SET -P16 on a primary alone and with a replica attached
+# (the ratio, the replica's lag), then a full synchronisation of a SYNC_MB store with the
+# primary's GET latency meanwhile (Tools/server-bench/replication.sh).
+SYNC_MB ?= 2048
+replication-bench: bench-deps release
+	bash Tools/server-bench/replication.sh $(ROUNDS) $(REQUESTS) $(SYNC_MB)
 
 # Larger than memory: a sorted set and a hash of BIG_N elements each (10M by default) built
 # through kvserver; ZRANGEBYSCORE/ZRANK/HGET latency, DEL latency, space after a full

@@ -26,14 +26,8 @@ pport=6401
 rport=6402
 trap 'redis-cli -p $pport shutdown nosave >/dev/null 2>&1 || true; redis-cli -p $rport shutdown nosave >/dev/null 2>&1 || true; sleep 1; rm -rf "$work"' EXIT
 
-wait_ready() {  # port
-  for _ in $(seq 1 300); do
-    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
-    sleep 0.05
-  done
-  echo "server on port $1 did not start" >&2
-  exit 1
-}
+# shellcheck source=servers.sh
+. Tools/server-bench/servers.sh
 start() {  # port dir [args…]
   local port=$1 dir=$2
   shift 2

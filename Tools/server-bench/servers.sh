@@ -1,13 +1,14 @@
-# Sourced by compare.sh and heavy-write.sh: start and stop the server under test on $port.
+# Sourced by compare.sh, heavy-write.sh and replication.sh (wait_ready only): start and stop the server under test on $port.
 # kvserver ($kvserver) runs with --fsync everysec; Debian's redis-server with AOF everysec and
 # no RDB snapshots, the same durability promise.
 
-wait_ready() {
-  for _ in $(seq 1 200); do
-    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+wait_ready() {  # [port] (default $port)
+  local p=${1:-$port}
+  for _ in $(seq 1 300); do
+    redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && return 0
     sleep 0.05
   done
-  echo "server on port $port did not start" >&2
+  echo "server on port $p did not start" >&2
   exit 1
 }
 
