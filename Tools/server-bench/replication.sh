@@ -6,10 +6,11 @@
 #    ROUNDS rounds: medians and the ratio (bar: >= 0.8). While the replica is attached its lag
 #    (the primary's offset minus the replica's, in bytes) is sampled every 100 ms: the largest,
 #    and the lag left when the benchmark ends.
-# 2. A full synchronisation of a SYNC_MB store (1,000-byte values written by redis-benchmark
-#    over 100M random keys, so nearly all distinct): the time until the replica's link is up,
-#    and the primary's GET latency meanwhile (redis-benchmark -t get -c 50 -P 1 in a loop,
-#    p50/p99/max of each run) against the same GETs with no sync running.
+# 2. A full synchronisation of a SYNC_MB store (kvbench fillseq: distinct keys, 1,000-byte
+#    values that do not compress): the time from the replica's start until its link is up at
+#    the primary's offset, and the primary's GET latency meanwhile (kvbench readrandom of stored
+#    keys, 50 connections, no pipelining, in a loop: p50/p99/max of each run) against the same
+#    GETs with no sync running.
 #
 # All processes share this machine's cores: the replica's work competes with the primary's and
 # the benchmark's, as it would not on separate machines.
@@ -98,22 +99,28 @@ echo "== 2. full synchronisation of a ${sync_mb} MB store, GET latency on the pr
 rm -rf "$work/p" "$work/r"
 start "$pport" "$work/p"
 n=$(( sync_mb * 1024 * 1024 / 1000 ))
-redis-benchmark -p "$pport" -t set -n "$n" -r 100000000 -d 1000 -c 50 -P 16 -q >/dev/null
+# kvbench's fillseq: n distinct keys, 1,000-byte values that do not compress (the store is as
+# large on disk as in the sum of its values).
+.build/release/kvbench --server=127.0.0.1:$pport --benchmarks=fillseq --num=$n --value_size=1000 --compression_ratio=1 \
+  --connections=50 --pipeline=16 | grep '^fillseq'
 echo "primary: $(redis-cli -p "$pport" dbsize) keys, $(du -sm "$work/p" | cut -f1) MB on disk"
-gets() {  # → "p50 p99 max" (ms) of one run of 100,000 GETs
-  redis-benchmark -p "$pport" -t get -n 100000 -r 100000000 -c 50 -P 1 --precision 3 2>/dev/null | tr -d '\r' \
-    | awk '/latency summary/ { getline; getline; print $3, $5, $6; exit }'
+gets() {  # → "p50 p99 max" (ms) of one run of 100,000 GETs of stored keys, 50 connections, no pipelining
+  .build/release/kvbench --server=127.0.0.1:$pport --benchmarks=readrandom --num=$n --reads=100000 --connections=50 --pipeline=1 \
+    | awk '/^readrandom/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.3f %.3f %.3f\n", v["p50"] / 1000, v["p99"] / 1000, v["max"] / 1000 }'
 }
 echo "GET with no sync running (p50 p99 max ms): $(gets)"
-start "$rport" "$work/r" --replicaof "127.0.0.1 $pport"
 began=$(date +%s.%N)
+mkdir -p "$work/r"
+"$bin" --port "$rport" --dir "$work/r" --fsync everysec --loglevel warning --replicaof "127.0.0.1 $pport" >>"$work/r.log" 2>&1 &
+# Up once it answers at all (PING answers LOADING while the snapshot loads).
+for _ in $(seq 1 300); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
 : >"$work/gets"
 ( while :; do gets >>"$work/gets"; done ) &
 getter=$!
 wait_synced
 ended=$(date +%s.%N)
 kill "$getter" 2>/dev/null; wait "$getter" 2>/dev/null || true
-echo "full sync: $(python3 -c "print(f'{$ended - $began:.1f}')") s; replica: $(redis-cli -p "$rport" dbsize) keys"
+echo "full sync: $(python3 -c "print(f'{$ended - $began:.1f}')") s from the replica's start; replica: $(redis-cli -p "$rport" dbsize) keys, $(du -sm "$work/r" | cut -f1) MB on disk"
 echo "GET during the sync, one line per 100,000-GET run (p50 p99 max ms):"
 cat "$work/gets"
 python3 - "$work/gets" <<'PY'

@@ -58,7 +58,12 @@ final class ReplicaFeed: Sendable {
     }
 
     /// The snapshot is sent (or there was none): from now on stream frames go to the socket.
-    func goOnline() { outbox.open() }
+    /// The replica's silence is timed from here (`repl-timeout`): it acknowledges nothing while
+    /// it loads a snapshot, which may take longer than the timeout.
+    func goOnline() {
+        lastAckMillis.store(clock(), ordering: .relaxed)
+        outbox.open()
+    }
 
     /// The connection is gone (or the server stops being a primary): nothing more is queued.
     func close() { outbox.close() }

@@ -128,7 +128,7 @@ final class Replication: Sendable {
                 if current.host == host && current.port == port { return }
                 current.stop()
             }
-            _ = source.follow()
+            source.follow()
             settingsState.withLock { $0.replicaOf = (host, port) }
             guard let rt = runtime.withLock({ $0 }) else { return }
             let context = ReplicaLink.Context(

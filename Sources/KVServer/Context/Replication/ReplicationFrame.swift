@@ -31,7 +31,20 @@ enum ReplicationFrame {
     struct Frame: Sendable {
         let kind: Kind
         let payload: [UInt8]
+        /// The payload's checksum, as received (a replica's backlog keeps the frame as sent).
+        let crc: UInt32
         var size: Int { ReplicationFrame.headerSize + payload.count }
+
+        /// Appends the frame as it was on the wire, without computing its checksum again.
+        func write(to buffer: inout ReplicationBacklog) {
+            withUnsafeTemporaryAllocation(byteCount: ReplicationFrame.headerSize, alignment: 1) { h in
+                h[0] = kind.rawValue
+                withUnsafeBytes(of: UInt32(payload.count).littleEndian) { h.baseAddress!.advanced(by: 1).copyMemory(from: $0.baseAddress!, byteCount: 4) }
+                withUnsafeBytes(of: crc.littleEndian) { h.baseAddress!.advanced(by: 5).copyMemory(from: $0.baseAddress!, byteCount: 4) }
+                buffer.append(UnsafeRawBufferPointer(h))
+            }
+            payload.withUnsafeBytes { buffer.append($0) }
+        }
     }
 
     /// Appends a frame holding `payload`.
@@ -69,7 +82,7 @@ enum ReplicationFrame {
         guard CRC32C.checksum(payload) == crc else {
             throw .corruptFrame("\(kind) frame of \(length) bytes fails its checksum")
         }
-        return Frame(kind: kind, payload: payload)
+        return Frame(kind: kind, payload: payload, crc: crc)
     }
 
     static func appendLE<T: FixedWidthInteger>(_ v: T, to out: inout [UInt8]) {

@@ -89,11 +89,11 @@ final class ReplicationSource: Sendable {
         }
     }
 
-    /// A replica: one frame of the primary's stream, applied (or already in the snapshot);
-    /// it joins the backlog, and the offset moves past it.
-    func adopt(_ frame: [UInt8]) {
+    /// A replica: frames of the primary's stream, applied (or already in the snapshot), in
+    /// stream order; they join the backlog as they were sent, and the offset moves past them.
+    func adopt(_ frames: [ReplicationFrame.Frame]) {
         state.withLock { s in
-            frame.withUnsafeBytes { s.backlog.append($0) }
+            for f in frames { f.write(to: &s.backlog) }
             end.store(s.backlog.end, ordering: .releasing)
         }
     }
@@ -156,15 +156,18 @@ final class ReplicationSource: Sendable {
         for f in feeds where f.isOnline { frame.withUnsafeBytes { f.enqueue($0) } }
     }
 
-    /// This server becomes a replica: its replicas are let go (they reconnect to learn the new
-    /// topology), and commits are no longer this server's to record.
-    func follow() -> [ReplicaFeed] {
-        state.withLock { s in
+    /// This server becomes a replica: its replicas are disconnected (as Redis does; they
+    /// reconnect, and Sentinel points them at the new primary), and commits are no longer
+    /// this server's to record.
+    func follow() {
+        let gone = state.withLock { s in
             s.following = true
-            let gone = s.feeds
-            s.feeds = []
-            for f in gone { f.close() }
-            return gone
+            defer { s.feeds = [] }
+            return s.feeds
+        }
+        for f in gone {
+            f.close()
+            f.channel.close(promise: nil)
         }
     }
 
