@@ -171,6 +171,36 @@ import Testing
         #expect(try cb.call("HGETALL", "h0") == .array([.bulk(bytes("new")), .bulk(bytes("1"))]))
     }
 
+    /// What Sentinel sends to reconfigure a node: REPLICAOF inside MULTI with CONFIG REWRITE and
+    /// CLIENT KILL TYPE normal; the rewritten config file says whom the node follows.
+    @Test func sentinelsReconfigurationTransactionRuns() throws {
+        let clock = ManualClock()
+        let primary = try TestServer("repl-multi-primary", clock: clock)
+        let dir = TemporaryDirectory("repl-multi-config")
+        let configPath = dir.file("node.conf")
+        try "port 0\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        let node = try TestServer("repl-multi-node", clock: clock) { $0.configFile = configPath }
+        let c = try node.client()
+        let bystander = try node.client()
+        #expect(try c.call("MULTI") == .simple("OK"))
+        #expect(try c.call("SLAVEOF", "127.0.0.1", String(primary.port)) == .simple("QUEUED"))
+        #expect(try c.call("CONFIG", "REWRITE") == .simple("QUEUED"))
+        #expect(try c.call("CLIENT", "KILL", "TYPE", "normal") == .simple("QUEUED"))
+        let replies = try c.call("EXEC").elements
+        #expect(replies.count == 3 && replies[0] == .simple("OK") && replies[1] == .simple("OK") && replies[2] == .integer(1))
+        #expect(bystander.isClosedByServer())
+        let text = try String(contentsOfFile: configPath, encoding: .utf8)
+        #expect(text.contains("replicaof 127.0.0.1 \(primary.port)"))
+        try Self.converge(primary, node)
+        // Promoted the same way, the line goes.
+        #expect(try c.call("MULTI") == .simple("OK"))
+        _ = try c.call("REPLICAOF", "NO", "ONE")
+        _ = try c.call("CONFIG", "REWRITE")
+        #expect(try c.call("EXEC").elements.count == 2)
+        #expect(try String(contentsOfFile: configPath, encoding: .utf8).contains("replicaof") == false)
+        #expect(try c.call("SET", "k", "v") == .simple("OK"))
+    }
+
     @Test func aGarbagePsyncGetsAFullSynchronisationAndAReplicaLeavingMidSyncIsForgotten() throws {
         let primary = try TestServer("repl-garbage")
         let c = try primary.client()
