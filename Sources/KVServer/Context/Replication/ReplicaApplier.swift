@@ -194,11 +194,14 @@ final class ReplicaApplier: Sendable {
     }
 
     /// The first snapshot frame: the store's old contents go (one range deletion of every
-    /// engine key), and clients get `LOADING` until the snapshot is in.
+    /// engine key), and clients get `LOADING` until the snapshot is in. The history this
+    /// server held goes first: a load cut off halfway must not be resumed as that history
+    /// (by another server that shares it) — only a complete snapshot gives it one again.
     private func startLoadIfNeeded() throws {
         guard !state.withLock({ $0.loading }) else { return }
         status.isLoading = true
         state.withLock { $0.loading = true }
+        source.forgetHistory()
         var batch = WriteBatch()
         batch.deleteRange(from: [], to: nil)
         try db.store.write(batch)

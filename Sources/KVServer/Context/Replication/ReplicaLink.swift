@@ -202,6 +202,11 @@ final class ReplicaLinkHandler: ChannelInboundHandler {
         }
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.warning("replication: connection to the primary: \(error); reconnecting")
+        context.close(promise: nil)
+    }
+
     private func process(_ context: ChannelHandlerContext) throws {
         while !streaming {
             guard let line = takeLine() else {

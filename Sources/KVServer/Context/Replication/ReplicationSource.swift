@@ -184,6 +184,17 @@ final class ReplicationSource: Sendable {
         }
     }
 
+    /// A replica starts loading a snapshot: what it holds is no longer any history's prefix
+    /// until the snapshot is complete (`adoptHistory`).
+    func forgetHistory() {
+        state.withLock { s in
+            s.replid = Self.newID()
+            s.replid2 = String(repeating: "0", count: 40)
+            s.secondOffset = -1
+            s.backlog.reset(end: s.backlog.end)
+        }
+    }
+
     /// A resumed stream from a primary whose id is `replid` (it may have been promoted since:
     /// the id changes, the history continues).
     func renameHistory(_ replid: String) {
