@@ -171,6 +171,50 @@ import Testing
         #expect(try cb.call("HGETALL", "h0") == .array([.bulk(bytes("new")), .bulk(bytes("1"))]))
     }
 
+    /// A promoted replica's first commit (it reserves collection versions above the old
+    /// primary's) is in its new history: a replica that continues from it holds the same
+    /// format record, byte for byte.
+    @Test func anotherReplicaContinuingFromAPromotedOneHoldsItsVersionReservation() throws {
+        let clock = ManualClock()
+        let a = try TestServer("repl-three-a", clock: clock)
+        let b = try Self.replica(of: a, "repl-three-b", clock: clock)
+        let c = try Self.replica(of: a, "repl-three-c", clock: clock)
+        try Self.writeMix(try a.client(), round: 0)
+        try Self.converge(a, b)
+        try Self.converge(a, c)
+        let cb = try b.client(), cc = try c.client()
+        #expect(try cb.call("REPLICAOF", "NO", "ONE") == .simple("OK"))
+        #expect(try cc.call("REPLICAOF", "127.0.0.1", String(b.port)) == .simple("OK"))
+        try Self.converge(b, c)
+        #expect(try Self.info(cb, "stats")["sync_partial_ok"] == "1")
+        let format: [UInt8] = [0xFF, 0x00] + Array("keyspace".utf8)
+        #expect(try b.server.store.get(format) == c.server.store.get(format))
+        try Self.expectSameContents(b, c)
+    }
+
+    /// A commit that is not the applier's — here a writable replica's own write — makes the
+    /// replica forget the history it held: its next synchronisation is a full one, which drops
+    /// the write.
+    @Test func aReplicasOwnWriteCostsItAFullSynchronisation() throws {
+        let clock = ManualClock()
+        let primary = try TestServer("repl-stray-primary", clock: clock)
+        let replica = try Self.replica(of: primary, "repl-stray-replica", clock: clock)
+        let p = try primary.client(), r = try replica.client()
+        try Self.writeMix(p, round: 0)
+        try Self.converge(primary, replica)
+        let before = try Self.info(r)["master_replid"]
+        #expect(try r.call("CONFIG", "SET", "replica-read-only", "no") == .simple("OK"))
+        #expect(try r.call("SET", "local", "1") == .simple("OK"))
+        #expect(try Self.info(r)["master_replid"] != before)
+        #expect(try r.call("CONFIG", "SET", "replica-read-only", "yes") == .simple("OK"))
+        #expect(try p.call("CLIENT", "KILL", "TYPE", "replica") == .integer(1))
+        try Self.writeMix(p, round: 1)
+        try Self.converge(primary, replica)
+        #expect(try r.call("EXISTS", "local") == .integer(0))
+        #expect(try Self.info(p, "stats")["sync_full"] == "2")
+        try Self.expectSameContents(primary, replica)
+    }
+
     /// What Sentinel sends to reconfigure a node: REPLICAOF inside MULTI with CONFIG REWRITE and
     /// CLIENT KILL TYPE normal; the rewritten config file says whom the node follows.
     @Test func sentinelsReconfigurationTransactionRuns() throws {

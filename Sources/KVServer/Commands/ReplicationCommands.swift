@@ -85,12 +85,14 @@ enum ReplicationCommands {
         guard c.feed == nil else { throw .err("the connection already carries the replication stream") }
         guard let mailbox = c.mailbox else { throw .err("PSYNC needs a connection") }
         let replid = a.count == 3 ? Arg.string(a[1]) : "?"
-        let wanted = a.count == 3 ? Int64(Arg.string(a[2])) ?? -1 : -1
+        // The first byte the replica wants (its offset plus one); anything unusable means a
+        // full synchronisation.
+        let wanted = a.count == 3 ? Int64(Arg.string(a[2])) ?? 0 : 0
         let feed = s.makeFeed(c.record, mailbox.channel, listeningPort: c.replicaListeningPort, address: c.replicaAddress)
         c.feed = feed
         c.replies = .off
         c.record.state.locked { $0.isReplica = true }
-        switch s.replication.source.attach(feed, replid: replid, offset: wanted - 1) {
+        switch s.replication.source.attach(feed, replid: replid, offset: wanted > 0 ? wanted - 1 : -1) {
         case .resumed:
             s.telemetry.stats.partialSyncs.add(1, ordering: .relaxed)
         case .full(let id, let offset):
@@ -101,7 +103,8 @@ enum ReplicationCommands {
 
     /// WAIT numreplicas timeout: blocks until that many replicas acknowledged the stream as far
     /// as it is now (every write this client made, and any others before WAIT), or the timeout
-    /// (ms; 0: no limit) passes; answers how many did. On a blocking thread.
+    /// (ms; 0: no limit) passes; answers how many did. On a blocking thread, at most
+    /// `Replication.maxWaiters` at once.
     static func wait(_ s: ServerContext, _ c: inout Session, _ a: [[UInt8]], _ out: inout RESPReplyWriter) throws(CommandError) {
         guard !s.replication.isReplica else { throw .err("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.") }
         let wanted = try Arg.integer(a[1])
@@ -111,8 +114,12 @@ enum ReplicationCommands {
         let target = source.offset
         var acked = source.acknowledged(target)
         if acked < wanted && c.mayWait {
+            // A bounded number wait at once (each holds a blocking thread); past it, WAIT
+            // answers what is acknowledged now: fewer than asked, never more.
+            guard s.replication.enterWait() else { return out.writeIntegerReply(acked) }
+            defer { s.replication.leaveWait() }
             let start = DispatchTime.now().uptimeNanoseconds
-            let deadline = timeout == 0 ? UInt64.max : start + UInt64(timeout) * 1_000_000
+            let deadline = timeout == 0 ? UInt64.max : start + UInt64(min(timeout, 1 << 40)) * 1_000_000
             // Acknowledgements come from replicas after each applied burst: polled, the
             // interval growing to a millisecond.
             var pause: UInt32 = 50

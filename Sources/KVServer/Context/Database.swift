@@ -345,6 +345,10 @@ final class Database: Sendable {
         encodings.forget(keys)
     }
 
+    /// Something was written outside `write` (a replica's applier): the once-a-second sync
+    /// must run.
+    func noteWritten() { markDirty() }
+
     private func markDirty() {
         // A load first: under a write-heavy load the flag is already set, and a plain load
         // keeps the cache line shared between the event loops.

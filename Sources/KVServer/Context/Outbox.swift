@@ -66,7 +66,10 @@ final class Outbox: Sendable {
         }
         if overflow {
             overLimit()
-            channel.close(promise: nil)
+            // Never inline: a producer may hold locks (a commit leader holds the replication
+            // source's) that closing the connection's session takes too.
+            let channel = self.channel
+            channel.eventLoop.execute { channel.close(promise: nil) }
         } else if drain {
             channel.eventLoop.execute { self.drain() }
         }

@@ -40,7 +40,7 @@ package final class ServerContext: Sendable {
         events.set(KeyspaceEvents.parse(config.notifyKeyspaceEvents) ?? [])
         self.db = Database(
             store: store, keyspace: try Keyspace.open(store, limits: Self.limits(config.collections)), settings: settings, events: events)
-        self.replication = Replication(db: db, settings: config.replication, clock: config.storeOptions.clock)
+        self.replication = Replication(db: db, settings: config.replication, blockingThreads: config.blockingThreads, clock: config.storeOptions.clock)
         self.telemetry = Telemetry(store: store, config: config)
         self.checkpoints = Checkpoints(store: store, root: config.checkpointRoot, clock: config.storeOptions.clock)
         if let limits = config.clientOutputBufferLimit { outputLimits.parse(limits)?() }

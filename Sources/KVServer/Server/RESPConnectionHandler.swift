@@ -178,7 +178,8 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     static let maxQueuedCommands = 1024
 
     func read(context: ChannelHandlerContext) {
-        if pending.count >= Self.maxQueuedCommands || closing || !context.channel.isWritable {
+        // A replica's stream backing up must not stop its ACKs (unanswered) from being read.
+        if pending.count >= Self.maxQueuedCommands || closing || (!context.channel.isWritable && session?.feed == nil) {
             readWanted = true
         } else {
             context.read()

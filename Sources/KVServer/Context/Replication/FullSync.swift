@@ -1,5 +1,7 @@
+import Dispatch
 import KVStore
 import NIOCore
+import Synchronization
 
 /// A primary's full synchronisation of one replica: `+FULLRESYNC <replid> <offset>`, then the
 /// store as of one snapshot in `entries` frames and a `snapshotEnd` frame naming the snapshot's
@@ -19,7 +21,9 @@ enum FullSync {
     /// Sends the sync; returns the number of entries, or throws what stopped it (the
     /// connection closed, the store failed, `stopping` became true: the replica reconnects
     /// and asks again).
-    static func run(store: KVStore, feed: ReplicaFeed, replid: String, offset: Int64, stopping: @Sendable () -> Bool) throws -> Int {
+    static func run(
+        store: KVStore, feed: ReplicaFeed, replid: String, offset: Int64, timeoutSeconds: Int, stopping: @Sendable () -> Bool
+    ) throws -> Int {
         let channel = feed.channel
         var line = channel.allocator.buffer(capacity: 64)
         line.writeString("+FULLRESYNC \(replid) \(offset)\r\n")
@@ -44,7 +48,7 @@ enum FullSync {
             last = channel.writeAndFlush(b)
             sinceWait += b.readableBytes
             if sinceWait >= windowBytes {
-                try last.wait()
+                try written(last, within: timeoutSeconds)
                 sinceWait = 0
             }
         }
@@ -70,8 +74,23 @@ enum FullSync {
         ReplicationFrame.appendLE(snapshot.sequence, to: &end)
         ReplicationFrame.appendLE(UInt64(entries), to: &end)
         try send(.snapshotEnd, end)
-        try last.wait()
+        try written(last, within: timeoutSeconds)
         feed.goOnline()
         return entries
+    }
+
+    /// Waits for `write` to reach the socket, at most `seconds` (`repl-timeout`): a replica that
+    /// stops reading does not hold this thread and the snapshot forever.
+    private static func written(_ write: EventLoopFuture<Void>, within seconds: Int) throws {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<Void, any Error>?>(nil)
+        write.whenComplete { r in
+            result.withLock { $0 = r }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + .seconds(max(1, seconds))) == .success else {
+            throw ReplicationError.protocolViolation("the replica read nothing for \(seconds) s (repl-timeout)")
+        }
+        try result.withLock { $0 }?.get()
     }
 }

@@ -69,6 +69,7 @@ final class ReplicaApplier: Sendable {
     /// PSYNC answered `+CONTINUE replid`: the stream resumes after this server's offset.
     func resume(replid: String) {
         queue.async { [self] in
+            guard !cancelled.load(ordering: .acquiring) else { return }
             source.renameHistory(replid)
             status.linkUp()
             drained()
@@ -127,7 +128,7 @@ final class ReplicaApplier: Sendable {
         var applied: [[UInt8]] = []
         func flush() throws {
             if let batch = merged {
-                try db.store.write(batch, options: WriteOptions(sync: db.syncsEveryWrite))
+                try write(batch, sync: db.syncsEveryWrite)
                 for record in applied { touchKeys(record) }
             }
             if !run.isEmpty { source.adopt(run) }
@@ -204,7 +205,7 @@ final class ReplicaApplier: Sendable {
         source.forgetHistory()
         var batch = WriteBatch()
         batch.deleteRange(from: [], to: nil)
-        try db.store.write(batch)
+        try write(batch)
     }
 
     /// One `entries` frame, written in batches of about a megabyte.
@@ -228,12 +229,19 @@ final class ReplicaApplier: Sendable {
             at = tail + 9
             n += 1
             if batch.byteSize >= 1 << 20 {
-                try db.store.write(batch)
+                try write(batch)
                 batch = WriteBatch()
             }
         }
-        if !batch.isEmpty { try db.store.write(batch) }
+        if !batch.isEmpty { try write(batch) }
         state.withLock { $0.entries += n }
+    }
+
+    /// Every write of the applier: known to the replication source as the applier's (any other
+    /// commit while following is a stray one), and counted for the once-a-second fsync.
+    private func write(_ batch: WriteBatch, sync: Bool = false) throws {
+        try source.applying(batch) { () throws in try db.store.write(batch, options: WriteOptions(sync: sync)) }
+        db.noteWritten()
     }
 
     /// WATCH and OBJECT ENCODING learn of the keys a replicated batch wrote.

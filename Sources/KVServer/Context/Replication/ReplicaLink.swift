@@ -56,6 +56,12 @@ final class ReplicaLink: Sendable {
         context.status.linkDown()
     }
 
+    /// Drops the connection; a new one starts a second later (asking from this server's
+    /// history as it is then).
+    func reconnect() {
+        channel.withLock { $0 }?.close(promise: nil)
+    }
+
     /// Once a second: acknowledge (the primary counts a replica that stays silent as lagging),
     /// and give up on a primary that has sent nothing for `repl-timeout`.
     private func tick() {
@@ -102,9 +108,11 @@ final class ReplicaLink: Sendable {
                     ch.closeFuture.whenComplete { [self] _ in
                         channel.withLock { if $0 === ch { $0 = nil } }
                         status.linkDown()
-                        // Off the loop: cancelling waits for a frame being applied.
+                        // Off the loop: cancelling waits for a frame being applied. Down again
+                        // after it: a resume queued before the close must not leave it up.
                         DispatchQueue.global().async { [self] in
                             newApplier.cancel()
+                            status.linkDown()
                             reconnectSoon()
                         }
                     }
@@ -221,7 +229,7 @@ final class ReplicaLinkHandler: ChannelInboundHandler {
             }
             // PSYNC's answer.
             let words = line.split(separator: " ").map(String.init)
-            if words.first == "+FULLRESYNC", words.count == 3, let offset = Int64(words[2]) {
+            if words.first == "+FULLRESYNC", words.count == 3, let offset = Int64(words[2]), offset >= 0, offset < 1 << 62 {
                 status.syncStarted()
                 applier.beginFullSync(replid: words[1], offset: offset)
                 logger.info("replication: full synchronisation from offset \(offset)")

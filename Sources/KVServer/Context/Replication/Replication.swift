@@ -29,13 +29,33 @@ final class Replication: Sendable {
     /// (they write to channels of event loops that close after it).
     private let fullSyncs = DispatchGroup()
     private let stopping = Atomic<Bool>(false)
+    /// Full synchronisations being sent now; past `maxFullSyncs` a replica is turned away (it
+    /// asks again a second later): each holds a thread and a snapshot.
+    private let fullSyncsRunning = Atomic<Int>(0)
+    static let maxFullSyncs = 4
+    /// WAITs waiting now, each on a blocking thread: at most `maxWaiters` (a quarter of the
+    /// blocking pool), so WAITs never starve the commands that need the pool.
+    private let waiters = Atomic<Int>(0)
+    let maxWaiters: Int
 
-    init(db: Database, settings: ReplicationSettings, clock: @escaping @Sendable () -> UInt64) {
+    init(db: Database, settings: ReplicationSettings, blockingThreads: Int, clock: @escaping @Sendable () -> UInt64) {
         self.db = db
+        self.maxWaiters = max(1, blockingThreads / 4)
         self.settingsState = Mutex(settings)
         self.source = ReplicationSource(store: db.store, backlogSize: settings.backlogSize)
         self.status = ReplicaStatus(clock: clock)
         minReplicas.store(settings.minReplicasToWrite, ordering: .relaxed)
+        source.onStrayCommit { [weak self] in self?.strayCommit() }
+    }
+
+    /// A commit that was not the applier's reached a replica's store: its data is no longer
+    /// the primary's history (the source has forgotten it). A read-only replica asks again,
+    /// which is a full synchronisation; a writable one (`replica-read-only no`) keeps its own
+    /// writes, as Redis's does, until its next synchronisation.
+    private func strayCommit() {
+        guard settings.replicaReadOnly, let current = link.withLock({ $0 }) else { return }
+        runtime.withLock { $0 }?.logger.warning("replication: a write committed after this server became a replica; synchronising in full")
+        current.reconnect()
     }
 
     var settings: ReplicationSettings {
@@ -99,17 +119,37 @@ final class Replication: Sendable {
         _ = fullSyncs.wait(timeout: .now() + 10)
     }
 
+    /// A slot for one more waiting WAIT; false when `maxWaiters` wait already.
+    func enterWait() -> Bool {
+        if waiters.add(1, ordering: .relaxed).newValue <= maxWaiters { return true }
+        waiters.subtract(1, ordering: .relaxed)
+        return false
+    }
+
+    func leaveWait() { waiters.subtract(1, ordering: .relaxed) }
+
     /// Sends `feed` a full synchronisation on a thread of its own (a large store takes minutes;
     /// no pool thread is held). A failure closes the connection: the replica asks again.
     func startFullSync(feed: ReplicaFeed, replid: String, offset: Int64) {
+        let logger = runtime.withLock { $0?.logger }
+        guard fullSyncsRunning.add(1, ordering: .relaxed).newValue <= Self.maxFullSyncs else {
+            fullSyncsRunning.subtract(1, ordering: .relaxed)
+            logger?.warning("replication: \(Self.maxFullSyncs) full synchronisations already running; \(feed.address):\(feed.listeningPort) will ask again")
+            feed.channel.close(promise: nil)
+            return
+        }
         let store = db.store
         let stopping: @Sendable () -> Bool = { [weak self] in self?.stopping.load(ordering: .acquiring) ?? true }
-        let logger = runtime.withLock { $0?.logger }
+        let timeout = settings.timeoutSeconds
         fullSyncs.enter()
-        let thread = Thread { [fullSyncs] in
-            defer { fullSyncs.leave() }
+        let thread = Thread { [self] in
+            defer {
+                fullSyncsRunning.subtract(1, ordering: .relaxed)
+                fullSyncs.leave()
+            }
             do {
-                let entries = try FullSync.run(store: store, feed: feed, replid: replid, offset: offset, stopping: stopping)
+                let entries = try FullSync.run(
+                    store: store, feed: feed, replid: replid, offset: offset, timeoutSeconds: timeout, stopping: stopping)
                 logger?.info("replication: full synchronisation of \(entries) entries sent to \(feed.address):\(feed.listeningPort)")
             } catch {
                 logger?.warning("replication: full synchronisation to \(feed.address):\(feed.listeningPort) stopped: \(error)")
@@ -128,15 +168,20 @@ final class Replication: Sendable {
                 if current.host == host && current.port == port { return }
                 current.stop()
             }
-            source.follow()
             settingsState.withLock { $0.replicaOf = (host, port) }
-            guard let rt = runtime.withLock({ $0 }) else { return }
+            guard let rt = runtime.withLock({ $0 }) else {
+                source.follow()
+                return
+            }
             let context = ReplicaLink.Context(
                 db: db, source: source, status: status, settings: { [weak self] in self?.settings ?? ReplicationSettings() },
                 listeningPort: rt.port, group: rt.group, logger: rt.logger)
             let newLink = ReplicaLink(host: host, port: port, context: context)
             link.withLock { $0 = newLink }
+            // Writes are refused from here; one admitted before and committed after `follow`
+            // is caught as a stray commit (the history is forgotten: a full sync follows).
             refreshReadOnly()
+            source.follow()
             rt.logger.info("replication: replica of \(host):\(port)")
             newLink.start()
         }
@@ -156,8 +201,10 @@ final class Replication: Sendable {
                 status.isLoading = false
                 runtime.withLock { $0 }?.logger.warning("replication: promoted during a full synchronisation: the data is a partial copy")
             }
-            do throws(KeyspaceError) { try db.keyspace.adoptReservedVersions() } catch { throw .keyspace(error) }
+            // The new history first: the version reservation below is its first commit, so
+            // replicas that continue from here receive it.
             source.promote()
+            do throws(KeyspaceError) { try db.keyspace.adoptReservedVersions() } catch { throw .keyspace(error) }
             refreshReadOnly()
             runtime.withLock { $0 }?.logger.info("replication: primary (history \(source.replid))")
         }

@@ -22,10 +22,10 @@ enum ReplicationFrame {
     }
 
     static let headerSize = 9
-    /// Larger than any batch the engine commits in one group (group commit caps a group at
-    /// 1 MiB of its writers' batches, a lone batch may be a 512 MiB value): anything above is
-    /// garbage, not a frame to wait for.
-    static let maxPayload = 1 << 30
+    /// The length field's limit. A group larger than this (a batch of several values near the
+    /// engine's 1 GiB maximum) cannot be framed: the primary forgets its history instead and
+    /// its replicas synchronise in full (`ReplicationSource.record`).
+    static let maxPayload = Int(UInt32.max)
 
     /// A decoded frame; `size` is its whole length on the wire.
     struct Frame: Sendable {

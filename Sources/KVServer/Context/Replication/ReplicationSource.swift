@@ -2,6 +2,10 @@ import KVStore
 import NIOCore
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The replication stream as this server knows it: its replication id and offset, the backlog
 /// of recent frames, and the replicas attached to it (`ReplicaFeed`).
 ///
@@ -32,6 +36,12 @@ final class ReplicationSource: Sendable {
     /// The offset, readable without the lock (WAIT, INFO).
     private let end = Atomic<Int64>(0)
     private let store: KVStore
+    /// While following: the applier's write in progress, by its thread and its batch's
+    /// operation count. A commit that is not exactly that one is someone else's (a write
+    /// admitted before the server became a replica, or a writable replica's own).
+    private let applierWrite = Mutex<(thread: pthread_t, count: Int)?>(nil)
+    /// Told (outside the lock) when such a commit happened: the history was forgotten.
+    private let strayCommit = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(store: KVStore, backlogSize: Int) {
         self.store = store
@@ -74,10 +84,40 @@ final class ReplicationSource: Sendable {
         }
     }
 
+    /// Runs the replica applier's `write` of `batch` so that `record` knows its commit.
+    func applying<R>(_ batch: WriteBatch, _ write: () throws -> R) rethrows -> R {
+        applierWrite.withLock { $0 = (pthread_self(), batch.count) }
+        defer { applierWrite.withLock { $0 = nil } }
+        return try write()
+    }
+
+    func onStrayCommit(_ action: @escaping @Sendable () -> Void) {
+        strayCommit.withLock { $0 = action }
+    }
+
     /// The engine's commit observer: one committed group's log record, in commit order.
     func record(_ record: [UInt8]) {
-        state.withLock { s in
-            guard s.active, !s.following else { return }
+        let stray = state.withLock { s -> Bool in
+            guard s.following else { return false }
+            // The applier's commit runs on its thread (it leads its own group, or its batch
+            // shares a group with another writer's and the count differs).
+            let count = ReplicationFrame.loadLE(record, at: 8, as: UInt32.self).map(Int.init) ?? -1
+            if let w = applierWrite.withLock({ $0 }), pthread_equal(w.thread, pthread_self()) != 0, w.count == count { return false }
+            forget(&s)
+            return true
+        }
+        if stray {
+            strayCommit.withLock { $0 }?()
+            return
+        }
+        let unframeable = state.withLock { s -> [ReplicaFeed] in
+            guard s.active, !s.following else { return [] }
+            guard record.count <= ReplicationFrame.maxPayload else {
+                // The stream cannot carry it: a new history, and every replica starts over.
+                forget(&s)
+                defer { s.feeds = [] }
+                return s.feeds
+            }
             var frame = ByteBuffer()
             frame.reserveCapacity(ReplicationFrame.headerSize + record.count)
             record.withUnsafeBytes { ReplicationFrame.write(.batch, $0, to: &frame) }
@@ -86,6 +126,11 @@ final class ReplicationSource: Sendable {
                 for f in s.feeds { f.enqueue(b) }
             }
             end.store(s.backlog.end, ordering: .releasing)
+            return []
+        }
+        for f in unframeable {
+            f.close()
+            f.channel.close(promise: nil)
         }
     }
 
@@ -187,12 +232,14 @@ final class ReplicationSource: Sendable {
     /// A replica starts loading a snapshot: what it holds is no longer any history's prefix
     /// until the snapshot is complete (`adoptHistory`).
     func forgetHistory() {
-        state.withLock { s in
-            s.replid = Self.newID()
-            s.replid2 = String(repeating: "0", count: 40)
-            s.secondOffset = -1
-            s.backlog.reset(end: s.backlog.end)
-        }
+        state.withLock { forget(&$0) }
+    }
+
+    private func forget(_ s: inout State) {
+        s.replid = Self.newID()
+        s.replid2 = String(repeating: "0", count: 40)
+        s.secondOffset = -1
+        s.backlog.reset(end: s.backlog.end)
     }
 
     /// A resumed stream from a primary whose id is `replid` (it may have been promoted since:
