@@ -69,8 +69,10 @@ for round in $(seq 1 "$rounds"); do
       start "$rport" "$work/r" --replicaof "127.0.0.1 $pport"
       wait_synced
       : >"$work/lag"
+      # The replica's offset first: read second, the primary's can only be as far or further.
       ( while :; do
-          echo $(( $(field "$pport" master_repl_offset) - $(field "$rport" slave_repl_offset) )) >>"$work/lag"
+          r=$(field "$rport" slave_repl_offset)
+          echo $(( $(field "$pport" master_repl_offset) - r )) >>"$work/lag"
           sleep 0.1
         done ) &
       sampler=$!
