@@ -555,6 +555,12 @@ case("bgsave", ok("BGSAVE", rule=VALUE), bgsave=True,
 case("lastsave", ok("LASTSAVE", rule=TIMESTAMP))
 case("function-flush", ok("FUNCTION", "FLUSH"))
 case("role-of-a-primary", ok("ROLE"))
+# Replication on a primary without replicas: what both servers answer without a second server
+# (a replica's stream is kvserver's own: ReplicationTests, test_failover, test_replication_faults).
+case("replication-without-replicas", ok("REPLICAOF", "NO", "ONE"), ok("SLAVEOF", "NO", "ONE"),
+     err("REPLICAOF", "localhost", "notaport"), err("REPLICAOF", "localhost", "99999"), ok("WAIT", "0", "0"),
+     ok("WAIT", "1", "20"), err("WAIT", "x", "0"), err("WAIT", "1", "-1"), ok("REPLCONF", "listening-port", "1"),
+     err("REPLCONF", "listening-port", "x"), err("REPLCONF", "nonsense", "1"), err("REPLCONF", "ACK"), ok("ROLE"))
 case("script-without-scripting", err("SCRIPT", "KILL"), ok("SCRIPT", "EXISTS", "a", "b"), ok("SCRIPT", "FLUSH"),
      err("SCRIPT", "FLUSH", "NOW"), err("SCRIPT", "NOPE"))
 case("pubsub-introspection", ok("PUBSUB", "CHANNELS"), ok("PUBSUB", "NUMSUB", "a", "b"), ok("PUBSUB", "NUMPAT"),

@@ -125,21 +125,13 @@ echo "Ctrl-C stops the proxy and the nodes."
 
 # In the foreground until a signal (the traps). A node that ends by itself is reported and
 # left to the proxy (which ejects it, AUTO_EJECT); the proxy ending ends everything.
-watching=("${pids[@]}")
-while [ ${#watching[@]} -gt 0 ]; do
-  status=0
-  ended=""
-  wait -n -p ended "${watching[@]}" || status=$?
-  [ -n "$ended" ] || continue
-  for (( i = 0; i < ${#pids[@]}; i++ )); do [ "${pids[i]}" = "$ended" ] && break; done
-  if [ "${names[i]}" = nutcracker ]; then
-    echo "run.sh: nutcracker (pid $ended) exited by itself (status $status): stopping the nodes" >&2
+on_exit() {  # index status pid
+  if [ "${names[$1]}" = nutcracker ]; then
+    echo "run.sh: nutcracker (pid $3) exited by itself (status $2): stopping the nodes" >&2
     exit 1
   fi
-  echo "run.sh: ${names[i]} (pid $ended) exited (status $status); the proxy goes on without it." >&2
+  echo "run.sh: ${names[$1]} (pid $3) exited (status $2); the proxy goes on without it." >&2
   echo "run.sh: to bring it back on the same port and data (not stopped by Ctrl-C then):" >&2
-  echo "  $bin --bind 127.0.0.1 --port $((base_port + i)) --dir $work/node$i ${KVSERVER_ARGS:-}" >&2
-  rest=()
-  for pid in "${watching[@]}"; do [ "$pid" = "$ended" ] || rest+=("$pid"); done
-  watching=("${rest[@]}")
-done
+  echo "  $bin --bind 127.0.0.1 --port $((base_port + $1)) --dir $work/node$1 ${KVSERVER_ARGS:-}" >&2
+}
+watch_all

@@ -118,19 +118,11 @@ echo "Ctrl-C stops the sentinels and the nodes."
 
 # In the foreground until a signal (the traps). A node or sentinel that ends by itself is
 # reported; the group goes on without it (that is what Sentinel is for).
-watching=("${pids[@]}")
-while [ ${#watching[@]} -gt 0 ]; do
-  status=0
-  ended=""
-  wait -n -p ended "${watching[@]}" || status=$?
-  [ -n "$ended" ] || continue
-  for (( i = 0; i < ${#pids[@]}; i++ )); do [ "${pids[i]}" = "$ended" ] && break; done
-  echo "run.sh: ${names[i]} (pid $ended) exited (status $status); the group goes on without it." >&2
-  if [ "$i" -lt "$nodes" ]; then
+on_exit() {  # index status pid
+  echo "run.sh: ${names[$1]} (pid $3) exited (status $2); the group goes on without it." >&2
+  if [ "$1" -lt "$nodes" ]; then
     echo "run.sh: to bring it back (Sentinel makes it a replica of the current primary):" >&2
-    echo "  $bin $work/node$i.conf ${KVSERVER_ARGS:-}" >&2
+    echo "  $bin $work/node$1.conf ${KVSERVER_ARGS:-}" >&2
   fi
-  rest=()
-  for pid in "${watching[@]}"; do [ "$pid" = "$ended" ] || rest+=("$pid"); done
-  watching=("${rest[@]}")
-done
+}
+watch_all

@@ -1,7 +1,7 @@
 # Sourced by the scripts that run groups of servers in the foreground (Tools/cluster/run.sh,
 # Tools/ha/run.sh): PING a port, watch and stop processes. The caller keeps the started
 # processes' pids and names in the arrays `pids` and `names` (stopped last-first by stop_all,
-# which it traps on EXIT) and sets `stopping=0`.
+# which it traps on EXIT) and sets `stopping=0`; `watch_all` waits on them.
 
 # One RESP PING on a fresh connection: true on +PONG.
 ping_port() {
@@ -56,3 +56,21 @@ wait_ping() {  # port pid name log
   done
   fail_start "$3 (no PING answer on port $1 in 30 s)" "$4"
 }
+
+# In the foreground until a signal (the caller's traps): as each started process ends, calls
+# the caller's `on_exit INDEX STATUS PID` (which may exit, ending everything) and watches the rest.
+watch_all() {
+  local watching=("${pids[@]}") status ended i pid rest
+  while [ ${#watching[@]} -gt 0 ]; do
+    status=0
+    ended=""
+    wait -n -p ended "${watching[@]}" || status=$?
+    [ -n "$ended" ] || continue
+    for (( i = 0; i < ${#pids[@]}; i++ )); do [ "${pids[i]}" = "$ended" ] && break; done
+    on_exit "$i" "$status" "$ended"
+    rest=()
+    for pid in "${watching[@]}"; do [ "$pid" = "$ended" ] || rest+=("$pid"); done
+    watching=("${rest[@]}")
+  done
+}
+

@@ -59,11 +59,10 @@ package typealias CommitObserver = @Sendable (_ record: [UInt8]) -> Void
 /// own. What is left of a cycle beyond the fdatasync is waking eight threads on two cores.
 ///
 /// Locking (why `@unchecked Sendable` is sound): `mutex` guards `writers`, `leading`,
-/// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners` and `closed`. Only the
-/// leader uses `insertScratch`, outside the lock; leadership passes under the lock, so those
-/// uses are serialized. The leader calls the controller, the log, the memtables and the
-/// commit observer (itself under its own `Mutex`) with the lock released; nothing they do
-/// calls back into this queue.
+/// `lastSyncGroupSize`, `lastSyncNanoseconds`, `awaitingJoiners`, `closed` and `observer`.
+/// Only the leader uses `insertScratch`, outside the lock; leadership passes under the lock,
+/// so those uses are serialized. The leader calls the controller, the log, the memtables and
+/// the commit observer with the lock released; nothing they do calls back into this queue.
 final class GroupCommit: @unchecked Sendable {
     private let mutex = ConditionMutex()
     /// Broadcast when `writers` becomes empty (close waits for it).
@@ -86,8 +85,11 @@ final class GroupCommit: @unchecked Sendable {
     /// The commit leader's scratch for sorting a group before the memtable insert.
     @exclusivity(unchecked) private var insertScratch: [Memtable.SortedEntry] = []
     private var closed = false
-    /// Replication's tap on the commit stream (`observeCommits`); read once per group.
-    private let observer = Mutex<CommitObserver?>(nil)
+    /// Replication's tap on the commit stream (`observeCommits`). Read by the leader under
+    /// `mutex`, right after its publish, so it costs nothing per group; installed under it too,
+    /// so every group is either observed or published before the installation — and so in a
+    /// snapshot taken after it (docs/FORMATS.md, "Replication stream": full synchronisation).
+    private var observer: CommitObserver?
 
     private let wal: WriteAheadLog
     private let controller: WriteController
@@ -236,7 +238,7 @@ final class GroupCommit: @unchecked Sendable {
         if needSync { lastSyncNanoseconds = syncNanoseconds }
         if failure == nil {
             snapshots.publish(last)
-            if let observe = observer.withLock({ $0 }) {
+            if let observe = observer {
                 // Still the leader (leadership passes under the lock, after this), so the
                 // observer sees groups one at a time in commit order, and before any writer
                 // of the group returns: a writer that asks where the stream stands after its
@@ -327,7 +329,7 @@ final class GroupCommit: @unchecked Sendable {
 
     /// Installs (nil: removes) the function every committed group is shown to (`CommitObserver`).
     func observeCommits(_ observe: CommitObserver?) {
-        observer.withLock { $0 = observe }
+        mutex.withLock { observer = observe }
     }
 
     /// Refuses new writes and waits for the queued ones (accepted before close began).
