@@ -69,18 +69,21 @@ public final class KVStore: Sendable {
 
     func lookupAll(_ keys: [[UInt8]], _ options: ReadOptions) throws(KVError) -> [StoredValue?] {
         let sequence = try engine.sequence(for: options.snapshot)
-        return try engine.get(
+        let found = try engine.get(
             keys: keys, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
-            nonBlocking: options.nonBlocking
-        ).map { found in found.map(StoredValue.init(found:)) }
+            nonBlocking: options.nonBlocking)
+        try engine.checkStillCurrent(options.snapshot)
+        return found.map { found in found.map(StoredValue.init(found:)) }
     }
 
     /// The point read behind `get` and `lookup`, over the key's bytes where they are.
     func read(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> (value: [UInt8], expiresAt: UInt64, tag: UInt8)? {
         let sequence = try engine.sequence(for: options.snapshot)
-        return try engine.get(
+        let found = try engine.get(
             key, sequence: sequence, verify: options.verifyChecksums, fillCache: options.fillCache,
             nonBlocking: options.nonBlocking)
+        try engine.checkStillCurrent(options.snapshot)
+        return found
     }
 
     func lookup(_ key: UnsafeRawBufferPointer, _ options: ReadOptions) throws(KVError) -> StoredValue? {
@@ -286,6 +289,24 @@ public final class KVStore: Sendable {
     @discardableResult
     public func checkpoint(to directory: String) throws(KVError) -> CheckpointInfo {
         try Checkpoint.create(engine, to: directory)
+    }
+
+    /// Replaces everything the store holds with the checkpoint in `directory` (one that
+    /// ``checkpoint(to:)`` made, on this store or another), atomically: a crash midway reopens
+    /// the old contents or the new, never a mixture, and readers see one or the other. The
+    /// checkpoint's tables are hard-linked (copied across devices); `directory` is left as it
+    /// was. Writes wait while it runs. Snapshots taken before are stale afterwards (reads with
+    /// them throw `KVError.invalidArgument`); iterators made before go on reading the old
+    /// contents. Replication's full synchronisation installs what a primary sent with it.
+    ///
+    /// - Returns: the checkpoint's last sequence.
+    /// - Throws: `KVError.corruption` for a damaged checkpoint (its MANIFEST, or a table
+    ///   shorter or longer than it says), `KVError.io` naming the file and errno; the store is
+    ///   unchanged unless the MANIFEST write itself failed (then it is read-only, as after any
+    ///   failed MANIFEST write).
+    @discardableResult
+    package func replaceContents(withCheckpointAt directory: String) throws(KVError) -> UInt64 {
+        try engine.replaceContents(withCheckpointAt: directory)
     }
 
     /// The options in force that ``setOptions(_:)`` may change.

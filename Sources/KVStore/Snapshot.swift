@@ -9,10 +9,13 @@ public final class Snapshot: Sendable {
     /// The sequence number of the last write the snapshot sees.
     public let sequence: UInt64
     let list: SnapshotList
+    /// The contents it was taken of (`SnapshotList.contents`).
+    let contents: UInt64
     private let released = Atomic<Bool>(false)
 
-    init(sequence: UInt64, list: SnapshotList) {
+    init(sequence: UInt64, contents: UInt64, list: SnapshotList) {
         self.sequence = sequence
+        self.contents = contents
         self.list = list
     }
 
@@ -35,9 +38,15 @@ public final class Snapshot: Sendable {
 /// without a lock. The snapshot counts sit behind their own lock, which `register` and
 /// `oldest` both hold while they read `lastSequence`, so a snapshot can never be registered
 /// below a cutoff the background thread has just computed.
+///
+/// `contents` counts contents replacements (`ContentsReplacement`): a replacement brings
+/// another store's sequence numbers, so a snapshot of the old contents means nothing in the
+/// new ones. It is bumped before the new contents are published, so a read that found them
+/// also finds the count moved (`Engine.checkStillCurrent`).
 final class SnapshotList: Sendable {
     private let counts = Mutex<[UInt64: Int]>([:])
     private let last: Atomic<UInt64>
+    private let replacements = Atomic<UInt64>(0)
 
     init(lastSequence: UInt64) {
         last = Atomic(lastSequence)
@@ -51,12 +60,24 @@ final class SnapshotList: Sendable {
         last.store(sequence, ordering: .releasing)
     }
 
-    /// Reads the current sequence and registers a snapshot at it, in one step.
-    func register() -> UInt64 {
+    /// Which contents the store holds: moves on each replacement.
+    var contents: UInt64 { replacements.load(ordering: .acquiring) }
+
+    /// The commit leader, replacing the store's contents: every snapshot taken so far is stale,
+    /// and the last sequence becomes `sequence` (at least every sequence the new contents hold).
+    func replaceContents(publishing sequence: UInt64) {
+        replacements.add(1, ordering: .sequentiallyConsistent)
+        last.store(sequence, ordering: .sequentiallyConsistent)
+    }
+
+    /// Reads the current sequence and registers a snapshot at it, in one step; returns it and
+    /// the contents it belongs to.
+    func register() -> (sequence: UInt64, contents: UInt64) {
         counts.locked { c in
+            let contents = replacements.load(ordering: .acquiring)
             let sequence = last.load(ordering: .acquiring)
             c[sequence, default: 0] += 1
-            return sequence
+            return (sequence, contents)
         }
     }
 

@@ -268,43 +268,83 @@ import Testing
         #expect(try c.call("GET", "k3:7") == .bulk(bytes(value)))
     }
 
-    @Test func aDamagedFrameOrACutSnapshotIsRefusedAndTheStreamAskedForAgain() throws {
+    /// A checkpoint of a server holding `pairs`, as a primary's full synchronisation frames it:
+    /// each file's frame and data frames (the data in two halves), and the end frame.
+    static func checkpointFrames(_ pairs: [(String, String)], _ label: String) throws -> (files: [[UInt8]], end: [UInt8]) {
+        let source = try TestServer(label)
+        let c = try source.client()
+        for (k, v) in pairs { _ = try c.call("SET", k, v) }
+        let dir = TemporaryDirectory(label)
+        let info = try source.server.store.checkpoint(to: dir.path + "/cp")
+        var files: [[UInt8]] = []
+        var total: UInt64 = 0
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/cp").sorted {
+            ($0 == "CURRENT" ? 1 : 0, $0) < ($1 == "CURRENT" ? 1 : 0, $1)
+        }
+        for name in names {
+            let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.path + "/cp/" + name)))
+            var header: [UInt8] = []
+            ReplicationFrame.appendLE(UInt16(name.utf8.count), to: &header)
+            header += Array(name.utf8)
+            ReplicationFrame.appendLE(UInt64(data.count), to: &header)
+            var frames = ReplicationFrame.encode(.file, header)
+            frames += ReplicationFrame.encode(.fileData, Array(data[..<(data.count / 2)]))
+            frames += ReplicationFrame.encode(.fileData, Array(data[(data.count / 2)...]))
+            files.append(frames)
+            total += UInt64(data.count)
+        }
+        var end: [UInt8] = []
+        ReplicationFrame.appendLE(info.lastSequence, to: &end)
+        ReplicationFrame.appendLE(UInt64(files.count), to: &end)
+        ReplicationFrame.appendLE(total, to: &end)
+        return (files, ReplicationFrame.encode(.snapshotEnd, end))
+    }
+
+    /// What a primary sends in a full synchronisation is checked before the store is touched:
+    /// a file name that is a path is refused; a damaged frame ends the connection while the
+    /// checkpoint is half received (the replica keeps answering LOADING and asks again); a
+    /// whole checkpoint then replaces everything, and no staging files are left behind.
+    @Test func aDamagedFrameOrACutCheckpointIsRefusedAndTheStreamAskedForAgain() throws {
         let fake = try FakePrimary()
         let clock = ManualClock()
         let replica = try TestServer("repl-damaged", clock: clock) { $0.replication.replicaOf = ("127.0.0.1", fake.port) }
         let r = try replica.client()
-        func entries(_ pairs: [(String, String)]) -> [UInt8] {
-            var entry: [UInt8] = []
-            for (k, v) in pairs {
-                ReplicationFrame.appendLE(UInt32(k.utf8.count), to: &entry); entry += Array(k.utf8)
-                ReplicationFrame.appendLE(UInt32(v.utf8.count), to: &entry); entry += Array(v.utf8)
-                ReplicationFrame.appendLE(UInt64(0), to: &entry); entry.append(0)
-            }
-            return ReplicationFrame.encode(.entries, entry)
-        }
-        var end: [UInt8] = []
-        ReplicationFrame.appendLE(UInt64(0), to: &end)
-        ReplicationFrame.appendLE(UInt64(1), to: &end)
+        let partial = try Self.checkpointFrames([("partial", "1")], "repl-cp-partial")
+        let good = try Self.checkpointFrames([("good", "1")], "repl-cp-good")
         let fullResync = Array("+FULLRESYNC \(String(repeating: "a", count: 40)) 0\r\n".utf8)
-        var damaged = entries([("good", "1")])
-        damaged[damaged.count - 3] ^= 0x40
-        // First connection: part of a snapshot (the replica starts loading), then a damaged
-        // frame. The replica must hang up without applying it, keep answering LOADING (it
-        // holds part of a snapshot), and reconnect.
+        let staging = replica.server.store.path + "/replication/incoming"
+
+        // First connection: a file named like a path. Refused; nothing is written outside.
+        var evil: [UInt8] = []
+        let evilName = "../../escaped.sst"
+        ReplicationFrame.appendLE(UInt16(evilName.utf8.count), to: &evil)
+        evil += Array(evilName.utf8)
+        ReplicationFrame.appendLE(UInt64(4), to: &evil)
         let first = try fake.accept()
-        try fake.answerHandshake(first, then: fullResync + entries([("partial", "1")]))
+        try fake.answerHandshake(first, then: fullResync + ReplicationFrame.encode(.file, evil) + ReplicationFrame.encode(.fileData, [1, 2, 3, 4]))
+        #expect(fake.waitForClose(first))
+        #expect(!FileManager.default.fileExists(atPath: replica.server.store.path + "/../escaped.sst"))
+        #expect(!FileManager.default.fileExists(atPath: replica.server.store.path + "/escaped.sst"))
+
+        // Second connection: part of a checkpoint (the replica starts loading), then a damaged
+        // frame. The replica must hang up without using it, keep answering LOADING, reconnect.
+        var damaged = partial.files[partial.files.count - 1]
+        damaged[damaged.count - 3] ^= 0x40
+        let second = try fake.accept()
+        try fake.answerHandshake(second, then: fullResync + partial.files[0])
         var loading = false
         for _ in 0..<500 where !loading {
             loading = try r.call("GET", "good").string?.hasPrefix("LOADING") == true
             if !loading { usleep(10_000) }
         }
         #expect(loading)
-        fake.send(first, damaged)
-        #expect(fake.waitForClose(first))
+        fake.send(second, damaged)
+        #expect(fake.waitForClose(second))
         #expect(try r.call("GET", "good").string?.hasPrefix("LOADING") == true)
-        // Second connection: a whole snapshot replaces everything.
-        let second = try fake.accept()
-        try fake.answerHandshake(second, then: fullResync + entries([("good", "1")]) + ReplicationFrame.encode(.snapshotEnd, end))
+
+        // Third connection: a whole checkpoint replaces everything.
+        let third = try fake.accept()
+        try fake.answerHandshake(third, then: fullResync + good.files.flatMap { $0 } + good.end)
         var loaded = false
         for _ in 0..<500 where !loaded {
             loaded = try r.call("GET", "good") == .bulk(bytes("1"))
@@ -312,6 +352,33 @@ import Testing
         }
         #expect(loaded)
         #expect(try r.call("EXISTS", "partial") == .integer(0))
+        #expect(!FileManager.default.fileExists(atPath: staging), "the staging directory is removed once installed")
+        close(first)
+        close(second)
+        close(third)
+    }
+
+    /// An end frame whose counts disagree with what arrived, or a checkpoint without its
+    /// MANIFEST, is refused: nothing is installed and the replica asks again.
+    @Test func aCheckpointThatDisagreesWithItsEndFrameIsRefused() throws {
+        let fake = try FakePrimary()
+        let replica = try TestServer("repl-short", clock: ManualClock()) { $0.replication.replicaOf = ("127.0.0.1", fake.port) }
+        let r = try replica.client()
+        let good = try Self.checkpointFrames([("good", "1")], "repl-cp-short")
+        let fullResync = Array("+FULLRESYNC \(String(repeating: "b", count: 40)) 0\r\n".utf8)
+        // Without its first file (a table or the MANIFEST): the counts disagree.
+        let first = try fake.accept()
+        try fake.answerHandshake(first, then: fullResync + good.files.dropFirst().flatMap { $0 } + good.end)
+        #expect(fake.waitForClose(first))
+        #expect(try r.call("GET", "good").string?.hasPrefix("LOADING") == true, "nothing installed")
+        let second = try fake.accept()
+        try fake.answerHandshake(second, then: fullResync + good.files.flatMap { $0 } + good.end)
+        var loaded = false
+        for _ in 0..<500 where !loaded {
+            loaded = try r.call("GET", "good") == .bulk(bytes("1"))
+            if !loaded { usleep(10_000) }
+        }
+        #expect(loaded)
         close(first)
         close(second)
     }

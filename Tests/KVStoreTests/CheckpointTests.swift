@@ -56,6 +56,9 @@ import KVTestSupport
             let cp = try KVStore.open(at: path)
             let count = try cp.count()
             #expect(count >= before, "\(path) holds every write acknowledged before it began")
+            // Put i has sequence i + 1: the recorded sequence is exactly what the tables hold
+            // (a replica skips the stream up to it).
+            #expect(info.lastSequence == UInt64(count), "\(path): sequence \(info.lastSequence), \(count) writes")
             #expect(try cp.get(bytes("k\(count - 1)")) == bytes("v\(count - 1)") + padding)
             #expect(try cp.get(bytes("k\(count)")) == nil, "a prefix: nothing past its last key")
             var expected = 0

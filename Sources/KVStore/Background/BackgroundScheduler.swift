@@ -1,22 +1,25 @@
 import Foundation
 import Synchronization
 
-/// A `compactRange` request, waiting for or being run by the background thread. Its fields
-/// are guarded by the scheduler's lock.
-final class ManualCompaction {
-    let begin: [UInt8]?
-    let end: [UInt8]?
+/// A request another thread hands the background thread and waits for: a `compactRange`, or
+/// a contents replacement. Its `done` and `error` are guarded by the scheduler's lock.
+final class BackgroundRequest {
+    enum Work {
+        case compactRange(begin: [UInt8]?, end: [UInt8]?)
+        case replaceContents(ContentsReplacement)
+    }
+
+    let work: Work
     var done = false
     var error: KVError?
 
-    init(begin: [UInt8]?, end: [UInt8]?) {
-        self.begin = begin
-        self.end = end
+    init(_ work: Work) {
+        self.work = work
     }
 }
 
 /// The background thread and what it does next: a frozen memtable's flush first, then a
-/// requested `compactRange`, then the compaction the tree needs most. After each step it
+/// request (`compactRange`, a contents replacement), then the compaction the tree needs most. After each step it
 /// advances `BackgroundProgress`, which is what stalled writers and `flush`/`compactRange`
 /// callers wait on. The thread owns `LiveFiles` (the version set and its MANIFEST) from
 /// `start` until it exits, when it closes the MANIFEST.
@@ -29,7 +32,7 @@ final class ManualCompaction {
 final class BackgroundScheduler: @unchecked Sendable {
     private let mutex = ConditionMutex()
     private let workAvailable: ConditionMutex.Condition
-    private var manual: ManualCompaction?
+    private var manual: BackgroundRequest?
     private var running = false
     private let shutdownFlag: ShutdownFlag
 
@@ -40,11 +43,18 @@ final class BackgroundScheduler: @unchecked Sendable {
     private let latch: FailureLatch
     private let progress: BackgroundProgress
     private let hold: (any CompactionHold)?
+    private let options: Options
+    private let infoLog: InfoLog
+    private let snapshots: SnapshotList
 
     init(
         files: LiveFiles, flusher: Flusher, compactor: Compactor, memtables: MemtableSet, latch: FailureLatch,
-        progress: BackgroundProgress, shutdown: ShutdownFlag, hold: (any CompactionHold)?
+        progress: BackgroundProgress, shutdown: ShutdownFlag, hold: (any CompactionHold)?, options: Options, infoLog: InfoLog,
+        snapshots: SnapshotList
     ) {
+        self.snapshots = snapshots
+        self.options = options
+        self.infoLog = infoLog
         self.files = files
         self.flusher = flusher
         self.compactor = compactor
@@ -75,12 +85,24 @@ final class BackgroundScheduler: @unchecked Sendable {
 
     /// Runs a `compactRange` request and waits for it.
     func compactRange(begin: [UInt8]?, end: [UInt8]?) throws(KVError) {
+        if let e = try run(BackgroundRequest(.compactRange(begin: begin, end: end))) {
+            throw .readOnly(reason: e.description)
+        }
+    }
+
+    /// Runs a contents replacement and waits for it (see `ContentsReplacement`).
+    func replaceContents(_ replacement: ContentsReplacement) throws(KVError) {
+        if let e = try run(BackgroundRequest(.replaceContents(replacement))) { throw e }
+    }
+
+    /// Hands `request` to the thread (one at a time) and waits until it is done; returns the
+    /// error it ended with. Throws if the thread has stopped, or stops first.
+    private func run(_ request: BackgroundRequest) throws(KVError) -> KVError? {
         // The thread takes no request after a failure, and none after shutdown.
         func stopped() throws(KVError) {
             if let error = latch.readOnlyError { throw error }
             if shutdownFlag.isSet || !running { throw .closed }
         }
-        let request = ManualCompaction(begin: begin, end: end)
         // Wait for a turn: one request at a time.
         while true {
             let seen = progress.epoch
@@ -109,7 +131,7 @@ final class BackgroundScheduler: @unchecked Sendable {
             if finished { break }
             progress.wait(after: seen)
         }
-        if let e = request.error { throw .readOnly(reason: e.description) }
+        return mutex.withLock { request.error }
     }
 
     /// Blocks until no flush or compaction is due (tests and benchmarks settle with it).
@@ -144,7 +166,7 @@ final class BackgroundScheduler: @unchecked Sendable {
 
     private enum Task {
         case flush
-        case manual(ManualCompaction)
+        case manual(BackgroundRequest)
         case compaction(Compaction)
     }
 
@@ -197,14 +219,29 @@ final class BackgroundScheduler: @unchecked Sendable {
             }
         case .manual(let request):
             var failure: KVError?
-            do {
-                try compactor.compactRange(begin: request.begin, end: request.end)
-            } catch {
-                failure = error
-                latch.record(error, while: "compacting a requested range")
+            switch request.work {
+            case .compactRange(let begin, let end):
+                do {
+                    try compactor.compactRange(begin: begin, end: end)
+                } catch {
+                    failure = error
+                    latch.record(error, while: "compacting a requested range")
+                }
+                failure = failure ?? latch.failure
+            case .replaceContents(let replacement):
+                do {
+                    try replacement.run(
+                        files: files, snapshots: snapshots, options: options, directory: files.directory, latch: latch, infoLog: infoLog)
+                } catch {
+                    failure = error
+                }
+                if failure == nil {
+                    // The old tables and logs go now (those a reader still holds, later).
+                    do { try compactor.afterStep() } catch { latch.record(error, while: "collecting range tombstones") }
+                }
             }
             mutex.withLock {
-                request.error = failure ?? latch.failure
+                request.error = failure
                 request.done = true
                 if manual === request { manual = nil }
             }

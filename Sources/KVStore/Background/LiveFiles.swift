@@ -10,7 +10,7 @@ final class LiveFiles {
     private let wal: WriteAheadLog
     private let tableCache: TableCache
     private let fileSystem: any FileSystem
-    private let directory: String
+    let directory: String
     private let infoLog: InfoLog
     /// Tables being written by a running job: not in any version yet, but not obsolete.
     private var pendingOutputs: Set<UInt64> = []
@@ -52,6 +52,13 @@ final class LiveFiles {
         } else {
             memtables.install(version)
         }
+    }
+
+    /// Records `edit` (a contents replacement's) and shows readers its version with `active`,
+    /// an empty memtable, in place of both memtables (`ContentsReplacement`).
+    func commit(_ edit: VersionEdit, replacingActive active: Memtable) throws(KVError) {
+        let version = try versions.logAndApply(edit, lastSequence: snapshots.lastSequence)
+        memtables.replaceAll(active: active, version: version)
     }
 
     /// Deletes logs, tables, MANIFESTs and temp files no live version, reader or running

@@ -79,7 +79,8 @@ final class Engine: Sendable {
             pointLookup: pointLookup)
         let scheduler = BackgroundScheduler(
             files: files, flusher: flusher, compactor: compactor, memtables: memtables, latch: latch, progress: progress,
-            shutdown: shutdown, hold: options.compactionHold)
+            shutdown: shutdown, hold: options.compactionHold, options: options, infoLog: infoLog,
+            snapshots: snapshots)
         let rotation = MemtableRotation(
             wal: wal, memtables: memtables, fileNumbers: versions.fileNumbers, scheduler: scheduler, snapshots: snapshots,
             writeBufferSize: options.writeBufferSize)
@@ -199,6 +200,11 @@ final class Engine: Sendable {
     /// Freezes the memtable (if it holds anything) and waits until it is a table.
     func flushMemtable() throws(KVError) {
         try commits.write(nil, sync: false)
+        try awaitNoFrozenMemtable()
+    }
+
+    /// Waits until no frozen memtable waits to be flushed (throws if the store fails or closes).
+    private func awaitNoFrozenMemtable() throws(KVError) {
         while true {
             let epoch = progress.epoch
             if let error = latch.readOnlyError { throw error }
@@ -211,11 +217,37 @@ final class Engine: Sendable {
     /// What a checkpoint copies: every write acknowledged before the call is flushed into a
     /// table, then the current version (which pins its tables) and a sequence at least that of
     /// every entry they hold, and a file number above every file the store has.
+    ///
+    /// The sequence is exact: the tables hold every write at or below it and none above. The
+    /// oldest unflushed memtable started at it (each memtable starts at the last sequence
+    /// when it became active, and every earlier write was flushed before its predecessor was
+    /// retired), and memtable, frozen memtable and version are read as one state. (A sequence
+    /// read after the version could be higher than what its tables hold, when writes land
+    /// after the flush; a replica that skips the stream up to it would miss them.)
     func checkpointSource() throws(KVError) -> (version: Version, lastSequence: UInt64, freeFileNumber: UInt64) {
         try flushMemtable()
-        let version = memtables.current.version
-        // Read after the version: at least the sequence of every entry in its tables.
-        return (version, snapshots.lastSequence, fileNumbers.peek)
+        let state = memtables.current
+        return (state.version, (state.immutableMemtable ?? state.activeMemtable).startSequence, fileNumbers.peek)
+    }
+
+    /// Replaces everything the store holds with the checkpoint in `source` (see
+    /// `ContentsReplacement`); returns the checkpoint's last sequence.
+    func replaceContents(withCheckpointAt source: String) throws(KVError) -> UInt64 {
+        guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
+        let checkpoint = VersionSet(directory: source, options: options)
+        let sourceSequence = try checkpoint.recover()
+        let version = checkpoint.current
+        try commits.exclusively { () throws(KVError) in
+            // A frozen memtable's flush would put its table into the new version. (None can
+            // be frozen meanwhile: this is the commit leader.)
+            try awaitNoFrozenMemtable()
+            let logNumber = fileNumbers.allocate()
+            try wal.rotate(to: logNumber)
+            let last = max(snapshots.lastSequence, sourceSequence)
+            try scheduler.replaceContents(
+                ContentsReplacement(source: source, version: version, logNumber: logNumber, lastSequence: last))
+        }
+        return sourceSequence
     }
 
     /// Flushes, then compacts every level's files overlapping [begin, end] down the levels,

@@ -171,6 +171,30 @@ final class GroupCommit: @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Runs `body` as the commit leader with no group of its own: no write commits while it
+    /// runs (writers queue behind it), and every earlier group is published. A contents
+    /// replacement swaps the memtable and the log under it. Like a flush request, it is never
+    /// merged into another leader's group (`assembleGroup` stops at a nil batch).
+    func exclusively(_ body: () throws(KVError) -> Void) throws(KVError) {
+        let me = PendingWrite(batch: nil, sync: false, condition: nil, mutex: mutex)
+        mutex.lock()
+        if closed {
+            mutex.unlock()
+            throw KVError.closed
+        }
+        writers.append(me)
+        while writers.first !== me || leading { me.wait() }
+        leading = true
+        mutex.unlock()
+        var failure: KVError?
+        do { try body() } catch { failure = error }
+        mutex.lock()
+        finishGroup(count: 1, error: failure)
+        wakeNextLeader()
+        mutex.unlock()
+        if let failure { throw failure }
+    }
+
     /// Waits, briefly, for the writers of the previous synced group to queue their next writes,
     /// so that they share this group's fdatasync instead of waiting for the next one. They were
     /// woken when that group finished; on few cores they may not have run yet. Without a wait,

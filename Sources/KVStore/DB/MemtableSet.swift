@@ -59,6 +59,17 @@ final class MemtableSet: Sendable {
         }
     }
 
+    /// New contents (`ContentsReplacement`): `active` (empty) and `version` replace everything
+    /// readers saw. The commit leader that owns `active` is waiting for this, and no memtable
+    /// is frozen (it waited for that too).
+    func replaceAll(active: Memtable, version: Version) {
+        state.locked { s in
+            precondition(s.immutableMemtable == nil, "contents replaced while a memtable waits to be flushed")
+            s = ReadState(activeMemtable: active, immutableMemtable: nil, version: version)
+            level0.store(version.files[0].count, ordering: .releasing)
+        }
+    }
+
     /// A new table version (a compaction or a tombstone collection finished).
     func install(_ version: Version) {
         state.locked { s in

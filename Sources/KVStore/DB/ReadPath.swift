@@ -43,15 +43,25 @@ extension Engine {
         // Read and register in one step under the list's lock, which the background thread
         // also takes to compute its cutoff: otherwise a compaction could compute a cutoff
         // above the sequence read here before it is registered, and drop what it needs.
-        let sequence = snapshots.register()
-        return Snapshot(sequence: sequence, list: snapshots)
+        let (sequence, contents) = snapshots.register()
+        return Snapshot(sequence: sequence, contents: contents, list: snapshots)
     }
 
     func sequence(for snapshot: Snapshot?) throws(KVError) -> UInt64? {
         guard let snapshot else { return nil }
         guard snapshot.list === snapshots else { throw KVError.invalidArgument("snapshot belongs to another store") }
         guard !snapshot.isReleased else { throw KVError.invalidArgument("snapshot was released") }
+        try checkStillCurrent(snapshot)
         return snapshot.sequence
+    }
+
+    /// Throws if the store's contents were replaced since `snapshot` was taken. Checked again
+    /// after a read that pinned its state after the check above: the count moves before new
+    /// contents are published, so a read that saw them fails here instead of returning a
+    /// mixture (its sequence is from the old numbering).
+    func checkStillCurrent(_ snapshot: Snapshot?) throws(KVError) {
+        guard let snapshot, snapshot.contents != snapshots.contents else { return }
+        throw KVError.invalidArgument("snapshot predates the replacement of the store's contents")
     }
 
     func makeIterator(_ options: ReadOptions) throws(KVError) -> KVIterator {

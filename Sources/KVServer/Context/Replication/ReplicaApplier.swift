@@ -7,9 +7,11 @@ import Synchronization
 /// serial queue of its own (never an event loop: a write may wait for the disk), and moves
 /// the replication offset past them (`ReplicationSource.adopt`).
 ///
-/// A full synchronisation empties the store and loads the snapshot's entries (clients get
-/// `LOADING` meanwhile, as from a Redis replica loading its RDB), then skips the stream's
-/// batches the snapshot already holds (sequence at or below the snapshot's). The batches that
+/// A full synchronisation receives the primary's checkpoint into a staging directory
+/// (`IncomingCheckpoint`; clients get `LOADING` meanwhile, as from a Redis replica loading its
+/// RDB), installs it as the store's whole contents (`KVStore.replaceContents`: the tables are
+/// linked in, nothing is rewritten), then skips the stream's batches the checkpoint already
+/// holds (sequence at or below its sequence). The batches that
 /// arrived together are written as one batch (up to `mergeBytes`): each primary commit stays
 /// whole — a MULTI/EXEC is atomic here too — and the replica pays one log append and one
 /// group commit per burst, not per primary commit (measured: the apply cost is what a replica
@@ -20,11 +22,12 @@ final class ReplicaApplier: Sendable {
         var primaryID = ""
         var syncOffset: Int64 = 0
         var loading = false
-        var entries: UInt64 = 0
         var skipThrough: UInt64?
     }
 
     private let state = Mutex(State())
+    /// The checkpoint being received; touched only on `queue`.
+    private let incoming = Mutex<IncomingCheckpoint?>(nil)
     private let queue = DispatchQueue(label: "kvserver.replica-apply")
     /// Frames received and not yet taken by the queue, and whether a drain is queued.
     private let inbox = Mutex<(frames: [ReplicationFrame.Frame], scheduled: Bool)>(([], false))
@@ -58,6 +61,7 @@ final class ReplicaApplier: Sendable {
     /// PSYNC answered `+FULLRESYNC replid offset`: the snapshot follows.
     func beginFullSync(replid: String, offset: Int64) {
         queue.async { [self] in
+            dropIncoming()
             state.withLock { s in
                 s = State()
                 s.primaryID = replid
@@ -112,12 +116,20 @@ final class ReplicaApplier: Sendable {
     }
 
     /// Stops applying: frames still queued are dropped; returns once the one being applied
-    /// (if any) is done. A snapshot cut off halfway leaves the store partly loaded, and
-    /// clients keep getting `LOADING` until the next synchronisation completes (or the server
-    /// is made a primary).
+    /// (if any) is done. A checkpoint cut off halfway is deleted and the store keeps what it
+    /// held, but that is no history's prefix any more: clients keep getting `LOADING` until
+    /// the next synchronisation completes (or the server is made a primary).
     func cancel() {
         cancelled.store(true, ordering: .releasing)
-        queue.sync {}
+        queue.sync { dropIncoming() }
+    }
+
+    /// A checkpoint being received is abandoned: its staging directory goes.
+    private func dropIncoming() {
+        incoming.withLock { c in
+            c?.remove()
+            c = nil
+        }
     }
 
     /// Frames in stream order. Runs of batches are merged into one write; every frame joins
@@ -165,23 +177,31 @@ final class ReplicaApplier: Sendable {
         try flush()
     }
 
-    /// A frame that is not a batch: part of a snapshot, its end, or a heartbeat.
+    /// A frame that is not a batch: part of a checkpoint, its end, or a heartbeat.
     private func applyAlone(_ frame: ReplicationFrame.Frame) throws {
         switch frame.kind {
         case .ping, .batch:
             return
-        case .entries:
+        case .file:
             try startLoadIfNeeded()
-            try load(frame.payload)
+            try withIncoming { c throws in try c.start(frame.payload) }
+        case .fileData:
+            try withIncoming { c throws in try c.append(frame.payload) }
         case .snapshotEnd:
             guard let sequence = ReplicationFrame.loadLE(frame.payload, at: 0, as: UInt64.self),
-                  let count = ReplicationFrame.loadLE(frame.payload, at: 8, as: UInt64.self)
+                  let files = ReplicationFrame.loadLE(frame.payload, at: 8, as: UInt64.self),
+                  let bytes = ReplicationFrame.loadLE(frame.payload, at: 16, as: UInt64.self)
             else { throw ReplicationError.protocolViolation("short snapshot end frame") }
-            try startLoadIfNeeded()
-            let (replid, offset, entries) = state.withLock { s in (s.primaryID, s.syncOffset, s.entries) }
-            guard entries == count else {
-                throw ReplicationError.protocolViolation("snapshot had \(entries) entries, its end frame says \(count)")
+            let path = try withIncoming { (c: inout IncomingCheckpoint) throws -> String in
+                try c.finish(files: files, bytes: bytes)
+                return c.path
             }
+            let installed = try db.store.replaceContents(withCheckpointAt: path)
+            guard installed == sequence else {
+                throw ReplicationError.protocolViolation("the checkpoint holds sequence \(installed); its end frame says \(sequence)")
+            }
+            dropIncoming()
+            let (replid, offset) = state.withLock { s in (s.primaryID, s.syncOffset) }
             source.adoptHistory(replid: replid, offset: offset)
             state.withLock { s in
                 s.loading = false
@@ -194,47 +214,26 @@ final class ReplicaApplier: Sendable {
         }
     }
 
-    /// The first snapshot frame: the store's old contents go (one range deletion of every
-    /// engine key), and clients get `LOADING` until the snapshot is in. The history this
-    /// server held goes first: a load cut off halfway must not be resumed as that history
-    /// (by another server that shares it) — only a complete snapshot gives it one again.
+    /// `body` with the checkpoint being received; a protocol error when none is.
+    private func withIncoming<R: Sendable>(_ body: (inout IncomingCheckpoint) throws -> R) throws -> R {
+        try incoming.withLock { c throws -> R in
+            guard var checkpoint = c else { throw ReplicationError.protocolViolation("checkpoint data outside a full synchronisation") }
+            defer { c = checkpoint }
+            return try body(&checkpoint)
+        }
+    }
+
+    /// The first checkpoint frame: clients get `LOADING` until the checkpoint is installed, and
+    /// the history this server held goes first: what it holds must not be resumed as that
+    /// history (by another server that shares it) once a sync has begun — only a complete
+    /// one gives it a history again.
     private func startLoadIfNeeded() throws {
         guard !state.withLock({ $0.loading }) else { return }
         status.isLoading = true
         state.withLock { $0.loading = true }
         source.forgetHistory()
-        var batch = WriteBatch()
-        batch.deleteRange(from: [], to: nil)
-        try write(batch)
-    }
-
-    /// One `entries` frame, written in batches of about a megabyte.
-    private func load(_ payload: [UInt8]) throws {
-        var batch = WriteBatch()
-        var at = 0
-        var n: UInt64 = 0
-        while at < payload.count {
-            guard let keyLength = ReplicationFrame.loadLE(payload, at: at, as: UInt32.self),
-                  let valueLength = ReplicationFrame.loadLE(payload, at: at + 4 + Int(keyLength), as: UInt32.self)
-            else { throw ReplicationError.protocolViolation("truncated snapshot entry at byte \(at)") }
-            let keyStart = at + 4
-            let valueStart = keyStart + Int(keyLength) + 4
-            let tail = valueStart + Int(valueLength)
-            guard let expiresAt = ReplicationFrame.loadLE(payload, at: tail, as: UInt64.self), tail + 8 < payload.count else {
-                throw ReplicationError.protocolViolation("truncated snapshot entry at byte \(at)")
-            }
-            batch.put(
-                Array(payload[keyStart..<(keyStart + Int(keyLength))]), Array(payload[valueStart..<tail]),
-                expiresAt: expiresAt == 0 ? nil : expiresAt, tag: payload[tail + 8])
-            at = tail + 9
-            n += 1
-            if batch.byteSize >= 1 << 20 {
-                try write(batch)
-                batch = WriteBatch()
-            }
-        }
-        if !batch.isEmpty { try write(batch) }
-        state.withLock { $0.entries += n }
+        let checkpoint = try IncomingCheckpoint(path: FullSync.workDirectory(db.store) + "/incoming")
+        incoming.withLock { $0 = checkpoint }
     }
 
     /// Every write of the applier: known to the replication source as the applier's (any other

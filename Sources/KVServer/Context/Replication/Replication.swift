@@ -94,6 +94,7 @@ final class Replication: Sendable {
     /// are recorded once a replica asks for them). `port`: the port this server serves
     /// clients on, announced to a primary.
     func start(group: any EventLoopGroup, port: Int, logger: Logger) {
+        FullSync.removeLeftovers(db.store)
         runtime.withLock { $0 = (group, port, logger) }
         let t = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             self?.tick()
@@ -148,9 +149,9 @@ final class Replication: Sendable {
                 fullSyncs.leave()
             }
             do {
-                let entries = try FullSync.run(
+                let sent = try FullSync.run(
                     store: store, feed: feed, replid: replid, offset: offset, timeoutSeconds: timeout, stopping: stopping)
-                logger?.info("replication: full synchronisation of \(entries) entries sent to \(feed.address):\(feed.listeningPort)")
+                logger?.info("replication: full synchronisation sent to \(feed.address):\(feed.listeningPort): \(sent.files) checkpoint files, \(sent.bytes) bytes, sequence \(sent.sequence)")
             } catch {
                 logger?.warning("replication: full synchronisation to \(feed.address):\(feed.listeningPort) stopped: \(error)")
                 feed.channel.close(promise: nil)

@@ -7,11 +7,10 @@ import NIOCore
 /// the replica asks again from the last offset it applied.
 enum ReplicationFrame {
     enum Kind: UInt8, Sendable {
-        /// Part of a full synchronisation's snapshot: entries, each
-        /// `key length u32 | key | value length u32 | value | expires-at u64 (0: never) | tag u8`.
-        case entries = 1
-        /// The snapshot is complete: `sequence u64 | entries u64`. Batches at or below the
-        /// sequence are already in it.
+        // 1 is retired: it carried a logical snapshot's entries, before full synchronisation
+        // shipped the engine's tables. A replica refuses it as an unknown kind.
+        /// The checkpoint is complete: `sequence u64 | files u64 | bytes u64`. Its tables hold
+        /// every batch at or below the sequence and none above.
         case snapshotEnd = 2
         /// A committed group's log record (the WAL's batch encoding). Only these frames count
         /// towards the replication offset.
@@ -19,6 +18,11 @@ enum ReplicationFrame {
         /// Once a second while idle: `primary offset u64`, so a replica can tell a quiet
         /// primary from a lost one.
         case ping = 4
+        /// A checkpoint file begins: `name length u16 | name | size u64`; its bytes follow in
+        /// `fileData` frames.
+        case file = 5
+        /// The next bytes of the file the last `file` frame named.
+        case fileData = 6
     }
 
     static let headerSize = 9
@@ -107,12 +111,15 @@ enum ReplicationError: Error, CustomStringConvertible {
     case corruptFrame(String)
     /// The primary refused a step of the handshake.
     case refused(String)
+    /// This server could not do its part (the disk, for a checkpoint being received).
+    case local(String)
 
     var description: String {
         switch self {
         case .protocolViolation(let s): return "replication protocol: \(s)"
         case .corruptFrame(let s): return "corrupt replication frame: \(s)"
         case .refused(let s): return "primary refused: \(s)"
+        case .local(let s): return "replica: \(s)"
         }
     }
 }
