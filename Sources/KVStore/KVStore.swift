@@ -295,18 +295,23 @@ public final class KVStore: Sendable {
     /// ``checkpoint(to:)`` made, on this store or another), atomically: a crash midway reopens
     /// the old contents or the new, never a mixture, and readers see one or the other. The
     /// checkpoint's tables are hard-linked (copied across devices); `directory` is left as it
-    /// was. Writes wait while it runs. Snapshots taken before are stale afterwards (reads with
-    /// them throw `KVError.invalidArgument`); iterators made before go on reading the old
-    /// contents. Replication's full synchronisation installs what a primary sent with it.
+    /// was. Writes wait while it runs (and for a compaction the background thread is finishing).
+    /// Snapshots taken before or during it are stale afterwards (reads with them throw
+    /// `KVError.invalidArgument`; an optimistic transaction that read through one conflicts);
+    /// iterators made before go on reading the old contents. Replication's full
+    /// synchronisation installs what a primary sent with it.
     ///
+    /// - Parameter expected: the checkpoint's last sequence, if the caller knows it (a
+    ///   replica, from its primary): a checkpoint with another is refused before anything
+    ///   changes.
     /// - Returns: the checkpoint's last sequence.
-    /// - Throws: `KVError.corruption` for a damaged checkpoint (its MANIFEST, or a table
-    ///   shorter or longer than it says), `KVError.io` naming the file and errno; the store is
-    ///   unchanged unless the MANIFEST write itself failed (then it is read-only, as after any
-    ///   failed MANIFEST write).
+    /// - Throws: `KVError.corruption` for a damaged checkpoint (its MANIFEST, a table shorter
+    ///   or longer than it says, a sequence other than `expected`), `KVError.io` naming the
+    ///   file and errno. The store is unchanged unless starting the new log or writing the
+    ///   MANIFEST failed (then it is read-only, as after any such failure).
     @discardableResult
-    package func replaceContents(withCheckpointAt directory: String) throws(KVError) -> UInt64 {
-        try engine.replaceContents(withCheckpointAt: directory)
+    package func replaceContents(withCheckpointAt directory: String, expecting expected: UInt64? = nil) throws(KVError) -> UInt64 {
+        try engine.replaceContents(withCheckpointAt: directory, expecting: expected)
     }
 
     /// The options in force that ``setOptions(_:)`` may change.

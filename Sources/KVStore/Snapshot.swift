@@ -39,10 +39,16 @@ public final class Snapshot: Sendable {
 /// `oldest` both hold while they read `lastSequence`, so a snapshot can never be registered
 /// below a cutoff the background thread has just computed.
 ///
-/// `contents` counts contents replacements (`ContentsReplacement`): a replacement brings
-/// another store's sequence numbers, so a snapshot of the old contents means nothing in the
-/// new ones. It is bumped before the new contents are published, so a read that found them
-/// also finds the count moved (`Engine.checkStillCurrent`).
+/// `contents` tells which contents the store holds (`ContentsReplacement`): a replacement
+/// brings another store's sequence numbers, so a snapshot of the old contents means nothing in
+/// the new ones. It is odd while a replacement is under way — moved once before the new last
+/// sequence is published and again after readers get the new contents, both under the counts'
+/// lock, which `register` holds to read it with the sequence. A snapshot is current only if it
+/// was taken at an even count that has not moved since (`isCurrent`): one taken before a
+/// replacement fails from its first step on, one taken during it always fails, so no snapshot
+/// ever reads the old contents and then the new. A read checks after it has read too
+/// (`Engine.checkStillCurrent`): the count moves before the new contents are visible, so a read
+/// that found them fails.
 final class SnapshotList: Sendable {
     private let counts = Mutex<[UInt64: Int]>([:])
     private let last: Atomic<UInt64>
@@ -60,14 +66,30 @@ final class SnapshotList: Sendable {
         last.store(sequence, ordering: .releasing)
     }
 
-    /// Which contents the store holds: moves on each replacement.
+    /// Which contents the store holds (odd: a replacement is under way).
     var contents: UInt64 { replacements.load(ordering: .acquiring) }
 
-    /// The commit leader, replacing the store's contents: every snapshot taken so far is stale,
-    /// and the last sequence becomes `sequence` (at least every sequence the new contents hold).
-    func replaceContents(publishing sequence: UInt64) {
-        replacements.add(1, ordering: .sequentiallyConsistent)
-        last.store(sequence, ordering: .sequentiallyConsistent)
+    /// Whether a snapshot taken at `contents` still reads the store's contents.
+    func isCurrent(_ contents: UInt64) -> Bool {
+        contents & 1 == 0 && contents == replacements.load(ordering: .acquiring)
+    }
+
+    /// A replacement begins (for the commit leader, which holds the queue): every snapshot taken
+    /// so far is stale, and the last sequence becomes `sequence` (at least every sequence the new
+    /// contents hold).
+    func beginReplacement(publishing sequence: UInt64) {
+        counts.locked { _ in
+            _ = replacements.add(1, ordering: .sequentiallyConsistent)
+            last.store(sequence, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// Readers have the new contents (or the replacement failed): snapshots taken from now on
+    /// are current.
+    func endReplacement() {
+        counts.locked { _ in
+            _ = replacements.add(1, ordering: .sequentiallyConsistent)
+        }
     }
 
     /// Reads the current sequence and registers a snapshot at it, in one step; returns it and

@@ -111,7 +111,7 @@ public final class Transaction {
         guard !writes.isEmpty || isolation == .optimistic else { return }
         var condition: CommitCondition?
         if isolation == .optimistic, let snapshot {
-            condition = CommitCondition(readSequence: snapshot.sequence, keys: Array(tracked))
+            condition = CommitCondition(readSequence: snapshot.sequence, contents: snapshot.contents, keys: Array(tracked))
         }
         guard !writes.isEmpty else { return }
         try store.check(writes.batch)

@@ -253,6 +253,9 @@ import Testing
         let replica = try primary.client()
         #expect(try replica.call("REPLCONF", "listening-port", "1") == .simple("OK"))
         #expect(try replica.call("REPLCONF", "nonsense", "1").isError)
+        // Without the stream's format announced: refused, saying why.
+        #expect(try replica.call("PSYNC", "not-an-id", "12345").string?.contains("REPLCONF capa \(ReplicationFrame.format)") == true)
+        #expect(try replica.call("REPLCONF", "capa", "eof", "capa", ReplicationFrame.format) == .simple("OK"))
         let reply = try replica.call("PSYNC", "not-an-id", "12345").string ?? ""
         #expect(reply.hasPrefix("FULLRESYNC "))
         // It hangs up while 20 MB of snapshot are on their way: the primary stops the sync,

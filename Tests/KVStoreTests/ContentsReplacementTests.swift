@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import KVStore
@@ -81,6 +82,11 @@ private func isTrue(_ b: Bool) -> Bool { b }
         let oldContents = try Self.dump(target)
         let snapshot = try target.snapshot()
         let oldIterator = try target.makeIterator()
+        // A transaction that read the old contents: whatever the sequences, it must not commit
+        // on top of the new ones.
+        let transaction = try target.beginTransaction()
+        _ = try transaction.get(bytes("s00001"))
+        transaction.put(bytes("s00001"), bytes("written by a transaction of the old contents"))
         let targetSequence = target.statistics().lastSequence
 
         let sequence = try target.replaceContents(withCheckpointAt: dir.path + "/cp")
@@ -102,6 +108,9 @@ private func isTrue(_ b: Bool) -> Bool { b }
         let stale = thrownError { _ = try target.get(bytes("s00001"), options: readOptions) }
         #expect(stale.map { if case .invalidArgument = $0 { true } else { false } } == true, "\(String(describing: stale))")
         #expect(thrownError { _ = try target.makeIterator(readOptions) } != nil)
+        let committed = thrownError { try transaction.commit() }
+        #expect(committed.map { if case .conflict = $0 { true } else { false } } == true, "\(String(describing: committed))")
+        #expect(try target.get(bytes("s00001")) == model[bytes("s00001")]?.value)
         let fresh = try target.snapshot()
 
         // Writes after it shadow the checkpoint's entries, whatever their sequences.
@@ -159,6 +168,9 @@ private func isTrue(_ b: Bool) -> Bool { b }
             #expect(error != nil, "\(what) is refused")
             #expect(isTrue(Self.same(try Self.dump(target), before)), "\(what): contents unchanged")
         }
+        let wrongSequence = thrownError { try target.replaceContents(withCheckpointAt: cp, expecting: 12_345_678) }
+        #expect(wrongSequence?.isCorruption == true, "a checkpoint whose sequence is not the one expected is refused")
+        #expect(isTrue(Self.same(try Self.dump(target), before)), "an unexpected sequence: contents unchanged")
         try target.put(bytes("t-still-writable"), bytes("yes"))
         #expect(try target.get(bytes("t-still-writable")) == bytes("yes"))
         try target.close()
@@ -169,6 +181,61 @@ private func isTrue(_ b: Bool) -> Bool { b }
         let orphans = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/target").filter { $0.hasSuffix(".sst") }.count
         try reopened.close()
         #expect(orphans > 0)
+    }
+
+    /// Snapshots taken while replacements run (back and forth between two checkpoints that give
+    /// every key a different value): a snapshot reads one value for a key every time, or is
+    /// refused — never the old contents and then the new.
+    @Test func aSnapshotNeverSeesTwoContents() throws {
+        let dir = TemporaryDirectory("replace-snapshots")
+        let keys = (0..<200).map { bytes(String(format: "k%04d", $0)) }
+        for (name, tag) in [("a", "first"), ("b", "second")] {
+            let s = try KVStore.open(at: dir.path + "/" + name, options: LSMTests.smallOptions())
+            for k in keys { try s.put(k, bytes(tag) + k) }
+            try s.checkpoint(to: dir.path + "/cp-" + name)
+            try s.close()
+        }
+        let target = try KVStore.open(at: dir.path + "/target", options: LSMTests.smallOptions())
+        // A transaction that read the old contents conflicts even when the store's own
+        // sequence is above the checkpoint's (the new memtable then starts at its snapshot's).
+        for i in 0..<1000 { try target.put(bytes("own\(i)"), bytes("x")) }
+        let transaction = try target.beginTransaction()
+        _ = try transaction.get(keys[0])
+        transaction.put(keys[0], bytes("from the old contents"))
+        try target.replaceContents(withCheckpointAt: dir.path + "/cp-a")
+        let committed = thrownError { try transaction.commit() }
+        #expect(committed.map { if case .conflict = $0 { true } else { false } } == true, "\(String(describing: committed))")
+        #expect(try target.get(keys[0]) == bytes("first") + keys[0])
+        let stop = Atomic<Bool>(false)
+        let mixed = Atomic<Int>(0), refused = Atomic<Int>(0), consistent = Atomic<Int>(0)
+        let reader = Thread {
+            var n = 0
+            while !stop.load(ordering: .acquiring) && n < 200_000 {
+                n += 1
+                guard let snapshot = try? target.snapshot() else { continue }
+                var options = ReadOptions()
+                options.snapshot = snapshot
+                let key = keys[n % keys.count]
+                let first = try? target.get(key, options: options)
+                let second = try? target.get(key, options: options)
+                switch (first, second) {
+                case let (a?, b?) where a != b: mixed.add(1, ordering: .relaxed)
+                case (_?, _?): consistent.add(1, ordering: .relaxed)
+                default: refused.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        reader.start()
+        for round in 0..<30 {
+            try target.replaceContents(withCheckpointAt: dir.path + (round % 2 == 0 ? "/cp-b" : "/cp-a"))
+        }
+        stop.store(true, ordering: .releasing)
+        while !reader.isFinished { usleep(1000) }
+        #expect(mixed.load(ordering: .relaxed) == 0, "a snapshot saw both contents")
+        #expect(consistent.load(ordering: .relaxed) > 0)
+        print("snapshots across 30 replacements: \(consistent.load(ordering: .relaxed)) consistent, \(refused.load(ordering: .relaxed)) refused, \(mixed.load(ordering: .relaxed)) mixed")
+        #expect(try target.get(keys[0]) == bytes("first") + keys[0])
+        try target.close()
     }
 
     /// Every failure point of every kind of file-system operation during a replacement, each

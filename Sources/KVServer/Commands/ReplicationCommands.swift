@@ -63,9 +63,11 @@ enum ReplicationCommands {
                 c.replicaListeningPort = port
             } else if Arg.isKeyword(a[i], "IP-ADDRESS") {
                 c.replicaAddress = value
-            } else if Arg.isKeyword(a[i], "CAPA") || Arg.isKeyword(a[i], "GETACK") || Arg.isKeyword(a[i], "RDB-ONLY") {
-                // Capabilities: kvserver streams one format; GETACK: replicas acknowledge on
-                // their own after each applied burst.
+            } else if Arg.isKeyword(a[i], "CAPA") {
+                // Redis's (eof, psync2) mean nothing here; the stream's format is required.
+                if value == ReplicationFrame.format { c.replicaSpeaksStream = true }
+            } else if Arg.isKeyword(a[i], "GETACK") || Arg.isKeyword(a[i], "RDB-ONLY") {
+                // GETACK: replicas acknowledge on their own after each applied burst.
             } else {
                 throw .err("Unrecognized REPLCONF option: \(Arg.string(a[i]))")
             }
@@ -74,7 +76,8 @@ enum ReplicationCommands {
         out.writeOK()
     }
 
-    /// PSYNC replid offset (SYNC: PSYNC ? -1): from here on the connection carries the stream.
+    /// PSYNC replid offset (SYNC: PSYNC ? -1): from here on the connection carries the stream,
+    /// for a replica that announced the stream's format (REPLCONF capa).
     /// A replica of this server's history whose offset the backlog still holds resumes
     /// (`+CONTINUE`); any other gets a full synchronisation (`+FULLRESYNC`) on a thread of its
     /// own. Replies go off for the connection: REPLCONF ACKs follow, unanswered.
@@ -83,6 +86,9 @@ enum ReplicationCommands {
             throw .err("this kvserver is a replica: replicate from its primary (replicas do not chain)")
         }
         guard c.feed == nil else { throw .err("the connection already carries the replication stream") }
+        guard c.replicaSpeaksStream else {
+            throw .err("this primary sends kvserver's replication stream, format \(ReplicationFrame.format) (docs/FORMATS.md): announce it first with REPLCONF capa \(ReplicationFrame.format); a Redis replica, or a kvserver of another version, cannot replicate it")
+        }
         guard let mailbox = c.mailbox else { throw .err("PSYNC needs a connection") }
         let replid = a.count == 3 ? Arg.string(a[1]) : "?"
         // The first byte the replica wants (its offset plus one); anything unusable means a

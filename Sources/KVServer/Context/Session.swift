@@ -41,6 +41,8 @@ package struct Session: Sendable {
     var feed: ReplicaFeed?
     var replicaListeningPort = 0
     var replicaAddress: String?
+    /// It announced `REPLCONF capa` with this server's stream format (`ReplicationFrame.format`).
+    var replicaSpeaksStream = false
 
     /// Between MULTI and EXEC/DISCARD.
     package var inTransaction: Bool { multi != nil }

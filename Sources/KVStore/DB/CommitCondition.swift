@@ -3,6 +3,9 @@
 /// other group in flight, so nothing can land between the check and the write.
 struct CommitCondition: Sendable {
     let readSequence: UInt64
+    /// The contents the snapshot was of (`SnapshotList.contents`): a transaction that read
+    /// contents since replaced conflicts, whatever the sequences say.
+    let contents: UInt64
     let keys: [[UInt8]]
 
     /// The first key found written after `readSequence`, judged from the memtables, or nil.
@@ -10,7 +13,8 @@ struct CommitCondition: Sendable {
     /// older than that, a write to a key may already be in a table, where its sequence cannot
     /// be told cheaply, and the commit conservatively conflicts (as RocksDB's optimistic
     /// transactions do).
-    func conflict(in state: ReadState) -> [UInt8]? {
+    func conflict(in state: ReadState, snapshots: SnapshotList) -> [UInt8]? {
+        if !snapshots.isCurrent(contents) { return keys.first ?? [] }
         let memtables = [state.activeMemtable] + (state.immutableMemtable.map { [$0] } ?? [])
         let oldest = memtables.last!
         if readSequence < oldest.startSequence { return keys.first ?? [] }

@@ -231,12 +231,21 @@ final class Engine: Sendable {
     }
 
     /// Replaces everything the store holds with the checkpoint in `source` (see
-    /// `ContentsReplacement`); returns the checkpoint's last sequence.
-    func replaceContents(withCheckpointAt source: String) throws(KVError) -> UInt64 {
+    /// `ContentsReplacement`), if its last sequence is `expected` (when given); returns that
+    /// sequence.
+    func replaceContents(withCheckpointAt source: String, expecting expected: UInt64?) throws(KVError) -> UInt64 {
         guard !isClosed.load(ordering: .acquiring) else { throw KVError.closed }
         let checkpoint = VersionSet(directory: source, options: options)
         let sourceSequence = try checkpoint.recover()
+        if let expected, expected != sourceSequence {
+            throw KVError.corruption(
+                file: Path.join(source, FileNames.manifest(checkpoint.manifestNumber)), offset: 0,
+                reason: "the checkpoint holds sequence \(sourceSequence), not the \(expected) expected")
+        }
         let version = checkpoint.current
+        // Writers queue behind the replacement: wait for a frozen memtable's flush before
+        // holding them (inside, one can only be left over from a write just before).
+        try awaitNoFrozenMemtable()
         try commits.exclusively { () throws(KVError) in
             // A frozen memtable's flush would put its table into the new version. (None can
             // be frozen meanwhile: this is the commit leader.)

@@ -226,7 +226,7 @@ final class GroupCommit: @unchecked Sendable {
         if let condition = group[group.startIndex].condition {
             // Alone in its group, with every earlier group in the memtable.
             mutex.unlock()
-            let conflict = condition.conflict(in: memtables.current)
+            let conflict = condition.conflict(in: memtables.current, snapshots: snapshots)
             mutex.lock()
             if let key = conflict {
                 finishGroup(count: 1, error: .conflict(key: key))

@@ -55,13 +55,14 @@ extension Engine {
         return snapshot.sequence
     }
 
-    /// Throws if the store's contents were replaced since `snapshot` was taken. Checked again
+    /// Throws if the store's contents were replaced since `snapshot` was taken (or were being
+    /// replaced when it was: see `SnapshotList`). Checked again
     /// after a read that pinned its state after the check above: the count moves before new
     /// contents are published, so a read that saw them fails here instead of returning a
     /// mixture (its sequence is from the old numbering).
     func checkStillCurrent(_ snapshot: Snapshot?) throws(KVError) {
-        guard let snapshot, snapshot.contents != snapshots.contents else { return }
-        throw KVError.invalidArgument("snapshot predates the replacement of the store's contents")
+        guard let snapshot, !snapshots.isCurrent(snapshot.contents) else { return }
+        throw KVError.invalidArgument("snapshot was taken before or during a replacement of the store's contents")
     }
 
     func makeIterator(_ options: ReadOptions) throws(KVError) -> KVIterator {

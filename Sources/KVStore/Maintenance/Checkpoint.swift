@@ -27,8 +27,9 @@ public struct CheckpointInfo: Sendable, Equatable {
 ///
 /// 1. The memtable is flushed, so every write acknowledged before the call is in a table.
 /// 2. The current version is taken and held: its tables cannot be deleted meanwhile, however
-///    compaction moves on. The sequence read after it bounds every entry its tables hold,
-///    so the copy is the store at one moment — a prefix of its history.
+///    compaction moves on. Its tables hold exactly the writes up to one sequence
+///    (`Engine.checkpointSource`), so the copy is the store at one moment — a prefix of its
+///    history, whose last sequence the MANIFEST records.
 /// 3. Its tables are hard-linked (copied where links fail) into `<target>.tmp`, with a
 ///    MANIFEST describing exactly that version and a CURRENT naming it; no log is needed.
 ///    Everything is synced, then the directory is renamed to `target` and the parent synced.

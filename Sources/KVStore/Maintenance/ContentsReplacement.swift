@@ -10,9 +10,10 @@
 /// 1. each checkpoint table is hard-linked (copied across devices) into the store under a new
 ///    file number, protected from deletion as a job's output is; its size is checked against
 ///    the checkpoint's MANIFEST;
-/// 2. every snapshot is marked stale, and a last sequence at least the checkpoint's is
-///    published (only now: had a failed replacement raised it, the next write would leave a
-///    gap in the log's sequences, which recovery reads as lost logs);
+/// 2. every snapshot is marked stale (until step 4 ends, new ones are too: `SnapshotList`), and
+///    a last sequence at least the checkpoint's is published (only now: had a failed
+///    replacement raised it, the next write would leave a gap in the log's sequences, which
+///    recovery reads as lost logs);
 /// 3. one version edit deletes every live table and range tombstone, adds the linked tables at
 ///    the levels they had and the checkpoint's tombstones, records that last sequence, and
 ///    names the new log as the first to replay — the old logs hold only what is replaced;
@@ -77,7 +78,8 @@ final class ContentsReplacement {
         edit.addedTombstones = version.rangeTombstones.tombstones
         edit.logNumber = logNumber
         try fs.syncDirectory(directory)
-        snapshots.replaceContents(publishing: lastSequence)
+        snapshots.beginReplacement(publishing: lastSequence)
+        defer { snapshots.endReplacement() }
         do {
             try files.commit(edit, replacingActive: Memtable(writeBufferSize: options.writeBufferSize, startSequence: lastSequence))
         } catch {

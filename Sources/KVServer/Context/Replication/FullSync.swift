@@ -45,8 +45,12 @@ enum FullSync {
         let root = workDirectory(store)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let target = root + "/outgoing-\(getpid())-\(serial.add(1, ordering: .relaxed).newValue)"
+        defer {
+            // Also a half-made one (`.tmp`), if the checkpoint failed.
+            try? FileManager.default.removeItem(atPath: target)
+            try? FileManager.default.removeItem(atPath: target + ".tmp")
+        }
         let info = try store.checkpoint(to: target)
-        defer { try? FileManager.default.removeItem(atPath: target) }
 
         var sent = Sent(sequence: info.lastSequence)
         var sinceWait = 0

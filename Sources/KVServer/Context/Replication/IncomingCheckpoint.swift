@@ -109,7 +109,9 @@ struct IncomingCheckpoint: Sendable {
 
     /// Names a checkpoint holds: `<digits>.sst`, `MANIFEST-<digits>`, `CURRENT`.
     static func isCheckpointFile(_ name: String) -> Bool {
-        func digits(_ s: Substring) -> Bool { !s.isEmpty && s.count <= 20 && s.allSatisfy { $0 >= "0" && $0 <= "9" } }
+        func digits(_ s: Substring) -> Bool {
+            !s.isEmpty && s.utf8.count <= 20 && s.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        }
         if name == "CURRENT" { return true }
         if name.hasPrefix("MANIFEST-") { return digits(name.dropFirst(9)) }
         if name.hasSuffix(".sst") { return digits(name.dropLast(4)) }

@@ -196,10 +196,8 @@ final class ReplicaApplier: Sendable {
                 try c.finish(files: files, bytes: bytes)
                 return c.path
             }
-            let installed = try db.store.replaceContents(withCheckpointAt: path)
-            guard installed == sequence else {
-                throw ReplicationError.protocolViolation("the checkpoint holds sequence \(installed); its end frame says \(sequence)")
-            }
+            // Refused before anything changes if its sequence is not the end frame's.
+            try db.store.replaceContents(withCheckpointAt: path, expecting: sequence)
             dropIncoming()
             let (replid, offset) = state.withLock { s in (s.primaryID, s.syncOffset) }
             source.adoptHistory(replid: replid, offset: offset)

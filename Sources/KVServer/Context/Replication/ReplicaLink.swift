@@ -153,7 +153,7 @@ final class ReplicaLink: Sendable {
         commands.append(["PING"])
         commands.append(["REPLCONF", "listening-port", String(s.announcePort > 0 ? s.announcePort : context.listeningPort)])
         if let ip = s.announceIP { commands.append(["REPLCONF", "ip-address", ip]) }
-        commands.append(["REPLCONF", "capa", "kvstore1"])
+        commands.append(["REPLCONF", "capa", ReplicationFrame.format])
         let (replid, offset) = (context.source.replid, context.source.offset)
         commands.append(["PSYNC", replid, String(offset + 1)])
         return commands

@@ -197,10 +197,11 @@ final class Replication: Sendable {
             link.withLock { $0 = nil }
             settingsState.withLock { $0.replicaOf = nil }
             if status.isLoading {
-                // Promoted in the middle of a full synchronisation: what it holds is part of
-                // the old primary's snapshot. Serving it is the operator's (or Sentinel's) call.
+                // Promoted in the middle of a full synchronisation: the checkpoint being received
+                // is dropped, and what the store holds is what it held before the sync began —
+                // not the old primary's history. Serving it is the operator's (or Sentinel's) call.
                 status.isLoading = false
-                runtime.withLock { $0 }?.logger.warning("replication: promoted during a full synchronisation: the data is a partial copy")
+                runtime.withLock { $0 }?.logger.warning("replication: promoted during a full synchronisation: the data is what this server held before it, not the primary's")
             }
             // The new history first: the version reservation below is its first commit, so
             // replicas that continue from here receive it.

@@ -25,6 +25,11 @@ enum ReplicationFrame {
         case fileData = 6
     }
 
+    /// The stream's format, as a replica announces it (`REPLCONF capa`): a primary streams only
+    /// to a replica that names it. Kind 1's retirement made it `kvstore2`; a kvserver of the
+    /// first format is refused at PSYNC with an error saying so, instead of failing on frames.
+    static let format = "kvstore2"
+
     static let headerSize = 9
     /// The length field's limit. A group larger than this (a batch of several values near the
     /// engine's 1 GiB maximum) cannot be framed: the primary forgets its history instead and
