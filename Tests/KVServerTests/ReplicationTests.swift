@@ -136,6 +136,38 @@ import Testing
         #expect(try Self.info(p, "stats")["sync_full"] == "2")
     }
 
+    /// A replica shut down cleanly saves where it stood and resumes after a restart (no full
+    /// synchronisation); a saved position that no longer matches its store is not used.
+    @Test func aReplicaRestartedCleanlyResumesFromItsSavedPosition() throws {
+        let clock = ManualClock()
+        let primary = try TestServer("repl-restart-primary", clock: clock)
+        let p = try primary.client()
+        try Self.writeMix(p, round: 0)
+        let replica = try Self.replica(of: primary, "repl-restart-replica", clock: clock)
+        try Self.converge(primary, replica)
+        try replica.restart()
+        try Self.writeMix(p, round: 1)
+        try Self.converge(primary, replica)
+        try Self.expectSameContents(primary, replica)
+        #expect(try Self.info(p, "stats")["sync_full"] == "1")
+        #expect(try Self.info(p, "stats")["sync_partial_ok"] == "1", "the restarted replica resumed")
+        let position = replica.server.store.path + "/replication/position"
+        #expect(!FileManager.default.fileExists(atPath: position), "taken at start")
+
+        // Saved again at the next shutdown; a store that moved on since makes it unusable.
+        replica.server.shutdown()
+        let saved = try String(contentsOfFile: position, encoding: .utf8).split(separator: " ")
+        #expect(saved.count == 3)
+        if saved.count == 3, let sequence = UInt64(saved[2].dropLast()) {
+            try "\(saved[0]) \(saved[1]) \(sequence + 1)\n".write(toFile: position, atomically: true, encoding: .utf8)
+        }
+        try replica.restart()
+        try Self.writeMix(p, round: 2)
+        try Self.converge(primary, replica)
+        try Self.expectSameContents(primary, replica)
+        #expect(try Self.info(p, "stats")["sync_full"] == "2", "a position for another sequence: a full synchronisation")
+    }
+
     @Test func aPromotedReplicaContinuesAndADivergedPrimaryIsBroughtBack() throws {
         let clock = ManualClock()
         let a = try TestServer("repl-fo-a", clock: clock)

@@ -91,6 +91,9 @@ public final class KVServer: Sendable {
         Keyspace.install(in: &options)
         do { store = try KVStore.open(at: config.directory, options: options) } catch { throw .store(error) }
         let report = store.recoveryReport
+        // Before the keyspace's own first write (its version reservation): what a replica's
+        // saved position is checked against.
+        let openedAtSequence = store.statistics().lastSequence
         let context: ServerContext
         do {
             context = try ServerContext(store: store, config: config)
@@ -150,7 +153,7 @@ public final class KVServer: Sendable {
             DispatchQueue.global().async { server.shutdown() }
         }
         server.startTimers()
-        context.replication.start(group: group, port: server.port, logger: logger)
+        context.replication.start(group: group, port: server.port, logger: logger, openedAtSequence: openedAtSequence)
         logger.info("""
             kvserver \(ServerInfo.kvstoreVersion) ready: listening on \(config.bind):\(server.port), \
             data directory \(config.directory), fsync \(config.fsync.rawValue), \
@@ -253,6 +256,7 @@ public final class KVServer: Sendable {
             try context.store.syncWAL()
             try context.store.close()
             logger.info("store synced and closed")
+            context.replication.savePosition(lastSequence: context.store.statistics().lastSequence)
         } catch {
             logger.error("closing the store: \(error)")
         }

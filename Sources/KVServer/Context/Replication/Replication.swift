@@ -92,9 +92,20 @@ final class Replication: Sendable {
 
     /// Starts the heartbeat and, if configured as a replica, the link to the primary (commits
     /// are recorded once a replica asks for them). `port`: the port this server serves
-    /// clients on, announced to a primary.
-    func start(group: any EventLoopGroup, port: Int, logger: Logger) {
+    /// clients on, announced to a primary. `openedAtSequence`: the store's last sequence when
+    /// it was opened, before this server wrote anything (a saved `ReplicaPosition` must match).
+    func start(group: any EventLoopGroup, port: Int, logger: Logger, openedAtSequence sequence: UInt64) {
+        let position = ReplicaPosition.take(from: FullSync.workDirectory(db.store))
         FullSync.removeLeftovers(db.store)
+        if let position, settings.replicaOf != nil {
+            if position.sequence == sequence {
+                // The store is what it was at the clean shutdown: ask to resume from there.
+                source.adoptHistory(replid: position.replid, offset: position.offset)
+                logger.info("replication: resuming history \(position.replid) from offset \(position.offset), as saved at shutdown")
+            } else {
+                logger.info("replication: the position saved at shutdown is for sequence \(position.sequence), the store is at \(sequence): a full synchronisation")
+            }
+        }
         runtime.withLock { $0 = (group, port, logger) }
         let t = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             self?.tick()
@@ -109,6 +120,19 @@ final class Replication: Sendable {
         let timeout = UInt64(max(1, settings.timeoutSeconds)) * 1000
         for f in source.feeds where f.isOnline && f.millisecondsSinceAck > timeout {
             f.channel.close(promise: nil)
+        }
+    }
+
+    /// At a clean shutdown, once the store is closed with `lastSequence`: a replica holding its
+    /// primary's history (not in the middle of a full synchronisation) records where it stands,
+    /// so that it resumes after a restart (`ReplicaPosition`).
+    func savePosition(lastSequence: UInt64) {
+        guard isReplica, !status.isLoading else { return }
+        let position = ReplicaPosition(replid: source.replid, offset: source.offset, sequence: lastSequence)
+        do {
+            try position.save(in: FullSync.workDirectory(db.store))
+        } catch {
+            runtime.withLock { $0 }?.logger.warning("replication: could not save the position for a restart (\(error)); the next start synchronises in full")
         }
     }
 
