@@ -168,6 +168,20 @@ import Testing
         #expect(try Self.info(p, "stats")["sync_full"] == "2", "a position for another sequence: a full synchronisation")
     }
 
+    /// Replication empties `<dir>/replication` at every start: checkpoints may not live there.
+    @Test func checkpointsMayNotLiveWhereReplicationCleansUp() throws {
+        var config = ServerConfig()
+        config.directory = "/srv/kv"
+        config.checkpointDirectory = "/srv/kv/replication"
+        #expect(throws: ServerConfigError.self) { try config.validate() }
+        config.checkpointDirectory = "/srv/kv/replication/saves"
+        #expect(throws: ServerConfigError.self) { try config.validate() }
+        config.checkpointDirectory = "/srv/kv/replications"
+        #expect(throws: Never.self) { try config.validate() }
+        config.checkpointDirectory = nil
+        #expect(throws: Never.self) { try config.validate() }
+    }
+
     @Test func aPromotedReplicaContinuesAndADivergedPrimaryIsBroughtBack() throws {
         let clock = ManualClock()
         let a = try TestServer("repl-fo-a", clock: clock)

@@ -112,6 +112,11 @@ public struct ServerConfig: Sendable {
         guard limits.maxBulkLength <= storeOptions.maxValueSize else {
             throw .invalid("proto-max-bulk-len must not exceed the engine's largest value (\(storeOptions.maxValueSize) bytes)")
         }
+        // Replication deletes `<dir>/replication` at every start (its checkpoints in flight).
+        let replicationDirectory = directory + "/replication"
+        guard !(checkpointRoot == replicationDirectory || checkpointRoot.hasPrefix(replicationDirectory + "/")) else {
+            throw .invalid("checkpoint-dir must not be \(replicationDirectory): replication deletes that folder at every start")
+        }
         if protectedMode && !bindsLoopbackOnly && (requirePassword ?? "").isEmpty {
             throw .invalid("""
                 refusing to listen on \(bind) without a password: protected mode is on. \
