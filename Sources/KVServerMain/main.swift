@@ -57,6 +57,9 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("block-cache-size"), help: "Block cache size, e.g. 64mb (the default).")
     var blockCacheSize: String?
 
+    @Option(name: .customLong("row-cache-size"), help: "Row cache size for hot keys' point reads, e.g. 64mb (default 0: off).")
+    var rowCacheSize: String?
+
     @Option(name: .customLong("multi-max-commands"), help: "Most commands one MULTI may queue (default 100000).")
     var multiMaxCommands: Int?
 
@@ -138,6 +141,10 @@ struct KVServerCommand: ParsableCommand {
         if let blockCacheSize {
             guard let n = ConfigFile.parseSize(blockCacheSize) else { throw ValidationError("--block-cache-size: '\(blockCacheSize)' is not a size") }
             config.storeOptions.blockCacheCapacity = n
+        }
+        if let rowCacheSize {
+            guard let n = ConfigFile.parseSize(rowCacheSize) else { throw ValidationError("--row-cache-size: '\(rowCacheSize)' is not a size") }
+            config.storeOptions.rowCacheCapacity = n
         }
         if let multiMaxCommands { config.transactionLimits.maxCommands = multiMaxCommands }
         if let multiMaxBytes {

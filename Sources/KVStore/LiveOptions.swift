@@ -4,6 +4,8 @@
 public struct LiveOptions: Sendable, Equatable {
     /// ``Options/blockCacheCapacity``: a smaller budget evicts at once.
     public var blockCacheCapacity: Int
+    /// ``Options/rowCacheCapacity``: a smaller budget evicts at once; 0 turns it off.
+    public var rowCacheCapacity: Int
     /// ``Options/level0SlowdownTrigger``.
     public var level0SlowdownTrigger: Int
     /// ``Options/level0StopTrigger``.
@@ -14,6 +16,7 @@ public struct LiveOptions: Sendable, Equatable {
     /// The live part of `options`.
     public init(_ options: Options) {
         blockCacheCapacity = options.blockCacheCapacity
+        rowCacheCapacity = options.rowCacheCapacity
         level0SlowdownTrigger = options.level0SlowdownTrigger
         level0StopTrigger = options.level0StopTrigger
         delayedWriteRate = options.delayedWriteRate
@@ -24,6 +27,7 @@ public struct LiveOptions: Sendable, Equatable {
     func applied(to options: Options) -> Options {
         var o = options
         o.blockCacheCapacity = blockCacheCapacity
+        o.rowCacheCapacity = rowCacheCapacity
         o.level0SlowdownTrigger = level0SlowdownTrigger
         o.level0StopTrigger = level0StopTrigger
         o.delayedWriteRate = delayedWriteRate

@@ -27,6 +27,12 @@ public struct Options: Sendable {
     /// Bytes of uncompressed blocks kept in the shared block cache (default 8 MiB; 0 turns
     /// the cache off).
     public var blockCacheCapacity = 8 << 20
+    /// Bytes of table rows kept in the row cache (RocksDB's `row_cache`): what a table holds
+    /// for a key, so a repeated point read of a hot key skips the table's index and blocks.
+    /// Default 0, off: it pays for itself only when reads repeat keys (a cache-shaped
+    /// workload); for reads spread evenly over a store larger than it, each miss costs an
+    /// insert. `kvserver` turns it on (docs/BENCHMARKS.md has the measurements).
+    public var rowCacheCapacity = 0
     /// Table files kept open, with their parsed index and filter (default 1000).
     public var maxOpenFiles = 1000
     /// Reads for `get` and iterators take data blocks straight from a read-only memory
@@ -108,6 +114,7 @@ public struct Options: Sendable {
         try check(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be 0...64")
         try check(prefixFilterLength >= 0, "prefixFilterLength must not be negative")
         try check(blockCacheCapacity >= 0, "blockCacheCapacity must not be negative")
+        try check(rowCacheCapacity >= 0, "rowCacheCapacity must not be negative")
         try check(maxOpenFiles >= 16, "maxOpenFiles must be at least 16")
         try check(targetFileSize >= 64 << 10, "targetFileSize must be at least 64 KiB")
         try check(maxBytesForLevelBase >= 1 << 20, "maxBytesForLevelBase must be at least 1 MiB")

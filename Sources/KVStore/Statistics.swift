@@ -73,6 +73,12 @@ public struct Statistics: Sendable {
     public var blockCacheHits: Int64 = 0
     /// Data-block reads that went to the table file.
     public var blockCacheMisses: Int64 = 0
+    /// Table lookups the row cache answered (``Options/rowCacheCapacity``).
+    public var rowCacheHits: Int64 = 0
+    /// Table lookups past the Bloom filter that the row cache did not answer (0 when it is off).
+    public var rowCacheMisses: Int64 = 0
+    /// Bytes charged to the row cache's entries.
+    public var rowCacheBytes: Int64 = 0
     /// Table lookups the Bloom filter answered "absent" without reading a block.
     public var bloomNegatives: Int64 = 0
     /// Table lookups the filter let through for a key the table did not hold.
@@ -113,6 +119,9 @@ public struct Statistics: Sendable {
         if let r = lastStallReason { s += "; last reason: \(r)" }
         s += "\n"
         s += "block cache: \(blockCacheHits) hits, \(blockCacheMisses) misses, \(mib(blockCacheBytes)) MiB\n"
+        if rowCacheHits + rowCacheMisses + rowCacheBytes > 0 {
+            s += "row cache: \(rowCacheHits) hits, \(rowCacheMisses) misses, \(mib(rowCacheBytes)) MiB\n"
+        }
         s += "bloom filter: \(bloomNegatives) negatives, \(bloomFalsePositives) false positives\n"
         s += "memory: memtables \(mib(memtableBytes)) MiB, block cache \(mib(blockCacheBytes)) MiB, "
         s += "table index+filter \(mib(tableReaderBytes)) MiB (\(openTables) open tables)\n"

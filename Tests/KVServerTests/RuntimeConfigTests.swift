@@ -16,10 +16,13 @@ import Testing
     @Test func configSetChangesLiveSettingsAllOrNothing() throws {
         let t = try TestServer("config-set")
         let c = try t.client()
-        #expect(try c.call("CONFIG", "SET", "maxclients", "3", "timeout", "0", "appendfsync", "always", "block-cache-size", "1mb") == .ok)
+        #expect(try c.call("CONFIG", "SET", "maxclients", "3", "timeout", "0", "appendfsync", "always", "block-cache-size", "1mb",
+                            "row-cache-size", "2mb") == .ok)
         #expect(try c.call("CONFIG", "GET", "maxclients") == .array([.text("maxclients"), .text("3")]))
         #expect(try c.call("CONFIG", "GET", "appendfsync") == .array([.text("appendfsync"), .text("always")]))
         #expect(t.server.store.liveOptions.blockCacheCapacity == 1 << 20)
+        #expect(t.server.store.liveOptions.rowCacheCapacity == 2 << 20)
+        #expect(try c.call("CONFIG", "GET", "row-cache-size") == .array([.text("row-cache-size"), .text(String(2 << 20))]))
         // One bad value: nothing applied.
         let reply = try c.call("CONFIG", "SET", "maxclients", "50", "level0-stop-trigger", "1")
         #expect(reply.string?.hasPrefix("ERR CONFIG SET failed (possibly related to argument") == true)

@@ -16,47 +16,17 @@ import KVStoreTesting
         var options = LSMTests.smallOptions()
         options.clock = { now.load(ordering: .relaxed) }
         let store = try KVStore.open(at: dir.path, options: options)
-        /// key → (value, expiry); what a read at the latest state must see once `now` is applied.
-        var model: [[UInt8]: (value: [UInt8], expiresAt: UInt64?)] = [:]
-        var held: [(snapshot: Snapshot, model: [[UInt8]: (value: [UInt8], expiresAt: UInt64?)], at: UInt64)] = []
+        var model = ExpiringModel()
+        var held: [(snapshot: Snapshot, model: ExpiringModel)] = []
         func key(_ i: Int) -> [UInt8] { Array("mk\(1000 + i)".utf8) }
-        func visible(_ m: [[UInt8]: (value: [UInt8], expiresAt: UInt64?)], _ k: [UInt8], at t: UInt64) -> [UInt8]? {
-            guard let e = m[k] else { return nil }
-            if let x = e.expiresAt, x <= t { return nil }
-            return e.value
-        }
         var checked = 0
         for step in 0..<6000 {
-            let k = key(Int(rng.uniform(600)))
-            switch rng.uniform(100) {
-            case 0..<55:
-                let v = randomBytes(Int(rng.uniform(150)), &rng)
-                try store.put(k, v)
-                model[k] = (v, nil)
-            case 55..<65:
-                let v = randomBytes(Int(rng.uniform(40)), &rng)
-                let deadline = now.load(ordering: .relaxed) + 1 + rng.uniform(2000)
-                try store.put(k, v, expiresAt: deadline)
-                model[k] = (v, deadline)
-            case 65..<80:
-                try store.delete(k)
-                model[k] = nil
-            case 80..<83:
-                let a = Int(rng.uniform(600))
-                let (lo, hi) = (key(a), key(min(599, a + Int(rng.uniform(60)))))
-                try store.deleteRange(from: lo, to: hi)
-                for m in model.keys where !bytesPrecede(m, lo) && bytesPrecede(m, hi) { model[m] = nil }
-            case 83..<90:
-                now.add(rng.uniform(500), ordering: .relaxed)
-            case 90..<92:
-                if held.count < 4 { held.append((try store.snapshot(), model, now.load(ordering: .relaxed))) }
-            case 92..<94:
+            switch try model.randomStep([store], keyCount: 600, key: key, now: now, &rng) {
+            case .takeSnapshot:
+                if held.count < 4 { held.append((try store.snapshot(), model)) }
+            case .releaseSnapshot:
                 if !held.isEmpty { held.remove(at: Int(rng.uniform(UInt64(held.count)))).snapshot.release() }
-            case 94:
-                try store.flush()
-            case 95:
-                try store.compactRange()
-            default:
+            case .none:
                 break
             }
             guard step % 20 == 0 else { continue }
@@ -66,14 +36,14 @@ import KVStoreTesting
             let many = try store.lookup(keys: keys).map { $0?.value }
             let one = try keys.map { try store.lookup($0)?.value }
             #expect(many == one, "step \(step): multi-get against a lookup per key")
-            #expect(many == keys.map { visible(model, $0, at: t) }, "step \(step): multi-get against the model")
+            #expect(many == keys.map { model.visible($0, at: t) }, "step \(step): multi-get against the model")
             for h in held {
                 var o = ReadOptions()
                 o.snapshot = h.snapshot
                 let atSnapshot = try store.lookup(keys: keys, options: o).map { $0?.value }
                 #expect(atSnapshot == (try keys.map { try store.lookup($0, options: o)?.value }), "step \(step): at a snapshot")
                 // A snapshot fixes the data, not the clock: expiry is judged now.
-                #expect(atSnapshot == keys.map { visible(h.model, $0, at: t) }, "step \(step): at a snapshot, against its model")
+                #expect(atSnapshot == keys.map { h.model.visible($0, at: t) }, "step \(step): at a snapshot, against its model")
             }
             checked += 1
         }
@@ -121,17 +91,8 @@ import KVStoreTesting
     @Test func aDamagedTableIsCorruptionForTheMultiGet() throws {
         let dir = TemporaryDirectory("multiget-damaged")
         let options = LSMTests.smallOptions(compression: .none)
-        var store = try KVStore.open(at: dir.path, options: options)
-        let keys = (0..<300).map { Array("dmg\(1000 + $0)".utf8) }
-        for k in keys { try store.put(k, k + k) }
-        try store.flush()
-        try store.close()
-        let tables = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sst") }.sorted()
-        let table = dir.path + "/" + (try #require(tables.first))
-        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: table)))
-        bytes[20] ^= 0x40  // inside the first data block
-        try Data(bytes).write(to: URL(fileURLWithPath: table))
-        store = try KVStore.open(at: dir.path, options: options)
+        let (keys, table) = try storeWithADamagedTable(dir, options: options)
+        let store = try KVStore.open(at: dir.path, options: options)
         let error = thrownError { _ = try store.lookup(keys: [keys[299], keys[0], keys[150]]) }
         guard case let .corruption(file, _, _)? = error else {
             Issue.record("the multi-get over a damaged block gave \(String(describing: error))")

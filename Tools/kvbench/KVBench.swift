@@ -24,6 +24,7 @@ struct KVBench {
         var bloomBits = 10
         var compression = "lz4"
         var cacheSize = 8 << 20
+        var rowCacheSize = 0
         var openFiles = 1000
         var verifyChecksums = true
         var sync = false
@@ -81,13 +82,14 @@ struct KVBench {
                 print("""
                     usage: kvbench [--benchmarks=a,b,...] [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
                       [--compression_ratio=0.5] [--write_buffer_size=4194304] [--block_size=4096] [--bloom_bits=10]
-                      [--compression=lz4|zlib|none] [--cache_size=8388608] [--open_files=1000] [--verify_checksums=1]
+                      [--compression=lz4|zlib|none] [--cache_size=8388608] [--row_cache_size=0] [--open_files=1000] [--verify_checksums=1]
                       [--sync=0] [--batch=1] [--threads=1] [--seek_nexts=10] [--seed=301] [--db=/tmp/kvbench-kvstore]
                       [--use_existing_db=0] [--settle=1] [--stats=0] [--json]
                       [--server=HOST:PORT [--connections=50] [--pipeline=1] [--password=]]
                       [--duration=60s] [--rate=50000] [--read_ratio=0.5] [--value_size=MIN-MAX] [--timeline=FILE]
-                    benchmarks: fillseq fillrandom overwrite fillsync readrandom readmissing readseq seekrandom
+                    benchmarks: fillseq fillrandom overwrite fillsync readrandom readmissing readhot readseq seekrandom
                                 deleterandom readwhilewriting load
+                    readhot: random reads of a hot 1% of the keys, scattered over the key space (the row cache's case)
                     load: a mix of GETs (--read_ratio of them) and SETs of random keys in [0, num), for --duration
                       (or --num operations), at --rate operations a second (0: as fast as it goes; with a rate,
                       latency counts from when each operation was due), values of --value_size bytes or a size
@@ -134,6 +136,7 @@ struct KVBench {
             case "bloom_bits": f.bloomBits = int()
             case "compression": f.compression = v
             case "cache_size": f.cacheSize = int()
+            case "row_cache_size": f.rowCacheSize = int()
             case "open_files": f.openFiles = int()
             case "verify_checksums": f.verifyChecksums = bool()
             case "sync": f.sync = bool()
@@ -186,6 +189,7 @@ struct Bench {
         o.bloomBitsPerKey = f.bloomBits
         o.compression = Compression.allCases.first { $0.description == f.compression } ?? .lz4
         o.blockCacheCapacity = f.cacheSize
+        o.rowCacheCapacity = f.rowCacheSize
         o.maxOpenFiles = max(16, f.openFiles)
         return o
     }
@@ -208,7 +212,7 @@ struct Bench {
         let machine = withUnsafeBytes(of: u.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         comment("kvbench  \(Date())")
         comment("engine: KVStore (Swift), compression \(f.compression), \(ProcessInfo.processInfo.activeProcessorCount) cpus, \(machine)")
-        comment("flags: --num=\(f.num) --reads=\(f.reads) --key_size=\(f.keySize) --value_size=\(f.valueSize) --write_buffer_size=\(f.writeBufferSize) --block_size=\(f.blockSize) --bloom_bits=\(f.bloomBits) --cache_size=\(f.cacheSize) --sync=\(f.sync ? 1 : 0) --batch=\(f.batch) --threads=\(f.threads) --seed=\(f.seed) --db=\(f.db)")
+        comment("flags: --num=\(f.num) --reads=\(f.reads) --key_size=\(f.keySize) --value_size=\(f.valueSize) --write_buffer_size=\(f.writeBufferSize) --block_size=\(f.blockSize) --bloom_bits=\(f.bloomBits) --cache_size=\(f.cacheSize) --row_cache_size=\(f.rowCacheSize) --sync=\(f.sync ? 1 : 0) --batch=\(f.batch) --threads=\(f.threads) --seed=\(f.seed) --db=\(f.db)")
         open(fresh: !f.useExistingDB)
         for name in f.benchmarks.split(separator: ",").map(String.init) where !name.isEmpty {
             runOne(name)
@@ -284,10 +288,13 @@ struct Bench {
                 var rng = SplitMix64(seed: streamSeed(stream, t, seed))
                 return { _ in rng.uniform(UInt64(n)) }
             }
-        case "readrandom", "readmissing":
+        case "readrandom", "readmissing", "readhot":
             let missing = name == "readmissing"
+            let hot = name == "readhot"
             let me = self
-            stats = parallel(f.threads) { t, s in me.readRandom(&s, seed: streamSeed(missing ? .readMissing : .readRandom, t, me.f.seed), missing: missing) }
+            stats = parallel(f.threads) { t, s in
+                me.readRandom(&s, seed: streamSeed(missing ? .readMissing : hot ? .readHot : .readRandom, t, me.f.seed), missing: missing, hot: hot)
+            }
         case "readseq":
             var s = ThreadStats()
             readSeq(&s)
@@ -354,15 +361,22 @@ struct Bench {
         }
     }
 
-    func readRandom(_ s: inout ThreadStats, seed: UInt64, missing: Bool) {
+    /// `hot`: a fixed 1% of the keys only.
+    func readRandom(_ s: inout ThreadStats, seed: UInt64, missing: Bool, hot: Bool = false) {
         var rng = SplitMix64(seed: seed)
         var key = KeyMaker(width: f.keySize)
         let store = self.store!
         let options = ReadOptions(verifyChecksums: f.verifyChecksums)
-        if showProgress { s.progress = Progress(name: missing ? "readmissing" : "readrandom", total: f.reads) }
+        if showProgress { s.progress = Progress(name: missing ? "readmissing" : hot ? "readhot" : "readrandom", total: f.reads) }
+        let num = UInt64(f.num)
+        let range = hot ? max(1, num / 100) : num
         s.begin()
         for _ in 0..<f.reads {
-            let k = key.set(rng.uniform(UInt64(f.num)), missing: missing)
+            var i = rng.uniform(range)
+            // The hot keys are scattered over the whole key space (a multiplicative hash of
+            // their rank), as hot sessions or users are, not one run of neighbouring keys.
+            if hot { i = (i &* 0x9E37_79B9_7F4A_7C15) % num }
+            let k = key.set(i, missing: missing)
             let v = try? store.get(k, options: options)
             var b = 0
             if let v {

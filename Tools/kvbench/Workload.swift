@@ -12,7 +12,7 @@ import KVStoreTesting
 
 enum Stream: UInt64 {
     case fillRandom = 1, overwrite, fillSync, readRandom, readMissing, seekRandom, deleteRandom
-    case readWhileWritingReader, readWhileWritingWriter, values, load
+    case readWhileWritingReader, readWhileWritingWriter, values, load, readHot
 }
 
 func streamSeed(_ stream: Stream, _ thread: Int, _ seed: UInt64) -> UInt64 {

@@ -67,11 +67,12 @@ enum ServerInfo {
                 let rss = residentBytes()
                 lines = [
                     "# Memory",
-                    "used_memory:\(stats.memtableBytes + stats.blockCacheBytes + stats.tableReaderBytes)",
+                    "used_memory:\(stats.memtableBytes + stats.blockCacheBytes + stats.rowCacheBytes + stats.tableReaderBytes)",
                     "used_memory_rss:\(rss)",
                     "used_memory_human:\(human(rss))",
                     "memtable_bytes:\(stats.memtableBytes)",
                     "block_cache_bytes:\(stats.blockCacheBytes)",
+                    "row_cache_bytes:\(stats.rowCacheBytes)",
                     "table_reader_bytes:\(stats.tableReaderBytes)",
                     "maxmemory:0",
                     "maxmemory_policy:noeviction",
@@ -188,6 +189,8 @@ enum ServerInfo {
                     "writes_would_block:\(stats.writesWouldBlock)",
                     "block_cache_hits:\(stats.blockCacheHits)",
                     "block_cache_misses:\(stats.blockCacheMisses)",
+                    "row_cache_hits:\(stats.rowCacheHits)",
+                    "row_cache_misses:\(stats.rowCacheMisses)",
                     "bloom_negatives:\(stats.bloomNegatives)",
                     "bloom_false_positives:\(stats.bloomFalsePositives)",
                     "open_tables:\(stats.openTables)",

@@ -5,7 +5,7 @@ public enum ConfigFile {
     /// The directive names understood, for `--help` and error messages.
     public static let directives = [
         "bind", "port", "dir", "appendfsync", "requirepass", "protected-mode", "maxclients",
-        "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "loglevel",
+        "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "row-cache-size", "loglevel",
         "multi-max-commands", "multi-max-bytes", "write-buffer-size", "delayed-write-rate",
         "level0-slowdown-trigger", "level0-stop-trigger", "slowlog-log-slower-than", "slowlog-max-len",
         "metrics-port", "checkpoint-dir", "hash-max-listpack-entries", "hash-max-listpack-value",
@@ -69,6 +69,7 @@ public enum ConfigFile {
             case "proto-max-bulk-len": config.limits.maxBulkLength = try integer()
             case "io-threads": config.eventLoopThreads = try integer()
             case "block-cache-size": config.storeOptions.blockCacheCapacity = try integer()
+            case "row-cache-size": config.storeOptions.rowCacheCapacity = try integer()
             case "loglevel": logLevel = try one()
             case "multi-max-commands": config.transactionLimits.maxCommands = try integer()
             case "multi-max-bytes": config.transactionLimits.maxBytes = try integer()

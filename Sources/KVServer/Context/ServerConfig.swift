@@ -59,6 +59,9 @@ public struct ServerConfig: Sendable {
     /// the block cache, 64 MiB rather than 8, and the memtable, 64 MiB rather than 4 (as
     /// RocksDB's), which halves the compaction work per byte written: `make server-bench`'s
     /// heavy-write row went from 64,000 to 130,000 1 KB SETs a second (docs/BENCHMARKS.md).
+    /// The row cache stays off as in the library (`row-cache-size` turns it on): it makes
+    /// reads of a hot few keys several times faster and evenly spread reads about a fifth
+    /// slower, so it is the operator's call.
     public var storeOptions: Options = {
         var o = Options()
         o.blockCacheCapacity = 64 << 20

@@ -120,6 +120,31 @@ protocol CacheShardable {
     var mixedHash: UInt64 { get }
 }
 
+extension CacheShardable {
+    /// Two words mixed with multiply-xorshift: the cache keys' `mixedHash` (`BlockCacheKey`
+    /// says why not SipHash).
+    @inline(__always)
+    static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var h = (a &* 0x9E37_79B9_7F4A_7C15) ^ b
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 32)
+    }
+
+}
+
+/// A cache key hashes as its mix, for `Dictionary` too: no SipHash per lookup.
+extension CacheShardable where Self: Hashable {
+    func hash(into hasher: inout Hasher) { hasher.combine(mixedHash) }
+
+    /// What `Dictionary` calls: the mix, perturbed by the table's seed.
+    func _rawHashValue(seed: Int) -> Int {
+        var h = mixedHash ^ UInt64(UInt(bitPattern: seed))
+        h = h &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: h ^ (h >> 31))
+    }
+}
+
 /// An `LRUCache` split into shards by key hash, each behind its own `Mutex`, so concurrent
 /// readers rarely contend.
 final class ShardedCache<Key: Hashable & Sendable & CacheShardable, Value: Sendable>: Sendable {
@@ -156,6 +181,9 @@ final class ShardedCache<Key: Hashable & Sendable & CacheShardable, Value: Senda
 
     /// The budget last set (at creation or by `setCapacity`).
     var capacity: Int { budget.load(ordering: .relaxed) }
+
+    /// False at capacity 0: a caller can skip the lookup (and its lock) altogether.
+    var isEnabled: Bool { enabled.load(ordering: .relaxed) }
 
     @inline(__always)
     private func shard(_ key: Key) -> Int {

@@ -8,15 +8,17 @@ final class TableCache: Sendable {
     let directory: String
     let fileSystem: any FileSystem
     let blockCache: BlockCache
+    let rowCache: RowCache
     let statistics: EngineStatistics
     let memoryMapped: Bool
 
     init(directory: String, fileSystem: any FileSystem, maxOpenFiles: Int, memoryMapped: Bool = true,
-         blockCache: BlockCache, statistics: EngineStatistics) {
+         blockCache: BlockCache, rowCache: RowCache, statistics: EngineStatistics) {
         self.memoryMapped = memoryMapped
         self.directory = directory
         self.fileSystem = fileSystem
         self.blockCache = blockCache
+        self.rowCache = rowCache
         self.statistics = statistics
         lru = Mutex(LRUCache(capacity: maxOpenFiles))
     }
@@ -29,7 +31,7 @@ final class TableCache: Sendable {
         let path = Path.join(directory, FileNames.table(number))
         let file = try fileSystem.openReadable(path)
         let table = try TableReader(
-            file: file, fileNumber: number, fileSize: size, blockCache: blockCache, statistics: statistics,
+            file: file, fileNumber: number, fileSize: size, blockCache: blockCache, rowCache: rowCache, statistics: statistics,
             mapping: memoryMapped ? file.map() : nil)
         let evicted = lru.locked { $0.insert(number, table, charge: 1) }
         _ = evicted

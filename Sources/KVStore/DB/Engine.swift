@@ -105,6 +105,7 @@ final class Engine: Sendable {
     var liveOptions: LiveOptions {
         var live = LiveOptions(options)
         live.blockCacheCapacity = blockCache.capacity
+        live.rowCacheCapacity = tableCache.rowCache.capacity
         let stall = controller.settings
         live.level0SlowdownTrigger = stall.slowdownTrigger
         live.level0StopTrigger = stall.stopTrigger
@@ -118,10 +119,11 @@ final class Engine: Sendable {
         try optionChanges.locked { (_) throws(KVError) in
             if isClosed.load(ordering: .acquiring) { throw KVError.closed }
             if new.blockCacheCapacity != blockCache.capacity { blockCache.setCapacity(new.blockCacheCapacity) }
+            if new.rowCacheCapacity != tableCache.rowCache.capacity { tableCache.rowCache.setCapacity(new.rowCacheCapacity) }
             controller.setSettings(.init(
                 slowdownTrigger: new.level0SlowdownTrigger, stopTrigger: new.level0StopTrigger,
                 delayedWriteRate: new.delayedWriteRate))
-            infoLog.log("options changed: block cache \(new.blockCacheCapacity) bytes, level-0 slowdown/stop \(new.level0SlowdownTrigger)/\(new.level0StopTrigger), delayed write rate \(new.delayedWriteRate) B/s")
+            infoLog.log("options changed: block cache \(new.blockCacheCapacity) bytes, row cache \(new.rowCacheCapacity) bytes, level-0 slowdown/stop \(new.level0SlowdownTrigger)/\(new.level0StopTrigger), delayed write rate \(new.delayedWriteRate) B/s")
         }
     }
 
@@ -141,7 +143,8 @@ final class Engine: Sendable {
             let blockCache = BlockCache.make(capacity: options.blockCacheCapacity)
             let tableCache = TableCache(
                 directory: directory, fileSystem: fs, maxOpenFiles: options.maxOpenFiles,
-                memoryMapped: options.memoryMappedReads, blockCache: blockCache, statistics: statistics)
+                memoryMapped: options.memoryMappedReads, blockCache: blockCache,
+                rowCache: RowCache.make(capacity: options.rowCacheCapacity), statistics: statistics)
             let versions = VersionSet(directory: directory, options: options)
             var recovery = try Recovery(directory: directory, options: options, infoLog: infoLog, versions: versions)
             try recovery.run()
@@ -334,6 +337,9 @@ final class Engine: Sendable {
         s.blockCacheHits = Int64(blockCache.hitCount)
         s.blockCacheMisses = Int64(blockCache.missCount)
         s.blockCacheBytes = Int64(blockCache.usage)
+        s.rowCacheHits = Int64(tableCache.rowCache.hitCount)
+        s.rowCacheMisses = Int64(tableCache.rowCache.missCount)
+        s.rowCacheBytes = Int64(tableCache.rowCache.usage)
         s.bloomNegatives = Int64(st.bloomNegatives.load(ordering: .relaxed))
         s.bloomFalsePositives = Int64(st.bloomFalsePositives.load(ordering: .relaxed))
         s.tableReaderBytes = Int64(tableCache.readerMemory)

@@ -49,6 +49,7 @@ public final class KVStoreMetrics: Sendable {
         let gauges: [(Gauge, @Sendable (Statistics) -> Double)] = [
             (gauge("memtable_bytes"), { Double($0.memtableBytes) }),
             (gauge("block_cache_bytes"), { Double($0.blockCacheBytes) }),
+            (gauge("row_cache_bytes"), { Double($0.rowCacheBytes) }),
             (gauge("table_reader_bytes"), { Double($0.tableReaderBytes) }),
             (gauge("open_tables"), { Double($0.openTables) }),
             (gauge("live_table_bytes"), { Double($0.liveTableBytes) }),
@@ -78,6 +79,8 @@ public final class KVStoreMetrics: Sendable {
             (counter("writes_would_block"), { $0.writesWouldBlock }),
             (counter("block_cache_hits"), { $0.blockCacheHits }),
             (counter("block_cache_misses"), { $0.blockCacheMisses }),
+            (counter("row_cache_hits"), { $0.rowCacheHits }),
+            (counter("row_cache_misses"), { $0.rowCacheMisses }),
             (counter("bloom_useful"), { $0.bloomNegatives }),
             (counter("bloom_false_positives"), { $0.bloomFalsePositives }),
         ]

@@ -18,6 +18,8 @@ package final class TableReader: Sendable {
     let filter: [UInt8]
     package let properties: TableProperties
     let blockCache: BlockCache?
+    /// The store's row cache; nil for a table read outside a store.
+    let rowCache: RowCache?
     let statistics: EngineStatistics?
 
     var path: String { file.path }
@@ -30,13 +32,14 @@ package final class TableReader: Sendable {
         try self.init(file: file, fileNumber: fileNumber, fileSize: fileSize, blockCache: nil, statistics: nil, mapping: mapping)
     }
 
-    init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, statistics: EngineStatistics?,
-         mapping: MappedRegion? = nil) throws(KVError) {
+    init(file: any ReadableFile, fileNumber: UInt64, fileSize: UInt64, blockCache: BlockCache?, rowCache: RowCache? = nil,
+         statistics: EngineStatistics?, mapping: MappedRegion? = nil) throws(KVError) {
         self.file = file
         self.mapping = mapping
         self.fileNumber = fileNumber
         self.fileSize = fileSize
         self.blockCache = blockCache
+        self.rowCache = rowCache
         self.statistics = statistics
         let path = file.path
         guard fileSize >= UInt64(TableFooter.size) else {
@@ -166,10 +169,12 @@ package final class TableReader: Sendable {
     }
 
     /// The newest entry for the user key of `lookupKey` (an internal key whose trailer is
-    /// `seekTrailer(sequence)`) at or below that sequence, in this table.
+    /// `seekTrailer(sequence)`) at or below that sequence, in this table. `largestSequence`
+    /// is the largest sequence in the table as the version records it: a read at or above it
+    /// may store what it finds in the row cache (`RowCache` says why that is safe).
     package func get(
         _ lookupKey: UnsafeRawBufferPointer, userKeyHash: UInt64, verify: Bool = true, fillCache: Bool = true,
-        nonBlocking: Bool = false
+        nonBlocking: Bool = false, largestSequence: UInt64 = maxSequenceNumber
     ) throws(KVError) -> Lookup {
         if !filter.isEmpty {
             let may = filter.withUnsafeBytes { BloomFilter.mayContain($0, hash: userKeyHash) }
@@ -178,6 +183,32 @@ package final class TableReader: Sendable {
                 return .absent
             }
         }
+        guard let rows = rowCache, rows.isEnabled, lookupKey.count >= 8 else {
+            return try search(lookupKey, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
+        }
+        let readSequence = trailer(lookupKey) >> 8
+        let user = userKey(lookupKey)
+        let slot = RowCacheKey(file: fileNumber, keyHash: userKeyHash)
+        if let hit = rows.get(slot), hit.sequence <= readSequence, hit.holds(user) { return hit.lookup }
+        let result = try search(lookupKey, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
+        guard verify, fillCache, readSequence >= largestSequence else { return result }
+        let entry: RowCacheEntry
+        switch result {
+        case let .found(value, sequence, expiresAt, tag):
+            entry = RowCacheEntry(userKey: Array(user), value: value, sequence: sequence, expiresAt: expiresAt, tag: tag, isDeletion: false)
+        case let .deleted(sequence):
+            entry = RowCacheEntry(userKey: Array(user), value: [], sequence: sequence, expiresAt: 0, tag: 0, isDeletion: true)
+        case .absent:
+            return result
+        }
+        rows.insert(slot, entry, charge: entry.charge)
+        return result
+    }
+
+    /// `get` past the filter and the row cache: the index, the data block, the entry.
+    private func search(
+        _ lookupKey: UnsafeRawBufferPointer, verify: Bool, fillCache: Bool, nonBlocking: Bool
+    ) throws(KVError) -> Lookup {
         let handle: BlockHandle
         if let search = indexSearch, lookupKey.count >= 8 {
             guard let i = search.find(lookupKey, in: index) else { throw index.corruption("bad entry in index") }

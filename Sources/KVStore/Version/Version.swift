@@ -146,7 +146,8 @@ final class Version: Sendable {
         for (i, f) in files[0].enumerated().reversed() where f.contains(userKey: key) {
             consult(0, i)
             let result = try table(0, i, tableCache, nonBlocking: nonBlocking)
-                .get(lookupKey, userKeyHash: hash, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
+                .get(lookupKey, userKeyHash: hash, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
+                     largestSequence: f.largestSequence)
             if case .absent = result { continue }
             return result
         }
@@ -167,7 +168,8 @@ final class Version: Sendable {
             guard lo < level.count, level[lo].contains(userKey: key) else { continue }
             consult(levelNumber, lo)
             let result = try table(levelNumber, lo, tableCache, nonBlocking: nonBlocking)
-                .get(lookupKey, userKeyHash: hash, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
+                .get(lookupKey, userKeyHash: hash, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking,
+                     largestSequence: level[lo].largestSequence)
             if case .absent = result { continue }
             return result
         }
