@@ -66,6 +66,9 @@ struct KVServerCommand: ParsableCommand {
     @Option(name: .customLong("multi-max-bytes"), help: "Most argument bytes one MULTI may queue, e.g. 64mb (the default).")
     var multiMaxBytes: String?
 
+    @Option(name: .customLong("compression"), help: "How new tables compress their blocks: lz4 (the default), zlib or none.")
+    var compression: String?
+
     @Option(name: .customLong("write-buffer-size"), help: "Memtable size before it is written to a table, e.g. 64mb (the default).")
     var writeBufferSize: String?
 
@@ -150,6 +153,12 @@ struct KVServerCommand: ParsableCommand {
         if let multiMaxBytes {
             guard let n = ConfigFile.parseSize(multiMaxBytes) else { throw ValidationError("--multi-max-bytes: '\(multiMaxBytes)' is not a size") }
             config.transactionLimits.maxBytes = n
+        }
+        if let compression {
+            guard let c = Compression.allCases.first(where: { $0.description == compression.lowercased() }) else {
+                throw ValidationError("--compression: '\(compression)' must be lz4, zlib or none")
+            }
+            config.storeOptions.compression = c
         }
         if let writeBufferSize {
             guard let n = ConfigFile.parseSize(writeBufferSize) else { throw ValidationError("--write-buffer-size: '\(writeBufferSize)' is not a size") }

@@ -146,17 +146,21 @@ import Testing
             timeout 30
             proto-max-bulk-len 1mb
             block-cache-size 64mb
+            row-cache-size 16mb
+            compression none
             loglevel warning
             """, path: "kv.conf", to: &config)
         #expect(level == "warning")
         #expect(config.port == 7001 && config.directory == "/tmp/with space" && config.fsync == .always)
         #expect(config.requirePassword == "pa ss" && config.maxClients == 50 && config.idleTimeoutSeconds == 30)
         #expect(config.limits.maxBulkLength == 1 << 20 && config.storeOptions.blockCacheCapacity == 64 << 20)
+        #expect(config.storeOptions.rowCacheCapacity == 16 << 20 && config.storeOptions.compression == .none)
         #expect(throws: ServerConfigError.file(path: "kv.conf", line: 2, reason: "unknown directive 'prot' (known: \(ConfigFile.directives.joined(separator: ", ")))")) {
             try ConfigFile.apply(contents: "# x\nprot 1\n", path: "kv.conf", to: &config)
         }
         #expect(throws: ServerConfigError.self) { try ConfigFile.apply(contents: "appendfsync sometimes", path: "kv.conf", to: &config) }
         #expect(throws: ServerConfigError.self) { try ConfigFile.apply(contents: "port many", path: "kv.conf", to: &config) }
+        #expect(throws: ServerConfigError.self) { try ConfigFile.apply(contents: "compression snappy", path: "kv.conf", to: &config) }
     }
 
     @Test func aSecondServerOnTheSameDirectoryIsRefusedClearly() throws {

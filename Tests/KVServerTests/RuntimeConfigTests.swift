@@ -23,6 +23,7 @@ import Testing
         #expect(t.server.store.liveOptions.blockCacheCapacity == 1 << 20)
         #expect(t.server.store.liveOptions.rowCacheCapacity == 2 << 20)
         #expect(try c.call("CONFIG", "GET", "row-cache-size") == .array([.text("row-cache-size"), .text(String(2 << 20))]))
+        #expect(try c.call("CONFIG", "GET", "compression") == .array([.text("compression"), .text("lz4")]))
         // One bad value: nothing applied.
         let reply = try c.call("CONFIG", "SET", "maxclients", "50", "level0-stop-trigger", "1")
         #expect(reply.string?.hasPrefix("ERR CONFIG SET failed (possibly related to argument") == true)

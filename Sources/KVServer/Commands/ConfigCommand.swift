@@ -213,6 +213,7 @@ enum ConfigCommand {
         fixed("multi-max-commands") { String($0.config.transactionLimits.maxCommands) },
         fixed("multi-max-bytes") { String($0.config.transactionLimits.maxBytes) },
         fixed("write-buffer-size") { String($0.config.storeOptions.writeBufferSize) },
+        fixed("compression") { $0.config.storeOptions.compression.description },
         engine("block-cache-size", \.blockCacheCapacity, min: 0),
         engine("row-cache-size", \.rowCacheCapacity, min: 0),
         engine("delayed-write-rate", \.delayedWriteRate, min: 64 << 10),

@@ -1,3 +1,5 @@
+import KVStore
+
 /// Reads a Redis-style config file: one `name value…` directive per line, `#` comments,
 /// values quoted as in inline commands. Unknown directives are errors, so a typo is not
 /// silently ignored.
@@ -5,7 +7,7 @@ public enum ConfigFile {
     /// The directive names understood, for `--help` and error messages.
     public static let directives = [
         "bind", "port", "dir", "appendfsync", "requirepass", "protected-mode", "maxclients",
-        "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "row-cache-size", "loglevel",
+        "timeout", "proto-max-bulk-len", "io-threads", "block-cache-size", "row-cache-size", "compression", "loglevel",
         "multi-max-commands", "multi-max-bytes", "write-buffer-size", "delayed-write-rate",
         "level0-slowdown-trigger", "level0-stop-trigger", "slowlog-log-slower-than", "slowlog-max-len",
         "metrics-port", "checkpoint-dir", "hash-max-listpack-entries", "hash-max-listpack-value",
@@ -70,6 +72,12 @@ public enum ConfigFile {
             case "io-threads": config.eventLoopThreads = try integer()
             case "block-cache-size": config.storeOptions.blockCacheCapacity = try integer()
             case "row-cache-size": config.storeOptions.rowCacheCapacity = try integer()
+            case "compression":
+                let v = try one().lowercased()
+                guard let c = Compression.allCases.first(where: { $0.description == v }) else {
+                    throw .file(path: path, line: lineNumber, reason: "compression: '\(v)' must be lz4, zlib or none")
+                }
+                config.storeOptions.compression = c
             case "loglevel": logLevel = try one()
             case "multi-max-commands": config.transactionLimits.maxCommands = try integer()
             case "multi-max-bytes": config.transactionLimits.maxBytes = try integer()
