@@ -155,7 +155,7 @@ struct KVServerCommand: ParsableCommand {
             config.transactionLimits.maxBytes = n
         }
         if let compression {
-            guard let c = Compression.allCases.first(where: { $0.description == compression.lowercased() }) else {
+            guard let c = ConfigFile.parseCompression(compression) else {
                 throw ValidationError("--compression: '\(compression)' must be lz4, zlib or none")
             }
             config.storeOptions.compression = c

@@ -30,8 +30,8 @@ public struct Options: Sendable {
     /// Bytes of table rows kept in the row cache (RocksDB's `row_cache`): what a table holds
     /// for a key, so a repeated point read of a hot key skips the table's index and blocks.
     /// Default 0, off: it pays for itself only when reads repeat keys (a cache-shaped
-    /// workload); for reads spread evenly over a store larger than it, each miss costs an
-    /// insert. `kvserver` turns it on (docs/BENCHMARKS.md has the measurements).
+    /// workload); for reads spread evenly over a store larger than it, each miss costs a
+    /// lookup and an insert (docs/BENCHMARKS.md has the measurements).
     public var rowCacheCapacity = 0
     /// Table files kept open, with their parsed index and filter (default 1000).
     public var maxOpenFiles = 1000

@@ -73,8 +73,8 @@ public enum ConfigFile {
             case "block-cache-size": config.storeOptions.blockCacheCapacity = try integer()
             case "row-cache-size": config.storeOptions.rowCacheCapacity = try integer()
             case "compression":
-                let v = try one().lowercased()
-                guard let c = Compression.allCases.first(where: { $0.description == v }) else {
+                let v = try one()
+                guard let c = parseCompression(v) else {
                     throw .file(path: path, line: lineNumber, reason: "compression: '\(v)' must be lz4, zlib or none")
                 }
                 config.storeOptions.compression = c
@@ -131,6 +131,11 @@ public enum ConfigFile {
             }
         }
         return logLevel
+    }
+
+    /// A table compression by name (`lz4`, `zlib`, `none`; any case), or nil.
+    public static func parseCompression(_ text: String) -> Compression? {
+        Compression.allCases.first { $0.description == text.lowercased() }
     }
 
     /// A number with an optional k/kb/m/mb/g/gb suffix (1k = 1000, 1kb = 1024), as Redis.

@@ -130,7 +130,6 @@ extension CacheShardable {
         h = h &* 0xBF58_476D_1CE4_E5B9
         return h ^ (h >> 32)
     }
-
 }
 
 /// A cache key hashes as its mix, for `Dictionary` too: no SipHash per lookup.

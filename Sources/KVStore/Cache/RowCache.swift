@@ -14,28 +14,27 @@ struct RowCacheKey: Hashable, Sendable, CacheShardable {
 /// file number, which is never reused while the store is open.
 final class RowCacheEntry: Sendable {
     let userKey: [UInt8]
-    /// The value (shared with every reader it is returned to: returning it copies nothing).
-    let value: [UInt8]
+    /// The table's answer (a found value is shared with every reader it is returned to:
+    /// returning it copies nothing).
+    let lookup: LookupResult
     let sequence: UInt64
-    let expiresAt: UInt64
-    let tag: UInt8
-    let isDeletion: Bool
-
     /// What the entry costs the cache's budget: its bytes and the cache's bookkeeping.
-    var charge: Int { userKey.count + value.count + 160 }
+    let charge: Int
 
-    init(userKey: [UInt8], value: [UInt8], sequence: UInt64, expiresAt: UInt64, tag: UInt8, isDeletion: Bool) {
-        self.userKey = userKey
-        self.value = value
-        self.sequence = sequence
-        self.expiresAt = expiresAt
-        self.tag = tag
-        self.isDeletion = isDeletion
-    }
-
-    /// The lookup result it stands for.
-    var lookup: LookupResult {
-        isDeletion ? .deleted(sequence: sequence) : .found(value, sequence: sequence, expiresAt: expiresAt, tag: tag)
+    /// Nil for `.absent`: a table's silence is not cached.
+    init?(userKey: UnsafeRawBufferPointer, _ lookup: LookupResult) {
+        switch lookup {
+        case .found(let value, let sequence, _, _):
+            self.sequence = sequence
+            charge = userKey.count + value.count + 160
+        case .deleted(let sequence):
+            self.sequence = sequence
+            charge = userKey.count + 160
+        case .absent:
+            return nil
+        }
+        self.userKey = Array(userKey)
+        self.lookup = lookup
     }
 
     func holds(_ key: UnsafeRawBufferPointer) -> Bool {

@@ -170,7 +170,7 @@ package func makeInternalKey(_ userKey: [UInt8], _ sequence: UInt64, _ kind: UIn
 }
 
 /// What a memtable or table holds for a key at a read's sequence.
-package enum LookupResult {
+package enum LookupResult: Sendable {
     /// `expiresAt` is 0 for a value without expiry (the caller compares it with its clock);
     /// `tag` is 0 for an untagged value.
     case found([UInt8], sequence: UInt64, expiresAt: UInt64, tag: UInt8)

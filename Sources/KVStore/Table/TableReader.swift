@@ -191,17 +191,9 @@ package final class TableReader: Sendable {
         let slot = RowCacheKey(file: fileNumber, keyHash: userKeyHash)
         if let hit = rows.get(slot), hit.sequence <= readSequence, hit.holds(user) { return hit.lookup }
         let result = try search(lookupKey, verify: verify, fillCache: fillCache, nonBlocking: nonBlocking)
-        guard verify, fillCache, readSequence >= largestSequence else { return result }
-        let entry: RowCacheEntry
-        switch result {
-        case let .found(value, sequence, expiresAt, tag):
-            entry = RowCacheEntry(userKey: Array(user), value: value, sequence: sequence, expiresAt: expiresAt, tag: tag, isDeletion: false)
-        case let .deleted(sequence):
-            entry = RowCacheEntry(userKey: Array(user), value: [], sequence: sequence, expiresAt: 0, tag: 0, isDeletion: true)
-        case .absent:
-            return result
+        if verify, fillCache, readSequence >= largestSequence, let entry = RowCacheEntry(userKey: user, result) {
+            rows.insert(slot, entry, charge: entry.charge)
         }
-        rows.insert(slot, entry, charge: entry.charge)
         return result
     }
 
